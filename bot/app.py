@@ -1,0 +1,94 @@
+"""The one place that builds the PTB Application and wires handlers to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    MessageReactionHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.context import BotContext, attach_services
+from bot.handlers import channel, creator, errors, followers
+from bot.services.unit import Services
+
+Handler = Callable[[Update, BotContext], Awaitable[None]]
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+# Creator commands: name -> handler (gated to the creator ids; others get a polite refusal).
+CREATOR_COMMANDS: dict[str, Handler] = {"stats": creator.stats}
+# Inline-button presses: callback-data prefix -> handler.
+CALLBACKS: dict[str, Handler] = {}
+
+
+def api_root(settings: Settings) -> str:
+    return settings.telegram.base_url.rstrip("/")
+
+
+def build_application(settings: Settings, services: Services) -> AnyApplication:
+    """A PTB Application with every handler; updates reach it through bot.ingest, not an Updater."""
+    root = api_root(settings)
+    application: AnyApplication = (
+        ApplicationBuilder()
+        .token(settings.telegram.token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .updater(None)
+        .context_types(ContextTypes(context=BotContext))
+        .build()
+    )
+    attach_services(application, services)
+    add_handlers(application, settings)
+    schedule_member_count(application, settings)
+    return application
+
+
+def add_handlers(application: AnyApplication, settings: Settings) -> None:
+    creators = filters.User(user_id=list(settings.creator.user_ids), allow_empty=False)
+    for name, handler in CREATOR_COMMANDS.items():
+        application.add_handler(CommandHandler(name, handler, filters=creators))
+    application.add_handler(CommandHandler(list(CREATOR_COMMANDS), creator.refuse))
+
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", followers.start, filters=private))
+    application.add_handler(CommandHandler("help", followers.help_command, filters=private))
+
+    channel_filter = filters.UpdateType.CHANNEL_POSTS
+    if settings.channel.id:
+        channel_filter &= filters.Chat(chat_id=settings.channel.id)
+    application.add_handler(MessageHandler(channel_filter, channel.channel_post))
+
+    group_filter = filters.ChatType.GROUPS & filters.UpdateType.MESSAGES
+    if settings.channel.discussion_group_id:
+        group_filter &= filters.Chat(chat_id=settings.channel.discussion_group_id)
+    application.add_handler(MessageHandler(group_filter, channel.group_message))
+
+    application.add_handler(MessageReactionHandler(
+        channel.reaction_count, message_reaction_types=MessageReactionHandler.MESSAGE_REACTION_COUNT_UPDATED))
+    application.add_handler(ChatMemberHandler(channel.chat_member, ChatMemberHandler.CHAT_MEMBER))
+    for prefix, handler in CALLBACKS.items():
+        application.add_handler(CallbackQueryHandler(handler, pattern=f"^{prefix}:"))
+    application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, followers.private_message))
+    application.add_error_handler(errors.on_error)
+
+
+def schedule_member_count(application: AnyApplication, settings: Settings) -> None:
+    jq = application.job_queue
+    if jq is None or not settings.channel.id:
+        return
+    hh, mm = (int(x) for x in settings.schedule.member_count_time.split(":"))
+    jq.run_daily(channel.snapshot_member_count, time=dt.time(hh, mm, tzinfo=settings.tz),
+                 name="member-count")
+    jq.run_once(channel.snapshot_member_count, when=1.0, name="member-count-at-start")

@@ -1,0 +1,102 @@
+"""The `creatorbot` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(getattr(args, "config", None))
+
+
+def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
+    path = args.path or args.config
+    load_settings(path)  # raises ConfigError with every problem
+    print(f"{path or '<defaults>'}: configuration is valid", file=sys.stderr)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.db import upgrade
+
+    upgrade(settings.database.url)
+    print(f"database at {settings.database.url} is up to date", file=sys.stderr)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime import BotRuntime
+
+    runtime = BotRuntime(settings)
+    asyncio.run(runtime.run_forever())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(db_path=args.db, out=sys.stdout))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="creatorbot", description="A self-hosted Telegram assistant for a creator's channel.")
+    parser.add_argument("--config", metavar="PATH", help="TOML config (default: embedded defaults)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                       help="TOML config (default: embedded defaults)")
+        p.set_defaults(func=func)
+        return p
+
+    add("run", cmd_run, "run the bot (polling, or webhook when configured)")
+    demo = add("demo", cmd_demo, "offline demo: a local Bot API sandbox, the real bot and a scripted channel")
+    demo.add_argument("--db", metavar="PATH", help="keep the demo database at PATH")
+    check = add("check-config", cmd_check_config, "validate a config file")
+    check.add_argument("path", nargs="?", help="the file to check (default: --config)")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    up = db_sub.add_parser("upgrade", help="apply migrations")
+    up.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
+    up.set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext", "aiohttp.access", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = _settings(args)
+        return int(args.func(args, settings))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,287 @@
+"""TOML configuration -> frozen dataclasses.
+
+Every key has a default, so every command runs without a config file. Errors name the key,
+the bad value and the fix; unknown keys are rejected with the closest valid key suggested.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+TOKEN_ENV = "CREATORBOT_TOKEN"
+WEBHOOK_SECRET_ENV = "CREATORBOT_WEBHOOK_SECRET"
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """One or more problems in a config file; `problems` holds one line per problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s) in the configuration:\n{lines}")
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str = ""
+    base_url: str = "https://api.telegram.org"
+    mode: str = "polling"
+    poll_timeout: int = 30
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str = ""
+
+
+@dataclass(frozen=True)
+class CreatorConfig:
+    user_ids: tuple[int, ...] = ()
+    inbox_chat_id: int = 0
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    id: int = 0
+    discussion_group_id: int = 0
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite:///creatorbot.db"
+    retention_days: int = 0
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    data_dir: str = "creatorbot-data"
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    timezone: str = "UTC"
+    report: str = "weekly"
+    report_time: str = "09:00"
+    report_weekday: str = "mon"
+    member_count_time: str = "00:05"
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    follower_messages_per_minute: int = 12
+    send_per_chat_per_second: float = 1.0
+    send_per_second: float = 30.0
+    send_per_group_per_minute: int = 20
+
+
+@dataclass(frozen=True)
+class FaqConfig:
+    target_precision: float = 0.95
+    min_margin: float = 0.0
+    auto_accept_answers: bool = True
+    retrain_time: str = "03:30"
+
+
+@dataclass(frozen=True)
+class SentimentConfig:
+    window_minutes: int = 30
+    min_comments: int = 8
+    surge_ratio: float = 2.0
+    min_negative_share: float = 0.4
+    cooldown_minutes: int = 120
+
+
+@dataclass(frozen=True)
+class RecsysConfig:
+    weight_comment: float = 3.0
+    weight_reaction: float = 1.0
+    weight_dm: float = 2.0
+    half_life_days: float = 30.0
+    auto_reminders: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    creator: CreatorConfig = field(default_factory=CreatorConfig)
+    channel: ChannelConfig = field(default_factory=ChannelConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    faq: FaqConfig = field(default_factory=FaqConfig)
+    sentiment: SentimentConfig = field(default_factory=SentimentConfig)
+    recsys: RecsysConfig = field(default_factory=RecsysConfig)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.paths.data_dir)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.schedule.timezone)
+
+    def is_creator(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.creator.user_ids
+
+    @property
+    def creator_chat_id(self) -> int | None:
+        """Where handoffs and alerts go: the inbox group if configured, else the first creator."""
+        if self.creator.inbox_chat_id:
+            return self.creator.inbox_chat_id
+        return self.creator.user_ids[0] if self.creator.user_ids else None
+
+
+# --- checks on single values: return an error message (with the fix) or None -----------------
+
+def _check_value(section: str, key: str, value: Any) -> str | None:
+    checks: dict[tuple[str, str], tuple[Any, str]] = {
+        ("telegram", "mode"): (lambda v: v in ("polling", "webhook"), 'use "polling" or "webhook"'),
+        ("telegram", "base_url"): (
+            lambda v: v.startswith(("http://", "https://")),
+            'use a URL such as "https://api.telegram.org" or "http://127.0.0.1:8081"',
+        ),
+        ("telegram", "poll_timeout"): (lambda v: 0 <= v <= 50, "use a number of seconds from 0 to 50"),
+        ("telegram", "webhook_port"): (lambda v: 1 <= v <= 65535, "use a TCP port from 1 to 65535"),
+        ("schedule", "timezone"): (_is_timezone, 'use an IANA time zone name such as "Europe/Berlin"'),
+        ("schedule", "report"): (
+            lambda v: v in ("off", "daily", "weekly"), 'use "off", "daily" or "weekly"'
+        ),
+        ("schedule", "report_time"): (lambda v: bool(_TIME_RE.match(v)), 'use 24-hour "HH:MM", e.g. "09:00"'),
+        ("schedule", "member_count_time"): (lambda v: bool(_TIME_RE.match(v)), 'use 24-hour "HH:MM"'),
+        ("schedule", "report_weekday"): (lambda v: v in _WEEKDAYS, f"use one of {', '.join(_WEEKDAYS)}"),
+        ("faq", "target_precision"): (lambda v: 0.5 <= v < 1.0, "use a share between 0.5 and 0.999, e.g. 0.95"),
+        ("faq", "retrain_time"): (lambda v: bool(_TIME_RE.match(v)), 'use 24-hour "HH:MM"'),
+        ("database", "url"): (
+            lambda v: "://" in v, 'use an SQLAlchemy URL such as "sqlite:///creatorbot.db"'
+        ),
+        ("database", "retention_days"): (lambda v: v >= 0, "use 0 (keep forever) or a number of days"),
+        ("limits", "follower_messages_per_minute"): (lambda v: v >= 1, "use a whole number of at least 1"),
+        ("sentiment", "min_negative_share"): (lambda v: 0 < v <= 1, "use a share between 0 and 1"),
+        ("sentiment", "surge_ratio"): (lambda v: v >= 1, "use a ratio of at least 1, e.g. 2.0"),
+    }
+    check = checks.get((section, key))
+    if check is None or check[0](value):
+        return None
+    return f"[{section}] {key} = {value!r} is not valid: {check[1]}"
+
+
+def _is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is tuple:
+        return f"a list of {get_args(tp)[0].__name__}"
+    return {int: "a whole number", float: "a number", bool: "true or false", str: "a string"}[tp]
+
+
+def _coerce(tp: Any, value: Any) -> tuple[bool, Any]:
+    origin = get_origin(tp)
+    if origin is tuple:
+        inner = get_args(tp)[0]
+        if not isinstance(value, list):
+            return False, None
+        items = [_coerce(inner, v) for v in value]
+        if not all(ok for ok, _ in items):
+            return False, None
+        return True, tuple(v for _, v in items)
+    if tp is bool:
+        return isinstance(value, bool), value
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if tp is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return ok, float(value) if ok else None
+    if tp is str:
+        return isinstance(value, str), value
+    raise TypeError(tp)
+
+
+def _suggest(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+    if close:
+        return f'did you mean "{close[0]}"?'
+    return f"valid keys are: {', '.join(options)}"
+
+
+def parse_settings(raw: dict[str, Any], source: str = "<config>", env: dict[str, str] | None = None) -> Settings:
+    """Validate a parsed TOML document and build `Settings`; raise ConfigError listing every problem."""
+    env = dict(os.environ) if env is None else env
+    problems: list[str] = []
+    sections: dict[str, Any] = {}
+    section_types = get_type_hints(Settings)
+    for name, value in raw.items():
+        if name not in section_types:
+            problems.append(f"unknown section [{name}]: {_suggest(name, list(section_types))}")
+            continue
+        if not isinstance(value, dict):
+            problems.append(f"{name} must be a table: write it as [{name}] with keys below it")
+            continue
+        cls = section_types[name]
+        hints = get_type_hints(cls)
+        kwargs: dict[str, Any] = {}
+        for key, val in value.items():
+            if key not in hints:
+                problems.append(f"unknown key [{name}] {key}: {_suggest(key, list(hints))}")
+                continue
+            ok, coerced = _coerce(hints[key], val)
+            if not ok:
+                problems.append(
+                    f"[{name}] {key} = {val!r} has the wrong type: use {_type_name(hints[key])}"
+                )
+                continue
+            err = _check_value(name, key, coerced)
+            if err:
+                problems.append(err)
+                continue
+            kwargs[key] = coerced
+        sections[name] = cls(**kwargs)
+    settings = Settings(**sections)
+    settings = _apply_env(settings, env)
+    if settings.telegram.mode == "webhook" and not settings.telegram.webhook_url:
+        problems.append(
+            '[telegram] webhook_url is empty but mode = "webhook": set the public HTTPS URL '
+            'Telegram should call, or use mode = "polling"'
+        )
+    if problems:
+        raise ConfigError(source, problems)
+    return settings
+
+
+def _apply_env(settings: Settings, env: dict[str, str]) -> Settings:
+    tg = settings.telegram
+    if env.get(TOKEN_ENV):
+        tg = dataclasses.replace(tg, token=env[TOKEN_ENV])
+    if env.get(WEBHOOK_SECRET_ENV):
+        tg = dataclasses.replace(tg, webhook_secret=env[WEBHOOK_SECRET_ENV])
+    return dataclasses.replace(settings, telegram=tg)
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Load a TOML file (or the embedded defaults when `path` is None)."""
+    if path is None:
+        return parse_settings({}, "<defaults>", env)
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(str(p), ["file not found: create it from config.example.toml or drop --config"])
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(p), [f"not valid TOML ({exc}): check quotes and brackets on that line"]) from exc
+    return parse_settings(raw, str(p), env)

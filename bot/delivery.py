@@ -1,0 +1,188 @@
+"""The outbox sender: delivers queued Bot API calls within Telegram's limits and retries them.
+
+Limits (config [limits]): about one message a second per chat, 30 a second overall, 20 a minute
+per group. A 429 pauses that chat for `retry_after`; network errors back off exponentially and are
+retried forever; only errors that cannot succeed later (chat not found, bot blocked, bad request)
+mark a message failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import Bot, InputFile, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
+
+from bot.config import LimitsConfig
+from bot.store.models import DirectMessage, OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+# We call the Bot API through do_api_request on purpose: raw JSON in and out, no re-encoding.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
+
+
+class SendLimiter:
+    """Decides how long to wait before the next send to a chat (pure; time passed in)."""
+
+    def __init__(self, limits: LimitsConfig) -> None:
+        self.per_chat_gap = 1.0 / limits.send_per_chat_per_second
+        self.global_gap = 1.0 / limits.send_per_second
+        self.group_per_minute = limits.send_per_group_per_minute
+        self._last_chat: dict[int, float] = {}
+        self._last_any = -1e9
+        self._group_sends: dict[int, deque[float]] = {}
+        self._paused_until: dict[int, float] = {}
+
+    def wait_for(self, chat_id: int, now: float) -> float:
+        waits = [
+            self._last_chat.get(chat_id, -1e9) + self.per_chat_gap - now,
+            self._last_any + self.global_gap - now,
+            self._paused_until.get(chat_id, 0.0) - now,
+        ]
+        if chat_id < 0:  # groups and channels
+            sent = self._group_sends.get(chat_id)
+            if sent and len(sent) >= self.group_per_minute:
+                waits.append(sent[0] + 60.0 - now)
+        return max(0.0, *waits)
+
+    def sent(self, chat_id: int, now: float) -> None:
+        self._last_chat[chat_id] = now
+        self._last_any = now
+        if chat_id < 0:
+            sent = self._group_sends.setdefault(chat_id, deque())
+            sent.append(now)
+            while sent and sent[0] <= now - 60.0:
+                sent.popleft()
+
+    def pause(self, chat_id: int, seconds: float, now: float) -> None:
+        self._paused_until[chat_id] = now + seconds
+
+
+def _backoff(attempts: int) -> float:
+    return float(min(300, 2 ** min(attempts, 9)))
+
+
+class OutboxSender:
+    """Background task: `run()` until cancelled; `wake()` when something was queued."""
+
+    def __init__(self, bot: Bot, sessions: sessionmaker[Session], limits: LimitsConfig) -> None:
+        self.bot = bot
+        self.sessions = sessions
+        self.limiter = SendLimiter(limits)
+        self._wake = asyncio.Event()
+        self.sent_count = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                idle = await self.send_due()
+            except Exception:
+                log.exception("outbox sender failed; retrying in 1 s")
+                idle = 1.0
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=idle)
+            except TimeoutError:
+                pass
+
+    def _due(self) -> list[OutboxMessage]:
+        with self.sessions() as session:
+            return list(session.scalars(
+                select(OutboxMessage).where(OutboxMessage.status == "pending")
+                .order_by(OutboxMessage.id).limit(200)
+            ))
+
+    async def send_due(self) -> float:
+        """Send what may be sent now; return how long to sleep before looking again."""
+        rows = await asyncio.to_thread(self._due)
+        if not rows:
+            return 5.0
+        now_dt = utcnow()
+        blocked: set[int] = set()  # chats whose earlier message is still waiting: keep order
+        next_look = 5.0
+        for row in rows:
+            if row.chat_id in blocked:
+                continue
+            if row.next_attempt_at > now_dt:
+                blocked.add(row.chat_id)
+                next_look = min(next_look, (row.next_attempt_at - now_dt).total_seconds())
+                continue
+            wait = self.limiter.wait_for(row.chat_id, time.monotonic())
+            if wait > 0:
+                if wait > 0.5:
+                    blocked.add(row.chat_id)
+                    next_look = min(next_look, wait)
+                    continue
+                await asyncio.sleep(wait)
+            ok = await self._send(row)
+            if not ok:
+                blocked.add(row.chat_id)
+                next_look = min(next_look, 0.5)
+        return max(0.05, next_look)
+
+    async def _send(self, row: OutboxMessage) -> bool:
+        kwargs: dict[str, Any] = dict(row.params)
+        if row.file_field and row.file_data is not None:
+            kwargs[row.file_field] = InputFile(row.file_data, filename=row.file_name or "file")
+        self.limiter.sent(row.chat_id, time.monotonic())
+        try:
+            result = await self.bot.do_api_request(row.method, api_kwargs=kwargs)
+        except RetryAfter as exc:
+            retry = exc.retry_after
+            seconds = retry.total_seconds() if isinstance(retry, timedelta) else float(retry)
+            self.limiter.pause(row.chat_id, seconds, time.monotonic())
+            await asyncio.to_thread(self._retry_later, row.id, seconds, f"429: retry after {seconds:g} s")
+            return False
+        except (Forbidden, BadRequest) as exc:
+            if row.method.startswith("edit") and "not modified" in str(exc):
+                await asyncio.to_thread(self._mark_sent, row, None)
+                return True
+            log.error("outbox %s to %s failed for good: %s", row.method, row.chat_id, exc)
+            await asyncio.to_thread(self._fail, row.id, str(exc))
+            return True
+        except (NetworkError, TelegramError) as exc:
+            await asyncio.to_thread(self._retry_later, row.id, _backoff(row.attempts), str(exc))
+            return False
+        message = Message.de_json(result, self.bot) if isinstance(result, dict) else None
+        await asyncio.to_thread(self._mark_sent, row, message)
+        self.sent_count += 1
+        return True
+
+    def _retry_later(self, row_id: int, seconds: float, error: str) -> None:
+        with self.sessions() as session, session.begin():
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            row.attempts += 1
+            row.last_error = error[:500]
+            row.next_attempt_at = datetime.now(UTC) + timedelta(seconds=seconds)
+
+    def _fail(self, row_id: int, error: str) -> None:
+        with self.sessions() as session, session.begin():
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
+                            .values(status="failed", last_error=error[:500], attempts=OutboxMessage.attempts + 1))
+
+    def _mark_sent(self, row: OutboxMessage, message: Message | None) -> None:
+        with self.sessions() as session, session.begin():
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
+                status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1,
+                sent_message_id=message.message_id if message else None,
+            ))
+            if message is not None and message.chat.type == "private":
+                session.add(DirectMessage(
+                    user_id=message.chat.id, chat_id=message.chat.id, message_id=message.message_id,
+                    direction="out", content_type="text" if message.text else "file",
+                    text=message.text or message.caption, created_at=utcnow(),
+                ))

@@ -1,0 +1,154 @@
+"""`creatorbot demo`: the real bot against the local sandbox, with a scripted channel.
+
+No token and no network: a sandbox Bot API on 127.0.0.1, the real runtime polling it, a scripted
+creator, channel and followers. Prints a transcript and a summary of what was stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import func, select
+
+from bot.config import Settings, parse_settings
+from bot.runtime import BotRuntime
+from bot.sandbox.server import BotApiSandbox
+from bot.services.stats import stored_counts
+from bot.store.models import OutboxMessage, RawUpdate
+
+CREATOR_ID = 9001
+
+
+def demo_settings(sandbox: BotApiSandbox, db_url: str, data_dir: str) -> Settings:
+    return parse_settings({
+        "telegram": {"token": sandbox.token, "base_url": sandbox.root_url, "poll_timeout": 1},
+        "creator": {"user_ids": [CREATOR_ID]},
+        "channel": {"id": sandbox.channel["id"], "discussion_group_id": sandbox.group["id"]},
+        "database": {"url": db_url},
+        "paths": {"data_dir": data_dir},
+    }, "<demo>", env={})
+
+
+class Transcript:
+    """Prints scripted events and the bot's replies in order."""
+
+    def __init__(self, sandbox: BotApiSandbox, runtime: BotRuntime, out: TextIO) -> None:
+        self.sandbox = sandbox
+        self.runtime = runtime
+        self.out = out
+        self._seen: dict[int, int] = {}
+        self.names: dict[int, str] = {}
+
+    def say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def _busy(self) -> bool:
+        with self.runtime.services.sessions() as s:
+            pending = s.scalar(select(func.count()).select_from(RawUpdate).where(RawUpdate.status == "pending"))
+            owed = s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))
+        return bool(pending or owed or self.sandbox.pending_count)
+
+    async def settle(self, timeout: float = 60.0) -> None:
+        """Wait until every update is handled and every reply sent, then print the replies."""
+        deadline = time.monotonic() + timeout
+        await asyncio.sleep(0.2)
+        while time.monotonic() < deadline and await asyncio.to_thread(self._busy):
+            await asyncio.sleep(0.1)
+        for chat_id, messages in self.sandbox.sent.items():
+            start = self._seen.get(chat_id, 0)
+            for msg in messages[start:]:
+                who = self.names.get(chat_id, str(chat_id))
+                body = msg.get("text") or f"[{'photo' if 'photo' in msg else 'file'}] {msg.get('caption', '')}"
+                buttons = msg.get("reply_markup", {}).get("inline_keyboard")
+                extra = "  " + " ".join(f"[{b['text']}]" for row in buttons for b in row) if buttons else ""
+                self.say(f"    bot → {who}: " + body.replace("\n", "\n        ") + extra)
+            self._seen[chat_id] = len(messages)
+
+
+async def play_channel(sandbox: BotApiSandbox, t: Transcript) -> dict[str, Any]:
+    """A creator's channel: posts with hashtags, joins, comments and reactions."""
+    ana = sandbox.user(101, "Ana", "ana_travels")
+    ben = sandbox.user(102, "Ben")
+    chloe = sandbox.user(103, "Chloé", language_code="fr")
+    t.say("== The channel ==")
+    for u in (ana, ben, chloe):
+        sandbox.member(u, joined=True)
+        t.say(f"  {u['first_name']} joins the channel")
+    posts = []
+    for text in ("Sunrise over the Dolomites today #travel #photography",
+                 "My camera bag for a week of hiking #gear #photography",
+                 "Editing RAW files fast: my three Lightroom presets #editing"):
+        post, forward = sandbox.channel_post(text)
+        posts.append((post, forward))
+        t.say(f"  channel post: {text}")
+    comments = [(0, ana, "Breathtaking! Which trail was this?"), (0, ben, "Love the colours <3 & the light"),
+                (1, chloe, "Which tripod do you use?"), (2, ana, "These presets saved me hours, thanks!")]
+    for i, user, text in comments:
+        sandbox.comment(posts[i][1], user, text)
+        t.say(f"  {user['first_name']} comments on post {i + 1}: {text}")
+    sandbox.reactions(posts[0][0], {"👍": 12, "🔥": 5})
+    sandbox.reactions(posts[1][0], {"👍": 4})
+    t.say("  reactions: post 1 👍12 🔥5, post 2 👍4")
+    await t.settle()
+    return {"users": (ana, ben, chloe), "posts": posts}
+
+
+async def play_followers(sandbox: BotApiSandbox, t: Transcript, users: tuple[Any, ...]) -> None:
+    ana, ben, chloe = users
+    for u in users:
+        t.names[u["id"]] = u["first_name"]
+    t.say("== Followers write to the bot ==")
+    sandbox.send_private(ana, "/start")
+    t.say("  Ana: /start")
+    await t.settle()
+    sandbox.send_private(ben, sticker={"file_id": "stk1", "file_unique_id": "s1", "width": 512,
+                                       "height": 512, "is_animated": False, "is_video": False,
+                                       "type": "regular"})
+    t.say("  Ben: [sticker]")
+    await t.settle()
+    sandbox.send_private(ben, "/stats")
+    t.say("  Ben: /stats")
+    await t.settle()
+
+
+async def play_creator(sandbox: BotApiSandbox, t: Transcript) -> None:
+    creator = sandbox.user(CREATOR_ID, "Maya", "maya_creates")
+    t.names[CREATOR_ID] = "Maya (creator)"
+    t.say("== The creator ==")
+    sandbox.send_private(creator, "/stats")
+    t.say("  Maya: /stats")
+    await t.settle()
+
+
+async def run_demo(db_path: str | None, out: TextIO) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="creatorbot-demo-"))
+    db_file = Path(db_path).resolve() if db_path else workdir / "demo.db"
+    if db_file.exists():
+        db_file.unlink()
+    sandbox = BotApiSandbox()
+    await sandbox.start()
+    settings = demo_settings(sandbox, f"sqlite:///{db_file}", str(workdir / "data"))
+    runtime = BotRuntime(settings)
+    await runtime.start()
+    t = Transcript(sandbox, runtime, out)
+    try:
+        channel = await play_channel(sandbox, t)
+        await play_followers(sandbox, t, channel["users"])
+        await play_creator(sandbox, t)
+        with runtime.services.sessions() as session:
+            counts = stored_counts(session)
+    finally:
+        await runtime.stop()
+        await sandbox.stop()
+    t.say("== Stored ==")
+    for key, value in counts.as_dict().items():
+        t.say(f"  {key}: {value}")
+    t.say(f"  database: {db_file}")
+    if sandbox.unimplemented:
+        t.say(f"  sandbox saw unimplemented methods: {sandbox.unimplemented}")
+        return 1
+    return 0

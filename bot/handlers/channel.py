@@ -1,0 +1,51 @@
+"""The channel and its discussion group: record, never reply."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import BotContext
+from bot.services import channel
+
+
+async def channel_post(update: Update, context: BotContext) -> None:
+    """Store a new or edited channel post with its hashtags."""
+    message = update.effective_message
+    assert message is not None
+    channel.record_channel_post(context.session, message)
+
+
+async def group_message(update: Update, context: BotContext) -> None:
+    """Store a comment, or link the thread of an automatically forwarded post."""
+    message = update.effective_message
+    assert message is not None
+    if message.is_automatic_forward:
+        channel.link_discussion_thread(context.session, message)
+    else:
+        comment = channel.record_comment(context.session, message)
+        hook = context.services.extras.get("on_comment")
+        if hook is not None:
+            hook(context.services, context.session, comment)
+
+
+async def reaction_count(update: Update, context: BotContext) -> None:
+    """Store the latest reaction counts of a post."""
+    assert update.message_reaction_count is not None
+    channel.record_reactions(context.session, update.message_reaction_count)
+
+
+async def chat_member(update: Update, context: BotContext) -> None:
+    """Store joins and leaves of the channel."""
+    assert update.chat_member is not None
+    channel.record_membership(context.session, update.chat_member, update.update_id)
+
+
+async def snapshot_member_count(context: BotContext) -> None:
+    """Job: store the channel's follower count (daily, and once at start)."""
+    services = context.services
+    chat_id = services.settings.channel.id
+    if not chat_id:
+        return
+    count = await context.bot.get_chat_member_count(chat_id)
+    async with services.unit() as session:
+        channel.record_member_count(session, chat_id, count)

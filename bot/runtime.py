@@ -1,0 +1,93 @@
+"""Running the bot: database, Application, update intake, processor and outbox sender."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import suppress
+from typing import Any
+
+from telegram import BotCommand
+
+from bot.app import AnyApplication, build_application
+from bot.config import Settings
+from bot.delivery import OutboxSender
+from bot.ingest import ALLOWED_UPDATES, Poller, Processor, WebhookServer
+from bot.services.errors import notify_creator_once
+from bot.services.unit import Services
+from bot.store.db import make_engine, make_sessionmaker, upgrade
+
+log = logging.getLogger(__name__)
+
+
+class BotRuntime:
+    """Start with `await start()`, stop with `await stop()`; `run_forever()` does both around signals."""
+
+    def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
+        if not settings.telegram.token:
+            raise SystemExit(
+                "no bot token: set CREATORBOT_TOKEN or [telegram] token in the config "
+                "(or try `creatorbot demo`, which needs none)")
+        self.settings = settings
+        if migrate:
+            upgrade(settings.database.url)
+        self.engine = make_engine(settings.database.url)
+        self.services = Services(settings=settings, sessions=make_sessionmaker(self.engine))
+        self.application: AnyApplication = build_application(settings, self.services)
+        bot = self.application.bot
+        self.sender = OutboxSender(bot, self.services.sessions, settings.limits)
+        self.services.wake_sender = self.sender.wake
+        self.processor = Processor(self.application, self.services,
+                                   lambda s, exc: notify_creator_once(s, settings, exc) and None)
+        self.webhook: WebhookServer | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    async def start(self) -> None:
+        app = self.application
+        await app.initialize()
+        await app.start()
+        self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
+        self._tasks.append(asyncio.create_task(self.processor.run(), name="processor"))
+        tg = self.settings.telegram
+        if tg.mode == "webhook":
+            self.webhook = WebhookServer(self.services.sessions, self.processor.wake, tg.webhook_secret,
+                                         tg.webhook_listen, tg.webhook_port)
+            await self.webhook.start()
+            await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret or None,
+                                      allowed_updates=ALLOWED_UPDATES)
+        else:
+            await app.bot.delete_webhook()
+            poller = Poller(app.bot, self.services.sessions, self.processor.wake, tg.poll_timeout)
+            self._tasks.append(asyncio.create_task(poller.run(), name="poller"))
+        with suppress(Exception):
+            await app.bot.set_my_commands([BotCommand("start", "About this bot"),
+                                           BotCommand("help", "What I can do")])
+        log.info("creatorbot is running (%s)", tg.mode)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.webhook:
+            await self.webhook.stop()
+        app = self.application
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        self.engine.dispose()
+        log.info("creatorbot stopped")
+
+    async def run_forever(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

@@ -1,0 +1,581 @@
+"""A local stand-in for the Telegram Bot API that speaks the real wire format.
+
+It serves `/bot<token>/<method>` on 127.0.0.1 with form, JSON and multipart requests, long-polls
+`getUpdates` with `offset`/`timeout`/`limit`, answers 409 for a second poller or while a webhook is
+set, delivers to a webhook with the secret-token header, and records every call. A method it does
+not implement answers 404 and is listed in `unimplemented`, which tests assert is empty.
+
+Scenario helpers (`send_private`, `channel_post`, `comment`, ...) queue updates the way Telegram
+would: a channel post is followed by its automatic forward into the linked discussion group, and
+comments reply to that forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html.parser
+import itertools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import ClientSession, ClientTimeout, web
+
+log = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+DEFAULT_EXCLUDED = {"chat_member", "message_reaction", "message_reaction_count"}
+_ALLOWED_HTML = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+                 "span", "tg-spoiler", "tg-emoji", "blockquote"}
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+@dataclass
+class Call:
+    method: str
+    params: JSONDict
+    at: float
+    ok: bool = True
+    result: Any = None
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+class _HTMLCheck(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.error: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _ALLOWED_HTML and self.error is None:
+            self.error = f"Bad Request: can't parse entities: Unsupported start tag \"{tag}\""
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def check_html(text: str) -> str:
+    """Return the plain text of Telegram-HTML `text`, or raise ApiError 400 like Telegram."""
+    # A bare "&" that starts no entity is rejected by Telegram.
+    for i, ch in enumerate(text):
+        if ch == "&":
+            end = text.find(";", i)
+            if end == -1 or end - i > 10 or not text[i + 1 : end].replace("#", "").isalnum():
+                raise ApiError(400, "Bad Request: can't parse entities: unsupported entity or bare '&'")
+    parser = _HTMLCheck()
+    parser.feed(text)
+    parser.close()
+    if parser.error:
+        raise ApiError(400, parser.error)
+    if parser.rawdata:  # an unterminated "<..." left behind
+        raise ApiError(400, "Bad Request: can't parse entities: unclosed '<'")
+    return "".join(parser.text)
+
+
+class BotApiSandbox:
+    """The fake Bot API: state, scenario helpers and the aiohttp app."""
+
+    def __init__(
+        self,
+        token: str = "123456:SANDBOX",
+        channel_id: int = -1001000000001,
+        group_id: int = -1001000000002,
+        bot_id: int = 123456,
+        member_count: int = 100,
+    ) -> None:
+        self.token = token
+        self.bot_user: JSONDict = {
+            "id": bot_id, "is_bot": True, "first_name": "Creator Bot", "username": "creator_sandbox_bot",
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False,
+            "can_connect_to_business": False, "has_main_web_app": False,
+        }
+        self.channel: JSONDict = {"id": channel_id, "type": "channel", "title": "Creator Channel",
+                                  "username": "creator_channel"}
+        self.group: JSONDict = {"id": group_id, "type": "supergroup", "title": "Creator Channel Chat"}
+        self.member_count = member_count
+        self.calls: list[Call] = []
+        self.unimplemented: list[str] = []
+        self.updates: list[JSONDict] = []
+        self.confirmed_offset = 0
+        self.webhook: JSONDict | None = None
+        self.allowed_updates: list[str] | None = None
+        self.users: dict[int, JSONDict] = {}
+        self.chats: dict[int, JSONDict] = {channel_id: self.channel, group_id: self.group}
+        self.sent: dict[int, list[JSONDict]] = {}
+        self.failures: dict[str, list[ApiError]] = {}
+        self.per_chat_interval = 0.0  # > 0: answer 429 when a chat is sent to faster than this
+        self._last_send: dict[int, float] = {}
+        self._update_ids = itertools.count(1)
+        self._msg_ids: dict[int, itertools.count[int]] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._new_update: asyncio.Event | None = None
+        self._poll_generation = 0
+        self._poller_active: asyncio.Event | None = None
+        self._runner: web.AppRunner | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
+        self.port = 0
+        self.handlers: dict[str, Callable[[JSONDict, dict[str, bytes]], Any]] = {
+            "getMe": lambda p, f: self.bot_user,
+            "logOut": lambda p, f: True,
+            "close": lambda p, f: True,
+            "setMyCommands": lambda p, f: True,
+            "deleteMyCommands": lambda p, f: True,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._webhook_info,
+            "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
+            "sendDocument": self._send_document,
+            "sendChatAction": lambda p, f: True,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_reply_markup,
+            "answerCallbackQuery": lambda p, f: True,
+            "getChatMemberCount": self._member_count,
+            "deleteMessage": lambda p, f: True,
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def base_url(self) -> str:
+        """What `ApplicationBuilder().base_url(...)` takes (the token is appended by PTB)."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def root_url(self) -> str:
+        """What the `telegram.base_url` config key takes."""
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, port: int = 0) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._new_update = asyncio.Event()
+        app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("*", "/file/bot{token}/{path:.*}", self._not_found)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[attr-defined]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self._webhook_task = asyncio.create_task(self._deliver_webhooks())
+
+    async def stop(self) -> None:
+        if self._webhook_task:
+            self._webhook_task.cancel()
+        if self._runner:
+            await self._runner.cleanup()
+
+    def _wake(self) -> None:
+        loop = self._loop
+        if loop is None or self._new_update is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._new_update.set()
+        else:
+            loop.call_soon_threadsafe(self._new_update.set)
+
+    # ------------------------------------------------------------------ HTTP
+    async def _not_found(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        params, files = await self._read_params(request)
+        call = Call(method, params, time.time(), files=files)
+        self.calls.append(call)
+        try:
+            if method == "getUpdates":
+                result: Any = await self._get_updates(params)
+            else:
+                handler = self.handlers.get(method)
+                if handler is None:
+                    self.unimplemented.append(method)
+                    log.error("sandbox: method %s is not implemented", method)
+                    raise ApiError(404, f"Not Found: method {method} is not implemented by the sandbox")
+                self._maybe_fail(method, params)
+                result = handler(params, files)
+        except ApiError as exc:
+            call.ok = False
+            body: JSONDict = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.retry_after is not None:
+                body["parameters"] = {"retry_after": exc.retry_after}
+            return web.json_response(body, status=exc.code)
+        call.result = result
+        return web.json_response({"ok": True, "result": result})
+
+    @staticmethod
+    async def _read_params(request: web.Request) -> tuple[JSONDict, dict[str, bytes]]:
+        params: JSONDict = dict(request.query)
+        files: dict[str, bytes] = {}
+        ctype = request.content_type
+        if request.can_read_body:
+            if ctype == "application/json":
+                params.update(await request.json())
+                return params, files
+            if ctype == "multipart/form-data":
+                reader = await request.multipart()
+                async for part in reader:
+                    if part.name is None or not hasattr(part, "read"):
+                        continue
+                    data = await part.read()  # type: ignore[union-attr]
+                    if part.filename:  # type: ignore[union-attr]
+                        files[part.name] = bytes(data)
+                        params[part.name] = f"attach://{part.name}"
+                    else:
+                        params[part.name] = data.decode("utf-8")
+            elif ctype == "application/x-www-form-urlencoded":
+                params.update(dict(await request.post()))
+        return {k: _decode_value(k, v) for k, v in params.items()}, files
+
+    def _maybe_fail(self, method: str, params: JSONDict) -> None:
+        queued = self.failures.get(method)
+        if queued:
+            raise queued.pop(0)
+        if self.per_chat_interval > 0 and method.startswith("send") and method != "sendChatAction":
+            chat_id = int(params.get("chat_id", 0))
+            now = time.monotonic()
+            last = self._last_send.get(chat_id)
+            if last is not None and now - last < self.per_chat_interval:
+                raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+            self._last_send[chat_id] = now
+
+    def fail_next(self, method: str, times: int = 1, code: int = 429, retry_after: int | None = 1,
+                  description: str = "Too Many Requests: retry later") -> None:
+        """Make the next `times` calls of `method` fail like Telegram would."""
+        self.failures.setdefault(method, []).extend(
+            ApiError(code, description, retry_after if code == 429 else None) for _ in range(times)
+        )
+
+    # ------------------------------------------------------------------ updates
+    async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
+        if self.webhook:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                "use deleteWebhook to delete the webhook first")
+        assert self._new_update is not None
+        self._poll_generation += 1
+        generation = self._poll_generation
+        offset = int(params.get("offset", 0) or 0)
+        limit = max(1, min(100, int(params.get("limit", 100) or 100)))
+        timeout = float(params.get("timeout", 0) or 0)
+        if "allowed_updates" in params and params["allowed_updates"] is not None:
+            self.allowed_updates = list(params["allowed_updates"])
+        self._confirm(offset)
+        deadline = time.monotonic() + timeout
+        while True:
+            if generation != self._poll_generation:
+                raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that "
+                                    "only one bot instance is running")
+            batch = self._pending(limit)
+            remaining = deadline - time.monotonic()
+            if batch or remaining <= 0:
+                return batch
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), timeout=min(remaining, 0.5))
+            except TimeoutError:
+                pass
+
+    def _confirm(self, offset: int) -> None:
+        with self._lock:
+            if offset > 0:
+                self.confirmed_offset = max(self.confirmed_offset, offset)
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            elif offset < 0:
+                self.updates = self.updates[offset:]
+
+    def _wanted(self, update: JSONDict) -> bool:
+        kind = next(k for k in update if k != "update_id")
+        if self.allowed_updates:
+            return kind in self.allowed_updates
+        return kind not in DEFAULT_EXCLUDED
+
+    def _pending(self, limit: int) -> list[JSONDict]:
+        with self._lock:
+            self.updates = [u for u in self.updates if self._wanted(u)]
+            return [dict(u) for u in self.updates[:limit]]
+
+    def push_update(self, body: JSONDict) -> JSONDict:
+        """Queue an update of any shape (`body` without `update_id`); returns it."""
+        with self._lock:
+            update = {"update_id": next(self._update_ids), **body}
+            self.updates.append(update)
+        self._wake()
+        return update
+
+    @property
+    def pending_count(self) -> int:
+        with self._lock:
+            return len(self.updates)
+
+    # ------------------------------------------------------------------ webhook
+    def _set_webhook(self, params: JSONDict, files: dict[str, bytes]) -> bool:
+        url = params.get("url", "")
+        if not url:
+            return self._delete_webhook(params, files)
+        self.webhook = {"url": url, "secret_token": params.get("secret_token")}
+        if params.get("allowed_updates") is not None:
+            self.allowed_updates = list(params["allowed_updates"])
+        if params.get("drop_pending_updates"):
+            with self._lock:
+                self.updates.clear()
+        self._poll_generation += 1  # a webhook ends any long poll
+        self._wake()
+        return True
+
+    def _delete_webhook(self, params: JSONDict, files: dict[str, bytes]) -> bool:
+        self.webhook = None
+        if params.get("drop_pending_updates"):
+            with self._lock:
+                self.updates.clear()
+        return True
+
+    def _webhook_info(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
+        return {"url": self.webhook["url"] if self.webhook else "", "has_custom_certificate": False,
+                "pending_update_count": self.pending_count}
+
+    async def _deliver_webhooks(self) -> None:
+        assert self._new_update is not None
+        async with ClientSession(timeout=ClientTimeout(total=10)) as session:
+            while True:
+                hook = self.webhook
+                batch = self._pending(1) if hook else []
+                if not hook or not batch:
+                    self._new_update.clear()
+                    try:
+                        await asyncio.wait_for(self._new_update.wait(), timeout=0.2)
+                    except TimeoutError:
+                        pass
+                    continue
+                update = batch[0]
+                headers = {}
+                if hook.get("secret_token"):
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+                try:
+                    async with session.post(hook["url"], json=update, headers=headers) as resp:
+                        delivered = resp.status == 200
+                except Exception:
+                    delivered = False
+                if delivered:
+                    with self._lock:
+                        self.updates = [u for u in self.updates if u["update_id"] != update["update_id"]]
+                else:
+                    await asyncio.sleep(0.2)
+
+    # ------------------------------------------------------------------ sending
+    def _chat(self, chat_id: Any) -> JSONDict:
+        try:
+            chat = self.chats.get(int(chat_id))
+        except (TypeError, ValueError):
+            chat = None
+        if chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        return chat
+
+    def _new_message(self, chat: JSONDict, **fields: Any) -> JSONDict:
+        ids = self._msg_ids.setdefault(chat["id"], itertools.count(1000))
+        return {"message_id": next(ids), "date": int(time.time()), "chat": chat, **fields}
+
+    def _outgoing(self, params: JSONDict, **fields: Any) -> JSONDict:
+        chat = self._chat(params.get("chat_id"))
+        if params.get("reply_markup") is not None:
+            fields["reply_markup"] = params["reply_markup"]
+        msg = self._new_message(chat, **{"from": self.bot_user}, **fields)
+        self.sent.setdefault(chat["id"], []).append(msg)
+        return msg
+
+    def _text(self, params: JSONDict, key: str) -> str:
+        text = str(params.get(key, ""))
+        if params.get("parse_mode") == "HTML":
+            text = check_html(text)
+        if len(text) > (4096 if key == "text" else 1024):
+            raise ApiError(400, f"Bad Request: {'message' if key == 'text' else 'caption'} is too long")
+        return text
+
+    def _send_message(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
+        text = self._text(params, "text")
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        return self._outgoing(params, text=text, raw_text=params.get("text"))
+
+    def _send_photo(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
+        data = files.get("photo", b"")
+        size = {"file_id": f"photo{len(self.calls)}", "file_unique_id": f"u{len(self.calls)}",
+                "width": 800, "height": 600, "file_size": len(data)}
+        return self._outgoing(params, photo=[size], caption=self._text(params, "caption"))
+
+    def _send_document(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
+        data = files.get("document", b"")
+        doc = {"file_id": f"doc{len(self.calls)}", "file_unique_id": f"d{len(self.calls)}",
+               "file_size": len(data), "file_name": params.get("file_name", "file")}
+        return self._outgoing(params, document=doc, caption=self._text(params, "caption"))
+
+    def _find_sent(self, params: JSONDict) -> JSONDict:
+        chat = self._chat(params.get("chat_id"))
+        mid = int(params.get("message_id", 0))
+        for msg in self.sent.get(chat["id"], []):
+            if msg["message_id"] == mid:
+                return msg
+        raise ApiError(400, "Bad Request: message to edit not found")
+
+    def _edit_message_text(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
+        msg = self._find_sent(params)
+        msg["text"] = self._text(params, "text")
+        msg["edit_date"] = int(time.time())
+        if params.get("reply_markup") is not None:
+            msg["reply_markup"] = params["reply_markup"]
+        else:
+            msg.pop("reply_markup", None)
+        return msg
+
+    def _edit_reply_markup(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
+        msg = self._find_sent(params)
+        if params.get("reply_markup") is not None:
+            msg["reply_markup"] = params["reply_markup"]
+        else:
+            msg.pop("reply_markup", None)
+        return msg
+
+    def _member_count(self, params: JSONDict, files: dict[str, bytes]) -> int:
+        self._chat(params.get("chat_id"))
+        return self.member_count
+
+    # ------------------------------------------------------------------ scenario helpers
+    def user(self, user_id: int, first_name: str, username: str | None = None,
+             language_code: str = "en") -> JSONDict:
+        user: JSONDict = {"id": user_id, "is_bot": False, "first_name": first_name,
+                          "language_code": language_code}
+        if username:
+            user["username"] = username
+        self.users[user_id] = user
+        self.chats[user_id] = {"id": user_id, "type": "private", "first_name": first_name}
+        return user
+
+    def send_private(self, user: JSONDict, text: str | None = None, reply_to: JSONDict | None = None,
+                     **content: Any) -> JSONDict:
+        """A follower writes to the bot. `content` may carry sticker, photo, voice, ..."""
+        chat = self.chats[user["id"]]
+        fields: JSONDict = {"from": user, **content}
+        if text is not None:
+            fields["text"] = text
+            if text.startswith("/"):
+                fields["entities"] = [{"type": "bot_command", "offset": 0,
+                                       "length": len(text.split()[0])}]
+        if reply_to is not None:
+            fields["reply_to_message"] = reply_to
+        msg = self._new_message(chat, **fields)
+        self.push_update({"message": msg})
+        return msg
+
+    def channel_post(self, text: str, date: int | None = None) -> tuple[JSONDict, JSONDict]:
+        """The creator posts in the channel; Telegram forwards it into the discussion group."""
+        post = self._new_message(self.channel, sender_chat=self.channel, text=text)
+        if date is not None:
+            post["date"] = date
+        self.push_update({"channel_post": post})
+        forward = self._new_message(
+            self.group, sender_chat=self.channel, text=text, is_automatic_forward=True,
+            forward_origin={"type": "channel", "chat": self.channel, "message_id": post["message_id"],
+                            "date": post["date"]},
+            **{"from": {"id": 777000, "is_bot": False, "first_name": "Telegram"}},
+        )
+        self.push_update({"message": forward})
+        return post, forward
+
+    def comment(self, forward: JSONDict, user: JSONDict, text: str, date: int | None = None) -> JSONDict:
+        """A follower comments under a channel post (a reply to its automatic forward)."""
+        msg = self._new_message(self.group, text=text, message_thread_id=forward["message_id"],
+                                reply_to_message=forward, **{"from": user})
+        if date is not None:
+            msg["date"] = date
+        self.push_update({"message": msg})
+        return msg
+
+    def reactions(self, post: JSONDict, counts: dict[str, int]) -> JSONDict:
+        return self.push_update({"message_reaction_count": {
+            "chat": self.channel, "message_id": post["message_id"], "date": int(time.time()),
+            "reactions": [{"type": {"type": "emoji", "emoji": e}, "total_count": n}
+                          for e, n in counts.items()],
+        }})
+
+    def member(self, user: JSONDict, joined: bool) -> JSONDict:
+        old, new = ("left", "member") if joined else ("member", "left")
+        if joined:
+            self.member_count += 1
+        else:
+            self.member_count -= 1
+        return self.push_update({"chat_member": {
+            "chat": self.channel, "from": user, "date": int(time.time()),
+            "old_chat_member": {"status": old, "user": user},
+            "new_chat_member": {"status": new, "user": user},
+        }})
+
+    def press(self, user: JSONDict, message: JSONDict, data: str) -> JSONDict:
+        """A user presses an inline button under `message`."""
+        return self.push_update({"callback_query": {
+            "id": str(next(self._update_ids)), "from": user, "chat_instance": "1",
+            "message": message, "data": data,
+        }})
+
+    # ------------------------------------------------------------------ inspection
+    def calls_of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and c.ok]
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        return [m.get("text") or m.get("caption") or "" for m in self.sent.get(chat_id, [])]
+
+
+_NUMERIC = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id", "message_thread_id",
+            "from_chat_id", "max_connections"}
+_TEXTUAL = {"text", "caption", "data", "url", "secret_token", "parse_mode", "callback_query_id"}
+
+
+def _decode_value(key: str, value: Any) -> Any:
+    """Form values are strings; objects and numbers arrive JSON-encoded as PTB sends them."""
+    if not isinstance(value, str) or key in _TEXTUAL:
+        return value
+    if key in _NUMERIC and value.lstrip("-").isdigit():
+        return int(value)
+    if value[:1] in "{[" or value in ("true", "false", "null"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class SandboxThread:
+    """Run a sandbox on its own event loop in a thread (for tests that drive a subprocess)."""
+
+    def __init__(self, sandbox: BotApiSandbox) -> None:
+        self.sandbox = sandbox
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> BotApiSandbox:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.sandbox.start(), self._loop).result(10)
+        return self.sandbox
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.sandbox.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)

@@ -1,0 +1,64 @@
+"""What the bot owes somebody goes into the outbox in the handler's transaction; the sender
+delivers it (bot/delivery.py), so a failed or rate-limited send is retried, never dropped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.store.models import OutboxMessage
+from bot.texts import PARSE_MODE
+
+
+def send_text(
+    session: Session,
+    chat_id: int,
+    text: str,
+    *,
+    buttons: list[list[tuple[str, str]]] | None = None,
+    reply_to: int | None = None,
+    purpose: str = "reply",
+) -> OutboxMessage:
+    """Queue an HTML message. `buttons` are rows of (label, callback data)."""
+    params: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": PARSE_MODE,
+                              "link_preview_options": {"is_disabled": True}}
+    if buttons:
+        params["reply_markup"] = {"inline_keyboard": [
+            [{"text": label, "callback_data": data} for label, data in row] for row in buttons
+        ]}
+    if reply_to is not None:
+        params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+    row = OutboxMessage(chat_id=chat_id, method="sendMessage", params=params, purpose=purpose)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def send_file(
+    session: Session,
+    chat_id: int,
+    data: bytes,
+    file_name: str,
+    *,
+    caption: str = "",
+    as_photo: bool = False,
+    purpose: str = "file",
+) -> OutboxMessage:
+    """Queue a photo or a document (its bytes travel in the outbox row)."""
+    method, field = ("sendPhoto", "photo") if as_photo else ("sendDocument", "document")
+    params: dict[str, Any] = {"chat_id": chat_id, "caption": caption, "parse_mode": PARSE_MODE}
+    row = OutboxMessage(chat_id=chat_id, method=method, params=params, purpose=purpose,
+                        file_field=field, file_name=file_name, file_data=data)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def edit_buttons(session: Session, chat_id: int, message_id: int) -> OutboxMessage:
+    """Queue removing the inline keyboard of a message we sent."""
+    row = OutboxMessage(chat_id=chat_id, method="editMessageReplyMarkup",
+                        params={"chat_id": chat_id, "message_id": message_id}, purpose="edit")
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,58 @@
+"""A quick summary of what is stored (creator `/stats`, demo summary)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.store.models import (
+    ChannelPost,
+    Comment,
+    DirectMessage,
+    Follower,
+    FollowerCountSnapshot,
+    MembershipEvent,
+    PostTag,
+    RawUpdate,
+)
+
+
+@dataclass(frozen=True)
+class StoredCounts:
+    followers: int
+    dms: int
+    posts: int
+    tags: int
+    comments: int
+    linked: int
+    joins: int
+    leaves: int
+    members: str
+    updates: int
+    pending: int
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def stored_counts(session: Session) -> StoredCounts:
+    def count(stmt: object) -> int:
+        return int(session.scalar(stmt) or 0)  # type: ignore[call-overload]
+
+    latest = session.scalar(select(FollowerCountSnapshot.count)
+                            .order_by(FollowerCountSnapshot.taken_at.desc()).limit(1))
+    return StoredCounts(
+        followers=count(select(func.count()).select_from(Follower)),
+        dms=count(select(func.count()).select_from(DirectMessage)),
+        posts=count(select(func.count()).select_from(ChannelPost)),
+        tags=count(select(func.count(func.distinct(PostTag.tag)))),
+        comments=count(select(func.count()).select_from(Comment)),
+        linked=count(select(func.count()).select_from(Comment).where(Comment.post_id.is_not(None))),
+        joins=count(select(func.count()).select_from(MembershipEvent).where(MembershipEvent.event == "join")),
+        leaves=count(select(func.count()).select_from(MembershipEvent).where(MembershipEvent.event == "leave")),
+        members=str(latest) if latest is not None else "not measured yet",
+        updates=count(select(func.count()).select_from(RawUpdate)),
+        pending=count(select(func.count()).select_from(RawUpdate).where(RawUpdate.status == "pending")),
+    )

@@ -1,0 +1,55 @@
+"""The dependency bag handlers reach through `BotContext.services`, and units of work.
+
+SQLite allows one writer: a transaction opened on the event loop holds `db_lock`, so no two
+loop-side transactions wait on each other while the loop is blocked. Background threads
+(poller, sender) open their own short transactions and simply wait for the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+
+
+@dataclass
+class UpdateState:
+    """What happened while one update was handled."""
+
+    session: Session
+    errors: list[BaseException] = field(default_factory=list)
+
+
+current_update: ContextVar[UpdateState | None] = ContextVar("current_update", default=None)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    wake_sender: Callable[[], None] = lambda: None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def session(self) -> Session:
+        """The session of the update being handled (one transaction per update)."""
+        state = current_update.get()
+        if state is None:
+            raise RuntimeError("no update is being handled: use `async with services.unit()`")
+        return state.session
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Session]:
+        """A transaction on the event loop, outside update handling (jobs, error notices)."""
+        async with self.db_lock:
+            with self.sessions() as session, session.begin():
+                yield session
+        self.wake_sender()

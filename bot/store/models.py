@@ -1,0 +1,195 @@
+"""SQLAlchemy 2 typed models: everything the bot stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, int: BigInteger}
+
+
+class RawUpdate(Base):
+    """Every update exactly as Telegram sent it, committed before it is confirmed."""
+
+    __tablename__ = "raw_updates"
+    update_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    processed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Follower(Base):
+    __tablename__ = "followers"
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(128), default="")
+    last_name: Mapped[str | None] = mapped_column(String(128))
+    username: Mapped[str | None] = mapped_column(String(64))
+    language_code: Mapped[str | None] = mapped_column(String(16))
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DirectMessage(Base):
+    """A message between a follower and the bot, either way."""
+
+    __tablename__ = "direct_messages"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", "direction"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(index=True)
+    chat_id: Mapped[int]
+    message_id: Mapped[int]
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    content_type: Mapped[str] = mapped_column(String(20), default="text")
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    update_id: Mapped[int | None]
+
+
+class ChannelPost(Base):
+    __tablename__ = "channel_posts"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int]
+    message_id: Mapped[int]
+    text: Mapped[str] = mapped_column(Text, default="")
+    posted_at: Mapped[datetime] = mapped_column(index=True)
+    edited_at: Mapped[datetime | None]
+    discussion_message_id: Mapped[int | None] = mapped_column(index=True)
+
+
+class PostTag(Base):
+    """S(c, t): how much post c is about tag t (1.0 for its own hashtags)."""
+
+    __tablename__ = "post_tags"
+    post_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("channel_posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    source: Mapped[str] = mapped_column(String(10), default="hashtag")
+
+
+class Comment(Base):
+    """A message in the linked discussion group, linked to its channel post when it is a comment."""
+
+    __tablename__ = "comments"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int]
+    message_id: Mapped[int]
+    post_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("channel_posts.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(index=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PostReactions(Base):
+    """The latest reaction counts Telegram reported for a post."""
+
+    __tablename__ = "post_reactions"
+    post_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("channel_posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FollowerCountSnapshot(Base):
+    __tablename__ = "follower_counts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int]
+    count: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class MembershipEvent(Base):
+    """A join or a leave in the channel (from chat_member updates)."""
+
+    __tablename__ = "membership_events"
+    __table_args__ = (Index("ix_membership_chat_at", "chat_id", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int]
+    user_id: Mapped[int]
+    event: Mapped[str] = mapped_column(String(5))  # "join" | "leave"
+    old_status: Mapped[str] = mapped_column(String(20))
+    new_status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+    update_id: Mapped[int | None] = mapped_column(unique=True)
+
+
+class OutboxMessage(Base):
+    """A Bot API call the bot owes somebody; sent (and retried) by the outbox sender."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(index=True)
+    method: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    file_field: Mapped[str | None] = mapped_column(String(20))
+    file_name: Mapped[str | None] = mapped_column(String(128))
+    file_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    purpose: Mapped[str] = mapped_column(String(40), default="reply")
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    sent_message_id: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ErrorNotice(Base):
+    """When the creator was last told about an unexpected error of one kind (no storms)."""
+
+    __tablename__ = "error_notices"
+    kind: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_notified_at: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, default=1)
