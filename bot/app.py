@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -24,7 +24,7 @@ from bot.context import BotContext, attach_services
 from bot.handlers import channel, creator, errors, followers
 from bot.services.unit import Services
 
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # Creator commands: name -> handler (gated to the creator ids; others get a polite refusal).
@@ -65,7 +65,7 @@ def add_handlers(application: AnyApplication, settings: Settings) -> None:
     application.add_handler(CommandHandler("start", followers.start, filters=private))
     application.add_handler(CommandHandler("help", followers.help_command, filters=private))
 
-    channel_filter = filters.UpdateType.CHANNEL_POSTS
+    channel_filter: filters.BaseFilter = filters.UpdateType.CHANNEL_POSTS
     if settings.channel.id:
         channel_filter &= filters.Chat(chat_id=settings.channel.id)
     application.add_handler(MessageHandler(channel_filter, channel.channel_post))

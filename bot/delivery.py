@@ -24,6 +24,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.config import LimitsConfig
 from bot.store.models import DirectMessage, OutboxMessage, utcnow
+from bot.waiting import wait_event
 
 log = logging.getLogger(__name__)
 # We call the Bot API through do_api_request on purpose: raw JSON in and out, no re-encoding.
@@ -92,10 +93,7 @@ class OutboxSender:
             except Exception:
                 log.exception("outbox sender failed; retrying in 1 s")
                 idle = 1.0
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=idle)
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, idle)
 
     def _due(self) -> list[OutboxMessage]:
         with self.sessions() as session:

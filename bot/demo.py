@@ -98,7 +98,7 @@ async def play_channel(sandbox: BotApiSandbox, t: Transcript) -> dict[str, Any]:
 
 
 async def play_followers(sandbox: BotApiSandbox, t: Transcript, users: tuple[Any, ...]) -> None:
-    ana, ben, chloe = users
+    ana, ben, _chloe = users
     for u in users:
         t.names[u["id"]] = u["first_name"]
     t.say("== Followers write to the bot ==")

@@ -26,6 +26,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.services.unit import Services, UpdateState, current_update
 from bot.store.updates import mark_update, next_offset, pending_updates, store_raw_updates
+from bot.waiting import wait_event
 
 log = logging.getLogger(__name__)
 # We call the Bot API through do_api_request on purpose: raw JSON in and out, no re-encoding.
@@ -134,7 +135,7 @@ class Processor:
     """Handles stored updates in `update_id` order, one transaction per update."""
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], services: Services,
-                 on_error: Callable[[Session, str, BaseException], None]) -> None:
+                 on_error: Callable[[Session, BaseException], object]) -> None:
         self.application = application
         self.services = services
         self.on_error = on_error
@@ -155,10 +156,7 @@ class Processor:
             for update_id, payload in batch:
                 await self.handle(update_id, payload)
             if not batch:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=5)
-                except TimeoutError:
-                    pass
+                await wait_event(self._wake, 5)
 
     async def handle(self, update_id: int, payload: dict[str, Any]) -> None:
         """Handle one stored update; odd or failing updates are marked and skipped."""
@@ -189,6 +187,6 @@ class Processor:
             text = "".join(traceback.format_exception_only(type(failure), failure)).strip()
             async with services.unit() as session:
                 mark_update(session, update_id, "error", text[:1000])
-                self.on_error(session, (update.effective_message and "message") or "update", failure)
+                self.on_error(session, failure)
         services.wake_sender()
         self.handled += 1

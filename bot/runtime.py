@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from contextlib import suppress
@@ -39,7 +40,7 @@ class BotRuntime:
         self.sender = OutboxSender(bot, self.services.sessions, settings.limits)
         self.services.wake_sender = self.sender.wake
         self.processor = Processor(self.application, self.services,
-                                   lambda s, exc: notify_creator_once(s, settings, exc) and None)
+                                   functools.partial(notify_creator_once, settings=settings))
         self.webhook: WebhookServer | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 

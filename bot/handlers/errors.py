@@ -27,4 +27,4 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     services = context.services
     async with services.unit() as session:
-        notify_creator_once(session, services.settings, error)
+        notify_creator_once(session, error, services.settings)

@@ -21,7 +21,7 @@ def error_kind(exc: BaseException) -> str:
     return f"{type(exc).__name__}@{where}"[:200]
 
 
-def notify_creator_once(session: Session, settings: Settings, exc: BaseException) -> bool:
+def notify_creator_once(session: Session, exc: BaseException, settings: Settings) -> bool:
     """Queue one notice to the creator unless this kind of error was reported in the last hour."""
     chat_id = settings.creator_chat_id
     kind = error_kind(exc)

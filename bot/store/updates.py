@@ -28,9 +28,9 @@ def store_raw_updates(session: Session, payloads: list[dict[str, Any]]) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(RawUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
-    result = session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+    stmt = (insert(RawUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(RawUpdate.update_id))
+    return len(session.execute(stmt).all())
 
 
 def next_offset(session: Session) -> int:

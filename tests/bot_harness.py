@@ -1,0 +1,47 @@
+"""A running BotRuntime against the sandbox, for in-process tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.runtime import BotRuntime
+from bot.sandbox.server import BotApiSandbox
+from bot.store.models import OutboxMessage, RawUpdate
+from tests.conftest import wait_for
+
+
+class Harness:
+    def __init__(self, runtime: BotRuntime, sandbox: BotApiSandbox) -> None:
+        self.runtime = runtime
+        self.sandbox = sandbox
+
+    @property
+    def sessions(self) -> Any:
+        return self.runtime.services.sessions
+
+    def idle(self) -> bool:
+        with self.sessions() as s:
+            pending = s.scalar(select(func.count()).select_from(RawUpdate).where(RawUpdate.status == "pending"))
+            owed = s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))
+        return not pending and not owed and self.sandbox.pending_count == 0
+
+    async def settle(self, timeout: float = 20.0) -> None:
+        await wait_for(self.idle, timeout, "the bot to handle every update and send every reply")
+
+    def replies_to(self, chat_id: int) -> list[str]:
+        return self.sandbox.texts_to(chat_id)
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, sandbox: BotApiSandbox) -> AsyncIterator[Harness]:
+    runtime = BotRuntime(settings)
+    await runtime.start()
+    try:
+        yield Harness(runtime, sandbox)
+    finally:
+        await runtime.stop()

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, parse_settings
+
+
+def test_defaults_need_no_file() -> None:
+    settings = load_settings(None, env={})
+    assert settings.database.url == "sqlite:///creatorbot.db"
+    assert settings.telegram.mode == "polling"
+    assert settings.creator_chat_id is None
+
+
+def test_example_config_is_valid() -> None:
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    settings = load_settings(example, env={})
+    assert settings.schedule.timezone
+
+
+def test_token_comes_from_environment() -> None:
+    settings = parse_settings({"telegram": {"token": "from-file"}}, env={"CREATORBOT_TOKEN": "from-env"})
+    assert settings.telegram.token == "from-env"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"schedule": {"timezone": "Mars/Olympus"}}, ["[schedule] timezone", "Mars/Olympus", "IANA"]),
+        ({"creator": {"user_ids": "123"}}, ["[creator] user_ids", "'123'", "a list of int"]),
+        ({"telegram": {"mode": "push"}}, ["[telegram] mode", "polling"]),
+        ({"telegram": {"tokn": "x"}}, ["[telegram] tokn", 'did you mean "token"']),
+        ({"databse": {"url": "sqlite://"}}, ["[databse]", 'did you mean "database"']),
+        ({"schedule": {"report_time": "25:00"}}, ["[schedule] report_time", "HH:MM"]),
+        ({"telegram": {"mode": "webhook"}}, ["webhook_url"]),
+    ],
+)
+def test_errors_name_the_key_the_value_and_the_fix(raw: dict[str, object], expected: list[str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(raw, "bot.toml", env={})
+    message = str(info.value)
+    assert message.startswith("bot.toml")
+    for part in expected:
+        assert part in message
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"telegram": {"mode": 3, "base_url": "ftp://x"}, "faq": {"target_precision": 2.0}}, env={})
+    assert len(info.value.problems) == 3
+
+
+def test_check_config_command_reports_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[schedule]\ntimezone = "Nowhere/City"\n[faq]\ntarget_precison = 0.9\n')
+    proc = subprocess.run([sys.executable, "-m", "bot", "check-config", str(bad)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "[schedule] timezone" in proc.stderr
+    assert 'did you mean "target_precision"' in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_check_config_reports_toml_syntax(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[telegram\ntoken = 1\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(bad, env={})
+    assert "not valid TOML" in str(info.value)
