@@ -140,3 +140,29 @@ async def test_unexpected_errors_tell_the_creator_once(sandbox: BotApiSandbox, s
             assert statuses == ["error"] * 3
             assert s.scalars(select(ErrorNotice)).one().count == 3
         assert bot.replies_to(101) == []  # the failed updates' own writes were rolled back
+
+
+async def test_webhook_mode_stores_then_answers(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = settings_for(sandbox, sqlite_url, tmp_path, telegram={
+        "mode": "webhook", "webhook_url": f"http://127.0.0.1:{port}/telegram",
+        "webhook_port": port, "webhook_secret": "hush"})
+    ana = sandbox.user(101, "Ana")
+    async with running_bot(settings, sandbox) as bot:
+        assert sandbox.webhook == {"url": f"http://127.0.0.1:{port}/telegram", "secret_token": "hush"}
+        sandbox.send_private(ana, "/start")
+        await bot.settle()
+        assert "Hi Ana" in bot.replies_to(101)[0]
+        assert not sandbox.calls_of("getUpdates")
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http, http.post(
+                f"http://127.0.0.1:{port}/telegram", json={"update_id": 999, "message": {}},
+                headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as resp:
+            assert resp.status == 403
+        with bot.sessions() as s:
+            assert s.get(RawUpdate, 999) is None

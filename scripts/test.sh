@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's test command: lint, types, import direction, fast and slow tests.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export OMP_WAIT_POLICY=PASSIVE HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+[ -x .venv/bin/pytest ] || bash scripts/setup.sh
+PY=.venv/bin
+status=0
+step() { echo "== $*"; "$@" || status=1; }
+step $PY/ruff check --output-format concise bot nlp recsys tests benchmarks
+step $PY/mypy
+step $PY/lint-imports
+# Fast and slow tests (slow ones load real models); PostgreSQL tests run when the server is up.
+$PY/pytest -m "slow or not slow" -q "$@"
+rc=$?
+[ $rc -eq 5 ] && { echo "pytest collected no tests"; rc=1; }
+[ $rc -ne 0 ] && status=1
+exit $status
