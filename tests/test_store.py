@@ -30,7 +30,7 @@ def test_raw_updates_are_stored_once(db_url: str) -> None:
     with transaction(sessions) as s:
         assert store_raw_updates(s, batch) == 3
     with transaction(sessions) as s:  # Telegram redelivers an unconfirmed batch
-        assert store_raw_updates(s, batch[1:] + [{"update_id": 8, "weird_new_type": {}}]) == 1
+        assert store_raw_updates(s, [*batch[1:], {"update_id": 8, "weird_new_type": {}}]) == 1
     with transaction(sessions) as s:
         assert next_offset(s) == 9
         assert [u.update_id for u in pending_updates(s)] == [5, 6, 7, 8]
