@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -21,16 +22,22 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.context import BotContext, attach_services
-from bot.handlers import channel, creator, errors, followers
+from bot.handlers import channel, creator, errors, faq, followers
+from bot.services.faq import examples_since
+from bot.services.faq_training import start_retrain
 from bot.services.unit import Services
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # Creator commands: name -> handler (gated to the creator ids; others get a polite refusal).
-CREATOR_COMMANDS: dict[str, Handler] = {"stats": creator.stats}
+CREATOR_COMMANDS: dict[str, Handler] = {
+    "stats": creator.stats,
+    "retrain": faq.retrain,
+    "close": faq.close,
+}
 # Inline-button presses: callback-data prefix -> handler.
-CALLBACKS: dict[str, Handler] = {}
+CALLBACKS: dict[str, Handler] = {"fb": faq.feedback}
 
 
 def api_root(settings: Settings) -> str:
@@ -52,6 +59,7 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
     attach_services(application, services)
     add_handlers(application, settings)
     schedule_member_count(application, settings)
+    schedule_faq_jobs(application, settings)
     return application
 
 
@@ -80,6 +88,12 @@ def add_handlers(application: AnyApplication, settings: Settings) -> None:
     application.add_handler(ChatMemberHandler(channel.chat_member, ChatMemberHandler.CHAT_MEMBER))
     for prefix, handler in CALLBACKS.items():
         application.add_handler(CallbackQueryHandler(handler, pattern=f"^{prefix}:"))
+    creator_chats: filters.BaseFilter = private
+    if settings.creator.inbox_chat_id:
+        creator_chats |= filters.Chat(chat_id=settings.creator.inbox_chat_id)
+    application.add_handler(MessageHandler(
+        creators & creator_chats & filters.REPLY & filters.UpdateType.MESSAGE & ~filters.COMMAND,
+        faq.creator_reply))
     application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, followers.private_message))
     application.add_error_handler(errors.on_error)
 
@@ -92,3 +106,32 @@ def schedule_member_count(application: AnyApplication, settings: Settings) -> No
     jq.run_daily(channel.snapshot_member_count, time=dt.time(hh, mm, tzinfo=settings.tz),
                  name="member-count")
     jq.run_once(channel.snapshot_member_count, when=1.0, name="member-count-at-start")
+
+
+async def reload_faq_model(context: BotContext) -> None:
+    """Job: switch to a newly published FAQ version (trained here or by `creatorbot faq train`)."""
+    model = context.services.faq_model
+    if model is not None:
+        await asyncio.to_thread(model.reload_if_changed)
+
+
+async def nightly_retrain(context: BotContext) -> None:
+    """Job: retrain when new examples were learned since the live version."""
+    services = context.services
+    model = services.faq_model
+    if model is None:
+        return
+    trained_at = model.matcher.meta.trained_at if model.matcher else 0.0
+    with services.sessions() as session:
+        new = examples_since(session, trained_at)
+    if new:
+        start_retrain(services, services.settings.creator_chat_id)
+
+
+def schedule_faq_jobs(application: AnyApplication, settings: Settings) -> None:
+    jq = application.job_queue
+    if jq is None:
+        return
+    jq.run_repeating(reload_faq_model, interval=15.0, first=15.0, name="faq-reload")
+    hh, mm = (int(x) for x in settings.faq.retrain_time.split(":"))
+    jq.run_daily(nightly_retrain, time=dt.time(hh, mm, tzinfo=settings.tz), name="faq-nightly-retrain")

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from bot.cli_faq import add_faq_commands
 from bot.config import ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -72,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     up = db_sub.add_parser("upgrade", help="apply migrations")
     up.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
     up.set_defaults(func=cmd_db_upgrade)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                       help="TOML config (default: embedded defaults)")
+
+    add_faq_commands(sub, common)
     return parser
 
 

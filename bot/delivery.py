@@ -178,7 +178,7 @@ class OutboxSender:
                 status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1,
                 sent_message_id=message.message_id if message else None,
             ))
-            if message is not None and message.chat.type == "private":
+            if message is not None and row.method.startswith("send") and message.chat.type == "private":
                 session.add(DirectMessage(
                     user_id=message.chat.id, chat_id=message.chat.id, message_id=message.message_id,
                     direction="out", content_type="text" if message.text else "file",

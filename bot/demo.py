@@ -21,6 +21,9 @@ from bot.services.stats import stored_counts
 from bot.store.models import OutboxMessage, RawUpdate
 
 CREATOR_ID = 9001
+SAMPLE_FAQ = Path(__file__).parent / "demo_data" / "faq.yaml"
+UNANSWERED = "Is there a student discount code?"
+CREATOR_REPLY = "Yes! Students get 20 % off everything in the shop with the code STUDENT20."
 
 
 def demo_settings(sandbox: BotApiSandbox, db_url: str, data_dir: str) -> Settings:
@@ -115,13 +118,69 @@ async def play_followers(sandbox: BotApiSandbox, t: Transcript, users: tuple[Any
     await t.settle()
 
 
-async def play_creator(sandbox: BotApiSandbox, t: Transcript) -> None:
+async def play_faq(sandbox: BotApiSandbox, t: Transcript, users: tuple[Any, ...]) -> None:
+    """Followers ask; the bot answers from the FAQ or hands off; the creator answers; retrain."""
+    ana, ben, chloe = users
     creator = sandbox.user(CREATOR_ID, "Maya", "maya_creates")
     t.names[CREATOR_ID] = "Maya (creator)"
+    t.say("== Followers ask questions ==")
+    for user, question in ((ana, "which camera did you use for the Dolomites shots?"),
+                           (chloe, "is there a workshop this summer?"),
+                           (ben, "Where can I get your Lightroom presets?")):
+        sandbox.send_private(user, question)
+        t.say(f"  {user['first_name']}: {question}")
+        await t.settle()
+    t.say("== A question the FAQ cannot answer is handed to the creator ==")
+    sandbox.send_private(ben, UNANSWERED)
+    t.say(f"  Ben: {UNANSWERED}")
+    await t.settle()
+    notes = sandbox.sent.get(CREATOR_ID, [])
+    if not notes:
+        t.say("  (the bot answered it instead of handing off)")
+        return
+    note = notes[-1]
+    sandbox.send_private(creator, CREATOR_REPLY, reply_to=note)
+    t.say(f"  Maya replies to the handoff: {CREATOR_REPLY}")
+    await t.settle()
+    sandbox.send_private(creator, "/retrain")
+    t.say("  Maya: /retrain")
+    await t.settle()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any("is live" in x for x in sandbox.texts_to(CREATOR_ID)):
+        await asyncio.sleep(0.2)
+    await t.settle()
+    sandbox.send_private(chloe, UNANSWERED)
+    t.say(f"  Chloé asks the same: {UNANSWERED}")
+    await t.settle()
+
+
+async def play_creator(sandbox: BotApiSandbox, t: Transcript) -> None:
+    creator = sandbox.user(CREATOR_ID, "Maya", "maya_creates")
     t.say("== The creator ==")
     sandbox.send_private(creator, "/stats")
     t.say("  Maya: /stats")
     await t.settle()
+
+
+def prepare_faq(settings: Settings, out: TextIO) -> None:
+    """Import the sample FAQ of the demo's creator and train the first model version."""
+    from bot.services.faq import import_entries
+    from bot.services.faq_model import FaqModel, train_from_database
+    from bot.store.db import make_engine, make_sessionmaker, upgrade
+    from nlp.faq_data import load_faq
+
+    upgrade(settings.database.url)
+    engine = make_engine(settings.database.url)
+    sessions = make_sessionmaker(engine)
+    entries = load_faq(SAMPLE_FAQ)
+    with sessions() as session, session.begin():
+        import_entries(session, entries)
+    print(f"== Training the FAQ model on {len(entries)} answers of the sample FAQ ==", file=out, flush=True)
+    version, matcher = train_from_database(FaqModel(settings.data_dir), sessions,
+                                           settings.faq.target_precision)
+    print(f"  {version}: threshold {matcher.calibration.threshold:.2f}, "
+          f"{matcher.meta.train_seconds:.1f} s", file=out, flush=True)
+    engine.dispose()
 
 
 async def run_demo(db_path: str | None, out: TextIO) -> int:
@@ -132,12 +191,14 @@ async def run_demo(db_path: str | None, out: TextIO) -> int:
     sandbox = BotApiSandbox()
     await sandbox.start()
     settings = demo_settings(sandbox, f"sqlite:///{db_file}", str(workdir / "data"))
+    prepare_faq(settings, out)
     runtime = BotRuntime(settings)
     await runtime.start()
     t = Transcript(sandbox, runtime, out)
     try:
         channel = await play_channel(sandbox, t)
         await play_followers(sandbox, t, channel["users"])
+        await play_faq(sandbox, t, channel["users"])
         await play_creator(sandbox, t)
         with runtime.services.sessions() as session:
             counts = stored_counts(session)

@@ -16,6 +16,9 @@ from bot.config import Settings
 from bot.delivery import OutboxSender
 from bot.ingest import ALLOWED_UPDATES, Poller, Processor, WebhookServer
 from bot.services.errors import notify_creator_once
+from bot.services.faq import training_entries
+from bot.services.faq_model import EncoderFactory, FaqModel, default_encoder_factory
+from bot.services.faq_training import start_retrain
 from bot.services.unit import Services
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 
@@ -25,7 +28,8 @@ log = logging.getLogger(__name__)
 class BotRuntime:
     """Start with `await start()`, stop with `await stop()`; `run_forever()` does both around signals."""
 
-    def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
+    def __init__(self, settings: Settings, *, migrate: bool = True,
+                 encoder_factory: EncoderFactory = default_encoder_factory) -> None:
         if not settings.telegram.token:
             raise SystemExit(
                 "no bot token: set CREATORBOT_TOKEN or [telegram] token in the config "
@@ -34,7 +38,8 @@ class BotRuntime:
         if migrate:
             upgrade(settings.database.url)
         self.engine = make_engine(settings.database.url)
-        self.services = Services(settings=settings, sessions=make_sessionmaker(self.engine))
+        self.services = Services(settings=settings, sessions=make_sessionmaker(self.engine),
+                                 faq_model=FaqModel(settings.data_dir, encoder_factory))
         self.application: AnyApplication = build_application(settings, self.services)
         bot = self.application.bot
         self.sender = OutboxSender(bot, self.services.sessions, settings.limits)
@@ -47,6 +52,7 @@ class BotRuntime:
     async def start(self) -> None:
         app = self.application
         await app.initialize()
+        await self._load_models()
         await app.start()
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
         self._tasks.append(asyncio.create_task(self.processor.run(), name="processor"))
@@ -66,8 +72,19 @@ class BotRuntime:
                                            BotCommand("help", "What I can do")])
         log.info("creatorbot is running (%s)", tg.mode)
 
+    async def _load_models(self) -> None:
+        """Load the live FAQ version before handling anything; train one if only entries exist."""
+        model = self.services.faq_model
+        assert model is not None
+        if not await asyncio.to_thread(model.reload_if_changed):
+            with self.services.sessions() as session:
+                has_entries = bool(training_entries(session))
+            if has_entries and model.matcher is None:
+                log.info("FAQ entries but no trained model: training one in the background")
+                start_retrain(self.services, None)
+
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self.services.background]:
             task.cancel()
         for task in self._tasks:
             with suppress(asyncio.CancelledError, Exception):

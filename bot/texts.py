@@ -56,4 +56,30 @@ STATS = (
     "Latest follower count: {members}\n"
     "Updates stored: {updates} ({pending} waiting)"
 )
-NO_ANSWERER = "Thanks! I've noted your question."
+
+# --- FAQ and handoffs ---------------------------------------------------------------------
+NO_CREATOR = "Thanks! I can't pass questions on yet (the creator hasn't set me up), but your message is saved."
+HANDOFF_TO_FOLLOWER = "Good question! I've passed it on to the creator and will bring their answer here."
+HANDOFF_STILL_OPEN = "I've added this to your question for the creator. They'll answer here soon."
+HANDOFF_TO_CREATOR = (
+    "❓ <b>Question from {name}</b> (#{id}, {reason}):\n{question}\n\n"
+    "<i>Reply to this message to answer; /close (as a reply) closes it without an answer.</i>"
+)
+HANDOFF_FOLLOW_UP = "➕ <b>{name} adds</b> (#{id}):\n{question}"
+CREATOR_ANSWER = "💬 The creator answered your question:\n\n{answer}"
+RELAYED_LEARNED = "✅ Sent. I saved your answer as an FAQ example; /retrain makes me use it."
+RELAYED_PENDING = "✅ Sent. Your answer waits for review before I learn from it."
+HANDOFF_ALREADY_DONE = "That question is already {status}."
+RELAY_TEXT_ONLY = "Please answer with text: I can only relay text messages."
+HANDOFF_CLOSED_FOLLOWER = "The creator has closed your question. Feel free to ask something else!"
+HANDOFF_CLOSED_CREATOR = "Closed."
+CLOSE_USAGE = "Use /close as a reply to an open question I passed on to you."
+RETRAIN_STARTED = "Training a new FAQ model… I'll tell you when it's live."
+RETRAIN_BUSY = "A training is already running (or no FAQ is set up)."
+RETRAIN_DONE = (
+    "✅ FAQ model {version} is live: {entries} answers, {examples} example questions, "
+    "confidence threshold {threshold:.2f}, trained in {seconds:.0f} s."
+)
+RETRAIN_FAILED = "⚠️ FAQ training failed: {error}"
+FEEDBACK_THANKS = "Thanks for the feedback!"
+FEEDBACK_UNKNOWN = "That button has expired."

@@ -109,3 +109,11 @@ async def wait_for(predicate: Callable[[], bool | Awaitable[bool]], timeout: flo
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Any:
+    """The real all-MiniLM-L6-v2 encoder, loaded once per test session (slow tests only)."""
+    from nlp.encoder import TransformerEncoder
+
+    return TransformerEncoder.base()

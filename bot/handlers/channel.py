@@ -22,10 +22,7 @@ async def group_message(update: Update, context: BotContext) -> None:
     if message.is_automatic_forward:
         channel.link_discussion_thread(context.session, message)
     else:
-        comment = channel.record_comment(context.session, message)
-        hook = context.services.extras.get("on_comment")
-        if hook is not None:
-            hook(context.services, context.session, comment)
+        channel.record_comment(context.session, message)
 
 
 async def reaction_count(update: Update, context: BotContext) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from telegram import Message
 
 from bot import texts
+from bot.services.faq import answer_question
 from bot.services.followers import record_incoming
 from bot.services.outbox import send_text
 from bot.services.unit import Services
@@ -45,8 +46,4 @@ async def on_private_message(services: Services, session: Session, message: Mess
     if not any(ch.isalnum() for ch in text):
         send_text(session, message.chat_id, texts.EMPTY_TEXT)
         return
-    answer = services.extras.get("answer_question")
-    if answer is not None:
-        await answer(services, session, message)
-    else:
-        send_text(session, message.chat_id, texts.NO_ANSWERER)
+    await answer_question(services, session, message)

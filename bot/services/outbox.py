@@ -62,3 +62,12 @@ def edit_buttons(session: Session, chat_id: int, message_id: int) -> OutboxMessa
     session.add(row)
     session.flush()
     return row
+
+
+def answer_callback(session: Session, callback_query_id: str, user_id: int, text: str) -> OutboxMessage:
+    """Queue the answer to a button press (the little toast the user sees)."""
+    row = OutboxMessage(chat_id=user_id, method="answerCallbackQuery",
+                        params={"callback_query_id": callback_query_id, "text": text}, purpose="callback")
+    session.add(row)
+    session.flush()
+    return row

@@ -12,11 +12,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.services.faq_model import FaqModel
 
 
 @dataclass
@@ -36,7 +39,15 @@ class Services:
     sessions: sessionmaker[Session]
     db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake_sender: Callable[[], None] = lambda: None
-    extras: dict[str, Any] = field(default_factory=dict)
+    faq_model: FaqModel | None = None
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Any) -> bool:
+        """Run `coro` in the background, keeping a reference until it ends."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return True
 
     @property
     def session(self) -> Session:

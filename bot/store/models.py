@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -193,3 +194,64 @@ class ErrorNotice(Base):
     kind: Mapped[str] = mapped_column(String(200), primary_key=True)
     last_notified_at: Mapped[datetime]
     count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class FaqEntryRow(Base):
+    """One answer of the creator's FAQ (several example questions point to it)."""
+
+    __tablename__ = "faq_entries"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answer: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(10), default="file")  # file | handoff
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FaqExample(Base):
+    """An example question for an entry: from the FAQ file, or learned from a handoff."""
+
+    __tablename__ = "faq_examples"
+    __table_args__ = (UniqueConstraint("entry_id", "question"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(64), ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(10), default="file")  # file | handoff
+    status: Mapped[str] = mapped_column(String(10), default="accepted")  # accepted | pending
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Handoff(Base):
+    """A follower's question passed to the creator; the creator's reply is relayed back."""
+
+    __tablename__ = "handoffs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(index=True)
+    chat_id: Mapped[int]
+    question: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(40))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)  # open|answered|closed
+    creator_outbox_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    learned_entry_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class FaqAnswer(Base):
+    """An automatic answer the bot gave, with the follower's 👍/👎."""
+
+    __tablename__ = "faq_answers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(index=True)
+    chat_id: Mapped[int]
+    question: Mapped[str | None] = mapped_column(Text)
+    entry_id: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(20))
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    feedback: Mapped[str | None] = mapped_column(String(4))  # up | down
+    feedback_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,126 @@
+"""`creatorbot faq import | train | ask`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+
+AddCommand = Callable[[str, Any, str], argparse.ArgumentParser]
+
+
+def _sessions(settings: Settings) -> Any:
+    from bot.store.db import make_engine, make_sessionmaker, upgrade
+
+    upgrade(settings.database.url)
+    return make_sessionmaker(make_engine(settings.database.url))
+
+
+def tqdm_progress() -> Callable[[str, int, int], None]:
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, leave=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return progress
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services.faq import import_entries
+    from nlp.faq_data import FaqFileError, load_faq
+
+    try:
+        entries = load_faq(args.file)
+    except FaqFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sessions = _sessions(settings)
+    with sessions() as session, session.begin():
+        summary = import_entries(session, entries)
+    print(f"imported {summary.entries} answers with {summary.questions} questions "
+          f"({summary.new_entries} new answers, {summary.new_questions} new questions); "
+          "run `creatorbot faq train` to use them", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services.faq_model import FaqModel, train_from_database
+
+    model = FaqModel(settings.data_dir)
+    try:
+        version, matcher = train_from_database(model, _sessions(settings), settings.faq.target_precision,
+                                               settings.faq.min_margin, tqdm_progress())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cal = matcher.calibration
+    print(f"FAQ model {version} saved in {model.root / version} and published: "
+          f"{len(matcher.meta.entry_ids)} answers, {matcher.meta.n_examples} questions, "
+          f"threshold {cal.threshold:.3f} ({cal.source}), {matcher.meta.train_seconds:.1f} s; "
+          "a running bot switches to it within 15 s", file=sys.stderr)
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from nlp import versions
+    from nlp.encoder import TransformerEncoder
+    from nlp.faq import FaqMatcher
+
+    if args.model:
+        path = Path(args.model)
+    else:
+        root = settings.data_dir / "faq"
+        name = versions.current(root)
+        if name is None:
+            print(f"error: no trained FAQ model in {root}: run `creatorbot faq train` or pass --model DIR",
+                  file=sys.stderr)
+            return 2
+        path = root / name
+    if not (path / "meta.json").exists():
+        print(f"error: {path} is not a FAQ model directory (no meta.json)", file=sys.stderr)
+        return 2
+    meta = FaqMatcher.read_meta(path)
+    matcher = FaqMatcher.load(path, TransformerEncoder.base(meta["base_model"]))
+    lines = Path(args.input).read_text(encoding="utf-8").splitlines()
+    questions = [q.strip() for q in lines if q.strip()]
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        for start in range(0, len(questions), 64):
+            batch = questions[start : start + 64]
+            for q, m in zip(batch, matcher.match(batch), strict=True):
+                out.write(json.dumps({"question": q, "entry_id": m.entry_id, "answer": m.answer,
+                                      "confidence": round(m.confidence, 4), "margin": round(m.margin, 4),
+                                      "handoff": m.handoff, "reason": m.reason}, ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def add_faq_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    faq = sub.add_parser("faq", help="the creator's FAQ: import, train, ask")
+    faq_sub = faq.add_subparsers(dest="faq_command", required=True, metavar="ACTION")
+    imp = faq_sub.add_parser("import", help="validate a FAQ file (.csv or .yaml) and store its entries")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_import)
+    train = faq_sub.add_parser("train", help="train and publish a new FAQ model version")
+    train.set_defaults(func=cmd_train)
+    ask = faq_sub.add_parser("ask", help="answer questions from a file, one JSON object per line")
+    ask.add_argument("--input", required=True, help="a text file, one question per line")
+    ask.add_argument("--output", help="JSONL file (default: stdout)")
+    ask.add_argument("--model", help="a FAQ model directory (default: the published version)")
+    ask.set_defaults(func=cmd_ask)
+    for p in (imp, train, ask):
+        common(p)

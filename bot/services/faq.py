@@ -1,0 +1,201 @@
+"""FAQ use cases: import, answer or hand off, relay the creator's reply, learn, feedback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from telegram import Message, User
+
+from bot import texts
+from bot.services.outbox import edit_buttons, send_text
+from bot.services.unit import Services
+from bot.store.models import FaqAnswer, FaqEntryRow, FaqExample, Handoff, OutboxMessage, utcnow
+from nlp.faq_data import FaqEntry, entry_id_for, normalize_question
+
+FEEDBACK_PREFIX = "fb"
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    entries: int
+    new_entries: int
+    questions: int
+    new_questions: int
+
+
+def import_entries(session: Session, entries: Sequence[FaqEntry]) -> ImportSummary:
+    """Store FAQ entries and their questions (idempotent: re-importing a file adds only what is new)."""
+    new_entries = new_questions = 0
+    for entry in entries:
+        row = session.get(FaqEntryRow, entry.id)
+        if row is None:
+            row = FaqEntryRow(id=entry.id, answer=entry.answer, tags=list(entry.tags), source="file")
+            session.add(row)
+            new_entries += 1
+        else:
+            row.answer, row.tags, row.active = entry.answer, list(entry.tags), True
+        known = {normalize_question(q) for q in session.scalars(
+            select(FaqExample.question).where(FaqExample.entry_id == entry.id))}
+        for q in entry.questions:
+            if normalize_question(q) not in known:
+                session.add(FaqExample(entry_id=entry.id, question=q, source="file", status="accepted"))
+                known.add(normalize_question(q))
+                new_questions += 1
+    session.flush()
+    return ImportSummary(len(entries), new_entries, sum(len(e.questions) for e in entries), new_questions)
+
+
+def training_entries(session: Session) -> list[FaqEntry]:
+    """Every active entry with its accepted questions (entries without one are left out)."""
+    rows = session.execute(
+        select(FaqEntryRow, FaqExample.question)
+        .join(FaqExample, FaqExample.entry_id == FaqEntryRow.id)
+        .where(FaqEntryRow.active.is_(True), FaqExample.status == "accepted")
+        .order_by(FaqEntryRow.id, FaqExample.id)).all()
+    entries: dict[str, FaqEntry] = {}
+    for row, question in rows:
+        entry = entries.setdefault(row.id, FaqEntry(row.id, row.answer, [], list(row.tags or [])))
+        entry.questions.append(question)
+    return list(entries.values())
+
+
+def examples_since(session: Session, trained_at: float) -> int:
+    from datetime import UTC, datetime
+
+    since = datetime.fromtimestamp(trained_at, UTC)
+    return int(session.scalar(select(func.count()).select_from(FaqExample).where(
+        FaqExample.status == "accepted", FaqExample.created_at > since)) or 0)
+
+
+def open_handoff_for(session: Session, user_id: int) -> Handoff | None:
+    return session.scalar(select(Handoff).where(Handoff.user_id == user_id, Handoff.status == "open")
+                          .order_by(Handoff.id.desc()).limit(1))
+
+
+def _display_name(user: User) -> str:
+    name = user.full_name or str(user.id)
+    return f"{name} (@{user.username})" if user.username else name
+
+
+def start_handoff(services: Services, session: Session, user: User, chat_id: int, question: str,
+                  reason: str, confidence: float | None) -> Handoff | None:
+    """Pass a question to the creator (their chat or the inbox group) and tell the follower."""
+    creator_chat = services.settings.creator_chat_id
+    if creator_chat is None:
+        send_text(session, chat_id, texts.NO_CREATOR)
+        return None
+    handoff = Handoff(user_id=user.id, chat_id=chat_id, question=question, reason=reason,
+                      confidence=confidence)
+    session.add(handoff)
+    session.flush()
+    note = texts.HANDOFF_TO_CREATOR.format(
+        name=texts.esc(_display_name(user)), question=texts.esc(texts.clip(question, 3000)),
+        reason=texts.esc(reason), id=handoff.id)
+    row = send_text(session, creator_chat, note, purpose=f"handoff:{handoff.id}")
+    handoff.creator_outbox_id = row.id
+    send_text(session, chat_id, texts.HANDOFF_TO_FOLLOWER)
+    return handoff
+
+
+async def answer_question(services: Services, session: Session, message: Message) -> None:
+    """Answer from the FAQ, or hand off when the model is unsure (never invent an answer)."""
+    assert message.from_user is not None and message.text is not None
+    user, text = message.from_user, message.text
+    pending = open_handoff_for(session, user.id)
+    if pending is not None:
+        creator_chat = services.settings.creator_chat_id
+        if creator_chat is not None:
+            send_text(session, creator_chat, texts.HANDOFF_FOLLOW_UP.format(
+                name=texts.esc(_display_name(user)), question=texts.esc(texts.clip(text, 3000)),
+                id=pending.id), purpose=f"handoff:{pending.id}")
+            pending.question = f"{pending.question}\n{text}" if pending.question else text
+        send_text(session, message.chat_id, texts.HANDOFF_STILL_OPEN)
+        return
+    model = services.faq_model
+    matcher = model.matcher if model is not None else None
+    if matcher is None:
+        start_handoff(services, session, user, message.chat_id, text, "no FAQ model yet", None)
+        return
+    version = model.version if model is not None else "?"
+    match = (await asyncio.to_thread(matcher.match, [text]))[0]
+    if match.handoff:
+        start_handoff(services, session, user, message.chat_id, text, match.reason, match.confidence)
+        return
+    answer = FaqAnswer(user_id=user.id, chat_id=message.chat_id, question=text, entry_id=match.entry_id,
+                       confidence=match.confidence, model_version=version or "?")
+    session.add(answer)
+    session.flush()
+    row = send_text(session, message.chat_id, texts.esc(match.answer), purpose="faq-answer",
+                    buttons=[[("👍", f"{FEEDBACK_PREFIX}:{answer.id}:up"),
+                              ("👎", f"{FEEDBACK_PREFIX}:{answer.id}:down")]])
+    answer.outbox_id = row.id
+
+
+def handoff_for_reply(session: Session, chat_id: int, replied_message_id: int) -> Handoff | None:
+    """The handoff whose note (in `chat_id`) the creator replied to."""
+    purpose = session.scalar(select(OutboxMessage.purpose).where(
+        OutboxMessage.chat_id == chat_id, OutboxMessage.sent_message_id == replied_message_id,
+        OutboxMessage.purpose.startswith("handoff:")))
+    if purpose is None:
+        return None
+    return session.get(Handoff, int(purpose.split(":", 1)[1]))
+
+
+def learn_answer(session: Session, question: str, answer: str, accepted: bool) -> str:
+    """Make the creator's answer an FAQ example (a new entry unless the answer already exists)."""
+    existing = session.scalar(select(FaqEntryRow).where(FaqEntryRow.answer == answer.strip()))
+    if existing is None:
+        entry_id = entry_id_for(answer)
+        existing = session.get(FaqEntryRow, entry_id) or FaqEntryRow(
+            id=entry_id, answer=answer.strip(), tags=[], source="handoff")
+        session.add(existing)
+        session.flush()
+    for line in (q for q in question.split("\n") if q.strip()):
+        duplicate = session.scalar(select(FaqExample).where(
+            FaqExample.entry_id == existing.id, FaqExample.question == line))
+        if duplicate is None:
+            session.add(FaqExample(entry_id=existing.id, question=line, source="handoff",
+                                   status="accepted" if accepted else "pending"))
+    return existing.id
+
+
+def relay_creator_answer(services: Services, session: Session, handoff: Handoff, answer: str,
+                         creator_chat_id: int) -> None:
+    """Send the creator's reply to the follower, close the handoff and learn from it."""
+    send_text(session, handoff.chat_id, texts.CREATOR_ANSWER.format(answer=texts.esc(answer)))
+    handoff.status = "answered"
+    handoff.answer = answer
+    handoff.answered_at = utcnow()
+    accepted = services.settings.faq.auto_accept_answers
+    if handoff.question:
+        handoff.learned_entry_id = learn_answer(session, handoff.question, answer, accepted)
+    send_text(session, creator_chat_id,
+              texts.RELAYED_LEARNED if accepted else texts.RELAYED_PENDING)
+
+
+def close_handoff(session: Session, handoff: Handoff, creator_chat_id: int) -> None:
+    handoff.status = "closed"
+    handoff.closed_at = utcnow()
+    send_text(session, handoff.chat_id, texts.HANDOFF_CLOSED_FOLLOWER)
+    send_text(session, creator_chat_id, texts.HANDOFF_CLOSED_CREATOR)
+
+
+def record_feedback(services: Services, session: Session, user: User, answer_id: int, value: str,
+                    message_chat_id: int, message_id: int) -> str:
+    """Store 👍/👎 (once per answer); 👎 opens a handoff. Returns the text for the button toast."""
+    answer = session.get(FaqAnswer, answer_id)
+    if answer is None or answer.user_id != user.id:
+        return texts.FEEDBACK_UNKNOWN
+    if answer.feedback is not None:
+        return texts.FEEDBACK_THANKS
+    answer.feedback = "up" if value == "up" else "down"
+    answer.feedback_at = utcnow()
+    edit_buttons(session, message_chat_id, message_id)
+    if answer.feedback == "down":
+        start_handoff(services, session, user, answer.chat_id, answer.question or "", "👎 on an answer",
+                      answer.confidence)
+    return texts.FEEDBACK_THANKS

@@ -1,0 +1,84 @@
+"""The FAQ model the bot answers with: versions on disk, training, and switching without a restart.
+
+Versions live in `<data_dir>/faq/v0001, v0002, ...`; `CURRENT` names the live one. Training (from
+`/retrain`, the nightly job or `creatorbot faq train` in another process) writes a new version and
+publishes it; the running bot notices the pointer change and swaps the matcher in atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from nlp import versions
+from nlp.encoder import Encoder, TransformerEncoder
+from nlp.faq import FaqMatcher, Progress
+from nlp.faq_data import FaqEntry
+
+log = logging.getLogger(__name__)
+
+EncoderFactory = Callable[[str], Encoder]
+
+
+def default_encoder_factory(name: str) -> Encoder:
+    return TransformerEncoder.base(name)
+
+
+class FaqModel:
+    """Holds the live matcher; thread-safe reload and training."""
+
+    def __init__(self, data_dir: Path, encoder_factory: EncoderFactory = default_encoder_factory,
+                 base_model: str = "all-MiniLM-L6-v2") -> None:
+        self.root = data_dir / "faq"
+        self.encoder_factory = encoder_factory
+        self.base_model = base_model
+        self.matcher: FaqMatcher | None = None
+        self.version: str | None = None
+        self._encoders: dict[str, Encoder] = {}
+        self._lock = threading.Lock()
+        self.training = threading.Lock()
+
+    def encoder(self, name: str | None = None) -> Encoder:
+        name = name or self.base_model
+        with self._lock:
+            if name not in self._encoders:
+                self._encoders[name] = self.encoder_factory(name)
+            return self._encoders[name]
+
+    def reload_if_changed(self) -> bool:
+        """Load the published version if it is not the live one. Returns True when it switched."""
+        name = versions.current(self.root)
+        if name is None or name == self.version:
+            return False
+        meta = FaqMatcher.read_meta(self.root / name)
+        matcher = FaqMatcher.load(self.root / name, self.encoder(meta["base_model"]))
+        self.matcher, self.version = matcher, name  # one reference swap: readers see old or new
+        log.info("FAQ model %s is live (%d entries)", name, len(matcher.meta.entry_ids))
+        return True
+
+    def train(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
+              progress: Progress | None = None) -> tuple[str, FaqMatcher]:
+        """Train, save and publish a new version; the caller decides when to reload."""
+        with self.training:
+            matcher = FaqMatcher.fit(entries, self.encoder(), target_precision=target_precision,
+                                     min_margin=min_margin, progress=progress)
+            path = versions.new_version_dir(self.root)
+            matcher.save(path)
+            versions.publish(self.root, path.name)
+            return path.name, matcher
+
+
+def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target_precision: float,
+                        min_margin: float = 0.0, progress: Progress | None = None) -> tuple[str, FaqMatcher]:
+    """Blocking: read accepted examples, train and publish (run it in a thread)."""
+    from bot.services.faq import training_entries
+
+    with sessions() as session:
+        entries = training_entries(session)
+    if not entries:
+        raise ValueError("no FAQ entries yet: import a FAQ file first (creatorbot faq import FILE)")
+    return model.train(entries, target_precision, min_margin, progress)

@@ -1,0 +1,321 @@
+"""The FAQ matcher: question -> one of the creator's answers, with a calibrated confidence.
+
+`fit` embeds every example question and trains a multinomial logistic-regression head over the FAQ
+entries. Its confidence is calibrated on held-out questions: k-fold over questions (in scope), plus
+whole entries left out of training, whose questions play the follower asking something the FAQ
+cannot answer. A small logistic model turns three signals (top probability, margin to the second
+entry, cosine similarity to the nearest example of the chosen entry) into P(answer is right); the
+threshold is the lowest one at which answered held-out questions reach `target_precision`.
+`match` hands off (never guesses) when the confidence is under the threshold, the top two entries
+are too close, or the text is mostly unreadable for the encoder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlp.encoder import Encoder
+from nlp.faq_data import FaqEntry
+
+Progress = Callable[[str, int, int], None]
+DEFAULT_THRESHOLD = 0.5
+MIN_HELD_OUT = 20
+
+
+@dataclass(frozen=True)
+class Match:
+    """The best entry for one question. `handoff` is True when the bot should ask the creator."""
+
+    entry_id: str
+    answer: str
+    confidence: float
+    margin: float
+    handoff: bool
+    reason: str
+    second_id: str | None = None
+
+
+OOS_SHARE = 0.25  # share of simulated out-of-scope questions when choosing the threshold
+
+
+@dataclass
+class Calibration:
+    temperature: float = 1.0
+    # P(correct) = sigmoid(coef . [p1, margin, similarity] + intercept); identity on p1 by default
+    coef: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    intercept: float = 0.0
+    fitted: bool = False
+    threshold: float = DEFAULT_THRESHOLD
+    min_margin: float = 0.0
+    source: str = "default"
+    held_out: int = 0
+    held_out_precision: float | None = None
+    held_out_coverage: float | None = None
+
+
+@dataclass
+class FaqMeta:
+    base_model: str
+    entry_ids: list[str]
+    answers: list[str]
+    calibration: Calibration
+    n_examples: int
+    trained_at: float = field(default_factory=time.time)
+    train_seconds: float = 0.0
+    finetuned: bool = False
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class LinearHead:
+    """Multinomial logistic regression over embeddings: logits = X @ W.T + b."""
+
+    def __init__(self, weights: np.ndarray, bias: np.ndarray) -> None:
+        self.weights = weights.astype(np.float32)
+        self.bias = bias.astype(np.float32)
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, n_classes: int, c: float = 10.0) -> LinearHead:
+        from sklearn.linear_model import LogisticRegression
+
+        present = np.unique(y)
+        if len(present) == 1:  # one entry: a constant head
+            w = np.zeros((n_classes, x.shape[1]), dtype=np.float32)
+            b = np.full(n_classes, -10.0, dtype=np.float32)
+            b[present[0]] = 10.0
+            return cls(w, b)
+        clf = LogisticRegression(C=c, max_iter=3000)
+        clf.fit(x, y)
+        w = np.zeros((n_classes, x.shape[1]), dtype=np.float32)
+        b = np.full(n_classes, -1e4, dtype=np.float32)  # classes unseen in this fold never win
+        w[clf.classes_] = clf.coef_
+        b[clf.classes_] = clf.intercept_
+        return cls(w, b)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        out: np.ndarray = x @ self.weights.T + self.bias
+        return out
+
+
+def _signals(probs: np.ndarray, x: np.ndarray, train_x: np.ndarray, train_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted rows, features [p1, margin, similarity to the nearest example of that entry])."""
+    order = np.argsort(-probs, axis=1)
+    best = order[:, 0]
+    p1 = probs[np.arange(len(probs)), best]
+    p2 = probs[np.arange(len(probs)), order[:, 1]] if probs.shape[1] > 1 else np.zeros(len(probs))
+    sims = x @ train_x.T  # rows are normalised: cosine similarity
+    same = train_y[None, :] == best[:, None]
+    nearest = np.where(same, sims, -1.0).max(axis=1)
+    return best, np.stack([p1, p1 - p2, nearest], axis=1).astype(np.float32)
+
+
+def _confidence(features: np.ndarray, cal: Calibration) -> np.ndarray:
+    if not cal.fitted:
+        return features[:, 0]
+    z = features @ np.asarray(cal.coef, dtype=np.float32) + cal.intercept
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+    return out
+
+
+def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    best_t, best_nll = 1.0, np.inf
+    for t in np.exp(np.linspace(np.log(0.05), np.log(5.0), 60)):
+        p = _softmax(logits / t)[np.arange(len(y)), y]
+        nll = -np.mean(np.log(np.clip(p, 1e-12, 1.0)))
+        if nll < best_nll:
+            best_t, best_nll = float(t), nll
+    return best_t
+
+
+def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float,
+                     weights: np.ndarray | None = None) -> tuple[float, float, float]:
+    """The lowest threshold whose answered set reaches `target` precision (optionally weighted).
+
+    Returns (threshold, precision, coverage). If no threshold reaches it, the strictest one.
+    """
+    w = np.ones(len(confidence)) if weights is None else weights
+    order = np.argsort(-confidence)
+    conf = confidence[order]
+    hits = np.cumsum(correct[order] * w[order])
+    answered = np.cumsum(w[order])
+    precision = hits / answered
+    ok = np.where(precision >= target)[0]
+    if len(ok) == 0:
+        return float(conf[0]) + 1e-6, 0.0, 0.0
+    k = int(ok.max())  # answering the top k+1 keeps precision >= target
+    return float(conf[k]), float(precision[k]), float(answered[k] / answered[-1])
+
+
+def _folds(labels: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
+    """Assign each example a fold; classes with one example stay in training (fold -1)."""
+    rng = np.random.default_rng(seed)
+    fold = np.full(len(labels), -1)
+    for c in np.unique(labels):
+        idx = np.where(labels == c)[0]
+        if len(idx) < 2:
+            continue
+        rng.shuffle(idx)
+        for j, i in enumerate(idx):
+            fold[i] = j % k
+    return [np.where(fold == f)[0] for f in range(k)]
+
+
+class FaqMatcher:
+    """fit / match / save / load. Entry ids are the creator's; the head works on integer rows."""
+
+    def __init__(self, encoder: Encoder, head: LinearHead, meta: FaqMeta, examples: np.ndarray,
+                 example_rows: np.ndarray) -> None:
+        self.encoder = encoder
+        self.head = head
+        self.meta = meta
+        self.examples = examples
+        self.example_rows = example_rows
+
+    @property
+    def calibration(self) -> Calibration:
+        return self.meta.calibration
+
+    @classmethod
+    def fit(
+        cls,
+        entries: Sequence[FaqEntry],
+        encoder: Encoder,
+        *,
+        target_precision: float = 0.95,
+        min_margin: float = 0.0,
+        c: float = 10.0,
+        folds: int = 5,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> FaqMatcher:
+        """Train on every question of every entry. Needs at least one entry with one question."""
+        start = time.time()
+        texts = [q for e in entries for q in e.questions]
+        labels = np.array([i for i, e in enumerate(entries) for _ in e.questions])
+        if not texts:
+            raise ValueError("the FAQ has no questions to learn from")
+        n = len(entries)
+        if progress:
+            progress("embedding questions", 0, 1)
+        x = encoder.encode(texts)
+        if progress:
+            progress("embedding questions", 1, 1)
+        calibration = cls._calibrate(x, labels, n, c, folds, seed, target_precision, progress)
+        calibration.min_margin = max(calibration.min_margin, min_margin)
+        head = LinearHead.fit(x, labels, n, c)
+        meta = FaqMeta(base_model=encoder.name, entry_ids=[e.id for e in entries],
+                       answers=[e.answer for e in entries], calibration=calibration,
+                       n_examples=len(texts), train_seconds=time.time() - start)
+        return cls(encoder, head, meta, x, labels)
+
+    @staticmethod
+    def _calibrate(x: np.ndarray, y: np.ndarray, n: int, c: float, k: int, seed: int, target: float,
+                   progress: Progress | None) -> Calibration:
+        if n < 2:
+            return Calibration(source="default: one entry only")
+        rng = np.random.default_rng(seed)
+        everything = np.arange(len(y))
+        # in scope: k folds over questions; out of scope: k folds over whole entries
+        question_folds = [f for f in _folds(y, k, seed) if len(f)]
+        entry_groups = np.array_split(rng.permutation(n), min(k, n)) if n >= 4 else []
+        jobs = [(f, False) for f in question_folds]
+        jobs += [(np.where(np.isin(y, g))[0], True) for g in entry_groups if len(g)]
+        logits, sims, truth, correct, oos = [], [], [], [], []
+        for j, (test, out_of_scope) in enumerate(jobs):
+            train = np.setdiff1d(everything, test)
+            if len(np.unique(y[train])) < 2:
+                continue
+            head = LinearHead.fit(x[train], y[train], n, c)
+            z = head.logits(x[test])
+            best, f = _signals(_softmax(z), x[test], x[train], y[train])
+            logits.append(z)
+            sims.append(f[:, 2])
+            truth.append(y[test])
+            correct.append(np.zeros(len(test)) if out_of_scope else (best == y[test]).astype(float))
+            oos.append(np.full(len(test), out_of_scope))
+            if progress:
+                progress("calibrating on held-out questions", j + 1, len(jobs))
+        is_oos = np.concatenate(oos) if oos else np.zeros(0, dtype=bool)
+        in_scope = int((~is_oos).sum())
+        if in_scope < MIN_HELD_OUT:
+            return Calibration(source=f"default: fewer than {MIN_HELD_OUT} held-out questions")
+        ok = np.concatenate(correct)
+        all_logits = np.concatenate(logits)
+        temperature = _fit_temperature(all_logits[~is_oos], np.concatenate(truth)[~is_oos])
+        cal = Calibration(temperature=temperature, source="held-out", held_out=in_scope)
+        probs = _softmax(all_logits / temperature)
+        top = np.sort(probs, axis=1)[:, ::-1]
+        f_all = np.stack([top[:, 0], top[:, 0] - top[:, 1], np.concatenate(sims)], axis=1)
+        # weight simulated out-of-scope questions to OOS_SHARE of the mix
+        weights = np.ones(len(ok))
+        if is_oos.any():
+            weights[is_oos] = OOS_SHARE / (1 - OOS_SHARE) * in_scope / is_oos.sum()
+        if len(np.unique(ok)) == 2:
+            from sklearn.linear_model import LogisticRegression
+
+            model = LogisticRegression(C=1.0, max_iter=1000).fit(f_all, ok, sample_weight=weights)
+            cal.coef = [float(v) for v in model.coef_[0]]
+            cal.intercept = float(model.intercept_[0])
+            cal.fitted = True
+        conf = _confidence(f_all, cal)
+        cal.threshold, cal.held_out_precision, cal.held_out_coverage = choose_threshold(
+            conf, ok, target, weights)
+        return cal
+
+    def match(self, questions: Sequence[str]) -> list[Match]:
+        x = self.encoder.encode(questions)
+        probs = _softmax(self.head.logits(x) / self.calibration.temperature)
+        _, feats = _signals(probs, x, self.examples, self.example_rows)
+        confidence = _confidence(feats, self.calibration)
+        out = []
+        unreadable = getattr(self.encoder, "unknown_share", None)
+        for q, p, conf_value, f in zip(questions, probs, confidence, feats, strict=True):
+            order = np.argsort(-p)
+            best = int(order[0])
+            second = int(order[1]) if len(order) > 1 else None
+            conf = float(conf_value)
+            margin = float(f[1])
+            reason = "confident"
+            if unreadable is not None and unreadable(q) > 0.5:
+                reason = "unreadable for this model"
+            elif conf < self.calibration.threshold:
+                reason = "low confidence"
+            elif margin < self.calibration.min_margin:
+                reason = "ambiguous"
+            out.append(Match(entry_id=self.meta.entry_ids[best], answer=self.meta.answers[best],
+                             confidence=conf, margin=margin, handoff=reason != "confident", reason=reason,
+                             second_id=self.meta.entry_ids[second] if second is not None else None))
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> None:
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        np.savez(p / "head.npz", weights=self.head.weights, bias=self.head.bias,
+                 examples=self.examples.astype(np.float16), example_rows=self.example_rows)
+        (p / "meta.json").write_text(json.dumps(asdict(self.meta), ensure_ascii=False, indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path, encoder: Encoder) -> FaqMatcher:
+        p = Path(path)
+        data = np.load(p / "head.npz")
+        raw: dict[str, Any] = json.loads((p / "meta.json").read_text())
+        raw["calibration"] = Calibration(**raw["calibration"])
+        return cls(encoder, LinearHead(data["weights"], data["bias"]), FaqMeta(**raw),
+                   data["examples"].astype(np.float32), data["example_rows"])
+
+    @staticmethod
+    def read_meta(path: str | Path) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads((Path(path) / "meta.json").read_text())
+        return result

@@ -1,0 +1,47 @@
+"""Versioned model directories: root/v0001, root/v0002, ... and a CURRENT pointer.
+
+The pointer is replaced atomically, so a reader sees either the old or the new version.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+_VERSION = re.compile(r"^v(\d{4,})$")
+
+
+def versions(root: Path) -> list[str]:
+    if not root.is_dir():
+        return []
+    return sorted((p.name for p in root.iterdir() if p.is_dir() and _VERSION.match(p.name)),
+                  key=lambda n: int(n[1:]))
+
+
+def new_version_dir(root: Path) -> Path:
+    """Reserve the next version directory (created empty)."""
+    root.mkdir(parents=True, exist_ok=True)
+    while True:
+        existing = versions(root)
+        number = int(existing[-1][1:]) + 1 if existing else 1
+        path = root / f"v{number:04d}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+
+
+def publish(root: Path, version: str) -> None:
+    tmp = root / f".CURRENT.{os.getpid()}"
+    tmp.write_text(version + "\n")
+    os.replace(tmp, root / "CURRENT")
+
+
+def current(root: Path) -> str | None:
+    try:
+        name = (root / "CURRENT").read_text().strip()
+    except FileNotFoundError:
+        return None
+    return name if (root / name).is_dir() else None

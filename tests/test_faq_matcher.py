@@ -1,0 +1,53 @@
+"""The FAQ matcher with the fake encoder (fast) and with the real model (slow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp.faq import FaqMatcher, choose_threshold
+from nlp.faq_data import load_faq
+from tests.fakes import HashingEncoder
+
+SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "faq.yaml"
+
+
+def test_choose_threshold_reaches_the_target_precision() -> None:
+    conf = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    correct = np.array([1, 1, 1, 1, 0, 1, 0, 0], dtype=float)
+    threshold, precision, coverage = choose_threshold(conf, correct, 0.95)
+    assert threshold == 0.8 and precision == 1.0 and coverage == 0.5
+    threshold, precision, _ = choose_threshold(conf, correct, 0.8)
+    assert threshold == 0.6 and precision == pytest.approx(5 / 6)
+
+
+def test_fit_match_save_load(tmp_path: Path) -> None:
+    entries = load_faq(SAMPLE)
+    matcher = FaqMatcher.fit(entries, HashingEncoder())
+    cal = matcher.calibration
+    assert cal.source == "held-out" and cal.held_out >= 20 and 0 < cal.threshold < 1
+    known, unrelated = matcher.match(["which tripod do you use for hiking?", "do you like pineapple pizza"])
+    assert known.entry_id == "tripod" and not known.handoff
+    assert unrelated.handoff and unrelated.reason == "low confidence"
+    matcher.save(tmp_path / "v1")
+    again = FaqMatcher.load(tmp_path / "v1", HashingEncoder())
+    assert again.match(["which tripod do you use for hiking?"])[0].confidence == pytest.approx(known.confidence, rel=1e-3)
+
+
+def test_unreadable_text_is_handed_off() -> None:
+    matcher = FaqMatcher.fit(load_faq(SAMPLE), HashingEncoder())
+    (m,) = matcher.match(["你用什么相机拍的？"])
+    assert m.handoff and m.reason == "unreadable for this model"
+
+
+@pytest.mark.slow
+def test_real_model_answers_paraphrases(minilm: object) -> None:
+    matcher = FaqMatcher.fit(load_faq(SAMPLE), minilm)  # type: ignore[arg-type]
+    questions = ["what camera body are you shooting with", "is there a photo workshop coming up",
+                 "where can I purchase one of your prints", "what's the weather like on Mars tonight"]
+    got = matcher.match(questions)
+    assert [m.entry_id for m in got[:3]] == ["camera", "workshop", "prints"]
+    assert not any(m.handoff for m in got[:3])
+    assert got[3].handoff
