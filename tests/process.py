@@ -15,7 +15,7 @@ from bot.sandbox.server import BotApiSandbox
 from tests.conftest import CREATOR_ID
 
 
-def write_config(path: Path, sandbox: BotApiSandbox, db_file: Path) -> Path:
+def write_config(path: Path, sandbox: BotApiSandbox, db_file: Path, creators: tuple[int, ...] = (CREATOR_ID,)) -> Path:
     path.write_text(f"""
 [telegram]
 token = "{sandbox.token}"
@@ -23,7 +23,7 @@ base_url = "{sandbox.root_url}"
 poll_timeout = 1
 
 [creator]
-user_ids = [{CREATOR_ID}]
+user_ids = [{", ".join(map(str, creators))}]
 
 [channel]
 id = {sandbox.channel['id']}

@@ -123,7 +123,7 @@ class BotApiSandbox:
         self._msg_ids: dict[int, itertools.count[int]] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._new_update: asyncio.Event | None = None
+        self._changed: asyncio.Event | None = None  # replaced on every notify: no lost wake-ups
         self._poll_generation = 0
         self._poller_active: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
@@ -162,7 +162,7 @@ class BotApiSandbox:
 
     async def start(self, port: int = 0) -> None:
         self._loop = asyncio.get_running_loop()
-        self._new_update = asyncio.Event()
+        self._changed = asyncio.Event()
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/file/bot{token}/{path:.*}", self._not_found)
@@ -181,18 +181,23 @@ class BotApiSandbox:
         if self._runner:
             await self._runner.cleanup()
 
+    def _notify(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = asyncio.Event()
+
     def _wake(self) -> None:
         loop = self._loop
-        if loop is None or self._new_update is None:
+        if loop is None:
             return
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            self._new_update.set()
+            self._notify()
         else:
-            loop.call_soon_threadsafe(self._new_update.set)
+            loop.call_soon_threadsafe(self._notify)
 
     # ------------------------------------------------------------------ HTTP
     async def _not_found(self, request: web.Request) -> web.Response:
@@ -273,7 +278,6 @@ class BotApiSandbox:
         if self.webhook:
             raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
                                 "use deleteWebhook to delete the webhook first")
-        assert self._new_update is not None
         self._poll_generation += 1
         generation = self._poll_generation
         offset = int(params.get("offset", 0) or 0)
@@ -287,12 +291,13 @@ class BotApiSandbox:
             if generation != self._poll_generation:
                 raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that "
                                     "only one bot instance is running")
+            changed = self._changed
+            assert changed is not None
             batch = self._pending(limit)
             remaining = deadline - time.monotonic()
             if batch or remaining <= 0:
                 return batch
-            self._new_update.clear()
-            await wait_event(self._new_update, min(remaining, 0.5))
+            await wait_event(changed, min(remaining, 0.5))
 
     def _confirm(self, offset: int) -> None:
         with self._lock:
@@ -355,14 +360,14 @@ class BotApiSandbox:
                 "pending_update_count": self.pending_count}
 
     async def _deliver_webhooks(self) -> None:
-        assert self._new_update is not None
         async with ClientSession(timeout=ClientTimeout(total=10)) as session:
             while True:
+                changed = self._changed
+                assert changed is not None
                 hook = self.webhook
                 batch = self._pending(1) if hook else []
                 if not hook or not batch:
-                    self._new_update.clear()
-                    await wait_event(self._new_update, 0.2)
+                    await wait_event(changed, 0.2)
                     continue
                 update = batch[0]
                 headers = {}

@@ -1,0 +1,119 @@
+"""Known-answer tests for the recommender, posting time and A/B statistics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.abtest import compare
+from recsys.interest import Interactions, TagInterestModel, explain
+from recsys.tags import extract_hashtags, split_tags
+from recsys.timing import PostingTimeModel
+
+NOW = 1_700_000_000.0
+DAY = 86_400.0
+
+
+def checkerboard() -> tuple[Interactions, sp.csr_matrix, np.ndarray]:
+    """Followers 0-9 engage only with tags 0-1 posts, followers 10-19 only with tags 2-3."""
+    tags_of_post = [0, 1, 2, 3] * 5  # 20 posts, one tag each
+    s = sp.csr_matrix((np.ones(20), (np.arange(20), tags_of_post)), shape=(20, 4))
+    post_time = NOW - np.arange(20) * DAY
+    rows = []
+    for u in range(20):
+        group = {0, 1} if u < 10 else {2, 3}
+        for c, t in enumerate(tags_of_post):
+            if t in group and (u + c // 4) % 2 == 0:  # each follower: half the posts of both group tags
+                rows.append((u, c, 1.0, post_time[c] + 3600))
+    arr = np.array(rows)
+    inter = Interactions(arr[:, 0].astype(int), arr[:, 1].astype(int), arr[:, 2], arr[:, 3])
+    return inter, s, post_time
+
+
+def test_disjoint_groups_get_their_own_tags() -> None:
+    inter, s, post_time = checkerboard()
+    model = TagInterestModel().fit(inter, s, post_time, n_followers=20, now=NOW)
+    for u in range(20):
+        top2 = {t for t, _ in model.recommend(u, k=2)}
+        assert top2 == ({0, 1} if u < 10 else {2, 3}), u
+    p = model.preference(s)
+    assert p.shape == (20, 20)
+    assert p[0, 0] > p[0, 2] and p[15, 2] > p[15, 0]
+
+
+def test_a_tag_with_one_post_is_an_experiment_not_a_winner() -> None:
+    s = sp.csr_matrix(np.array([[1, 0], [1, 0], [1, 0], [1, 0], [0, 1]], dtype=float))
+    post_time = NOW - np.arange(5) * DAY
+    # the single post on tag 1 got a huge response
+    rows = [(u, c, 1.0, post_time[c]) for c in range(4) for u in range(3)] + [(u, 4, 1.0, post_time[4]) for u in range(10)]
+    arr = np.array(rows)
+    inter = Interactions(arr[:, 0].astype(int), arr[:, 1].astype(int), arr[:, 2], arr[:, 3])
+    model = TagInterestModel(min_posts=3).fit(inter, s, post_time, n_followers=10, now=NOW)
+    ranked = model.audience(k=5, n_experiments=1)
+    winners = [r.tag for r in ranked if not r.experiment]
+    experiments = [r for r in ranked if r.experiment]
+    assert winners == [0]
+    assert [e.tag for e in experiments] == [1]
+    assert "only 1 post" in explain(experiments[0], "drone")
+    assert "3.0 interactions per post" in explain(ranked[0], "travel") or "interactions per post" in explain(ranked[0], "travel")
+
+
+def test_recent_interest_weighs_more() -> None:
+    # posts 0, 1 (tags 0, 1) are 200 days old; posts 2, 3 (tags 0, 1) are a day old
+    s = sp.csr_matrix(np.array([[1, 0], [0, 1], [1, 0], [0, 1]], dtype=float))
+    post_time = np.array([NOW - 200 * DAY, NOW - 200 * DAY, NOW - DAY, NOW - DAY])
+    # follower 0: five old interactions with tag 0, two recent ones with tag 1; others: one each
+    rows = [(0, 0, 1.0, NOW - 200 * DAY)] * 5 + [(0, 3, 1.0, NOW - DAY)] * 2
+    rows += [(u, c, 1.0, post_time[c]) for u in range(1, 10) for c in range(4)]
+    arr = np.array(rows)
+    inter = Interactions(arr[:, 0].astype(int), arr[:, 1].astype(int), arr[:, 2], arr[:, 3])
+    model = TagInterestModel(half_life_days=30).fit(inter, s, post_time, n_followers=10, now=NOW)
+    assert model.recommend(0, k=1)[0][0] == 1
+    undecayed = TagInterestModel(half_life_days=1e6).fit(inter, s, post_time, n_followers=10, now=NOW)
+    assert undecayed.recommend(0, k=1)[0][0] == 0  # without decay the old habit would win
+
+
+def test_sparse_followers_borrow_from_co_engaged_tags() -> None:
+    inter, s, post_time = checkerboard()
+    # follower 20 commented once, on a tag-0 post: tag 1 (liked by the same group) should beat 2 and 3
+    extra = Interactions(np.append(inter.follower, 20), np.append(inter.post, 0),
+                         np.append(inter.intensity, 1.0), np.append(inter.time, NOW))
+    model = TagInterestModel().fit(extra, s, post_time, n_followers=21, now=NOW)
+    ranking = [t for t, _ in model.recommend(20, k=4)]
+    assert ranking[:2] == [0, 1]
+
+
+def test_posting_time_prefers_the_active_hours_and_shrinks_thin_data() -> None:
+    tz = ZoneInfo("Europe/Berlin")
+    base = datetime(2026, 3, 2, tzinfo=tz).timestamp()  # a Monday
+    rng = np.random.default_rng(0)
+    times = [base + d * DAY + 19 * 3600 + rng.integers(0, 3600) for d in range(28) for _ in range(5)]
+    times += [base + 3 * DAY + 4 * 3600]  # one odd 4 am interaction
+    model = PostingTimeModel(tz=tz).fit(np.array(times))
+    best = model.best_hours(3)
+    assert all(h % 24 == 19 for h, _ in best)
+    slots = model.best_slots(datetime(2026, 4, 1, 12, tzinfo=UTC), k=1)
+    assert slots[0][0].hour == 19
+    thin = PostingTimeModel(tz=tz).fit(np.array([base + 2 * DAY + 10 * 3600]))
+    # one interaction on Wednesday 10:00 must not make Wednesday 10:00 far better than Thursday 10:00
+    wed, thu = thin.scores[2 * 24 + 10], thin.scores[3 * 24 + 10]
+    assert wed < 3 * thu
+
+
+def test_abtest_says_when_data_is_thin_and_finds_a_real_difference() -> None:
+    thin = compare(np.array([5.0, 6.0]), np.array([1.0, 2.0, 1.0]), "#a", "#b")
+    assert not thin.enough_data and "Not enough data" in thin.verdict
+    rng = np.random.default_rng(1)
+    strong = compare(rng.poisson(20, 12).astype(float), rng.poisson(8, 12).astype(float), "#a", "#b")
+    assert strong.enough_data and strong.p_value is not None and strong.p_value < 0.01
+    assert strong.verdict.startswith("#a does better")
+    same = compare(rng.poisson(10, 8).astype(float), rng.poisson(10, 8).astype(float), "#a", "#b")
+    assert "No clear difference" in same.verdict
+
+
+def test_tag_parsing() -> None:
+    assert extract_hashtags("Sunrise #Travel #photography #travel, #2024 and email#not") == ["travel", "photography"]
+    assert split_tags("#a|b c, d") == ["a", "b", "c", "d"]
