@@ -22,7 +22,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.context import BotContext, attach_services
-from bot.handlers import channel, creator, errors, faq, followers
+from bot.handlers import channel, creator, errors, faq, followers, topics
 from bot.services.faq import examples_since
 from bot.services.faq_training import start_retrain
 from bot.services.unit import Services
@@ -35,9 +35,14 @@ CREATOR_COMMANDS: dict[str, Handler] = {
     "stats": creator.stats,
     "retrain": faq.retrain,
     "close": faq.close,
+    "suggest": topics.suggest,
+    "besttime": topics.besttime,
+    "remind": topics.remind,
+    "reminders": topics.list_reminders,
+    "abtest": topics.abtest,
 }
 # Inline-button presses: callback-data prefix -> handler.
-CALLBACKS: dict[str, Handler] = {"fb": faq.feedback}
+CALLBACKS: dict[str, Handler] = {"fb": faq.feedback, topics.REMINDER_CANCEL_PREFIX: topics.cancel_reminder}
 
 
 def api_root(settings: Settings) -> str:
@@ -60,6 +65,7 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
     add_handlers(application, settings)
     schedule_member_count(application, settings)
     schedule_faq_jobs(application, settings)
+    schedule_topic_jobs(application, settings)
     return application
 
 
@@ -135,3 +141,12 @@ def schedule_faq_jobs(application: AnyApplication, settings: Settings) -> None:
     jq.run_repeating(reload_faq_model, interval=15.0, first=15.0, name="faq-reload")
     hh, mm = (int(x) for x in settings.faq.retrain_time.split(":"))
     jq.run_daily(nightly_retrain, time=dt.time(hh, mm, tzinfo=settings.tz), name="faq-nightly-retrain")
+
+
+def schedule_topic_jobs(application: AnyApplication, settings: Settings) -> None:
+    jq = application.job_queue
+    if jq is None:
+        return
+    jq.run_repeating(topics.deliver_reminders, interval=20.0, first=0.5, name="reminders")
+    if settings.recsys.auto_reminders:
+        jq.run_daily(topics.schedule_auto_reminder, time=dt.time(0, 10, tzinfo=settings.tz), name="auto-reminder")

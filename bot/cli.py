@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot.cli_faq import add_faq_commands
+from bot.cli_topics import add_topic_commands
 from bot.config import ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="TOML config (default: embedded defaults)")
 
     add_faq_commands(sub, common)
+    add_topic_commands(sub, common)
     return parser
 
 

@@ -74,6 +74,7 @@ class ScheduleConfig:
     report_time: str = "09:00"
     report_weekday: str = "mon"
     member_count_time: str = "00:05"
+    reminder_grace_minutes: int = 60
 
 
 @dataclass(frozen=True)

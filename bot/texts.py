@@ -83,3 +83,27 @@ RETRAIN_DONE = (
 RETRAIN_FAILED = "⚠️ FAQ training failed: {error}"
 FEEDBACK_THANKS = "Thanks for the feedback!"
 FEEDBACK_UNKNOWN = "That button has expired."
+
+# --- topics, timing, reminders, A/B ---------------------------------------------------------
+SUGGEST_HEADER = "<b>What to post next</b>"
+SUGGEST_WINNER = "{rank}. <b>#{tag}</b> — {why}"
+SUGGEST_EXPERIMENT = "🧪 <b>Experiment: #{tag}</b> — {why}"
+SUGGEST_NONE = ("I don't have enough to go on yet: I need channel posts with #hashtags and some comments or "
+                "reactions under them. Post with hashtags and ask me again in a few days.")
+SUGGEST_NO_EXPERIMENT = "\nNo untested tags right now: every tag has at least {n} posts."
+BESTTIME_HEADER = "<b>Best times to post</b> ({tz}, from {n} interactions{thin}):"
+BESTTIME_THIN = "; little data yet, so this leans on typical daily rhythms"
+BESTTIME_SLOT = "• {when} — {share:.1f} % of your audience's weekly activity"
+REMIND_USAGE = ("Usage: /remind &lt;when&gt; &lt;text&gt;, e.g. <code>/remind in 2h post the sunrise set</code>, "
+                "<code>/remind tomorrow 18:00 …</code>, <code>/remind daily 18:00 …</code>, "
+                "<code>/remind weekly mon 9:00 …</code>\n{error}")
+REMIND_SET = "⏰ Reminder set for {when}{recurrence}: {text}"
+REMINDER = "⏰ Reminder: {text}"
+REMINDERS_NONE = "You have no active reminders. Set one with /remind."
+REMINDERS_HEADER = "<b>Your reminders</b> (tap to cancel):"
+REMINDER_LINE = "• #{id} {when}{recurrence}: {text}"
+REMINDER_CANCELLED = "Reminder #{id} cancelled."
+REMINDER_GONE = "That reminder is already gone."
+AUTO_REMINDER = "Time to post — suggested topic #{tag}"
+ABTEST_USAGE = "Usage: /abtest #tag1 #tag2 (or two hours: /abtest 9 18)"
+ABTEST_RESULT = "<b>A/B: {a} vs {b}</b>\n{a}: {n_a} posts, {mean_a:.1f} per post\n{b}: {n_b} posts, {mean_b:.1f} per post\n{verdict}"

@@ -255,3 +255,21 @@ class FaqAnswer(Base):
     feedback: Mapped[str | None] = mapped_column(String(4))  # up | down
     feedback_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Reminder(Base):
+    """A one-off or recurring reminder for the creator; sent through the outbox exactly once per due time."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_status_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    recurrence: Mapped[str] = mapped_column(String(10), default="once")  # once | daily | weekly
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active | done | cancelled
+    kind: Mapped[str] = mapped_column(String(10), default="manual")  # manual | auto | report
+    sent_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_sent_at: Mapped[datetime | None]
+    missed_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

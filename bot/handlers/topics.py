@@ -1,0 +1,152 @@
+"""Creator commands for what and when to post: /suggest, /besttime, /remind, /reminders, /abtest."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import texts
+from bot.context import BotContext
+from bot.services import reminders, topics
+from bot.services.outbox import answer_callback, send_text
+from bot.store.models import utcnow
+from recsys.timing import DAY_NAMES
+
+REMINDER_CANCEL_PREFIX = "rm"
+
+
+def _when(dt_local: object) -> str:
+    from datetime import datetime
+
+    assert isinstance(dt_local, datetime)
+    return f"{DAY_NAMES[dt_local.weekday()]} {dt_local:%d %b %H:%M}"
+
+
+async def suggest(update: Update, context: BotContext) -> None:
+    """The top topics with their reasons, and one experiment."""
+    message = update.effective_message
+    assert message is not None
+    session, settings = context.session, context.services.settings
+    model = context.services.faq_model
+    if model is not None and model.matcher is not None:
+        topics.soft_tag_untagged_posts(session, model.matcher.encoder)
+    suggestions = topics.suggest_topics(session, settings)
+    if not suggestions:
+        send_text(session, message.chat_id, texts.SUGGEST_NONE)
+        return
+    lines = [texts.SUGGEST_HEADER]
+    rank = 0
+    for s in suggestions:
+        if s.score.experiment:
+            lines.append(texts.SUGGEST_EXPERIMENT.format(tag=texts.esc(s.tag), why=texts.esc(s.why)))
+        else:
+            rank += 1
+            lines.append(texts.SUGGEST_WINNER.format(rank=rank, tag=texts.esc(s.tag), why=texts.esc(s.why)))
+    if not any(s.score.experiment for s in suggestions):
+        lines.append(texts.SUGGEST_NO_EXPERIMENT.format(n=3))
+    send_text(session, message.chat_id, "\n".join(lines))
+
+
+async def besttime(update: Update, context: BotContext) -> None:
+    """The next best slots to post, from the audience's activity."""
+    message = update.effective_message
+    assert message is not None
+    settings = context.services.settings
+    model = topics.posting_time_model(context.session, settings)
+    slots = model.best_slots(utcnow(), k=3)
+    lines = [texts.BESTTIME_HEADER.format(tz=texts.esc(settings.schedule.timezone), n=int(model.total),
+                                          thin=texts.BESTTIME_THIN if model.total < 200 else "")]
+    lines += [texts.BESTTIME_SLOT.format(when=_when(start), share=score * 100) for start, score in slots]
+    send_text(context.session, message.chat_id, "\n".join(lines))
+
+
+async def remind(update: Update, context: BotContext) -> None:
+    """Set a one-off or recurring reminder."""
+    message = update.effective_message
+    assert message is not None
+    settings = context.services.settings
+    try:
+        when, rest = reminders.parse_when(list(context.args or []), utcnow(), settings.tz)
+        if not rest:
+            raise reminders.WhenError("add the text of the reminder after the time")
+    except reminders.WhenError as exc:
+        send_text(context.session, message.chat_id, texts.REMIND_USAGE.format(error=texts.esc(str(exc))))
+        return
+    text = " ".join(rest)
+    reminders.create(context.session, message.chat_id, when, text)
+    send_text(context.session, message.chat_id, texts.REMIND_SET.format(
+        when=_when(when.due_at.astimezone(settings.tz)), text=texts.esc(text),
+        recurrence="" if when.recurrence == "once" else f" ({when.recurrence})"))
+
+
+async def list_reminders(update: Update, context: BotContext) -> None:
+    """List active reminders with a cancel button each."""
+    message = update.effective_message
+    assert message is not None
+    rows = reminders.active(context.session, message.chat_id)
+    if not rows:
+        send_text(context.session, message.chat_id, texts.REMINDERS_NONE)
+        return
+    tz = context.services.settings.tz
+    lines = [texts.REMINDERS_HEADER] + [texts.REMINDER_LINE.format(
+        id=r.id, when=_when(r.due_at.astimezone(tz)), text=texts.esc(r.text),
+        recurrence="" if r.recurrence == "once" else f" ({r.recurrence})") for r in rows]
+    buttons = [[(f"✖ #{r.id}", f"{REMINDER_CANCEL_PREFIX}:{r.id}")] for r in rows]
+    send_text(context.session, message.chat_id, "\n".join(lines), buttons=buttons)
+
+
+async def cancel_reminder(update: Update, context: BotContext) -> None:
+    """A cancel button under /reminders."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    rid = query.data.split(":", 1)[1]
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    ok = rid.isdigit() and context.services.settings.is_creator(query.from_user.id) and reminders.cancel(
+        context.session, chat_id, int(rid))
+    answer_callback(context.session, query.id, query.from_user.id,
+                    texts.REMINDER_CANCELLED.format(id=rid) if ok else texts.REMINDER_GONE)
+
+
+async def abtest(update: Update, context: BotContext) -> None:
+    """Compare two tags (or two posting hours) with a proper test."""
+    message = update.effective_message
+    assert message is not None
+    args = list(context.args or [])
+    settings = context.services.settings
+    if len(args) != 2:
+        send_text(context.session, message.chat_id, texts.ABTEST_USAGE)
+        return
+    if all(a.isdigit() and int(a) < 24 for a in args):
+        result = topics.ab_compare_hours(context.session, settings, int(args[0]), int(args[1]))
+        a, b = f"{int(args[0]):02d}:00", f"{int(args[1]):02d}:00"
+    else:
+        result = topics.ab_compare_tags(context.session, settings, args[0], args[1])
+        a, b = f"#{args[0].lstrip('#').lower()}", f"#{args[1].lstrip('#').lower()}"
+    send_text(context.session, message.chat_id, texts.ABTEST_RESULT.format(
+        a=texts.esc(a), b=texts.esc(b), n_a=result.n_a, n_b=result.n_b, mean_a=result.mean_a,
+        mean_b=result.mean_b, verdict=texts.esc(result.verdict)))
+
+
+async def deliver_reminders(context: BotContext) -> None:
+    """Job: send due reminders (every 20 s, and at start-up)."""
+    services = context.services
+    grace = services.settings.schedule.reminder_grace_minutes
+    from datetime import timedelta
+
+    async with services.unit() as session:
+        reminders.deliver_due(session, utcnow(), timedelta(minutes=grace))
+
+
+async def schedule_auto_reminder(context: BotContext) -> None:
+    """Job (daily, when enabled): a reminder at today's best slot with the top suggested topic."""
+    services = context.services
+    chat = services.settings.creator_chat_id
+    if chat is None:
+        return
+    async with services.unit() as session:
+        suggestions = [s for s in topics.suggest_topics(session, services.settings) if not s.score.experiment]
+        if not suggestions:
+            return
+        model = topics.posting_time_model(session, services.settings)
+        start, _ = model.best_slots(utcnow(), k=1, horizon_hours=24)[0]
+        reminders.create(session, chat, reminders.When(start, "once"),
+                         texts.AUTO_REMINDER.format(tag=suggestions[0].tag), kind="auto")

@@ -1,0 +1,137 @@
+"""Reminders that survive restarts: stored rows, delivered through the outbox exactly once.
+
+Delivery marks the reminder (or moves a recurring one to its next time) in the same transaction
+that queues the message, so a crash can neither lose nor repeat it. A reminder that fell due while
+the bot was down is sent once, late, if it is within the grace period; older ones are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import texts
+from bot.services.outbox import send_text
+from bot.store.models import Reminder
+
+_WEEKDAYS = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
+_IN = re.compile(r"^in\s+(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?)$")
+_TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
+
+
+class WhenError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class When:
+    due_at: datetime
+    recurrence: str  # once | daily | weekly
+
+
+def _at_time(base: datetime, hhmm: str) -> datetime:
+    m = _TIME.match(hhmm)
+    if not m:
+        raise WhenError(f"{hhmm!r} is not a time: use HH:MM, e.g. 18:30")
+    return base.replace(hour=int(m.group(1)), minute=int(m.group(2)), second=0, microsecond=0)
+
+
+def parse_when(words: list[str], now: datetime, tz: ZoneInfo) -> tuple[When, list[str]]:
+    """Parse the start of `/remind` arguments; return the time and the remaining words (the text).
+
+    Accepts: `in 30m`, `in 2h`, `in 3d`, `18:00`, `tomorrow 18:00`, `2026-12-24 18:00`,
+    `daily 18:00`, `weekly mon 18:00` (also `every day 18:00`, `every mon 18:00`).
+    """
+    local = now.astimezone(tz)
+    w = [x.lower() for x in words]
+    if len(w) >= 2 and w[0] == "in":
+        m = _IN.match(f"in {w[1]}") or (len(w) >= 3 and _IN.match(f"in {w[1]} {w[2]}")) or None
+        if m is None:
+            raise WhenError("use e.g. `in 30m`, `in 2h` or `in 1d`")
+        used = 2 if _IN.match(f"in {w[1]}") else 3
+        n, unit = int(m.group(1)), m.group(2)[0]
+        delta = {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+        return When(now + delta, "once"), words[used:]
+    if len(w) >= 2 and w[0] in ("daily", "every") and (w[0] == "daily" or w[1] == "day"):
+        skip = 1 if w[0] == "daily" else 2
+        t = _at_time(local, w[skip])
+        if t <= local:
+            t += timedelta(days=1)
+        return When(t, "daily"), words[skip + 1:]
+    if len(w) >= 3 and w[0] in ("weekly", "every") and w[1][:3] in _WEEKDAYS:
+        t = _at_time(local, w[2])
+        t += timedelta(days=(_WEEKDAYS[w[1][:3]] - t.weekday()) % 7)
+        if t <= local:
+            t += timedelta(days=7)
+        return When(t, "weekly"), words[3:]
+    if len(w) >= 2 and w[0] == "tomorrow":
+        return When(_at_time(local + timedelta(days=1), w[1]), "once"), words[2:]
+    if len(w) >= 2 and re.match(r"^\d{4}-\d{2}-\d{2}$", w[0]):
+        try:
+            day = datetime.strptime(w[0], "%Y-%m-%d").replace(tzinfo=tz)
+        except ValueError as exc:
+            raise WhenError(f"{w[0]!r} is not a date: use YYYY-MM-DD") from exc
+        t = _at_time(day, w[1])
+        if t <= local:
+            raise WhenError("that time is in the past")
+        return When(t, "once"), words[2:]
+    if w and _TIME.match(w[0]):
+        t = _at_time(local, w[0])
+        if t <= local:
+            t += timedelta(days=1)
+        return When(t, "once"), words[1:]
+    raise WhenError("start with when: `in 2h`, `18:00`, `tomorrow 9:30`, `2026-12-24 18:00`, "
+                    "`daily 18:00` or `weekly mon 18:00`")
+
+
+def create(session: Session, chat_id: int, when: When, text: str, kind: str = "manual") -> Reminder:
+    row = Reminder(chat_id=chat_id, text=text, due_at=when.due_at, recurrence=when.recurrence, kind=kind)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def active(session: Session, chat_id: int) -> list[Reminder]:
+    return list(session.scalars(select(Reminder).where(Reminder.chat_id == chat_id, Reminder.status == "active")
+                                .order_by(Reminder.due_at)))
+
+
+def cancel(session: Session, chat_id: int, reminder_id: int) -> bool:
+    row = session.get(Reminder, reminder_id)
+    if row is None or row.chat_id != chat_id or row.status != "active":
+        return False
+    row.status = "cancelled"
+    return True
+
+
+def _next(due: datetime, recurrence: str) -> datetime:
+    return due + (timedelta(days=1) if recurrence == "daily" else timedelta(days=7))
+
+
+def deliver_due(session: Session, now: datetime, grace: timedelta) -> int:
+    """Queue every reminder that is due; returns how many were sent. Call inside one transaction."""
+    sent = 0
+    rows = session.scalars(select(Reminder).where(Reminder.status == "active", Reminder.due_at <= now)
+                           .order_by(Reminder.due_at).with_for_update(skip_locked=True))
+    for row in rows:
+        late = now - row.due_at
+        if late <= grace:
+            send_text(session, row.chat_id, texts.REMINDER.format(text=texts.esc(row.text)), purpose="reminder")
+            row.sent_count += 1
+            row.last_sent_at = now
+            sent += 1
+        else:
+            row.missed_count += 1
+        if row.recurrence == "once":
+            row.status = "done"
+        else:
+            due = _next(row.due_at, row.recurrence)
+            while due <= now:  # skip occurrences missed while down (one late send at most)
+                due = _next(due, row.recurrence)
+            row.due_at = due
+    return sent
