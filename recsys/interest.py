@@ -55,7 +55,7 @@ class TagScore:
 @dataclass
 class TagInterestModel:
     half_life_days: float = 30.0
-    follower_prior: float = 3.0  # strength of the prior for alpha(u, t), in decayed posts
+    follower_prior: float = 100.0  # strength of the prior for alpha(u, t), in decayed posts (benchmarked)
     audience_prior: float = 2.0  # strength of the prior for the audience rate, in decayed posts
     cooccurrence_weight: float = 0.7  # share of the follower prior from co-engaged tags
     min_posts: int = 3
@@ -88,7 +88,8 @@ class TagInterestModel:
                              shape=(n_followers, n_posts))
         anon_c = np.bincount(interactions.post[~named], weights=w[~named], minlength=n_posts)
         x_ut = (i_uc @ s).toarray()  # X(u, t)
-        post_decay = np.exp(-lam * np.clip(now - post_time, 0, None))
+        # posts after `now` were not seen yet: no exposure (and no interactions, by construction)
+        post_decay = np.where(post_time <= now, np.exp(-lam * np.clip(now - post_time, 0, None)), 0.0)
         self.exposure = np.asarray(s.T @ post_decay).ravel()  # N(t)
         self.raw_posts = np.asarray((s > 0).sum(axis=0)).ravel().astype(int)
 
@@ -111,7 +112,7 @@ class TagInterestModel:
         if self.cooccurrence_weight > 0 and active.sum() > 1:
             norm = x_ut / np.maximum(np.linalg.norm(x_ut, axis=0, keepdims=True), 1e-12)
             co = norm.T @ norm  # tag-tag cosine over followers (1 on the diagonal)
-            profile = own / np.maximum(own.sum(axis=1, keepdims=True), 1e-12)
+            profile = x_ut / np.maximum(x_ut.sum(axis=1, keepdims=True), 1e-12)
             neighbour = profile @ co
             neighbour /= np.maximum(neighbour.sum(axis=1, keepdims=True), 1e-12)
             scale = audience_per_follower.sum()
