@@ -25,9 +25,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from nlp.encoder import TransformerEncoder  # noqa: E402
-from nlp.faq import FaqMatcher  # noqa: E402
-from nlp.faq_data import FaqEntry  # noqa: E402
+from nlp.encoder import TransformerEncoder
+from nlp.faq import FaqMatcher
+from nlp.faq_data import FaqEntry
 
 
 class CachedEncoder:

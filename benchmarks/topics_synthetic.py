@@ -28,8 +28,8 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recsys.interest import Interactions, TagInterestModel  # noqa: E402
-from recsys.timing import PostingTimeModel, hour_of_week  # noqa: E402
+from recsys.interest import Interactions, TagInterestModel
+from recsys.timing import PostingTimeModel, hour_of_week
 
 DAY = 86_400.0
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC, a Thursday

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -59,43 +60,94 @@ def soft_tag_untagged_posts(session: Session, encoder: Encoder, top: int = 2) ->
     return added
 
 
+def epoch(column: Any, session: Session) -> Any:
+    """Unix seconds of a datetime column, computed by the database (no per-row Python parsing)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", column)
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+def _numbers(session: Session, stmt: Any, n: int) -> np.ndarray:
+    """Run a numeric SELECT on the raw DB-API cursor: 100 k rows without building Row objects."""
+    bind = session.connection()
+    sql = stmt.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True})
+    cursor = bind.connection.cursor()
+    try:
+        cursor.execute(str(sql))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return np.array(rows, dtype=float).reshape(-1, n)
+
+
+class CommentCache:
+    """Comments as (user, post, time) rows, read incrementally by id.
+
+    The comments table is the big one (100 k rows take ~150 ms to read on SQLite); later calls read
+    only rows with a higher id, and start over when rows were deleted or edited away (the count
+    no longer matches).
+    """
+
+    def __init__(self) -> None:
+        self._key: str | None = None
+        self._rows = np.zeros((0, 4))
+
+    def load(self, session: Session) -> np.ndarray:
+        key = str(session.get_bind().url)
+        count = int(session.scalar(select(func.count()).select_from(Comment).where(Comment.post_id.is_not(None))) or 0)
+        if key != self._key or count < len(self._rows):
+            self._key, self._rows = key, np.zeros((0, 4))
+        last = int(self._rows[:, 0].max()) if len(self._rows) else 0
+        new = _numbers(session, select(Comment.id, func.coalesce(Comment.user_id, -1), Comment.post_id,
+                                       epoch(Comment.created_at, session))
+                       .where(Comment.post_id.is_not(None), Comment.id > last), 4)
+        self._rows = np.concatenate([self._rows, new])
+        if len(self._rows) != count:  # something changed under us: read everything again
+            self._rows = _numbers(session, select(Comment.id, func.coalesce(Comment.user_id, -1), Comment.post_id,
+                                                  epoch(Comment.created_at, session))
+                                  .where(Comment.post_id.is_not(None)), 4)
+        return self._rows[:, 1:]
+
+
+_COMMENTS = CommentCache()
+
+
 def load_dataset(session: Session, settings: Settings) -> Dataset:
     """Interactions I(u, c) and relevance S(c, t) from the database."""
     rc = settings.recsys
-    posts = list(session.execute(select(ChannelPost.id, ChannelPost.posted_at).order_by(ChannelPost.posted_at)))
-    post_row = {pid: i for i, (pid, _) in enumerate(posts)}
-    post_time = np.array([t.timestamp() for _, t in posts], dtype=float)
+    posts = _numbers(session, select(ChannelPost.id, epoch(ChannelPost.posted_at, session))
+                     .order_by(ChannelPost.posted_at), 2)
+    post_ids = posts[:, 0].astype(int)
+    post_time = posts[:, 1]
+    post_row = {int(pid): i for i, pid in enumerate(post_ids)}
     tag_rows = list(session.execute(select(PostTag.post_id, PostTag.tag, PostTag.weight)))
     tags = sorted({t for _, t, _ in tag_rows})
     tag_index = {t: i for i, t in enumerate(tags)}
     s = sp.csr_matrix((np.array([w for _, _, w in tag_rows], dtype=float),
                        ([post_row[p] for p, _, _ in tag_rows], [tag_index[t] for _, t, _ in tag_rows])),
-                      shape=(len(posts), len(tags)))
-    follower_index: dict[int, int] = {}
-    f, c, w, t = [], [], [], []
-
-    def add(user: int | None, post_id: int, weight: float, at: datetime) -> None:
-        f.append(-1 if user is None else follower_index.setdefault(user, len(follower_index)))
-        c.append(post_row[post_id])
-        w.append(weight)
-        t.append(at.timestamp())
-
-    for user, post_id, at in session.execute(
-            select(Comment.user_id, Comment.post_id, Comment.created_at).where(Comment.post_id.is_not(None))):
-        if post_id is not None:
-            add(user, post_id, rc.weight_comment, at)
-    for post_id, total, at in session.execute(select(PostReactions.post_id, PostReactions.total,
-                                                     PostReactions.updated_at)):
-        add(None, post_id, rc.weight_reaction * total, at)
-    if posts:
-        for user, at in session.execute(select(DirectMessage.user_id, DirectMessage.created_at)
-                                        .where(DirectMessage.direction == "in")):
-            i = int(np.searchsorted(post_time, at.timestamp(), side="right")) - 1
-            if i >= 0 and at.timestamp() - post_time[i] <= DM_WINDOW.total_seconds():
-                add(user, posts[i][0], rc.weight_dm, at)
-    inter = Interactions(np.array(f, dtype=int), np.array(c, dtype=int), np.array(w, dtype=float),
-                         np.array(t, dtype=float))
-    return Dataset(inter, s, post_time, [p for p, _ in posts], tags, list(follower_index))
+                      shape=(len(post_ids), len(tags)))
+    lookup = np.full(int(post_ids.max(initial=0)) + 1, -1)
+    lookup[post_ids] = np.arange(len(post_ids))
+    comments = _COMMENTS.load(session)
+    reactions = _numbers(session, select(PostReactions.post_id, PostReactions.total,
+                                         epoch(PostReactions.updated_at, session)), 3)
+    dms = _numbers(session, select(DirectMessage.user_id, epoch(DirectMessage.created_at, session))
+                   .where(DirectMessage.direction == "in"), 2)
+    # a DM counts as engagement with the latest post within a day before it
+    dm_post = np.searchsorted(post_time, dms[:, 1], side="right") - 1
+    recent = (dm_post >= 0) & (dms[:, 1] - post_time[np.maximum(dm_post, 0)] <= DM_WINDOW.total_seconds())
+    users = np.concatenate([comments[:, 0], np.full(len(reactions), -1.0), dms[recent, 0]]).astype(np.int64)
+    known, follower_rows = np.unique(users[users != -1], return_inverse=True)
+    rows = np.full(len(users), -1)
+    rows[users != -1] = follower_rows
+    inter = Interactions(
+        follower=rows,
+        post=np.concatenate([lookup[comments[:, 1].astype(int)], lookup[reactions[:, 0].astype(int)],
+                             dm_post[recent]]).astype(int),
+        intensity=np.concatenate([np.full(len(comments), rc.weight_comment), rc.weight_reaction * reactions[:, 1],
+                                  np.full(int(recent.sum()), rc.weight_dm)]),
+        time=np.concatenate([comments[:, 2], reactions[:, 2], dms[recent, 1]]))
+    return Dataset(inter, s, post_time, [int(p) for p in post_ids], tags, [int(u) for u in known])
 
 
 def fit_interest(data: Dataset, settings: Settings, now: datetime | None = None) -> TagInterestModel:
