@@ -101,7 +101,6 @@ def evaluate(seed: int) -> dict[str, float]:
     train = sim["time"] < cut
     test = (sim["time"] >= cut) & (sim["post_time"][sim["post"]] >= cut)
     s, post_time, n_f = sim["s"], sim["post_time"], int(sim["n_followers"])
-    n_tags = s.shape[1]
     inter = Interactions(sim["follower"][train], sim["post"][train], np.ones(train.sum()), sim["time"][train])
     model = TagInterestModel(half_life_days=21).fit(inter, s, post_time, n_f, now=cut)
 

@@ -42,12 +42,13 @@ def finetune_classifier(
     texts: Sequence[str],
     labels: np.ndarray,
     n_classes: int,
-    config: FinetuneConfig = FinetuneConfig(),
+    config: FinetuneConfig | None = None,
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Train `encoder` in place on (texts, labels); return the learned (n_classes, dim) prototypes."""
     import torch
 
+    config = config or FinetuneConfig()
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     init = centroids(encoder.encode(texts), labels, n_classes)

@@ -99,13 +99,14 @@ class SentimentModel:
 
     # ------------------------------------------------------------------ training
     @classmethod
-    def fit(cls, texts: Sequence[str], labels: Sequence[int], config: TrainConfig = TrainConfig(),
+    def fit(cls, texts: Sequence[str], labels: Sequence[int], config: TrainConfig | None = None,
             val: tuple[Sequence[str], Sequence[int]] | None = None, progress: Progress | None = None,
             start_from: Path | None = None) -> SentimentModel:
         """Train a LoRA adapter and head on (text, label 0/1/2). `val` tunes the class offsets."""
         import torch
         from peft import LoraConfig, PeftModel, get_peft_model
 
+        config = config or TrainConfig()
         t0 = time.time()
         torch.manual_seed(config.seed)
         rng = random.Random(config.seed)

@@ -93,7 +93,7 @@ class CommentCache:
         self._rows = np.zeros((0, 4))
 
     def load(self, session: Session) -> np.ndarray:
-        key = str(session.get_bind().url)
+        key = str(session.connection().engine.url)
         count = int(session.scalar(select(func.count()).select_from(Comment).where(Comment.post_id.is_not(None))) or 0)
         if key != self._key or count < len(self._rows):
             self._key, self._rows = key, np.zeros((0, 4))
