@@ -22,7 +22,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.context import BotContext, attach_services
-from bot.handlers import channel, creator, errors, faq, followers, topics
+from bot.handlers import channel, creator, errors, faq, followers, sentiment, topics
 from bot.services.faq import examples_since
 from bot.services.faq_training import start_retrain
 from bot.services.unit import Services
@@ -40,9 +40,14 @@ CREATOR_COMMANDS: dict[str, Handler] = {
     "remind": topics.remind,
     "reminders": topics.list_reminders,
     "abtest": topics.abtest,
+    "sentiment": sentiment.mood,
 }
 # Inline-button presses: callback-data prefix -> handler.
-CALLBACKS: dict[str, Handler] = {"fb": faq.feedback, topics.REMINDER_CANCEL_PREFIX: topics.cancel_reminder}
+CALLBACKS: dict[str, Handler] = {
+    "fb": faq.feedback,
+    topics.REMINDER_CANCEL_PREFIX: topics.cancel_reminder,
+    "sl": sentiment.relabel,
+}
 
 
 def api_root(settings: Settings) -> str:

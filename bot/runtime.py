@@ -19,6 +19,7 @@ from bot.services.errors import notify_creator_once
 from bot.services.faq import training_entries
 from bot.services.faq_model import EncoderFactory, FaqModel, default_encoder_factory
 from bot.services.faq_training import start_retrain
+from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
 from bot.services.unit import Services
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 
@@ -29,7 +30,8 @@ class BotRuntime:
     """Start with `await start()`, stop with `await stop()`; `run_forever()` does both around signals."""
 
     def __init__(self, settings: Settings, *, migrate: bool = True,
-                 encoder_factory: EncoderFactory = default_encoder_factory) -> None:
+                 encoder_factory: EncoderFactory = default_encoder_factory,
+                 classifier_factory: ClassifierFactory | None = None) -> None:
         if not settings.telegram.token:
             raise SystemExit(
                 "no bot token: set CREATORBOT_TOKEN or [telegram] token in the config "
@@ -46,6 +48,7 @@ class BotRuntime:
         self.services.wake_sender = self.sender.wake
         self.processor = Processor(self.application, self.services,
                                    functools.partial(notify_creator_once, settings=settings))
+        self.sentiment = SentimentWorker(self.services, classifier_factory or classifier_loader(settings))
         self.webhook: WebhookServer | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -56,6 +59,8 @@ class BotRuntime:
         await app.start()
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
         self._tasks.append(asyncio.create_task(self.processor.run(), name="processor"))
+        await self.sentiment.load()
+        self._tasks.append(asyncio.create_task(self.sentiment.run(), name="sentiment"))
         tg = self.settings.telegram
         if tg.mode == "webhook":
             self.webhook = WebhookServer(self.services.sessions, self.processor.wake, tg.webhook_secret,

@@ -107,3 +107,16 @@ REMINDER_GONE = "That reminder is already gone."
 AUTO_REMINDER = "Time to post — suggested topic #{tag}"
 ABTEST_USAGE = "Usage: /abtest #tag1 #tag2 (or two hours: /abtest 9 18)"
 ABTEST_RESULT = "<b>A/B: {a} vs {b}</b>\n{a}: {n_a} posts, {mean_a:.1f} per post\n{b}: {n_b} posts, {mean_b:.1f} per post\n{verdict}"
+
+# --- sentiment ------------------------------------------------------------------------------
+SURGE_ALERT = ("⚠️ <b>Negative comments are surging</b>: {negative} of the last {total} comments in "
+               "{minutes} min are negative ({share:.0f} %; your usual share is {baseline:.0f} %).\n"
+               "Post: {post}\nExamples (tap to correct a label):")
+SURGE_NO_POST = "(comments not linked to a post)"
+SENTIMENT_HEADER = "<b>Comment mood, last 7 days</b>"
+SENTIMENT_MIX = "😊 positive {positive} · 😐 neutral {neutral} · 😞 negative {negative} · ❔ unreadable {unknown}"
+SENTIMENT_NONE = "No classified comments in the last 7 days yet."
+SENTIMENT_WORST = "Most negative comments:"
+SENTIMENT_POST = "• {negative}/{total} negative — {post}"
+RELABELLED = "Label corrected — thanks, I'll learn from it."
+RELABEL_FAILED = "That comment is gone."

@@ -38,8 +38,13 @@ class Harness:
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, sandbox: BotApiSandbox) -> AsyncIterator[Harness]:
-    runtime = BotRuntime(settings)
+async def running_bot(settings: Settings, sandbox: BotApiSandbox, **factories: Any) -> AsyncIterator[Harness]:
+    """The real runtime; models are fakes unless a test passes real factories."""
+    from tests.fakes import HashingEncoder, KeywordSentiment
+
+    factories.setdefault("encoder_factory", lambda name: HashingEncoder())
+    factories.setdefault("classifier_factory", KeywordSentiment)
+    runtime = BotRuntime(settings, **factories)
     await runtime.start()
     try:
         yield Harness(runtime, sandbox)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,3 +46,32 @@ class HashingEncoder:
         if not chars:
             return 1.0
         return sum(1 for c in chars if ord(c) > 0x2E80) / len(chars)
+
+
+class KeywordSentiment:
+    """A fake sentiment classifier: a few words decide (tests only)."""
+
+    NEGATIVE = ("awful", "hate", "terrible", "worst", "boring", "scam", "disappointed")
+    POSITIVE = ("love", "great", "amazing", "beautiful", "thanks", "wow")
+
+    def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[FakePrediction]:
+        out = []
+        for text in texts:
+            low = text.lower()
+            if any(ord(c) > 0x2E80 for c in text):
+                out.append(FakePrediction("unknown", 0.33, 0.34, 0.33))
+            elif any(w in low for w in self.NEGATIVE):
+                out.append(FakePrediction("negative", 0.8, 0.15, 0.05))
+            elif any(w in low for w in self.POSITIVE):
+                out.append(FakePrediction("positive", 0.05, 0.15, 0.8))
+            else:
+                out.append(FakePrediction("neutral", 0.1, 0.8, 0.1))
+        return out
+
+
+@dataclass(frozen=True)
+class FakePrediction:
+    label: str
+    negative: float
+    neutral: float
+    positive: float

@@ -40,8 +40,9 @@ def prepare(settings: Settings) -> None:
 
 async def start(settings: Settings, sandbox: BotApiSandbox) -> Any:
     from bot.runtime import BotRuntime
+    from tests.fakes import KeywordSentiment
 
-    runtime = BotRuntime(settings, encoder_factory=fake_factory)
+    runtime = BotRuntime(settings, encoder_factory=fake_factory, classifier_factory=KeywordSentiment)
     await runtime.start()
     return Harness(runtime, sandbox)
 
@@ -144,7 +145,6 @@ async def test_model_published_by_another_process_is_picked_up(
     ana = sandbox.user(101, "Ana")
     maya = sandbox.user(CREATOR_ID, "Maya")
     async with running_bot(settings, sandbox) as bot:
-        bot.runtime.services.faq_model.encoder_factory = fake_factory  # type: ignore[union-attr]
         sandbox.send_private(ana, "Which tripod do you use?")
         await bot.settle()
         assert bot.replies_to(101) == [texts.HANDOFF_TO_FOLLOWER]  # no model yet: hand off

@@ -88,6 +88,10 @@ class DirectMessage(Base):
     text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     update_id: Mapped[int | None]
+    sentiment: Mapped[str | None] = mapped_column(String(10))
+    p_negative: Mapped[float | None] = mapped_column(Float)
+    p_neutral: Mapped[float | None] = mapped_column(Float)
+    p_positive: Mapped[float | None] = mapped_column(Float)
 
 
 class ChannelPost(Base):
@@ -128,6 +132,11 @@ class Comment(Base):
     user_id: Mapped[int | None] = mapped_column(index=True)
     text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(index=True)
+    sentiment: Mapped[str | None] = mapped_column(String(10), index=True)  # None: not classified yet
+    p_negative: Mapped[float | None] = mapped_column(Float)
+    p_neutral: Mapped[float | None] = mapped_column(Float)
+    p_positive: Mapped[float | None] = mapped_column(Float)
+    sentiment_source: Mapped[str | None] = mapped_column(String(10))  # model | creator
 
 
 class PostReactions(Base):
@@ -272,4 +281,26 @@ class Reminder(Base):
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
     last_sent_at: Mapped[datetime | None]
     missed_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SentimentAlert(Base):
+    __tablename__ = "sentiment_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int | None] = mapped_column(Integer)
+    negative: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    baseline: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SentimentCorrection(Base):
+    """The creator's relabelling of a comment, used by `sentiment train --include-corrections`."""
+
+    __tablename__ = "sentiment_corrections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(Integer, ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    old_label: Mapped[str | None] = mapped_column(String(10))
+    new_label: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
