@@ -22,7 +22,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.context import BotContext, attach_services
-from bot.handlers import channel, creator, errors, faq, followers, sentiment, topics
+from bot.handlers import channel, creator, errors, faq, followers, reports, sentiment, topics
 from bot.services.faq import examples_since
 from bot.services.faq_training import start_retrain
 from bot.services.unit import Services
@@ -41,6 +41,8 @@ CREATOR_COMMANDS: dict[str, Handler] = {
     "reminders": topics.list_reminders,
     "abtest": topics.abtest,
     "sentiment": sentiment.mood,
+    "report": reports.report,
+    "export": reports.export,
 }
 # Inline-button presses: callback-data prefix -> handler.
 CALLBACKS: dict[str, Handler] = {
@@ -83,6 +85,7 @@ def add_handlers(application: AnyApplication, settings: Settings) -> None:
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("start", followers.start, filters=private))
     application.add_handler(CommandHandler("help", followers.help_command, filters=private))
+    application.add_handler(CommandHandler("forgetme", reports.forgetme, filters=private))
 
     channel_filter: filters.BaseFilter = filters.UpdateType.CHANNEL_POSTS
     if settings.channel.id:
@@ -153,5 +156,6 @@ def schedule_topic_jobs(application: AnyApplication, settings: Settings) -> None
     if jq is None:
         return
     jq.run_repeating(topics.deliver_reminders, interval=20.0, first=0.5, name="reminders")
+    jq.run_repeating(reports.retention, interval=24 * 3600.0, first=0.2, name="retention-and-report-schedule")
     if settings.recsys.auto_reminders:
         jq.run_daily(topics.schedule_auto_reminder, time=dt.time(0, 10, tzinfo=settings.tz), name="auto-reminder")

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot.cli_faq import add_faq_commands
+from bot.cli_reports import add_report_commands
 from bot.cli_sentiment import add_sentiment_commands
 from bot.cli_topics import add_topic_commands
 from bot.config import ConfigError, Settings, load_settings
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_faq_commands(sub, common)
     add_topic_commands(sub, common)
     add_sentiment_commands(sub, common)
+    add_report_commands(sub, common)
     return parser
 
 

@@ -120,3 +120,10 @@ SENTIMENT_WORST = "Most negative comments:"
 SENTIMENT_POST = "• {negative}/{total} negative — {post}"
 RELABELLED = "Label corrected — thanks, I'll learn from it."
 RELABEL_FAILED = "That comment is gone."
+
+# --- reports, export, privacy -----------------------------------------------------------------
+REPORT_USAGE = "Usage: /report [day|week|month]"
+REPORT_CAPTION = "📊 {period} report: {followers} followers, {posts} posts, engagement rate {rate}"
+EXPORT_CAPTION = "Your data as CSV files (see README.txt inside)."
+FORGETME_DONE = ("Done: I deleted your messages, your comment texts, your questions to the creator and your "
+                 "feedback. Anonymous counts remain in the channel's statistics.")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from telegram import Update
 
 from bot import texts
 from bot.context import BotContext
 from bot.services import reminders, topics
 from bot.services.outbox import answer_callback, send_text
-from bot.store.models import utcnow
+from bot.services.report_delivery import send_report
+from bot.store.models import Reminder, utcnow
 from recsys.timing import DAY_NAMES
 
 REMINDER_CANCEL_PREFIX = "rm"
@@ -132,8 +134,11 @@ async def deliver_reminders(context: BotContext) -> None:
     grace = services.settings.schedule.reminder_grace_minutes
     from datetime import timedelta
 
+    def on_report(session: Session, row: Reminder) -> None:
+        send_report(session, services.settings, row.chat_id, "week" if row.recurrence == "weekly" else "day")
+
     async with services.unit() as session:
-        reminders.deliver_due(session, utcnow(), timedelta(minutes=grace))
+        reminders.deliver_due(session, utcnow(), timedelta(minutes=grace), on_report)
 
 
 async def schedule_auto_reminder(context: BotContext) -> None:

@@ -8,6 +8,7 @@ the bot was down is sent once, late, if it is within the grace period; older one
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -113,15 +114,22 @@ def _next(due: datetime, recurrence: str) -> datetime:
     return due + (timedelta(days=1) if recurrence == "daily" else timedelta(days=7))
 
 
-def deliver_due(session: Session, now: datetime, grace: timedelta) -> int:
-    """Queue every reminder that is due; returns how many were sent. Call inside one transaction."""
+def deliver_due(session: Session, now: datetime, grace: timedelta,
+                on_report: Callable[[Session, Reminder], None] | None = None) -> int:
+    """Queue every reminder that is due; returns how many were sent. Call inside one transaction.
+
+    A reminder of kind "report" is handed to `on_report` (which queues the report) instead of text.
+    """
     sent = 0
     rows = session.scalars(select(Reminder).where(Reminder.status == "active", Reminder.due_at <= now)
                            .order_by(Reminder.due_at).with_for_update(skip_locked=True))
     for row in rows:
         late = now - row.due_at
         if late <= grace:
-            send_text(session, row.chat_id, texts.REMINDER.format(text=texts.esc(row.text)), purpose="reminder")
+            if row.kind == "report" and on_report is not None:
+                on_report(session, row)
+            else:
+                send_text(session, row.chat_id, texts.REMINDER.format(text=texts.esc(row.text)), purpose="reminder")
             row.sent_count += 1
             row.last_sent_at = now
             sent += 1

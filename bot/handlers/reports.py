@@ -1,0 +1,50 @@
+"""/report and /export for the creator, /forgetme for followers, and the retention job."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import texts
+from bot.context import BotContext
+from bot.services.export import export_zip
+from bot.services.outbox import send_file, send_text
+from bot.services.privacy import forget_follower, purge_raw_updates
+from bot.services.report import PERIODS
+from bot.services.report_delivery import ensure_report_schedule, send_report
+from bot.store.models import utcnow
+
+
+async def report(update: Update, context: BotContext) -> None:
+    """The engagement report for a day, week (default) or month, with its chart."""
+    message = update.effective_message
+    assert message is not None
+    period = (context.args or ["week"])[0].lower()
+    if period not in PERIODS:
+        send_text(context.session, message.chat_id, texts.REPORT_USAGE)
+        return
+    send_report(context.session, context.services.settings, message.chat_id, period)
+
+
+async def export(update: Update, context: BotContext) -> None:
+    """Everything stored, as zipped CSV files."""
+    message = update.effective_message
+    assert message is not None
+    data = export_zip(context.session)
+    send_file(context.session, message.chat_id, data, f"creatorbot-export-{utcnow():%Y%m%d}.zip",
+              caption=texts.EXPORT_CAPTION, purpose="export")
+
+
+async def forgetme(update: Update, context: BotContext) -> None:
+    """Delete what the bot stored about this follower."""
+    message = update.effective_message
+    assert message is not None and message.from_user is not None
+    forget_follower(context.session, message.from_user.id)
+    send_text(context.session, message.chat_id, texts.FORGETME_DONE, purpose="forgetme")
+
+
+async def retention(context: BotContext) -> None:
+    """Job (daily): purge raw updates past the retention period; keep the report schedule in sync."""
+    services = context.services
+    async with services.unit() as session:
+        purge_raw_updates(session, services.settings.database.retention_days)
+        ensure_report_schedule(session, services.settings)

@@ -1,0 +1,84 @@
+"""Export: CSV files of posts, comments, direct messages, reactions and follower counts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.store.models import (
+    ChannelPost,
+    Comment,
+    DirectMessage,
+    FollowerCountSnapshot,
+    PostReactions,
+    PostTag,
+)
+
+README = """creatorbot export
+
+posts.csv            post_id, message_id, posted_at (UTC, ISO-8601), tags (space-separated), text
+comments.csv         comment_id, post_id (empty: not linked to a post), user_id (empty: forgotten), created_at,
+                     sentiment (negative/neutral/positive/unknown, empty: not classified), text
+direct_messages.csv  message_id, user_id, direction (in: follower to bot, out: bot to follower), created_at,
+                     content_type, sentiment, text
+reactions.csv        post_id, total, counts (emoji=count separated by spaces), updated_at
+follower_counts.csv  taken_at, count
+"""
+
+
+def _rows(session: Session) -> dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]]:
+    tags: dict[int, list[str]] = {}
+    for post_id, tag in session.execute(select(PostTag.post_id, PostTag.tag).order_by(PostTag.tag)):
+        tags.setdefault(post_id, []).append(tag)
+    return {
+        "posts.csv": (("post_id", "message_id", "posted_at", "tags", "text"), [
+            (p.id, p.message_id, p.posted_at.isoformat(), " ".join(tags.get(p.id, [])), p.text)
+            for p in session.scalars(select(ChannelPost).order_by(ChannelPost.posted_at))]),
+        "comments.csv": (("comment_id", "post_id", "user_id", "created_at", "sentiment", "text"), [
+            (c.id, c.post_id or "", c.user_id or "", c.created_at.isoformat(), c.sentiment or "", c.text or "")
+            for c in session.scalars(select(Comment).order_by(Comment.created_at))]),
+        "direct_messages.csv": (("message_id", "user_id", "direction", "created_at", "content_type", "sentiment", "text"), [
+            (d.message_id, d.user_id, d.direction, d.created_at.isoformat(), d.content_type, d.sentiment or "",
+             d.text or "") for d in session.scalars(select(DirectMessage).order_by(DirectMessage.created_at))]),
+        "reactions.csv": (("post_id", "total", "counts", "updated_at"), [
+            (r.post_id, r.total, " ".join(f"{k}={v}" for k, v in r.counts.items()), r.updated_at.isoformat())
+            for r in session.scalars(select(PostReactions).order_by(PostReactions.post_id))]),
+        "follower_counts.csv": (("taken_at", "count"), [
+            (f.taken_at.isoformat(), f.count)
+            for f in session.scalars(select(FollowerCountSnapshot).order_by(FollowerCountSnapshot.taken_at))]),
+    }
+
+
+def export_files(session: Session) -> dict[str, bytes]:
+    out: dict[str, bytes] = {"README.txt": README.encode()}
+    for name, (header, rows) in _rows(session).items():
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(header)
+        writer.writerows(rows)
+        out[name] = buf.getvalue().encode("utf-8")
+    return out
+
+
+def write_export(session: Session, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, data in export_files(session).items():
+        (directory / name).write_bytes(data)
+        paths.append(directory / name)
+    return paths
+
+
+def export_zip(session: Session) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in export_files(session).items():
+            zf.writestr(name, data)
+    return buf.getvalue()
