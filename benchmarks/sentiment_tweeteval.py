@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from nlp.sentiment import LABELS, SHIPPED, SentimentModel, load_tweeteval, macro_recall  # noqa: E402
+from nlp.sentiment import LABELS, SHIPPED, SentimentModel, load_tweeteval, macro_recall
 
 
 def rss_mb() -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,6 +18,8 @@ from sqlalchemy import func, select
 from bot.config import Settings, parse_settings
 from bot.runtime import BotRuntime
 from bot.sandbox.server import BotApiSandbox
+from bot.services.chart import render_chart
+from bot.services.report import build_report
 from bot.services.stats import stored_counts
 from bot.store.models import OutboxMessage, RawUpdate
 
@@ -33,6 +36,7 @@ def demo_settings(sandbox: BotApiSandbox, db_url: str, data_dir: str) -> Setting
         "channel": {"id": sandbox.channel["id"], "discussion_group_id": sandbox.group["id"]},
         "database": {"url": db_url},
         "paths": {"data_dir": data_dir},
+        "sentiment": {"min_comments": 6},
     }, "<demo>", env={})
 
 
@@ -82,20 +86,24 @@ async def play_channel(sandbox: BotApiSandbox, t: Transcript) -> dict[str, Any]:
         sandbox.member(u, joined=True)
         t.say(f"  {u['first_name']} joins the channel")
     posts = []
-    for text in ("Sunrise over the Dolomites today #travel #photography",
+    for text in ("Lake Braies before the crowds #travel #photography",
+                 "Three days on the Alta Via 1 #travel",
+                 "Why I switched to a lighter lens #gear",
+                 "Sunrise over the Dolomites today #travel #photography",
                  "My camera bag for a week of hiking #gear #photography",
                  "Editing RAW files fast: my three Lightroom presets #editing"):
         post, forward = sandbox.channel_post(text)
         posts.append((post, forward))
         t.say(f"  channel post: {text}")
-    comments = [(0, ana, "Breathtaking! Which trail was this?"), (0, ben, "Love the colours <3 & the light"),
-                (1, chloe, "Which tripod do you use?"), (2, ana, "These presets saved me hours, thanks!")]
+    comments = [(0, ben, "Stunning reflection"), (1, ana, "Adding this to my list"), (1, chloe, "How hard is it?"),
+                (3, ana, "Breathtaking! Which trail was this?"), (3, ben, "Love the colours <3 & the light"),
+                (4, chloe, "Which tripod do you use?"), (5, ana, "These presets saved me hours, thanks!")]
     for i, user, text in comments:
         sandbox.comment(posts[i][1], user, text)
         t.say(f"  {user['first_name']} comments on post {i + 1}: {text}")
-    sandbox.reactions(posts[0][0], {"👍": 12, "🔥": 5})
-    sandbox.reactions(posts[1][0], {"👍": 4})
-    t.say("  reactions: post 1 👍12 🔥5, post 2 👍4")
+    for i, counts in enumerate(({"👍": 6}, {"👍": 9, "🔥": 2}, {"👍": 2}, {"👍": 12, "🔥": 5}, {"👍": 4}, {"👍": 3})):
+        sandbox.reactions(posts[i][0], counts)
+    t.say("  reactions arrive under every post")
     await t.settle()
     return {"users": (ana, ben, chloe), "posts": posts}
 
@@ -154,12 +162,58 @@ async def play_faq(sandbox: BotApiSandbox, t: Transcript, users: tuple[Any, ...]
     await t.settle()
 
 
+async def play_sentiment(sandbox: BotApiSandbox, t: Transcript, runtime: BotRuntime) -> None:
+    """Comments are labelled; a burst of negative ones under a post alerts the creator once."""
+    t.say("== Comments are labelled; a negative surge alerts the creator ==")
+    _, forward = sandbox.channel_post("Big news: my photo course is now paid-only #business")
+    t.say("  channel post: Big news: my photo course is now paid-only #business")
+    angry = ["This is so disappointing, I hate paywalls", "Worst decision ever. Unfollowing.",
+             "Terrible news, I'm really upset", "Such a greedy move, awful", "I hate this, so sad",
+             "Horrible. The free lessons were the best part", "Congrats on the launch!"]
+    for i, text in enumerate(angry):
+        user = sandbox.user(500 + i, f"Fan{i}")
+        sandbox.comment(forward, user, text)
+    t.say(f"  {len(angry)} comments arrive within a minute")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any("surging" in x for x in sandbox.texts_to(CREATOR_ID)):
+        await asyncio.sleep(0.2)
+    await t.settle()
+    from bot.store.models import Comment
+
+    with runtime.services.sessions() as session:
+        for c in session.scalars(select(Comment).order_by(Comment.id)):
+            t.say(f"  [{c.sentiment or '?':8s}] {c.text}")
+
+
+async def play_topics(sandbox: BotApiSandbox, t: Transcript, runtime: BotRuntime) -> None:
+    """What and when to post, and a reminder that fires."""
+    from sqlalchemy import update
+
+    from bot.store.models import Reminder
+
+    creator = sandbox.user(CREATOR_ID, "Maya", "maya_creates")
+    t.say("== What and when to post ==")
+    for command in ("/suggest", "/besttime", "/remind in 2h post the sunrise timelapse #travel"):
+        sandbox.send_private(creator, command)
+        t.say(f"  Maya: {command}")
+        await t.settle()
+    t.say("  (two hours pass)")
+    with runtime.services.sessions() as session, session.begin():
+        session.execute(update(Reminder).where(Reminder.kind == "manual").values(
+            due_at=datetime.now(UTC) - timedelta(seconds=1)))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(x.startswith("⏰ Reminder:") for x in sandbox.texts_to(CREATOR_ID)):
+        await asyncio.sleep(0.2)
+    await t.settle()
+
+
 async def play_creator(sandbox: BotApiSandbox, t: Transcript) -> None:
     creator = sandbox.user(CREATOR_ID, "Maya", "maya_creates")
     t.say("== The creator ==")
-    sandbox.send_private(creator, "/stats")
-    t.say("  Maya: /stats")
-    await t.settle()
+    for command in ("/stats", "/report week"):
+        sandbox.send_private(creator, command)
+        t.say(f"  Maya: {command}")
+        await t.settle()
 
 
 def prepare_faq(settings: Settings, out: TextIO) -> None:
@@ -199,9 +253,14 @@ async def run_demo(db_path: str | None, out: TextIO) -> int:
         channel = await play_channel(sandbox, t)
         await play_followers(sandbox, t, channel["users"])
         await play_faq(sandbox, t, channel["users"])
+        await play_sentiment(sandbox, t, runtime)
+        await play_topics(sandbox, t, runtime)
         await play_creator(sandbox, t)
         with runtime.services.sessions() as session:
             counts = stored_counts(session)
+            report = build_report(session, settings, "week", datetime.now(UTC))
+        chart = db_file.with_name("report-week.png")
+        chart.write_bytes(render_chart(report, settings.tz))
     finally:
         await runtime.stop()
         await sandbox.stop()
@@ -209,6 +268,7 @@ async def run_demo(db_path: str | None, out: TextIO) -> int:
     for key, value in counts.as_dict().items():
         t.say(f"  {key}: {value}")
     t.say(f"  database: {db_file}")
+    t.say(f"  weekly report chart: {chart}")
     if sandbox.unimplemented:
         t.say(f"  sandbox saw unimplemented methods: {sandbox.unimplemented}")
         return 1

@@ -86,8 +86,8 @@ FEEDBACK_UNKNOWN = "That button has expired."
 
 # --- topics, timing, reminders, A/B ---------------------------------------------------------
 SUGGEST_HEADER = "<b>What to post next</b>"
-SUGGEST_WINNER = "{rank}. <b>#{tag}</b> — {why}"
-SUGGEST_EXPERIMENT = "🧪 <b>Experiment: #{tag}</b> — {why}"
+SUGGEST_WINNER = "{rank}. {why}"
+SUGGEST_EXPERIMENT = "🧪 Experiment: {why}"
 SUGGEST_NONE = ("I don't have enough to go on yet: I need channel posts with #hashtags and some comments or "
                 "reactions under them. Post with hashtags and ask me again in a few days.")
 SUGGEST_NO_EXPERIMENT = "\nNo untested tags right now: every tag has at least {n} posts."

@@ -99,7 +99,7 @@ async def test_suggest_besttime_and_abtest(sandbox: BotApiSandbox, sqlite_url: s
             await bot.settle()
         suggest, besttime, ab_strong, ab_thin = bot.replies_to(CREATOR_ID)[-4:]
         assert suggest.index("#hiking") < suggest.index("#gear")
-        assert "Experiment: #drone" in suggest and "only 1 post" in suggest
+        assert "Experiment: #drone: only 1 post" in suggest
         assert besttime.startswith("Best times to post") and besttime.count("•") == 3
         assert "#hiking does better than #gear" in ab_strong
         assert "Not enough data yet" in ab_thin

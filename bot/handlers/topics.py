@@ -39,10 +39,10 @@ async def suggest(update: Update, context: BotContext) -> None:
     rank = 0
     for s in suggestions:
         if s.score.experiment:
-            lines.append(texts.SUGGEST_EXPERIMENT.format(tag=texts.esc(s.tag), why=texts.esc(s.why)))
+            lines.append(texts.SUGGEST_EXPERIMENT.format(why=texts.esc(s.why)))
         else:
             rank += 1
-            lines.append(texts.SUGGEST_WINNER.format(rank=rank, tag=texts.esc(s.tag), why=texts.esc(s.why)))
+            lines.append(texts.SUGGEST_WINNER.format(rank=rank, why=texts.esc(s.why)))
     if not any(s.score.experiment for s in suggestions):
         lines.append(texts.SUGGEST_NO_EXPERIMENT.format(n=3))
     send_text(session, message.chat_id, "\n".join(lines))

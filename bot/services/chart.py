@@ -20,7 +20,7 @@ def render_chart(report: Report, tz: Any) -> bytes:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), gridspec_kw={"width_ratios": [1.2, 1.6, 1.0]})
-    start, end = report.start.astimezone(tz), report.end.astimezone(tz)
+    start = report.start.astimezone(tz)
     last_day = (report.end - timedelta(seconds=1)).astimezone(tz)
     fig.suptitle(f"{report.period.capitalize()} report, {start:%d %b} – {last_day:%d %b %Y}", fontsize=14)
 
@@ -30,9 +30,13 @@ def render_chart(report: Report, tz: Any) -> bytes:
         xs = [t.astimezone(tz) for t, _ in report.followers_series]
         ys = [n for _, n in report.followers_series]
         ax.plot(xs, ys, marker="o", color="#1e88e5")
+        span = report.end - report.start
+        ax.set_xlim(start - span * 1.06, report.end.astimezone(tz) + span * 0.06)
+        if min(ys) == max(ys):
+            ax.set_ylim(min(ys) - 5, max(ys) + 5)
         ax.axvline(start, color="#bbbbbb", linestyle="--", linewidth=1, label="period start")
         ax.legend(loc="upper left", fontsize=8, frameon=False)
-        ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=5))
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=6))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b", tz=tz))
         ax.set_ylabel("followers")
         ax.yaxis.get_major_locator().set_params(integer=True)
@@ -42,7 +46,10 @@ def render_chart(report: Report, tz: Any) -> bytes:
     ax = axes[1]
     ax.set_title("Engagement per post (comments + reactions)")
     if report.engagement_per_post:
-        labels = [f"{t.astimezone(tz):%d %b}" for t, _, _ in report.engagement_per_post]
+        days = [f"{t.astimezone(tz):%d %b}" for t, _, _ in report.engagement_per_post]
+        same_day = len(set(days)) < len(days)
+        labels = [f"{i}. {t.astimezone(tz):%d %b %H:%M}" if same_day else d
+                  for i, ((t, _, _), d) in enumerate(zip(report.engagement_per_post, days, strict=True), 1)]
         values = [v for _, _, v in report.engagement_per_post]
         ax.bar(range(len(values)), values, color="#8e24aa")
         step = max(1, len(labels) // 10)
