@@ -27,7 +27,7 @@ async def test_reminder_survives_a_restart_and_arrives_once(sandbox: BotApiSandb
 
     engine = make_engine(db_url)
     with make_sessionmaker(engine)() as s, s.begin():
-        s.execute(update(Reminder).values(due_at=utcnow() - timedelta(minutes=2)))
+        s.execute(update(Reminder).where(Reminder.kind == "manual").values(due_at=utcnow() - timedelta(minutes=2)))
     async with running_bot(settings, sandbox) as bot:
         await wait_for(lambda: any(t.startswith("⏰ Reminder: post the <sunrise> set") for t in bot.replies_to(CREATOR_ID)),
                        10, "the late reminder")
@@ -39,7 +39,7 @@ async def test_reminder_survives_a_restart_and_arrives_once(sandbox: BotApiSandb
     sent = [t for t in sandbox.texts_to(CREATOR_ID) if t.startswith("⏰ Reminder: ")]
     assert sent == ["⏰ Reminder: post the <sunrise> set"]
     with make_sessionmaker(engine)() as s:
-        row = s.scalars(select(Reminder)).one()
+        row = s.scalars(select(Reminder).where(Reminder.kind == "manual")).one()
         assert row.status == "done" and row.sent_count == 1
     engine.dispose()
 
@@ -51,7 +51,7 @@ async def test_reminders_past_the_grace_period_are_skipped(sandbox: BotApiSandbo
         sandbox.send_private(maya, "/remind daily 18:00 stories")
         await bot.settle()
         with bot.sessions() as s, s.begin():
-            s.execute(update(Reminder).values(due_at=utcnow() - timedelta(hours=3)))
+            s.execute(update(Reminder).where(Reminder.kind == "manual").values(due_at=utcnow() - timedelta(hours=3)))
         await wait_for(lambda: _reminder(bot).missed_count == 1, 30, "the job to skip the stale reminder")
         row = _reminder(bot)
         assert row.status == "active" and row.due_at > utcnow() and row.sent_count == 0
@@ -67,7 +67,7 @@ async def test_reminders_past_the_grace_period_are_skipped(sandbox: BotApiSandbo
 
 def _reminder(bot: object) -> Reminder:
     with bot.sessions() as s:  # type: ignore[attr-defined]
-        return s.scalars(select(Reminder)).one()
+        return s.scalars(select(Reminder).where(Reminder.kind == "manual")).one()
 
 
 async def test_bad_remind_gets_usage(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ class Call:
     at: float
     ok: bool = True
     result: Any = None
+    received: float = 0.0  # perf_counter when the request arrived
     files: dict[str, bytes] = field(default_factory=dict)
 
 
@@ -107,6 +108,7 @@ class BotApiSandbox:
         self.group: JSONDict = {"id": group_id, "type": "supergroup", "title": "Creator Channel Chat"}
         self.member_count = member_count
         self.calls: list[Call] = []
+        self.delivered_at: dict[int, float] = {}  # update_id -> when getUpdates handed it out (perf_counter)
         self.unimplemented: list[str] = []
         self.updates: list[JSONDict] = []
         self.confirmed_offset = 0
@@ -208,7 +210,7 @@ class BotApiSandbox:
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         params, files = await self._read_params(request)
-        call = Call(method, params, time.time(), files=files)
+        call = Call(method, params, time.time(), files=files, received=time.perf_counter())
         self.calls.append(call)
         try:
             if method == "getUpdates":
@@ -296,6 +298,9 @@ class BotApiSandbox:
             batch = self._pending(limit)
             remaining = deadline - time.monotonic()
             if batch or remaining <= 0:
+                now = time.perf_counter()
+                for u in batch:
+                    self.delivered_at.setdefault(u["update_id"], now)
                 return batch
             await wait_event(changed, min(remaining, 0.5))
 
