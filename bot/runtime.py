@@ -17,11 +17,12 @@ from bot.delivery import OutboxSender
 from bot.ingest import ALLOWED_UPDATES, Poller, Processor, WebhookServer
 from bot.services.errors import notify_creator_once
 from bot.services.faq import training_entries
-from bot.services.faq_model import EncoderFactory, FaqModel, default_encoder_factory
+from bot.services.faq_model import EncoderFactory, FaqModel
 from bot.services.faq_training import start_retrain
 from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
 from bot.services.unit import Services
 from bot.store.db import make_engine, make_sessionmaker, upgrade
+from nlp.multilingual import NAME as MULTILINGUAL
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class BotRuntime:
     """Start with `await start()`, stop with `await stop()`; `run_forever()` does both around signals."""
 
     def __init__(self, settings: Settings, *, migrate: bool = True,
-                 encoder_factory: EncoderFactory = default_encoder_factory,
+                 encoder_factory: EncoderFactory | None = None,
                  classifier_factory: ClassifierFactory | None = None) -> None:
         if not settings.telegram.token:
             raise SystemExit(
@@ -48,7 +49,10 @@ class BotRuntime:
         self.services.wake_sender = self.sender.wake
         self.processor = Processor(self.application, self.services,
                                    functools.partial(notify_creator_once, settings=settings))
-        self.sentiment = SentimentWorker(self.services, classifier_factory or classifier_loader(settings))
+        faq_model = self.services.faq_model
+        assert faq_model is not None
+        self.sentiment = SentimentWorker(self.services, classifier_factory or classifier_loader(
+            settings, lambda: faq_model.encoder(MULTILINGUAL)))  # one e5 instance for FAQ and sentiment
         self.webhook: WebhookServer | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 

@@ -196,7 +196,6 @@ def build_tokenizer(f: E5File) -> Any:
 
 def convert(out: Path, source: Path | None = None) -> Path:
     """Convert the package's weights into `out` (a transformers model + tokenizer directory)."""
-    import torch
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     path = source or package_weights()
@@ -215,7 +214,7 @@ def convert(out: Path, source: Path | None = None) -> Path:
         raise ConversionError(f"state dict mismatch: missing {missing}, unexpected {unexpected}")
     tmp = out.with_name(out.name + ".partial")
     tmp.mkdir(parents=True, exist_ok=True)
-    model.to(torch.float32).save_pretrained(str(tmp), safe_serialization=True)
+    model.float().save_pretrained(str(tmp), safe_serialization=True)
     fast = PreTrainedTokenizerFast(tokenizer_object=build_tokenizer(f), bos_token="<s>", eos_token="</s>",
                                    unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
                                    model_max_length=c["max_position_embeddings"])

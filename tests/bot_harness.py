@@ -40,9 +40,9 @@ class Harness:
 @asynccontextmanager
 async def running_bot(settings: Settings, sandbox: BotApiSandbox, **factories: Any) -> AsyncIterator[Harness]:
     """The real runtime; models are fakes unless a test passes real factories."""
-    from tests.fakes import HashingEncoder, KeywordSentiment
+    from tests.fakes import KeywordSentiment, fake_encoders
 
-    factories.setdefault("encoder_factory", lambda name: HashingEncoder())
+    factories.setdefault("encoder_factory", fake_encoders)
     factories.setdefault("classifier_factory", KeywordSentiment)
     runtime = BotRuntime(settings, **factories)
     await runtime.start()

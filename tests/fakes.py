@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,13 +16,16 @@ _STOP = {"the", "a", "an", "i", "you", "do", "is", "are", "to", "of", "my", "you
 
 
 class HashingEncoder:
-    """Bag of content words and character trigrams, hashed into `dim` buckets and normalised."""
+    """Bag of content words and character trigrams, hashed into `dim` buckets and normalised.
 
-    name = "hashing-fake"
+    `multilingual=True` also reads CJK text (character bigrams), like the e5 model does.
+    """
 
-    def __init__(self, dim: int = 1024) -> None:
+    def __init__(self, dim: int = 1024, multilingual: bool = False) -> None:
         self.dim = dim
         self.calls = 0
+        self.multilingual = multilingual
+        self.name = "multilingual-e5-small" if multilingual else "hashing-fake"
 
     def _bucket(self, token: str) -> int:
         return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=4).digest(), "little") % self.dim
@@ -31,6 +35,9 @@ class HashingEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             words = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+            if self.multilingual:  # CJK -> characters and character bigrams
+                cjk = [c for c in text if ord(c) > 0x2E80 and c.isalpha() and c not in "的是你我吗了什么"]
+                words += cjk + [a + b for a, b in itertools.pairwise(cjk)]
             for w in words:
                 out[row, self._bucket("w:" + w)] += 2.0
                 padded = f"#{w}#"
@@ -45,7 +52,14 @@ class HashingEncoder:
         chars = [c for c in text if not c.isspace()]
         if not chars:
             return 1.0
+        if self.multilingual:
+            return 0.0
         return sum(1 for c in chars if ord(c) > 0x2E80) / len(chars)
+
+
+def fake_encoders(name: str) -> HashingEncoder:
+    """The encoder factory for tests: the multilingual name gets the CJK-reading fake."""
+    return HashingEncoder(multilingual=name == "multilingual-e5-small")
 
 
 class KeywordSentiment:

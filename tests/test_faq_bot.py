@@ -17,14 +17,13 @@ from bot.store.models import FaqAnswer, FaqExample, Handoff
 from nlp.faq_data import load_faq
 from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
-from tests.fakes import HashingEncoder
+from tests.fakes import fake_encoders
 
 SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "faq.yaml"
 UNRELATED = "Do you have a discount code for the Berlin marathon?"
 
 
-def fake_factory(name: str) -> HashingEncoder:
-    return HashingEncoder()
+fake_factory = fake_encoders
 
 
 def prepare(settings: Settings) -> None:

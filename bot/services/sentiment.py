@@ -25,6 +25,7 @@ from bot.store.models import (
     SentimentCorrection,
     utcnow,
 )
+from nlp.encoder import Encoder
 
 log = logging.getLogger(__name__)
 BATCH = 64
@@ -60,11 +61,22 @@ def model_dir(settings: Settings) -> Path:
     return own if (own / "meta.json").exists() else SHIPPED
 
 
-def classifier_loader(settings: Settings) -> ClassifierFactory:
+def classifier_loader(settings: Settings, multilingual_encoder: Callable[[], Encoder] | None = None) -> ClassifierFactory:
+    """English LoRA model, plus the multilingual head (loaded on the first text that needs it)."""
+
     def load() -> Classifier:
         from nlp.sentiment import SentimentModel
+        from nlp.sentiment_multilingual import SHIPPED_HEAD, HeadSentiment, RoutedSentiment
 
-        return SentimentModel.load(model_dir(settings))
+        english = SentimentModel.load(model_dir(settings))
+        head = None
+        if multilingual_encoder is not None and (SHIPPED_HEAD / "head.npz").exists():
+            encoder = multilingual_encoder
+
+            def head() -> HeadSentiment:
+                return HeadSentiment.load(encoder())
+
+        return RoutedSentiment(english, head)
 
     return load
 
