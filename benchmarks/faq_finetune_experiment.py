@@ -1,16 +1,24 @@
-"""Fine-tuning an encoder as a cosine classifier (prototype-initialised, cross-entropy).
+"""Experiment (not shipped): fine-tuning MiniLM as a cosine classifier for BANKING77 10-shot.
 
 The class weights start at the normalised class centroids of the frozen embeddings, so training
 starts from the nearest-centroid classifier and moves the encoder and the prototypes together.
+It measured below frozen embeddings + logistic regression (docs/benchmarks.md), so the FAQ
+matcher does not fine-tune the encoder.
+
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/faq_finetune_experiment.py SEED EPOCHS LR
 """
 
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nlp.encoder import TransformerEncoder
 
@@ -88,3 +96,38 @@ def finetune_classifier(
                 progress(step, total)
     model.eval()
     return torch.nn.functional.normalize(protos.detach(), dim=-1).numpy().astype(np.float32)
+
+
+def main() -> None:
+    import csv
+
+    from sklearn.linear_model import LogisticRegression
+
+    seed, epochs, lr = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    data = Path(__file__).resolve().parents[2] / "shared/data/banking77"
+
+    def load(name: str) -> tuple[list[str], list[str]]:
+        with (data / name).open() as f:
+            rows = list(csv.DictReader(f))
+        return [r["text"] for r in rows], [r["category"] for r in rows]
+
+    train_x, train_y = load("train.csv")
+    test_x, test_y = load("test.csv")
+    cats = sorted(set(train_y))
+    index = {c: i for i, c in enumerate(cats)}
+    y_all, y_test = np.array([index[c] for c in train_y]), np.array([index[c] for c in test_y])
+    rng = np.random.default_rng(seed)
+    idx = np.concatenate([rng.choice(np.where(y_all == c)[0], 10, replace=False) for c in range(len(cats))])
+    x, y = [train_x[i] for i in idx], y_all[idx]
+    enc = TransformerEncoder.base()
+    frozen = LogisticRegression(C=10, max_iter=2000).fit(enc.encode(x), y)
+    print("frozen + LR", (frozen.predict(enc.encode(test_x)) == y_test).mean())
+    protos = finetune_classifier(enc, x, y, len(cats), FinetuneConfig(epochs=epochs, lr=lr, seed=seed))
+    t = enc.encode(test_x)
+    print("fine-tuned prototypes", ((t @ protos.T).argmax(1) == y_test).mean())
+    tuned = LogisticRegression(C=10, max_iter=2000).fit(enc.encode(x), y)
+    print("fine-tuned + LR", (tuned.predict(t) == y_test).mean())
+
+
+if __name__ == "__main__":
+    main()
