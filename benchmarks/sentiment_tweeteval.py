@@ -91,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/tweeteval_sentiment"))
     parser.add_argument("--model", default=str(SHIPPED))
+    parser.add_argument("--fp32", action="store_true", help="do not quantise the linear layers to int8")
     args = parser.parse_args()
     import torch
 
@@ -102,7 +103,7 @@ def main() -> None:
     import transformers  # noqa: F401  (import cost is not the model's memory)
 
     before = rss_mb()
-    model = SentimentModel.load(args.model)
+    model = SentimentModel.load(args.model, quantize=not args.fp32)
     model.predict(["warm up"])
     added = rss_mb() - before
     t = time.perf_counter()
@@ -110,7 +111,7 @@ def main() -> None:
     seconds = time.perf_counter() - t
     pred = np.array([LABELS.index(p.label) if p.label in LABELS else 1 for p in preds])
     unknown = sum(p.label == "unknown" for p in preds)
-    report("shipped model (LoRA adapter + head)", pred, truth)
+    report(f"shipped model (LoRA adapter + head, {'fp32' if args.fp32 else 'int8'})", pred, truth)
     print(f"{'':42s} ({unknown} tweets labelled unknown, counted as neutral; {len(texts) / seconds:.0f} tweets/s)")
     report("VADER", vader(texts), truth)
     report("frozen MiniLM + logistic regression (10 k)", frozen_lr(data["train"], texts), truth)

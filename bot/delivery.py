@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 import warnings
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -80,9 +80,17 @@ class OutboxSender:
         self.sessions = sessions
         self.limiter = SendLimiter(limits)
         self._wake = asyncio.Event()
+        self._fresh: list[OutboxMessage] = []  # committed rows handed over in memory
+        self._done: OrderedDict[int, None] = OrderedDict()  # ids sent (or failed for good) here
+        self._deferred_chats: set[int] = set()  # chats with an older row still waiting in the database
         self.sent_count = 0
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def hand_over(self, rows: list[OutboxMessage]) -> None:
+        """Rows just committed: send them without reading them back (the database scan is the fallback)."""
+        self._fresh.extend(rows)
         self._wake.set()
 
     async def run(self) -> None:
@@ -104,29 +112,44 @@ class OutboxSender:
 
     async def send_due(self) -> float:
         """Send what may be sent now; return how long to sleep before looking again."""
-        rows = await asyncio.to_thread(self._due)
+        if self._fresh:
+            rows = sorted((r for r in self._fresh if r.id not in self._done), key=lambda r: r.id)
+            self._fresh.clear()
+            blocked = set(self._deferred_chats)  # an older message of theirs waits: the scan keeps order
+            next_look = 0.5 if any(r.chat_id in blocked for r in rows) else 5.0
+        else:
+            rows = await asyncio.to_thread(self._due)
+            self._deferred_chats.clear()
+            blocked = set()  # chats whose earlier message is still waiting: keep order
+            next_look = 5.0
         if not rows:
-            return 5.0
+            return next_look
         now_dt = utcnow()
-        blocked: set[int] = set()  # chats whose earlier message is still waiting: keep order
-        next_look = 5.0
         for row in rows:
             if row.chat_id in blocked:
+                self._deferred_chats.add(row.chat_id)
                 continue
             if row.next_attempt_at > now_dt:
                 blocked.add(row.chat_id)
+                self._deferred_chats.add(row.chat_id)
                 next_look = min(next_look, (row.next_attempt_at - now_dt).total_seconds())
                 continue
             wait = self.limiter.wait_for(row.chat_id, time.monotonic())
             if wait > 0:
                 if wait > 0.5:
                     blocked.add(row.chat_id)
+                    self._deferred_chats.add(row.chat_id)
                     next_look = min(next_look, wait)
                     continue
                 await asyncio.sleep(wait)
             ok = await self._send(row)
-            if not ok:
+            if ok:
+                self._done[row.id] = None
+                if len(self._done) > 10_000:
+                    self._done.popitem(last=False)
+            else:
                 blocked.add(row.chat_id)
+                self._deferred_chats.add(row.chat_id)
                 next_look = min(next_look, 0.5)
         return max(0.05, next_look)
 

@@ -14,6 +14,7 @@ import hmac
 import logging
 import traceback
 import warnings
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ from telegram.error import Conflict, NetworkError, TelegramError
 from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
+from bot.services.outbox import OUTBOX_NEW
 from bot.services.unit import Services, UpdateState, current_update
 from bot.store.updates import mark_update, next_offset, pending_updates, store_raw_updates
 from bot.waiting import wait_event
@@ -46,7 +48,7 @@ def _store(sessions: sessionmaker[Session], payloads: list[dict[str, Any]]) -> i
 class Poller:
     """Long-polls getUpdates; every batch is committed before the next call confirms it."""
 
-    def __init__(self, bot: Bot, sessions: sessionmaker[Session], on_stored: Callable[[], None],
+    def __init__(self, bot: Bot, sessions: sessionmaker[Session], on_stored: Callable[[list[dict[str, Any]]], None],
                  timeout: int = 30) -> None:
         self.bot = bot
         self.sessions = sessions
@@ -84,13 +86,13 @@ class Poller:
             ids = [u["update_id"] for u in batch if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
             if ids:
                 offset = max(offset, max(ids) + 1)
-            self.on_stored()
+            self.on_stored(batch)
 
 
 class WebhookServer:
     """Receives updates over HTTPS (behind a proxy): store, then answer 200."""
 
-    def __init__(self, sessions: sessionmaker[Session], on_stored: Callable[[], None], secret: str,
+    def __init__(self, sessions: sessionmaker[Session], on_stored: Callable[[list[dict[str, Any]]], None], secret: str,
                  listen: str, port: int, path: str = "/telegram") -> None:
         self.sessions = sessions
         self.on_stored = on_stored
@@ -112,7 +114,7 @@ class WebhookServer:
         if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
             return web.Response(status=400, text="not an update")
         await asyncio.to_thread(_store, self.sessions, [payload])
-        self.on_stored()
+        self.on_stored([payload])
         return web.Response(status=200)
 
     async def start(self) -> int:
@@ -132,7 +134,12 @@ class WebhookServer:
 
 
 class Processor:
-    """Handles stored updates in `update_id` order, one transaction per update."""
+    """Handles stored updates in `update_id` order, one transaction per update.
+
+    Updates the poller has just committed are handed over in memory (no database round trip on
+    the hot path); the database scan picks up everything else (after a restart, after a failure).
+    An update is never handled twice in one process: `_seen` remembers recent ids.
+    """
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], services: Services,
                  on_error: Callable[[Session, BaseException], object]) -> None:
@@ -140,9 +147,17 @@ class Processor:
         self.services = services
         self.on_error = on_error
         self._wake = asyncio.Event()
+        self._fresh: deque[tuple[int, dict[str, Any]]] = deque()
+        self._seen: OrderedDict[int, None] = OrderedDict()
         self.handled = 0
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def stored(self, payloads: list[dict[str, Any]]) -> None:
+        """The poller committed these: handle them without reading them back."""
+        self._fresh.extend((p["update_id"], p) for p in payloads
+                           if isinstance(p, dict) and isinstance(p.get("update_id"), int))
         self._wake.set()
 
     def _batch(self) -> list[tuple[int, dict[str, Any]]]:
@@ -152,10 +167,19 @@ class Processor:
     async def run(self) -> None:
         while True:
             self._wake.clear()
-            batch = await asyncio.to_thread(self._batch)
+            if self._fresh:
+                batch = sorted(self._fresh, key=lambda item: item[0])
+                self._fresh.clear()
+            else:
+                batch = await asyncio.to_thread(self._batch)
             for update_id, payload in batch:
+                if update_id in self._seen:
+                    continue
                 await self.handle(update_id, payload)
-            if not batch:
+                self._seen[update_id] = None
+                if len(self._seen) > 10_000:
+                    self._seen.popitem(last=False)
+            if not batch and not self._fresh:
                 await wait_event(self._wake, 5)
 
     async def handle(self, update_id: int, payload: dict[str, Any]) -> None:
@@ -183,6 +207,8 @@ class Processor:
                     failure = exc
                 finally:
                     current_update.reset(token)
+            if failure is None:
+                services.hand_over(session.info.get(OUTBOX_NEW, []))
         if failure is not None:
             text = "".join(traceback.format_exception_only(type(failure), failure)).strip()
             async with services.unit() as session:

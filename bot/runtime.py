@@ -47,6 +47,7 @@ class BotRuntime:
         bot = self.application.bot
         self.sender = OutboxSender(bot, self.services.sessions, settings.limits)
         self.services.wake_sender = self.sender.wake
+        self.services.hand_over = self.sender.hand_over
         self.processor = Processor(self.application, self.services,
                                    functools.partial(notify_creator_once, settings=settings))
         faq_model = self.services.faq_model
@@ -67,14 +68,14 @@ class BotRuntime:
         self._tasks.append(asyncio.create_task(self.sentiment.run(), name="sentiment"))
         tg = self.settings.telegram
         if tg.mode == "webhook":
-            self.webhook = WebhookServer(self.services.sessions, self.processor.wake, tg.webhook_secret,
+            self.webhook = WebhookServer(self.services.sessions, self.processor.stored, tg.webhook_secret,
                                          tg.webhook_listen, tg.webhook_port)
             await self.webhook.start()
             await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret or None,
                                       allowed_updates=ALLOWED_UPDATES)
         else:
             await app.bot.delete_webhook()
-            poller = Poller(app.bot, self.services.sessions, self.processor.wake, tg.poll_timeout)
+            poller = Poller(app.bot, self.services.sessions, self.processor.stored, tg.poll_timeout)
             self._tasks.append(asyncio.create_task(poller.run(), name="poller"))
         with suppress(Exception):
             await app.bot.set_my_commands([BotCommand("start", "About this bot"),

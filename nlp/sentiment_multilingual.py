@@ -93,10 +93,15 @@ class RoutedSentiment:
         return self._multilingual
 
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[Prediction]:
-        out = list(self.english.predict(texts, batch_size))
-        foreign = [i for i, (t, p) in enumerate(zip(texts, out, strict=True))
-                   if p.label == "unknown" and any(c.isalpha() for c in t) and needs_multilingual(t, self.english.encoder)]
-        if foreign and self.multilingual is not None:
-            for i, p in zip(foreign, self.multilingual.predict([texts[i] for i in foreign]), strict=True):
+        """Route by script first (as the FAQ does), so mixed Chinese/Latin posts reach the multilingual head."""
+        foreign = [i for i, t in enumerate(texts) if needs_multilingual(t, self.english.encoder)]
+        head = self.multilingual if foreign else None
+        routed = set(foreign) if head is not None else set()
+        out: list[Prediction | None] = [None] * len(texts)
+        english_idx = [i for i in range(len(texts)) if i not in routed]
+        for i, p in zip(english_idx, self.english.predict([texts[i] for i in english_idx], batch_size), strict=True):
+            out[i] = p
+        if head is not None:
+            for i, p in zip(foreign, head.predict([texts[i] for i in foreign]), strict=True):
                 out[i] = p
-        return out
+        return [p for p in out if p is not None]

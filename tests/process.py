@@ -72,10 +72,10 @@ def query(db_file: Path, sql: str) -> list[tuple[object, ...]]:
         engine.dispose()
 
 
-def wait_until(predicate: object, timeout: float, what: str) -> None:
+def wait_until(predicate: object, timeout: float, what: str, poll: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():  # type: ignore[operator]
             return
-        time.sleep(0.1)
+        time.sleep(poll)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")

@@ -46,3 +46,23 @@ def test_converted_model_agrees_with_the_package_engine(converted: Path) -> None
         ids = ours.tokenizer("query: " + text)["input_ids"]
         assert ids == engine_tokenize(f, "query: " + text), text
         assert len(ids) == engine._lib.e5_token_count(engine._m, text.encode(), 1), text
+
+
+@pytest.mark.slow
+def test_fresh_install_answers_and_labels_chinese(converted: Path, minilm: object) -> None:
+    from nlp.encoder import TransformerEncoder
+    from nlp.faq_data import load_faq
+    from nlp.faq_routed import RoutedFaqMatcher
+    from nlp.sentiment import SentimentModel
+    from nlp.sentiment_multilingual import HeadSentiment, RoutedSentiment
+
+    root = Path(__file__).resolve().parents[1]
+    e5 = TransformerEncoder(converted, max_length=256, name="multilingual-e5-small", prefix="query: ")
+    entries = load_faq(root / "bot/demo_data/faq.yaml") + load_faq(root / "bot/demo_data/faq_zh.yaml")
+    faq = RoutedFaqMatcher.fit(entries, minilm, lambda: e5)  # type: ignore[arg-type]
+    drone, workshop = faq.match(["你航拍用的是哪款无人机？", "摄影工作坊下一期什么时候？"])
+    assert (drone.entry_id, drone.handoff) == ("zh-drone", False)
+    assert (workshop.entry_id, workshop.handoff) == ("zh-workshop", False)
+    sentiment = RoutedSentiment(SentimentModel.load(), lambda: HeadSentiment.load(e5))
+    pos, neg = sentiment.predict(["太喜欢这个视频了！", "太失望了，再也不看了"])
+    assert pos.label == "positive" and neg.label == "negative"

@@ -54,8 +54,11 @@ async def test_chinese_question_gets_the_chinese_answer(sandbox: BotApiSandbox, 
 
 
 class _FakeHead:
+    """Reads words in any script, but nothing without letters (emoji-only: unknown)."""
+
     def predict(self, texts: list[str], batch_size: int = 64) -> list[object]:
-        return KeywordSentiment().predict(["love" if "喜欢" in t else "awful" if "失望" in t else "ok" for t in texts])
+        return KeywordSentiment().predict(["love" if "喜欢" in t else "awful" if "失望" in t else
+                                           "ok" if any(c.isalpha() for c in t) else "😶" for t in texts])
 
 
 async def test_chinese_comments_get_a_label_not_unknown(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:

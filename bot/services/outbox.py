@@ -10,6 +10,15 @@ from sqlalchemy.orm import Session
 from bot.store.models import OutboxMessage
 from bot.texts import PARSE_MODE
 
+OUTBOX_NEW = "outbox_new"  # session.info key: rows queued in this transaction (handed to the sender)
+
+
+def _queue(session: Session, row: OutboxMessage) -> OutboxMessage:
+    session.add(row)
+    session.flush()
+    session.info.setdefault(OUTBOX_NEW, []).append(row)
+    return row
+
 
 def send_text(
     session: Session,
@@ -29,10 +38,7 @@ def send_text(
         ]}
     if reply_to is not None:
         params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
-    row = OutboxMessage(chat_id=chat_id, method="sendMessage", params=params, purpose=purpose)
-    session.add(row)
-    session.flush()
-    return row
+    return _queue(session, OutboxMessage(chat_id=chat_id, method="sendMessage", params=params, purpose=purpose))
 
 
 def send_file(
@@ -48,26 +54,18 @@ def send_file(
     """Queue a photo or a document (its bytes travel in the outbox row)."""
     method, field = ("sendPhoto", "photo") if as_photo else ("sendDocument", "document")
     params: dict[str, Any] = {"chat_id": chat_id, "caption": caption, "parse_mode": PARSE_MODE}
-    row = OutboxMessage(chat_id=chat_id, method=method, params=params, purpose=purpose,
-                        file_field=field, file_name=file_name, file_data=data)
-    session.add(row)
-    session.flush()
-    return row
+    return _queue(session, OutboxMessage(chat_id=chat_id, method=method, params=params, purpose=purpose,
+                                         file_field=field, file_name=file_name, file_data=data))
 
 
 def edit_buttons(session: Session, chat_id: int, message_id: int) -> OutboxMessage:
     """Queue removing the inline keyboard of a message we sent."""
-    row = OutboxMessage(chat_id=chat_id, method="editMessageReplyMarkup",
-                        params={"chat_id": chat_id, "message_id": message_id}, purpose="edit")
-    session.add(row)
-    session.flush()
-    return row
+    return _queue(session, OutboxMessage(chat_id=chat_id, method="editMessageReplyMarkup",
+                                         params={"chat_id": chat_id, "message_id": message_id}, purpose="edit"))
 
 
 def answer_callback(session: Session, callback_query_id: str, user_id: int, text: str) -> OutboxMessage:
     """Queue the answer to a button press (the little toast the user sees)."""
-    row = OutboxMessage(chat_id=user_id, method="answerCallbackQuery",
-                        params={"callback_query_id": callback_query_id, "text": text}, purpose="callback")
-    session.add(row)
-    session.flush()
-    return row
+    return _queue(session, OutboxMessage(chat_id=user_id, method="answerCallbackQuery",
+                                         params={"callback_query_id": callback_query_id, "text": text},
+                                         purpose="callback"))

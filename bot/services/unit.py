@@ -39,6 +39,7 @@ class Services:
     sessions: sessionmaker[Session]
     db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake_sender: Callable[[], None] = lambda: None
+    hand_over: Callable[[list[Any]], None] = lambda rows: None  # committed outbox rows, to send at once
     faq_model: FaqModel | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -60,7 +61,11 @@ class Services:
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Session]:
         """A transaction on the event loop, outside update handling (jobs, error notices)."""
+        from bot.services.outbox import OUTBOX_NEW
+
         async with self.db_lock:
-            with self.sessions() as session, session.begin():
-                yield session
+            with self.sessions() as session:
+                with session.begin():
+                    yield session
+                self.hand_over(session.info.get(OUTBOX_NEW, []))
         self.wake_sender()
