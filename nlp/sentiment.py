@@ -174,7 +174,6 @@ class SentimentModel:
     def load(cls, path: str | Path = SHIPPED, quantize: bool = True) -> SentimentModel:
         """Load adapter + head onto the base model; `quantize` makes the linear layers int8 (faster on CPU)."""
         import torch
-        from peft import PeftModel
 
         p = Path(path)
         if not (p / "meta.json").exists():
@@ -183,14 +182,48 @@ class SentimentModel:
         raw["labels"] = tuple(raw.get("labels", LABELS))
         meta = SentimentMeta(**raw)
         encoder = TransformerEncoder(base_model_path(meta.base_model), max_length=64, name=meta.base_model)
-        peft_model = PeftModel.from_pretrained(encoder.model, str(p / "adapter"))
-        encoder.model = peft_model.merge_and_unload().eval()  # plain BERT again: fast inference
+        merged = merge_lora(encoder.model, p / "adapter").eval()  # plain BERT again: fast inference
         if quantize:
-            encoder.model = torch.ao.quantization.quantize_dynamic(encoder.model, {torch.nn.Linear}, dtype=torch.qint8)
+            merged = torch.ao.quantization.quantize_dynamic(merged, {torch.nn.Linear}, dtype=torch.qint8)
+        encoder.model = merged
+        _release_memory()
         head = torch.nn.Linear(encoder.dim, len(LABELS))
         head.load_state_dict(torch.load(p / "head.pt"))
         head.eval()
         return cls(encoder, head, meta)
+
+
+def merge_lora(model: Any, adapter: Path) -> Any:
+    """Fold a peft LoRA adapter into the base weights: W += B @ A * alpha / r (no peft import at run time)."""
+    import torch
+    from safetensors.torch import load_file
+
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    if config.get("use_dora") or config.get("use_rslora") or config.get("fan_in_fan_out"):
+        raise ValueError(f"{adapter}: only plain LoRA adapters can be merged here")
+    scale = config["lora_alpha"] / config["r"]
+    weights = load_file(str(adapter / "adapter_model.safetensors"))
+    modules = dict(model.named_modules())
+    with torch.no_grad():
+        for key, a in weights.items():
+            if not key.endswith("lora_A.weight"):
+                continue
+            name = key.removeprefix("base_model.model.").removesuffix(".lora_A.weight")
+            b = weights[key.replace("lora_A", "lora_B")]
+            modules[name].weight += (b @ a) * scale
+    return model
+
+
+def _release_memory() -> None:
+    """Drop the fp32 copies left behind by merging and quantising, and give the pages back."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:
+        pass
 
 
 def macro_recall(pred: np.ndarray, truth: np.ndarray, n: int = 3) -> float:
