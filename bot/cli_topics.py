@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,63 +38,64 @@ def parse_time(value: str, where: str) -> float:
     return dt.timestamp()
 
 
+def read_rows(path: Path, required: set[str], usage: str, parse: Callable[[dict[str, str], str], None]) -> list[str]:
+    """Feed each CSV row to `parse(row, "file:line")`; rows it rejects (CsvError) are collected, not fatal."""
+    errors: list[str] = []
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = required - set(reader.fieldnames or [])
+        if missing:
+            raise CsvError(f"{path}:1: missing column(s) {', '.join(sorted(missing))} (need {usage})")
+        for row in reader:
+            try:
+                parse(row, f"{path}:{reader.line_num}")
+            except CsvError as exc:
+                errors.append(str(exc))
+    return errors
+
+
 def read_posts(path: Path) -> tuple[dict[str, int], list[list[str]], list[float], list[str]]:
     ids: dict[str, int] = {}
     tags: list[list[str]] = []
     times: list[float] = []
-    errors: list[str] = []
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = {"post", "tags", "time"} - set(reader.fieldnames or [])
-        if missing:
-            raise CsvError(f"{path}:1: missing column(s) {', '.join(sorted(missing))} (need post,tags,time)")
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
-            try:
-                if not (row.get("post") or "").strip():
-                    raise CsvError(f"{where}: empty post id")
-                if row["post"] in ids:
-                    raise CsvError(f"{where}: post {row['post']!r} appears twice")
-                t = parse_time(row.get("time") or "", where)
-            except CsvError as exc:
-                errors.append(str(exc))
-                continue
-            ids[row["post"]] = len(ids)
-            tags.append(split_tags(row.get("tags") or ""))
-            times.append(t)
+
+    def parse(row: dict[str, str], where: str) -> None:
+        post = (row.get("post") or "").strip()
+        if not post:
+            raise CsvError(f"{where}: empty post id")
+        if post in ids:
+            raise CsvError(f"{where}: post {post!r} appears twice")
+        t = parse_time(row.get("time") or "", where)
+        ids[post] = len(ids)
+        tags.append(split_tags(row.get("tags") or ""))
+        times.append(t)
+
+    errors = read_rows(path, {"post", "tags", "time"}, "post,tags,time", parse)
     return ids, tags, times, errors
 
 
 def read_interactions(path: Path, posts: dict[str, int]) -> tuple[dict[str, int], list[tuple[int, int, float, float]], list[str]]:
     followers: dict[str, int] = {}
     rows: list[tuple[int, int, float, float]] = []
-    errors: list[str] = []
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = {"follower", "post", "time"} - set(reader.fieldnames or [])
-        if missing:
-            raise CsvError(f"{path}:1: missing column(s) {', '.join(sorted(missing))} (need follower,post[,intensity],time)")
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
-            try:
-                post = row.get("post") or ""
-                if post not in posts:
-                    raise CsvError(f"{where}: post {post!r} is not in the posts file")
-                raw = (row.get("intensity") or "").strip()
-                try:
-                    intensity = float(raw) if raw else 1.0
-                except ValueError as exc:
-                    raise CsvError(f"{where}: intensity {raw!r} is not a number") from exc
-                if intensity < 0:
-                    raise CsvError(f"{where}: intensity {raw!r} is negative")
-                t = parse_time(row.get("time") or "", where)
-                follower = (row.get("follower") or "").strip()
-                if not follower:
-                    raise CsvError(f"{where}: empty follower id")
-            except CsvError as exc:
-                errors.append(str(exc))
-                continue
-            rows.append((followers.setdefault(follower, len(followers)), posts[post], intensity, t))
+
+    def parse(row: dict[str, str], where: str) -> None:
+        post = row.get("post") or ""
+        if post not in posts:
+            raise CsvError(f"{where}: post {post!r} is not in the posts file")
+        raw = (row.get("intensity") or "").strip()
+        try:
+            intensity = float(raw) if raw else 1.0
+        except ValueError as exc:
+            raise CsvError(f"{where}: intensity {raw!r} is not a number") from exc
+        if intensity < 0:
+            raise CsvError(f"{where}: intensity {raw!r} is negative")
+        t = parse_time(row.get("time") or "", where)
+        follower = (row.get("follower") or "").strip()
+        if not follower:
+            raise CsvError(f"{where}: empty follower id")
+        rows.append((followers.setdefault(follower, len(followers)), posts[post], intensity, t))
+
+    errors = read_rows(path, {"follower", "post", "time"}, "follower,post[,intensity],time", parse)
     return followers, rows, errors
 
 
