@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy.orm import Session
 from telegram import Update
 
@@ -16,10 +18,7 @@ from recsys.timing import DAY_NAMES
 REMINDER_CANCEL_PREFIX = "rm"
 
 
-def _when(dt_local: object) -> str:
-    from datetime import datetime
-
-    assert isinstance(dt_local, datetime)
+def _when(dt_local: datetime) -> str:
     return f"{DAY_NAMES[dt_local.weekday()]} {dt_local:%d %b %H:%M}"
 
 
@@ -132,7 +131,6 @@ async def deliver_reminders(context: BotContext) -> None:
     """Job: send due reminders (every 20 s, and at start-up)."""
     services = context.services
     grace = services.settings.schedule.reminder_grace_minutes
-    from datetime import timedelta
 
     def on_report(session: Session, row: Reminder) -> None:
         send_report(session, services.settings, row.chat_id, "week" if row.recurrence == "weekly" else "day")

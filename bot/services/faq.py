@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -64,8 +65,6 @@ def training_entries(session: Session) -> list[FaqEntry]:
 
 
 def examples_since(session: Session, trained_at: float) -> int:
-    from datetime import UTC, datetime
-
     since = datetime.fromtimestamp(trained_at, UTC)
     return int(session.scalar(select(func.count()).select_from(FaqExample).where(
         FaqExample.status == "accepted", FaqExample.created_at > since)) or 0)
