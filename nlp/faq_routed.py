@@ -12,6 +12,7 @@ from typing import Any
 
 from nlp.encoder import Encoder
 from nlp.faq import FaqMatcher, Match
+from nlp.faq_data import FaqEntry
 from nlp.language import ReadsText, needs_multilingual
 
 MULTILINGUAL_DIR = "multilingual"
@@ -55,8 +56,12 @@ class RoutedFaqMatcher:
     def fit(cls, entries: Sequence[Any], primary_encoder: Encoder, multilingual_encoder: Callable[[], Encoder],
             always_multilingual: bool = False, **kwargs: Any) -> RoutedFaqMatcher:
         """The multilingual matcher is trained (and its model loaded) only when an entry needs it."""
-        primary = FaqMatcher.fit(entries, primary_encoder, **kwargs)
         reader = _reader(primary_encoder)
+        # the primary model only ever sees questions it can read, so it learns only from those
+        readable = [FaqEntry(e.id, e.answer, [q for q in e.questions if not needs_multilingual(q, reader)], e.tags)
+                    for e in entries]
+        readable = [e for e in readable if e.questions]
+        primary = FaqMatcher.fit(readable or list(entries), primary_encoder, **kwargs)
         foreign = always_multilingual or any(needs_multilingual(q, reader) for e in entries for q in e.questions)
         multilingual = FaqMatcher.fit(entries, multilingual_encoder(), **kwargs) if foreign else None
         return cls(primary, multilingual, always_multilingual)
