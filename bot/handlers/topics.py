@@ -136,7 +136,7 @@ async def deliver_reminders(context: BotContext) -> None:
         send_report(session, services.settings, row.chat_id, "week" if row.recurrence == "weekly" else "day")
 
     async with services.unit() as session:
-        reminders.deliver_due(session, utcnow(), timedelta(minutes=grace), on_report)
+        reminders.deliver_due(session, utcnow(), timedelta(minutes=grace), on_report, services.settings.tz)
 
 
 async def schedule_auto_reminder(context: BotContext) -> None:

@@ -110,12 +110,16 @@ def cancel(session: Session, chat_id: int, reminder_id: int) -> bool:
     return True
 
 
-def _next(due: datetime, recurrence: str) -> datetime:
-    return due + (timedelta(days=1) if recurrence == "daily" else timedelta(days=7))
+def next_occurrence(due: datetime, recurrence: str, tz: ZoneInfo) -> datetime:
+    """The same wall-clock time one day or one week later in `tz` (18:00 stays 18:00 across DST)."""
+    local = due.astimezone(tz).replace(tzinfo=None)
+    step = timedelta(days=1) if recurrence == "daily" else timedelta(days=7)
+    return (local + step).replace(tzinfo=tz)
 
 
 def deliver_due(session: Session, now: datetime, grace: timedelta,
-                on_report: Callable[[Session, Reminder], None] | None = None) -> int:
+                on_report: Callable[[Session, Reminder], None] | None = None,
+                tz: ZoneInfo | None = None) -> int:
     """Queue every reminder that is due; returns how many were sent. Call inside one transaction.
 
     A reminder of kind "report" is handed to `on_report` (which queues the report) instead of text.
@@ -138,8 +142,9 @@ def deliver_due(session: Session, now: datetime, grace: timedelta,
         if row.recurrence == "once":
             row.status = "done"
         else:
-            due = _next(row.due_at, row.recurrence)
+            zone = tz or ZoneInfo("UTC")
+            due = next_occurrence(row.due_at, row.recurrence, zone)
             while due <= now:  # skip occurrences missed while down (one late send at most)
-                due = _next(due, row.recurrence)
+                due = next_occurrence(due, row.recurrence, zone)
             row.due_at = due
     return sent
