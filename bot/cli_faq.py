@@ -10,15 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
+from bot.store.db import migrated_sessions
 
 AddCommand = Callable[[str, Any, str], argparse.ArgumentParser]
-
-
-def _sessions(settings: Settings) -> Any:
-    from bot.store.db import make_engine, make_sessionmaker, upgrade
-
-    upgrade(settings.database.url)
-    return make_sessionmaker(make_engine(settings.database.url))
 
 
 def tqdm_progress() -> Callable[[str, int, int], None]:
@@ -46,7 +40,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     except FaqFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    sessions = _sessions(settings)
+    sessions = migrated_sessions(settings.database.url)
     with sessions() as session, session.begin():
         summary = import_entries(session, entries)
     print(f"imported {summary.entries} answers with {summary.questions} questions "
@@ -60,7 +54,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
     model = faq_model_for(settings)
     try:
-        version, matcher = train_from_database(model, _sessions(settings), settings.faq.target_precision,
+        version, matcher = train_from_database(model, migrated_sessions(settings.database.url), settings.faq.target_precision,
                                                settings.faq.min_margin, tqdm_progress())
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -12,12 +12,12 @@ from bot.config import Settings
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli_faq import _sessions
     from bot.services.chart import render_chart
     from bot.services.report import build_report, render_text
+    from bot.store.db import migrated_sessions
     from bot.store.models import utcnow
 
-    with _sessions(settings)() as session:
+    with migrated_sessions(settings.database.url)() as session:
         report = build_report(session, settings, args.period, utcnow())
     if args.out:
         Path(args.out).write_bytes(render_chart(report, settings.tz))
@@ -34,10 +34,10 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli_faq import _sessions
     from bot.services.export import write_export
+    from bot.store.db import migrated_sessions
 
-    with _sessions(settings)() as session:
+    with migrated_sessions(settings.database.url)() as session:
         paths = write_export(session, Path(args.out))
     print(f"wrote {len(paths)} files to {args.out}", file=sys.stderr)
     return 0

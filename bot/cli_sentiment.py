@@ -70,10 +70,10 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     if args.include_corrections:
         from sqlalchemy import select
 
-        from bot.cli_faq import _sessions
+        from bot.store.db import migrated_sessions
         from bot.store.models import SentimentCorrection
 
-        with _sessions(settings)() as session:
+        with migrated_sessions(settings.database.url)() as session:
             rows = session.execute(select(SentimentCorrection.text, SentimentCorrection.new_label)).all()
         extra = [(t, LABEL_IDS[label]) for t, label in rows if t]
         texts += [t for t, _ in extra]

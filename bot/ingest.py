@@ -149,7 +149,6 @@ class Processor:
         self._wake = asyncio.Event()
         self._fresh: deque[tuple[int, dict[str, Any]]] = deque()
         self._seen: OrderedDict[int, None] = OrderedDict()
-        self.handled = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -215,4 +214,3 @@ class Processor:
                 mark_update(session, update_id, "error", text[:1000])
                 self.on_error(session, failure)
         services.wake_sender()
-        self.handled += 1

@@ -6,12 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import func, select
-
 from bot.config import Settings
 from bot.runtime import BotRuntime
 from bot.sandbox.server import BotApiSandbox
-from bot.store.models import OutboxMessage, RawUpdate
+from bot.services.stats import work_pending
 from tests.conftest import wait_for
 
 
@@ -26,9 +24,7 @@ class Harness:
 
     def idle(self) -> bool:
         with self.sessions() as s:
-            pending = s.scalar(select(func.count()).select_from(RawUpdate).where(RawUpdate.status == "pending"))
-            owed = s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))
-        return not pending and not owed and self.sandbox.pending_count == 0
+            return not work_pending(s) and self.sandbox.pending_count == 0
 
     async def settle(self, timeout: float = 20.0) -> None:
         await wait_for(self.idle, timeout, "the bot to handle every update and send every reply")

@@ -10,9 +10,8 @@ from sqlalchemy import select
 from bot import texts
 from bot.config import Settings
 from bot.sandbox.server import BotApiSandbox
-from bot.services.faq import import_entries
-from bot.services.faq_model import FaqModel, train_from_database
-from bot.store.db import make_engine, make_sessionmaker, upgrade
+from bot.services.faq_training import import_and_train
+from bot.store.db import upgrade
 from bot.store.models import FaqAnswer, FaqExample, Handoff
 from nlp.faq_data import load_faq
 from tests.bot_harness import Harness, running_bot
@@ -28,13 +27,7 @@ fake_factory = fake_encoders
 
 def prepare(settings: Settings) -> None:
     """Import the sample FAQ and train version 1 with the fake encoder."""
-    upgrade(settings.database.url)
-    engine = make_engine(settings.database.url)
-    sessions = make_sessionmaker(engine)
-    with sessions() as s, s.begin():
-        import_entries(s, load_faq(SAMPLE))
-    train_from_database(FaqModel(settings.data_dir, fake_factory), sessions, 0.95)
-    engine.dispose()
+    import_and_train(settings, load_faq(SAMPLE), fake_factory, 0.95)
 
 
 async def start(settings: Settings, sandbox: BotApiSandbox) -> Any:

@@ -7,9 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.sandbox.server import BotApiSandbox
-from bot.services.faq import import_entries
-from bot.services.faq_model import FaqModel, train_from_database
-from bot.store.db import make_engine, make_sessionmaker, upgrade
+from bot.services.faq_training import import_and_train
 from bot.store.models import Comment
 from nlp.faq_data import load_faq
 from nlp.language import foreign_share, needs_multilingual
@@ -30,15 +28,9 @@ def test_routing_sends_chinese_to_the_multilingual_model() -> None:
 
 async def test_chinese_question_gets_the_chinese_answer(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
     settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    upgrade(sqlite_url)
-    engine = make_engine(sqlite_url)
-    sessions = make_sessionmaker(engine)
-    with sessions() as s, s.begin():
-        import_entries(s, load_faq(ROOT / "bot/demo_data/faq.yaml") + load_faq(ROOT / "bot/demo_data/faq_zh.yaml"))
-    model = FaqModel(settings.data_dir, fake_encoders)
+    entries = load_faq(ROOT / "bot/demo_data/faq.yaml") + load_faq(ROOT / "bot/demo_data/faq_zh.yaml")
     # the hashing fake reads Chinese far worse than e5 (97 % in benchmarks/faq_zh.py): a lower target
-    _, matcher = train_from_database(model, sessions, 0.7)
-    engine.dispose()
+    _, matcher = import_and_train(settings, entries, fake_encoders, 0.7)
     assert matcher.multilingual is not None  # trained because the FAQ has Chinese entries
     li = sandbox.user(111, "李雷", language_code="zh-hans")
     ana = sandbox.user(101, "Ana")

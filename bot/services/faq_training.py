@@ -6,9 +6,12 @@ import asyncio
 import logging
 
 from bot import texts
-from bot.services.faq_model import train_from_database
+from bot.config import Settings
+from bot.services.faq_model import EncoderFactory, faq_model_for, train_from_database
 from bot.services.outbox import send_text
 from bot.services.unit import Services
+from nlp.faq_data import FaqEntry
+from nlp.faq_routed import RoutedFaqMatcher
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +46,24 @@ async def retrain(services: Services, notify_chat: int | None) -> str | None:
                 version=version, entries=len(matcher.meta.entry_ids), examples=matcher.meta.n_examples,
                 threshold=cal.threshold, seconds=matcher.meta.train_seconds))
     return version
+
+
+def import_and_train(settings: Settings, entries: list[FaqEntry], encoder_factory: EncoderFactory | None = None,
+                     target_precision: float | None = None) -> tuple[str, RoutedFaqMatcher]:
+    """Store FAQ entries and train and publish a version from everything stored (blocking).
+
+    What `creatorbot faq import` followed by `faq train` does; the demo and tests use it directly.
+    """
+    from bot.services.faq import import_entries
+    from bot.store.db import make_engine, make_sessionmaker, upgrade
+
+    upgrade(settings.database.url)
+    engine = make_engine(settings.database.url)
+    try:
+        sessions = make_sessionmaker(engine)
+        with sessions() as session, session.begin():
+            import_entries(session, entries)
+        precision = settings.faq.target_precision if target_precision is None else target_precision
+        return train_from_database(faq_model_for(settings, encoder_factory), sessions, precision, settings.faq.min_margin)
+    finally:
+        engine.dispose()

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -243,7 +243,7 @@ def recent_mix(session: Session, days: int = 7) -> Mix:
     since = utcnow() - timedelta(days=days)
     counts = {str(label): int(n) for label, n in session.execute(select(Comment.sentiment, func.count()).where(
         Comment.created_at >= since, Comment.sentiment.is_not(None)).group_by(Comment.sentiment))}
-    neg = func.sum(func.cast(Comment.sentiment == "negative", type_=func.count().type))
+    neg = func.sum(case((Comment.sentiment == "negative", 1), else_=0))
     rows = session.execute(select(ChannelPost.text, neg, func.count()).join(Comment, Comment.post_id == ChannelPost.id)
                            .where(Comment.created_at >= since, Comment.sentiment.is_not(None))
                            .group_by(ChannelPost.id, ChannelPost.text).order_by(neg.desc()).limit(3)).all()

@@ -14,6 +14,7 @@ from bot.store.models import (
     Follower,
     FollowerCountSnapshot,
     MembershipEvent,
+    OutboxMessage,
     PostTag,
     RawUpdate,
 )
@@ -35,6 +36,13 @@ class StoredCounts:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def work_pending(session: Session) -> bool:
+    """Is any stored update unhandled, or any outbox message unsent?"""
+    pending = session.scalar(select(func.count()).select_from(RawUpdate).where(RawUpdate.status == "pending"))
+    owed = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))
+    return bool(pending or owed)
 
 
 def stored_counts(session: Session) -> StoredCounts:

@@ -43,6 +43,12 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def migrated_sessions(url: str) -> sessionmaker[Session]:
+    """Upgrade the database at `url`, then return a session factory for it (CLI commands, the demo)."""
+    upgrade(url)
+    return make_sessionmaker(make_engine(url))
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
