@@ -21,7 +21,6 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.context import BotContext, attach_services
 from bot.handlers import channel, creator, errors, faq, followers, reports, sentiment, topics
-from bot.runtime.jobs import schedule_jobs
 from bot.services.deps import Services
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -54,7 +53,9 @@ def api_root(settings: Settings) -> str:
 
 
 def build_application(settings: Settings, services: Services) -> AnyApplication:
-    """A PTB Application with every handler; updates reach it through bot.runtime, not an Updater."""
+    """A PTB Application with every handler; updates reach it through bot.runtime, not an Updater.
+
+    Jobs are scheduled by the runtime (bot/runtime/jobs.py), which knows which worker leads."""
     root = api_root(settings)
     application: AnyApplication = (
         ApplicationBuilder()
@@ -67,7 +68,6 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
     )
     attach_services(application, services)
     add_handlers(application, settings)
-    schedule_jobs(application, settings)
     return application
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TOKEN_ENV = "CREATORBOT_TOKEN"
 WEBHOOK_SECRET_ENV = "CREATORBOT_WEBHOOK_SECRET"
+WEBHOOK_PORT_ENV = "CREATORBOT_WEBHOOK_PORT"  # each worker of a fleet its own port, one config file
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -118,6 +119,13 @@ class ModelsConfig:
 
 
 @dataclass(frozen=True)
+class RuntimeConfig:
+    lease_seconds: float = 30.0  # a dead worker's claimed updates and messages are taken over after this
+    health_listen: str = "127.0.0.1"
+    health_port: int = 0  # polling mode: serve /healthz and /metrics here (0: off); webhook mode uses its port
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     creator: CreatorConfig = field(default_factory=CreatorConfig)
@@ -130,6 +138,7 @@ class Settings:
     sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     recsys: RecsysConfig = field(default_factory=RecsysConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -161,6 +170,8 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
         ),
         ("telegram", "poll_timeout"): (lambda v: 0 <= v <= 50, "use a number of seconds from 0 to 50"),
         ("telegram", "webhook_port"): (lambda v: 1 <= v <= 65535, "use a TCP port from 1 to 65535"),
+        ("runtime", "lease_seconds"): (lambda v: 2 <= v <= 3600, "use 2 to 3600 seconds"),
+        ("runtime", "health_port"): (lambda v: 0 <= v <= 65535, "use a TCP port from 1 to 65535, or 0 for none"),
         ("schedule", "timezone"): (_is_timezone, 'use an IANA time zone name such as "Europe/Berlin"'),
         ("schedule", "report"): (
             lambda v: v in ("off", "daily", "weekly"), 'use "off", "daily" or "weekly"'
@@ -281,6 +292,11 @@ def _apply_env(settings: Settings, env: dict[str, str]) -> Settings:
         tg = dataclasses.replace(tg, token=env[TOKEN_ENV])
     if env.get(WEBHOOK_SECRET_ENV):
         tg = dataclasses.replace(tg, webhook_secret=env[WEBHOOK_SECRET_ENV])
+    if env.get(WEBHOOK_PORT_ENV):
+        port = env[WEBHOOK_PORT_ENV]
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ConfigError(WEBHOOK_PORT_ENV, [f"{WEBHOOK_PORT_ENV}={port!r}: use a TCP port from 1 to 65535"])
+        tg = dataclasses.replace(tg, webhook_port=int(port))
     return dataclasses.replace(settings, telegram=tg)
 
 

@@ -165,4 +165,4 @@ async def test_webhook_mode_stores_then_answers(sandbox: BotApiSandbox, sqlite_u
                 headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as resp:
             assert resp.status == 403
         with bot.sessions() as s:
-            assert s.get(RawUpdate, 999) is None
+            assert s.scalars(select(RawUpdate).where(RawUpdate.update_id == 999)).first() is None

@@ -2,29 +2,45 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.config import LimitsConfig
-from bot.runtime.sender import SendLimiter
 from bot.sandbox.server import BotApiSandbox
-from bot.store.models import OutboxMessage
+from bot.services.outbox import send_text
+from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
+from bot.store.models import OutboxMessage, utcnow
+from bot.store.outbox_queue import claim_outbox, mark_sent, pace_chat, reserve_slots
 from tests.bot_harness import running_bot
 from tests.conftest import settings_for
 
 
-def test_limiter_spaces_messages_per_chat_and_per_group() -> None:
-    limiter = SendLimiter(LimitsConfig(send_per_chat_per_second=1, send_per_second=30, send_per_group_per_minute=20))
-    assert limiter.wait_for(5, 100.0) == 0
-    limiter.sent(5, 100.0)
-    assert 0.99 <= limiter.wait_for(5, 100.0) <= 1.0
-    assert 0 < limiter.wait_for(6, 100.0) <= 1 / 30 + 1e-9  # another chat: only the global gap
-    for i in range(20):
-        limiter.sent(-42, 200.0 + i * 1.0)
-    assert limiter.wait_for(-42, 220.0) >= 39.0  # the 21st group message waits for the minute
-    limiter.pause(7, 5.0, 300.0)
-    assert limiter.wait_for(7, 301.0) >= 4.0
+def test_send_pace_is_shared_by_every_sender(db_url: str) -> None:
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    lease = timedelta(seconds=30)
+    with transaction(sessions) as s:
+        for chat, text in [(5, "a1"), (5, "a2"), (6, "b1"), (-42, "g1")]:
+            send_text(s, chat, text)
+    with transaction(sessions) as s:  # one head per chat: a chat's second message waits for the first
+        first = claim_outbox(s, "w1", lease)
+        assert sorted((r.chat_id, r.params["text"]) for r in first) == [(-42, "g1"), (5, "a1"), (6, "b1")]
+        assert claim_outbox(s, "w2", lease) == []  # claimed rows are not handed out twice
+        now = time.time()
+        slots = [reserve_slots(s, 3, 0.1, now), reserve_slots(s, 2, 0.1, now)]
+        assert slots[0] >= now and slots[1] >= slots[0] + 0.3 - 1e-6  # disjoint slots across senders
+        for row in first:
+            mark_sent(s, row.id, None)
+            pace_chat(s, row.chat_id, now + 60)
+    with transaction(sessions) as s:
+        assert claim_outbox(s, "w2", lease) == []  # a2 waits for chat 5's pace
+    with transaction(sessions) as s:
+        later = utcnow() + timedelta(seconds=61)
+        assert [r.params["text"] for r in claim_outbox(s, "w2", lease, now=later)] == ["a2"]
+    engine.dispose()
 
 
 async def test_429_is_retried_after_retry_after(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from bot.cli.faq import add_faq_commands
 from bot.cli.reports import add_report_commands
@@ -37,10 +39,27 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# Test-only: "module:attribute" of an encoder / classifier factory that replaces the real models,
+# so tests and benchmarks can run whole worker processes without loading them. Never set in production.
+TEST_ENCODER_ENV = "CREATORBOT_TEST_ONLY_ENCODER_FACTORY"
+TEST_CLASSIFIER_ENV = "CREATORBOT_TEST_ONLY_CLASSIFIER_FACTORY"
+
+
+def _test_only_factory(env_name: str) -> Any:
+    spec = os.environ.get(env_name)
+    if not spec:
+        return None
+    module, _, attribute = spec.partition(":")
+    logging.getLogger(__name__).warning("%s is set: using %s instead of the real model (tests only)",
+                                        env_name, spec)
+    return getattr(importlib.import_module(module), attribute)
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime import BotRuntime
 
-    runtime = BotRuntime(settings)
+    runtime = BotRuntime(settings, encoder_factory=_test_only_factory(TEST_ENCODER_ENV),
+                         classifier_factory=_test_only_factory(TEST_CLASSIFIER_ENV))
     asyncio.run(runtime.run_forever())
     return 0
 

@@ -1,10 +1,11 @@
-"""The durable update path.
+"""Intake: updates from Telegram into the database, the only queue.
 
 Telegram redelivers only updates that were not confirmed, and an update is confirmed by the next
 `getUpdates` offset. So the poller commits every fetched update to the database before it asks
-for more, and the processor handles updates from the database, marking each one done in the same
-transaction as the handler's own writes. A crash at any point loses nothing; a redelivered update
-is ignored by its unique `update_id`. In webhook mode the update is stored before the 200 answer.
+for more; in webhook mode an update is stored before the 200 answer (any number of receivers can
+sit behind one load balancer). The processor (bot/runtime/processor.py) claims them from there.
+A redelivered update is recognised by its content and ignored. After storing, `on_stored` only
+wakes this process's processor up: it carries no work.
 """
 
 from __future__ import annotations
@@ -42,12 +43,13 @@ def _store(sessions: sessionmaker[Session], payloads: list[dict[str, Any]]) -> i
 class Poller:
     """Long-polls getUpdates; every batch is committed before the next call confirms it."""
 
-    def __init__(self, bot: Bot, sessions: sessionmaker[Session], on_stored: Callable[[list[dict[str, Any]]], None],
-                 timeout: int = 30) -> None:
+    def __init__(self, bot: Bot, sessions: sessionmaker[Session], on_stored: Callable[[int], None],
+                 timeout: int = 30, heartbeat: Callable[[], None] = lambda: None) -> None:
         self.bot = bot
         self.sessions = sessions
         self.on_stored = on_stored
         self.timeout = timeout
+        self.heartbeat = heartbeat
 
     def _offset(self) -> int:
         with self.sessions() as session:
@@ -57,6 +59,7 @@ class Poller:
         offset = await asyncio.to_thread(self._offset)
         delay = 1.0
         while True:
+            self.heartbeat()
             try:
                 batch = await self.bot.do_api_request(
                     "getUpdates",
@@ -76,24 +79,26 @@ class Poller:
             delay = 1.0
             if not batch:
                 continue
-            await asyncio.to_thread(_store, self.sessions, batch)
+            stored = await asyncio.to_thread(_store, self.sessions, batch)
             ids = [u["update_id"] for u in batch if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
             if ids:
-                offset = max(offset, max(ids) + 1)
-            self.on_stored(batch)
+                offset = max(ids) + 1  # not max(offset, ...): ids may restart lower after a quiet week
+            self.on_stored(stored)
 
 
 class WebhookServer:
     """Receives updates over HTTPS (behind a proxy): store, then answer 200."""
 
-    def __init__(self, sessions: sessionmaker[Session], on_stored: Callable[[list[dict[str, Any]]], None], secret: str,
-                 listen: str, port: int, path: str = "/telegram") -> None:
+    def __init__(self, sessions: sessionmaker[Session], on_stored: Callable[[int], None], secret: str,
+                 listen: str, port: int, path: str = "/telegram",
+                 extra_routes: Callable[[web.Application], None] | None = None) -> None:
         self.sessions = sessions
         self.on_stored = on_stored
         self.secret = secret
         self.listen = listen
         self.port = port
         self.path = path
+        self.extra_routes = extra_routes
         self._runner: web.AppRunner | None = None
 
     async def _receive(self, request: web.Request) -> web.Response:
@@ -107,13 +112,19 @@ class WebhookServer:
             return web.Response(status=400, text="body is not JSON")
         if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
             return web.Response(status=400, text="not an update")
-        await asyncio.to_thread(_store, self.sessions, [payload])
-        self.on_stored([payload])
+        try:
+            stored = await asyncio.to_thread(_store, self.sessions, [payload])
+        except Exception as exc:  # not stored: Telegram (or the load balancer) must deliver it again
+            log.warning("could not store update %s: %s", payload["update_id"], exc)
+            return web.Response(status=503, text="storage unavailable")
+        self.on_stored(stored)
         return web.Response(status=200)
 
     async def start(self) -> int:
         app = web.Application()
         app.router.add_post(self.path, self._receive)
+        if self.extra_routes:
+            self.extra_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.listen, self.port)

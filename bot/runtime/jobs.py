@@ -1,9 +1,16 @@
-"""Scheduled jobs (PTB's JobQueue): member counts, FAQ reloads and retrains, reminders, retention."""
+"""Scheduled jobs (PTB's JobQueue): member counts, FAQ reloads and retrains, reminders, retention.
+
+Every worker of a fleet schedules the same jobs, but only the one holding the scheduler role
+(`is_leader`) runs those that must happen once: member counts, retrains, reminders, reports,
+retention. Each of those is idempotent too (reminders are claimed row by row). Reloading the FAQ
+model runs on every worker, so all of them switch to a new version within seconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram.ext import Application
@@ -17,20 +24,36 @@ from bot.services.faq_training import start_retrain
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
-def schedule_jobs(application: AnyApplication, settings: Settings) -> None:
-    schedule_member_count(application, settings)
-    schedule_faq_jobs(application, settings)
-    schedule_topic_jobs(application, settings)
+Job = Callable[[BotContext], Coroutine[Any, Any, None]]
+FAQ_RELOAD_SECONDS = 5.0
 
 
-def schedule_member_count(application: AnyApplication, settings: Settings) -> None:
+def leader_only(job: Job, is_leader: Callable[[], bool]) -> Job:
+    """`job`, run only on the worker that holds the scheduler role."""
+
+    async def run(context: BotContext) -> None:
+        if is_leader():
+            await job(context)
+
+    run.__name__ = run.__qualname__ = job.__name__
+    return run
+
+
+def schedule_jobs(application: AnyApplication, settings: Settings,
+                  is_leader: Callable[[], bool] = lambda: True) -> None:
+    schedule_member_count(application, settings, is_leader)
+    schedule_faq_jobs(application, settings, is_leader)
+    schedule_topic_jobs(application, settings, is_leader)
+
+
+def schedule_member_count(application: AnyApplication, settings: Settings, is_leader: Callable[[], bool]) -> None:
     jq = application.job_queue
     if jq is None or not settings.channel.id:
         return
     hh, mm = (int(x) for x in settings.schedule.member_count_time.split(":"))
-    jq.run_daily(channel.snapshot_member_count, time=dt.time(hh, mm, tzinfo=settings.tz),
-                 name="member-count")
-    jq.run_once(channel.snapshot_member_count, when=1.0, name="member-count-at-start")
+    snapshot = leader_only(channel.snapshot_member_count, is_leader)
+    jq.run_daily(snapshot, time=dt.time(hh, mm, tzinfo=settings.tz), name="member-count")
+    jq.run_once(snapshot, when=1.0, name="member-count-at-start")
 
 
 async def reload_faq_model(context: BotContext) -> None:
@@ -53,20 +76,21 @@ async def nightly_retrain(context: BotContext) -> None:
         start_retrain(services, services.settings.creator_chat_id)
 
 
-def schedule_faq_jobs(application: AnyApplication, settings: Settings) -> None:
+def schedule_faq_jobs(application: AnyApplication, settings: Settings, is_leader: Callable[[], bool]) -> None:
     jq = application.job_queue
     if jq is None:
         return
-    jq.run_repeating(reload_faq_model, interval=15.0, first=15.0, name="faq-reload")
+    jq.run_repeating(reload_faq_model, interval=FAQ_RELOAD_SECONDS, first=FAQ_RELOAD_SECONDS, name="faq-reload")
     hh, mm = (int(x) for x in settings.faq.retrain_time.split(":"))
-    jq.run_daily(nightly_retrain, time=dt.time(hh, mm, tzinfo=settings.tz), name="faq-nightly-retrain")
+    jq.run_daily(leader_only(nightly_retrain, is_leader), time=dt.time(hh, mm, tzinfo=settings.tz), name="faq-nightly-retrain")
 
 
-def schedule_topic_jobs(application: AnyApplication, settings: Settings) -> None:
+def schedule_topic_jobs(application: AnyApplication, settings: Settings, is_leader: Callable[[], bool]) -> None:
     jq = application.job_queue
     if jq is None:
         return
-    jq.run_repeating(topics.deliver_reminders, interval=20.0, first=0.5, name="reminders")
-    jq.run_repeating(reports.retention, interval=24 * 3600.0, first=0.2, name="retention-and-report-schedule")
+    jq.run_repeating(leader_only(topics.deliver_reminders, is_leader), interval=20.0, first=0.5, name="reminders")
+    jq.run_repeating(leader_only(reports.retention, is_leader), interval=24 * 3600.0, first=0.2,
+                     name="retention-and-report-schedule")
     if settings.recsys.auto_reminders:
-        jq.run_daily(topics.schedule_auto_reminder, time=dt.time(0, 10, tzinfo=settings.tz), name="auto-reminder")
+        jq.run_daily(leader_only(topics.schedule_auto_reminder, is_leader), time=dt.time(0, 10, tzinfo=settings.tz), name="auto-reminder")

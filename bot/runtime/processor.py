@@ -1,90 +1,149 @@
-"""The processor: handles stored updates, one transaction per update.
+"""The processor: claims stored updates from the database and handles them, one transaction each.
 
-The handler's writes, its outbox rows and the update's `done` mark commit together, so a crash
-at any point either loses the whole attempt (and the update is handled again) or none of it.
+The handler's writes, its outbox rows and the update's `done` mark commit together, and the mark
+only succeeds while this worker still holds the claim, so an update is handled exactly once even
+when a lease ran out and another worker took it over. A failing update is retried with a growing
+delay; after `MAX_ATTEMPTS` it is dead-lettered (status `error`) and the creator hears about it.
+Errors that say the database itself is unreachable do not count as attempts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
-from collections import OrderedDict, deque
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import Application
 
+from bot.runtime.health import Metrics
 from bot.services.deps import Services
-from bot.services.outbox import OUTBOX_NEW
 from bot.services.unit import UpdateState, current_update
-from bot.store.updates import mark_update, pending_updates
+from bot.store.models import RawUpdate
+from bot.store.updates import (
+    DEAD,
+    DONE,
+    SKIPPED,
+    claim_updates,
+    finish_update,
+    release_claims,
+    retry_update,
+)
 from bot.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
+MAX_ATTEMPTS = 3
+
+
+class LostClaim(Exception):
+    """Another worker took this update over (our lease ran out); our attempt is rolled back."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """The database was unreachable or busy: retry without counting an attempt."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | PoolTimeout | ConnectionError)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(60.0, 0.5 * 2 ** attempts))
+
 
 class Processor:
-    """Handles stored updates in `update_id` order, one transaction per update.
-
-    Updates the poller has just committed are handed over in memory (no database round trip on
-    the hot path); the database scan picks up everything else (after a restart, after a failure).
-    An update is never handled twice in one process: `_seen` remembers recent ids.
-    """
+    """`run()` until cancelled: claim a batch, handle it in order, repeat; `wake()` after storing."""
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], services: Services,
-                 on_error: Callable[[Session, BaseException], object]) -> None:
+                 on_dead: Callable[[Session, BaseException], object], worker: str,
+                 lease: timedelta, metrics: Metrics, heartbeat: Callable[[], None] = lambda: None) -> None:
         self.application = application
         self.services = services
-        self.on_error = on_error
+        self.on_dead = on_dead
+        self.worker = worker
+        self.lease = lease
+        self.metrics = metrics
+        self.heartbeat = heartbeat
         self._wake = asyncio.Event()
-        self._fresh: deque[tuple[int, dict[str, Any]]] = deque()
-        self._seen: OrderedDict[int, None] = OrderedDict()
 
     def wake(self) -> None:
         self._wake.set()
 
-    def stored(self, payloads: list[dict[str, Any]]) -> None:
-        """The poller committed these: handle them without reading them back."""
-        self._fresh.extend((p["update_id"], p) for p in payloads
-                           if isinstance(p, dict) and isinstance(p.get("update_id"), int))
-        self._wake.set()
+    def _claim(self) -> list[RawUpdate]:
+        with self.services.sessions() as session, session.begin():
+            return claim_updates(session, self.worker, self.lease)
 
-    def _batch(self) -> list[tuple[int, dict[str, Any]]]:
-        with self.services.sessions() as session:
-            return [(r.update_id, r.payload) for r in pending_updates(session)]
+    def _release(self, ids: list[int] | None = None) -> None:
+        with self.services.sessions() as session, session.begin():
+            release_claims(session, self.worker, ids)
 
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            if self._fresh:
-                batch = sorted(self._fresh, key=lambda item: item[0])
-                self._fresh.clear()
-            else:
-                batch = await asyncio.to_thread(self._batch)
-            for update_id, payload in batch:
-                if update_id in self._seen:
-                    continue
-                await self.handle(update_id, payload)
-                self._seen[update_id] = None
-                if len(self._seen) > 10_000:
-                    self._seen.popitem(last=False)
-            if not batch and not self._fresh:
-                await wait_event(self._wake, 5)
-
-    async def handle(self, update_id: int, payload: dict[str, Any]) -> None:
-        """Handle one stored update; odd or failing updates are marked and skipped."""
-        services = self.services
+        await asyncio.to_thread(self._release)  # what an earlier run of this worker left claimed
         try:
-            update = Update.de_json(payload, self.application.bot)
+            while True:
+                self._wake.clear()
+                self.heartbeat()
+                batch = await asyncio.to_thread(self._claim)
+                if batch:
+                    await self.handle_batch(batch)
+                else:
+                    await wait_event(self._wake, 0.5)
+        finally:
+            try:
+                await asyncio.shield(asyncio.to_thread(self._release))
+            except BaseException:
+                pass
+
+    async def handle_batch(self, batch: list[RawUpdate]) -> None:
+        """Handle claimed rows in order; a chat whose update failed keeps its later ones for later."""
+        deadline = time.monotonic() + self.lease.total_seconds() * 0.8
+        held: set[int] = set()
+        try:
+            for row in batch:
+                if row.chat_key in held or time.monotonic() > deadline:
+                    held.add(row.chat_key)
+                    continue
+                if not await self.handle(row):
+                    held.add(row.chat_key)
+                self.heartbeat()
+        finally:
+            left = [r.id for r in batch if r.chat_key in held]
+            if left:
+                await asyncio.to_thread(self._release, left)
+
+    async def handle(self, row: RawUpdate) -> bool:
+        """Handle one claimed update; False when it failed (it stays queued or was dead-lettered)."""
+        try:
+            update = Update.de_json(row.payload, self.application.bot)
         except Exception as exc:
-            log.warning("update %s is malformed, stored and skipped: %s", update_id, exc)
-            async with services.unit() as session:
-                mark_update(session, update_id, "skipped", f"malformed: {exc}"[:1000])
-            return
-        failure: BaseException | None = None
+            log.warning("update %s is malformed, stored and skipped: %s", row.update_id, exc)
+            async with self.services.unit() as session:
+                finish_update(session, row.id, self.worker, SKIPPED, f"malformed: {exc}"[:1000])
+            self.metrics.updates_handled.labels(SKIPPED).inc()
+            return True
+        started = time.perf_counter()
+        try:
+            await self._process(row, update)
+        except LostClaim:
+            log.warning("update %s was taken over by another worker; our attempt is rolled back", row.update_id)
+            return False
+        except Exception as exc:
+            await self._failed(row, exc)
+            return False
+        self.metrics.handler_seconds.observe(time.perf_counter() - started)
+        self.metrics.updates_handled.labels(DONE).inc()
+        return True
+
+    async def _process(self, row: RawUpdate, update: Update) -> None:
+        services = self.services
         async with services.db_lock:
             with services.sessions() as session:
                 state = UpdateState(session)
@@ -94,16 +153,30 @@ class Processor:
                         await self.application.process_update(update)
                         if state.errors:
                             raise state.errors[0]
-                        mark_update(session, update_id, "done")
-                except Exception as exc:
-                    failure = exc
+                        if not finish_update(session, row.id, self.worker):
+                            raise LostClaim(row.update_id)
                 finally:
                     current_update.reset(token)
-            if failure is None:
-                services.hand_over(session.info.get(OUTBOX_NEW, []))
-        if failure is not None:
-            text = "".join(traceback.format_exception_only(type(failure), failure)).strip()
-            async with services.unit() as session:
-                mark_update(session, update_id, "error", text[:1000])
-                self.on_error(session, failure)
         services.wake_sender()
+
+    async def _failed(self, row: RawUpdate, exc: BaseException) -> None:
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:1000]
+        transient = is_transient(exc)
+        if transient:
+            raise exc  # the database is gone: the supervisor backs off; the lease brings the update back
+        attempts = await self._call(lambda session: retry_update(
+            session, row.id, self.worker, retry_delay(row.attempts + 1), text))
+        if attempts < MAX_ATTEMPTS:
+            log.warning("update %s failed (attempt %d of %d), retrying: %s", row.update_id, attempts,
+                        MAX_ATTEMPTS, text)
+            self.metrics.updates_handled.labels("retried").inc()
+            return
+        log.error("update %s failed %d times; dead-lettered", row.update_id, attempts, exc_info=exc)
+        async with self.services.unit() as session:
+            session.execute(update(RawUpdate).where(RawUpdate.id == row.id).values(status=DEAD, error=text))
+            self.on_dead(session, exc)
+        self.metrics.updates_handled.labels(DEAD).inc()
+
+    async def _call(self, work: Callable[[Session], int]) -> int:
+        async with self.services.unit() as session:
+            return work(session)

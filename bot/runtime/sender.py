@@ -1,9 +1,11 @@
-"""The outbox sender: delivers queued Bot API calls within Telegram's limits and retries them.
+"""The outbox sender: delivers queued messages within Telegram's limits, for the whole fleet.
 
 Limits (config [limits]): about one message a second per chat, 30 a second overall, 20 a minute
-per group. A 429 pauses that chat for `retry_after`; network errors back off exponentially and are
-retried forever; only errors that cannot succeed later (chat not found, bot blocked, bad request)
-mark a message failed.
+per group. They live in the database (bot/store/outbox_queue.py), so N senders together keep
+them: a chat's next message waits for its pace, and every send takes a fleet-wide slot. A 429
+pauses the chat for `retry_after`; network errors back off and are retried forever; a message
+that can never be sent (400, 403, 413) is dead-lettered and the chat's later messages go on;
+`ChatMigrated` moves the chat's messages to the new chat id.
 """
 
 from __future__ import annotations
@@ -12,199 +14,181 @@ import asyncio
 import logging
 import time
 import warnings
-from collections import OrderedDict, deque
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.warnings import PTBUserWarning
 
 from bot.config import LimitsConfig
 from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
+from bot.runtime.health import Metrics
 from bot.store.models import DirectMessage, OutboxMessage, utcnow
+from bot.store.outbox_queue import (
+    claim_outbox,
+    dead_letter,
+    mark_sent,
+    move_chat,
+    pace_chat,
+    release_outbox,
+    reserve_slots,
+    retry_later,
+)
 from bot.waiting import wait_event
 
 log = logging.getLogger(__name__)
 # We call the Bot API through do_api_request on purpose: raw JSON in and out, no re-encoding.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
-
-class SendLimiter:
-    """Decides how long to wait before the next send to a chat (pure; time passed in)."""
-
-    def __init__(self, limits: LimitsConfig) -> None:
-        self.per_chat_gap = 1.0 / limits.send_per_chat_per_second
-        self.global_gap = 1.0 / limits.send_per_second
-        self.group_per_minute = limits.send_per_group_per_minute
-        self._last_chat: dict[int, float] = {}
-        self._last_any = -1e9
-        self._group_sends: dict[int, deque[float]] = {}
-        self._paused_until: dict[int, float] = {}
-
-    def wait_for(self, chat_id: int, now: float) -> float:
-        waits = [
-            self._last_chat.get(chat_id, -1e9) + self.per_chat_gap - now,
-            self._last_any + self.global_gap - now,
-            self._paused_until.get(chat_id, 0.0) - now,
-        ]
-        if chat_id < 0:  # groups and channels
-            sent = self._group_sends.get(chat_id)
-            if sent and len(sent) >= self.group_per_minute:
-                waits.append(sent[0] + 60.0 - now)
-        return max(0.0, *waits)
-
-    def sent(self, chat_id: int, now: float) -> None:
-        self._last_chat[chat_id] = now
-        self._last_any = now
-        if chat_id < 0:
-            sent = self._group_sends.setdefault(chat_id, deque())
-            sent.append(now)
-            while sent and sent[0] <= now - 60.0:
-                sent.popleft()
-
-    def pause(self, chat_id: int, seconds: float, now: float) -> None:
-        self._paused_until[chat_id] = now + seconds
+# Slots are spaced a little wider than 1/limit and a send that is late for its slot goes back to
+# the queue, so clock jitter between processes never packs more than `limit` sends into a second.
+SAFETY = 1.15
+LATE = 0.1
 
 
 def _backoff(attempts: int) -> float:
     return float(min(300, 2 ** min(attempts, 9)))
 
 
+def never_sendable(exc: TelegramError) -> bool:
+    """400 and 403 (and 413, which PTB reports as a NetworkError) will fail the same way again."""
+    if isinstance(exc, BadRequest | Forbidden):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, NetworkError) and ("413" in text or "too large" in text)
+
+
 class OutboxSender:
     """Background task: `run()` until cancelled; `wake()` when something was queued."""
 
-    def __init__(self, bot: Bot, sessions: sessionmaker[Session], limits: LimitsConfig) -> None:
+    def __init__(self, bot: Bot, sessions: sessionmaker[Session], limits: LimitsConfig, worker: str,
+                 lease: timedelta, metrics: Metrics, heartbeat: Callable[[], None] = lambda: None) -> None:
         self.bot = bot
         self.sessions = sessions
-        self.limiter = SendLimiter(limits)
+        self.worker = worker
+        self.lease = lease
+        self.metrics = metrics
+        self.heartbeat = heartbeat
+        self.gap = SAFETY / limits.send_per_second
+        self.chat_gap = 1.0 / limits.send_per_chat_per_second
+        self.group_gap = max(self.chat_gap, 60.0 / limits.send_per_group_per_minute)
+        self.batch = max(1, min(50, int(limits.send_per_second // 2)))
         self._wake = asyncio.Event()
-        self._fresh: list[OutboxMessage] = []  # committed rows handed over in memory
-        self._done: OrderedDict[int, None] = OrderedDict()  # ids sent (or failed for good) here
-        self._deferred_chats: set[int] = set()  # chats with an older row still waiting in the database
 
     def wake(self) -> None:
         self._wake.set()
 
-    def hand_over(self, rows: list[OutboxMessage]) -> None:
-        """Rows just committed: send them without reading them back (the database scan is the fallback)."""
-        self._fresh.extend(rows)
-        self._wake.set()
+    def _transaction(self, work: Callable[[Session], Any]) -> Any:
+        with self.sessions() as session, session.begin():
+            return work(session)
 
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
+        await asyncio.to_thread(self._transaction, lambda s: release_outbox(s, self.worker))
+        try:
+            while True:
+                self._wake.clear()
+                self.heartbeat()
+                sent = await self.send_due()
+                if not sent:
+                    await wait_event(self._wake, 0.25)
+        finally:
             try:
-                idle = await self.send_due()
-            except Exception:
-                log.exception("outbox sender failed; retrying in 1 s")
-                idle = 1.0
-            await wait_event(self._wake, idle)
+                await asyncio.shield(asyncio.to_thread(
+                    self._transaction, lambda s: release_outbox(s, self.worker)))
+            except BaseException:
+                pass
 
-    def _due(self) -> list[OutboxMessage]:
-        with self.sessions() as session:
-            return list(session.scalars(
-                select(OutboxMessage).where(OutboxMessage.status == "pending")
-                .order_by(OutboxMessage.id).limit(200)
-            ))
+    def _claim(self) -> tuple[list[OutboxMessage], float]:
+        def work(session: Session) -> tuple[list[OutboxMessage], float]:
+            rows = claim_outbox(session, self.worker, self.lease, self.batch)
+            return rows, reserve_slots(session, len(rows), self.gap, time.time())
+        result: tuple[list[OutboxMessage], float] = self._transaction(work)
+        return result
 
-    async def send_due(self) -> float:
-        """Send what may be sent now; return how long to sleep before looking again."""
-        if self._fresh:
-            rows = sorted((r for r in self._fresh if r.id not in self._done), key=lambda r: r.id)
-            self._fresh.clear()
-            blocked = set(self._deferred_chats)  # an older message of theirs waits: the scan keeps order
-            next_look = 0.5 if any(r.chat_id in blocked for r in rows) else 5.0
-        else:
-            rows = await asyncio.to_thread(self._due)
-            self._deferred_chats.clear()
-            blocked = set()  # chats whose earlier message is still waiting: keep order
-            next_look = 5.0
-        if not rows:
-            return next_look
-        now_dt = utcnow()
-        for row in rows:
-            if row.chat_id in blocked:
-                self._deferred_chats.add(row.chat_id)
-                continue
-            if row.next_attempt_at > now_dt:
-                blocked.add(row.chat_id)
-                self._deferred_chats.add(row.chat_id)
-                next_look = min(next_look, (row.next_attempt_at - now_dt).total_seconds())
-                continue
-            wait = self.limiter.wait_for(row.chat_id, time.monotonic())
+    async def send_due(self) -> int:
+        """Claim what may be sent now and send it in its slots; returns how many were claimed."""
+        rows, first_slot = await asyncio.to_thread(self._claim)
+        late: list[int] = []
+        for i, row in enumerate(rows):
+            slot = first_slot + i * self.gap
+            wait = slot - time.time()
             if wait > 0:
-                if wait > 0.5:
-                    blocked.add(row.chat_id)
-                    self._deferred_chats.add(row.chat_id)
-                    next_look = min(next_look, wait)
-                    continue
                 await asyncio.sleep(wait)
-            ok = await self._send(row)
-            if ok:
-                self._done[row.id] = None
-                if len(self._done) > 10_000:
-                    self._done.popitem(last=False)
-            else:
-                blocked.add(row.chat_id)
-                self._deferred_chats.add(row.chat_id)
-                next_look = min(next_look, 0.5)
-        return max(0.05, next_look)
+            elif -wait > LATE:
+                late.append(row.id)  # our slot has passed: claim it again with a fresh slot
+                continue
+            await self._send(row)
+        if late:
+            await asyncio.to_thread(self._transaction, lambda s: self._unclaim(s, late))
+        return len(rows)
 
-    async def _send(self, row: OutboxMessage) -> bool:
+    def _unclaim(self, session: Session, ids: list[int]) -> None:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(lease_until=None))
+
+    def _pace(self, chat_id: int) -> float:
+        return self.group_gap if chat_id < 0 else self.chat_gap
+
+    async def _send(self, row: OutboxMessage) -> None:
         try:
             call = bot_api_call(row)
         except (NotSendable, KeyError) as exc:
             log.error("outbox row %s cannot be sent: %s", row.id, exc)
-            await asyncio.to_thread(self._fail, row.id, f"not sendable: {exc}")
-            return True
-        self.limiter.sent(row.chat_id, time.monotonic())
+            await self._dead(row, f"not sendable: {exc}")
+            return
         try:
             result = await self.bot.do_api_request(call.method, api_kwargs=call.kwargs)
         except RetryAfter as exc:
             retry = exc.retry_after
             seconds = retry.total_seconds() if isinstance(retry, timedelta) else float(retry)
-            self.limiter.pause(row.chat_id, seconds, time.monotonic())
-            await asyncio.to_thread(self._retry_later, row.id, seconds, f"429: retry after {seconds:g} s")
-            return False
-        except (Forbidden, BadRequest) as exc:
-            if call.method.startswith("edit") and "not modified" in str(exc):
-                await asyncio.to_thread(self._mark_sent, row, None, call)
-                return True
-            log.error("outbox %s to %s failed for good: %s", call.method, row.chat_id, exc)
-            await asyncio.to_thread(self._fail, row.id, str(exc))
-            return True
-        except (NetworkError, TelegramError) as exc:
-            await asyncio.to_thread(self._retry_later, row.id, _backoff(row.attempts), str(exc))
-            return False
-        message = Message.de_json(result, self.bot) if isinstance(result, dict) else None
-        await asyncio.to_thread(self._mark_sent, row, message, call)
-        return True
-
-    def _retry_later(self, row_id: int, seconds: float, error: str) -> None:
-        with self.sessions() as session, session.begin():
-            row = session.get(OutboxMessage, row_id)
-            if row is None:
+            await asyncio.to_thread(self._transaction, lambda s: self._pause(s, row, seconds))
+            return
+        except ChatMigrated as exc:
+            new_chat = int(exc.new_chat_id)
+            log.warning("chat %s moved to %s; its messages follow", row.chat_id, new_chat)
+            await asyncio.to_thread(self._transaction, lambda s: move_chat(s, row.chat_id, new_chat))
+            return
+        except TelegramError as exc:
+            error = str(exc)
+            if call.method.startswith("edit") and "not modified" in error:
+                await asyncio.to_thread(self._transaction, lambda s: self._mark_sent(s, row, None, call))
                 return
-            row.attempts += 1
-            row.last_error = error[:500]
-            row.next_attempt_at = datetime.now(UTC) + timedelta(seconds=seconds)
+            if never_sendable(exc):
+                log.error("outbox %s to %s failed for good: %s", call.method, row.chat_id, error)
+                await self._dead(row, error)
+                return
+            await asyncio.to_thread(self._transaction, lambda s: retry_later(
+                s, row.id, _backoff(row.attempts), error))
+            return
+        message = Message.de_json(result, self.bot) if isinstance(result, dict) else None
+        await asyncio.to_thread(self._transaction, lambda s: self._mark_sent(s, row, message, call))
+        self.metrics.outbox_sent.inc()
 
-    def _fail(self, row_id: int, error: str) -> None:
-        with self.sessions() as session, session.begin():
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
-                            .values(status="failed", last_error=error[:500], attempts=OutboxMessage.attempts + 1))
+    def _pause(self, session: Session, row: OutboxMessage, seconds: float) -> None:
+        pace_chat(session, row.chat_id, time.time() + seconds)
+        retry_later(session, row.id, seconds, f"429: retry after {seconds:g} s")
 
-    def _mark_sent(self, row: OutboxMessage, message: Message | None, call: BotApiCall) -> None:
-        with self.sessions() as session, session.begin():
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
-                status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1,
-                sent_message_id=message.message_id if message else None,
+    async def _dead(self, row: OutboxMessage, error: str) -> None:
+        await asyncio.to_thread(self._transaction, lambda s: dead_letter(s, row.id, error))
+        self.metrics.outbox_dead.inc()
+
+    def _mark_sent(self, session: Session, row: OutboxMessage, message: Message | None, call: BotApiCall) -> None:
+        mark_sent(session, row.id, message.message_id if message else None)
+        if call.sends_message:
+            pace_chat(session, row.chat_id, time.time() + self._pace(row.chat_id))
+        if message is not None and call.sends_message and message.chat.type == "private":
+            session.add(DirectMessage(
+                user_id=message.chat.id, chat_id=message.chat.id, message_id=message.message_id,
+                direction="out", content_type="text" if message.text else "file",
+                text=message.text or message.caption, created_at=utcnow(),
             ))
-            if message is not None and call.sends_message and message.chat.type == "private":
-                session.add(DirectMessage(
-                    user_id=message.chat.id, chat_id=message.chat.id, message_id=message.message_id,
-                    direction="out", content_type="text" if message.text else "file",
-                    text=message.text or message.caption, created_at=utcnow(),
-                ))

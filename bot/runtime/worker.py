@@ -1,31 +1,89 @@
-"""Running the bot: database, Application, update intake, processor and outbox sender."""
+"""One worker process: the Application, intake, processor, sender, jobs and health, supervised.
+
+Any number of identical workers can share one PostgreSQL database (webhook mode behind a load
+balancer): they coordinate only through the database. Roles one of them holds at a time:
+- `scheduler`: runs the jobs that must happen once (reports, reminders, counts, retrains) and
+  classifies comments; taken over by another worker when the holder dies;
+- `poller`: polling mode only; a second poller refuses to start rather than fight over getUpdates.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
+import os
+import secrets
 import signal
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from typing import Any
+from datetime import timedelta
+from typing import Any, TypeVar
 
+from aiohttp import web
+from sqlalchemy import select, update
 from telegram import BotCommand
 
 from bot.app import AnyApplication, build_application
 from bot.config import Settings
+from bot.runtime.health import Health, Metrics
 from bot.runtime.intake import ALLOWED_UPDATES, Poller, WebhookServer
+from bot.runtime.jobs import schedule_jobs
 from bot.runtime.processor import Processor
 from bot.runtime.sender import OutboxSender
+from bot.runtime.supervision import supervise
 from bot.services.deps import Services
 from bot.services.errors import notify_creator_once
 from bot.services.faq import training_entries
 from bot.services.faq_model import EncoderFactory, faq_model_for
 from bot.services.faq_training import start_retrain
 from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
+from bot.store import leases
 from bot.store.db import make_engine, make_sessionmaker, upgrade
+from bot.store.models import OutboxMessage, RawUpdate, RuntimeLease, utcnow
 from nlp.multilingual import NAME as MULTILINGUAL
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+SCHEDULER, POLLER, RECEIVER = "scheduler", "poller", "webhook:"
+ROLE_TTL = timedelta(seconds=15)
+ROLE_RENEW_SECONDS = 4.0
+
+
+async def in_daemon_thread(work: Callable[[], T]) -> T:
+    """`await` a blocking call in a daemon thread: unlike `asyncio.to_thread`, a process that is
+    told to stop does not wait for it (a model that is still loading)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if not future.done():
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    def run() -> None:
+        try:
+            result, error = work(), None
+        except BaseException as exc:
+            result, error = None, exc
+        with suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, daemon=True, name="model-load").start()
+    return await future
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()[:16]}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class PollerRoleTaken(SystemExit):
+    pass
 
 
 class BotRuntime:
@@ -41,47 +99,190 @@ class BotRuntime:
         self.settings = settings
         if migrate:
             upgrade(settings.database.url)
+        self.worker = worker_id()
         self.engine = make_engine(settings.database.url)
-        self.services = Services(settings=settings, sessions=make_sessionmaker(self.engine),
+        sessions = make_sessionmaker(self.engine)
+        self.services = Services(settings=settings, sessions=sessions,
                                  faq_model=faq_model_for(settings, encoder_factory))
         self.application: AnyApplication = build_application(settings, self.services)
-        bot = self.application.bot
-        self.sender = OutboxSender(bot, self.services.sessions, settings.limits)
+        self.metrics = Metrics()
+        self.health = Health(sessions, self.metrics, self.worker)
+        lease = timedelta(seconds=settings.runtime.lease_seconds)
+        self.sender = OutboxSender(self.application.bot, sessions, settings.limits, self.worker, lease,
+                                   self.metrics, lambda: self.health.beat("sender"))
         self.services.wake_sender = self.sender.wake
-        self.services.hand_over = self.sender.hand_over
-        self.processor = Processor(self.application, self.services,
-                                   functools.partial(notify_creator_once, settings=settings))
+        self.processor = Processor(self.application, self.services, self._notify_dead, self.worker, lease,
+                                   self.metrics, lambda: self.health.beat("processor"))
         faq_model = self.services.faq_model
         assert faq_model is not None
         self.sentiment = SentimentWorker(self.services, classifier_factory or classifier_loader(
             settings, lambda: faq_model.encoder(MULTILINGUAL)))  # one e5 instance for FAQ and sentiment
+        self.roles: set[str] = set()
         self.webhook: WebhookServer | None = None
+        self._health_runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 
+    # ------------------------------------------------------------------ roles
+    def _renew_roles(self) -> set[str]:
+        wanted = [SCHEDULER]
+        tg = self.settings.telegram
+        if tg.mode == "webhook":
+            wanted.append(RECEIVER + self.worker)
+        elif POLLER in self.roles:
+            wanted.append(POLLER)
+        held: set[str] = set()
+        with self.services.sessions() as session, session.begin():
+            for name in wanted:
+                if leases.acquire(session, name, self.worker, ROLE_TTL):
+                    held.add(name)
+        return held
+
+    def _try_poller_role(self) -> tuple[bool, str]:
+        """(taken, why not: the live holder and its lease expiry, or webhook receivers)."""
+        with self.services.sessions() as session, session.begin():
+            now = utcnow()
+            receivers = session.scalars(select(RuntimeLease.holder).where(
+                RuntimeLease.name.startswith(RECEIVER), RuntimeLease.expires_at > now)).all()
+            if receivers:
+                return False, f"webhook workers are running ({', '.join(receivers)}): stop them or use webhook mode"
+            if leases.acquire(session, POLLER, self.worker, ROLE_TTL):
+                return True, ""
+            row = session.get(RuntimeLease, POLLER)
+            return False, f"another process ({row.holder if row else '?'}) holds the poller role" + (
+                f" until {row.expires_at:%H:%M:%S}" if row else "")
+
+    async def _take_poller_role(self) -> str | None:
+        """Take the poller role; None, or why not.
+
+        A holder that died (kill -9) stops renewing its lease: wait for it to run out. A holder that
+        renews it is alive: refuse rather than fight over getUpdates.
+        """
+        taken, why = await asyncio.to_thread(self._try_poller_role)
+        deadline = time.monotonic() + ROLE_TTL.total_seconds() + ROLE_RENEW_SECONDS
+        while not taken and time.monotonic() < deadline:
+            await asyncio.sleep(1.0)
+            previous = why
+            taken, why = await asyncio.to_thread(self._try_poller_role)
+            if not taken and why != previous:  # the lease was renewed, or receivers appeared
+                return why
+            if not taken:
+                log.info("waiting for the poller role: %s", why)
+        return None if taken else why
+
+    def _reclaim_all(self) -> None:
+        """SQLite serves one process: claims left by an earlier run that died are ours to redo now."""
+        with self.services.sessions() as session, session.begin():
+            session.execute(update(RawUpdate).where(RawUpdate.status == "pending", RawUpdate.claimed_by.is_not(None))
+                            .values(claimed_by=None, lease_until=None))
+            session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending",
+                                                        OutboxMessage.lease_until.is_not(None))
+                            .values(claimed_by=None, lease_until=None))
+
+    async def _keep_roles(self) -> None:
+        while True:
+            before = set(self.roles)
+            self.roles = await asyncio.to_thread(self._renew_roles)
+            self.health.beat("roles")
+            if POLLER in before and POLLER not in self.roles:
+                raise RuntimeError("lost the poller role to another process")
+            if SCHEDULER in self.roles and SCHEDULER not in before:
+                log.info("this worker (%s) now runs the scheduled jobs", self.worker)
+            await asyncio.sleep(ROLE_RENEW_SECONDS)
+
+    def _release_roles(self) -> None:
+        with self.services.sessions() as session, session.begin():
+            for name in leases.held_by(session, self.worker):
+                leases.release(session, name, self.worker)
+
+    # ------------------------------------------------------------------ loops
+    async def _notify(self, exc: BaseException) -> None:
+        async with self.services.unit() as session:
+            notify_creator_once(session, exc, self.settings)
+
+    def _notify_dead(self, session: Any, exc: BaseException) -> None:
+        notify_creator_once(session, exc, self.settings)
+
+    def _supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        self._tasks.append(asyncio.create_task(supervise(name, loop, self.health, self._notify), name=name))
+
+    async def _classify(self) -> None:
+        """Sentiment for new comments, on the scheduler worker only (one alert per surge).
+
+        The classifier loads here, in the background, so a worker is up (and stops on SIGTERM)
+        without waiting for it; comments wait in the database meanwhile.
+        """
+        if self.sentiment.classifier is None:
+            try:
+                self.sentiment.classifier = await in_daemon_thread(self.sentiment.factory)
+            except Exception:
+                log.exception("sentiment model could not be loaded; comments stay unclassified")
+                return
+        while True:
+            self.health.beat("sentiment")
+            busy = SCHEDULER in self.roles and await self.sentiment.step()
+            if not busy:
+                await asyncio.sleep(1.0)
+
+    async def _watch_models(self) -> None:
+        while True:
+            model = self.services.faq_model
+            if model is not None:
+                self.health.set_model("faq", model.version)
+            self.health.beat("models")
+            await asyncio.sleep(2.0)
+
+    # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
+        tg = self.settings.telegram
+        if tg.mode == "polling":
+            refusal = await self._take_poller_role()
+            if refusal:
+                raise PollerRoleTaken(f"polling refused: {refusal}")
+            self.roles.add(POLLER)
+        self.roles |= await asyncio.to_thread(self._renew_roles)
+        if self.engine.dialect.name == "sqlite":
+            await asyncio.to_thread(self._reclaim_all)
         app = self.application
         await app.initialize()
         await self._load_models()
+        # scheduled now, not at construction: a job due "0.2 s after start" must not be missed
+        schedule_jobs(app, self.settings, lambda: SCHEDULER in self.roles)
         await app.start()
-        self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
-        self._tasks.append(asyncio.create_task(self.processor.run(), name="processor"))
-        await self.sentiment.load()
-        self._tasks.append(asyncio.create_task(self.sentiment.run(), name="sentiment"))
-        tg = self.settings.telegram
+        self._supervised("roles", self._keep_roles)
+        self._supervised("sender", self.sender.run)
+        self._supervised("processor", self.processor.run)
+        self._supervised("sentiment", self._classify)
+        self._supervised("models", self._watch_models)
         if tg.mode == "webhook":
-            self.webhook = WebhookServer(self.services.sessions, self.processor.stored, tg.webhook_secret,
-                                         tg.webhook_listen, tg.webhook_port)
+            self.webhook = WebhookServer(self.services.sessions, self._stored, tg.webhook_secret,
+                                         tg.webhook_listen, tg.webhook_port, extra_routes=self.health.add_routes)
             await self.webhook.start()
             await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret or None,
                                       allowed_updates=ALLOWED_UPDATES)
         else:
             await app.bot.delete_webhook()
-            poller = Poller(app.bot, self.services.sessions, self.processor.stored, tg.poll_timeout)
-            self._tasks.append(asyncio.create_task(poller.run(), name="poller"))
+            poller = Poller(app.bot, self.services.sessions, self._stored, tg.poll_timeout,
+                            lambda: self.health.beat("poller"))
+            self._supervised("poller", poller.run)
+            await self._serve_health()
         with suppress(Exception):
             await app.bot.set_my_commands([BotCommand("start", "About this bot"),
                                            BotCommand("help", "What I can do")])
-        log.info("creatorbot is running (%s)", tg.mode)
+        log.info("creatorbot is running (%s, worker %s)", tg.mode, self.worker)
+
+    def _stored(self, count: int) -> None:
+        self.metrics.updates_received.inc(count)
+        self.processor.wake()
+
+    async def _serve_health(self) -> None:
+        rt = self.settings.runtime
+        if not rt.health_port:
+            return
+        app = web.Application()
+        self.health.add_routes(app)
+        self._health_runner = web.AppRunner(app, access_log=None)
+        await self._health_runner.setup()
+        await web.TCPSite(self._health_runner, rt.health_listen, rt.health_port).start()
 
     async def _load_models(self) -> None:
         """Load the live FAQ version before handling anything; train one if only entries exist."""
@@ -90,7 +291,7 @@ class BotRuntime:
         if not await asyncio.to_thread(model.reload_if_changed):
             with self.services.sessions() as session:
                 has_entries = bool(training_entries(session))
-            if has_entries and model.matcher is None:
+            if has_entries and model.matcher is None and SCHEDULER in self.roles:
                 log.info("FAQ entries but no trained model: training one in the background")
                 start_retrain(self.services, None)
 
@@ -103,20 +304,33 @@ class BotRuntime:
         self._tasks.clear()
         if self.webhook:
             await self.webhook.stop()
+        if self._health_runner:
+            await self._health_runner.cleanup()
+        with suppress(Exception):
+            await asyncio.to_thread(self._release_roles)
         app = self.application
         if app.running:
             await app.stop()
         await app.shutdown()
         self.engine.dispose()
-        log.info("creatorbot stopped")
+        log.info("creatorbot stopped (worker %s)", self.worker)
 
     async def run_forever(self) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await self.start()
+        starting = asyncio.create_task(self.start())
+        stopping = asyncio.create_task(stop.wait())
         try:
-            await stop.wait()
+            await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()  # a failed start (or a refused poller role) ends the process here
+                await stopping
+            else:  # told to stop while still starting
+                starting.cancel()
+                with suppress(asyncio.CancelledError):
+                    await starting
         finally:
+            stopping.cancel()
             await self.stop()

@@ -120,8 +120,13 @@ class BotApiSandbox:
         self.failures: dict[str, list[ApiError]] = {}
         self.deliver_all = False  # True: ignore allowed_updates (a type newer than the bot)
         self.per_chat_interval = 0.0  # > 0: answer 429 when a chat is sent to faster than this
+        # A load balancer in front of several webhook receivers: deliver round-robin to these URLs
+        # instead of the registered one; a receiver that does not answer 200 is skipped for the next.
+        self.webhook_targets: list[str] = []
+        self.webhook_deliveries: dict[str, int] = {}
         self._last_send: dict[int, float] = {}
         self._update_ids = itertools.count(1)
+        self._round_robin = itertools.count()
         self._msg_ids: dict[int, itertools.count[int]] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -378,11 +383,18 @@ class BotApiSandbox:
                 headers = {}
                 if hook.get("secret_token"):
                     headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
-                try:
-                    async with session.post(hook["url"], json=update, headers=headers) as resp:
-                        delivered = resp.status == 200
-                except Exception:
-                    delivered = False
+                targets = list(self.webhook_targets) or [hook["url"]]
+                delivered = False
+                for _ in range(len(targets)):
+                    url = targets[next(self._round_robin) % len(targets)]
+                    try:
+                        async with session.post(url, json=update, headers=headers) as resp:
+                            delivered = resp.status == 200
+                    except Exception:
+                        delivered = False
+                    if delivered:
+                        self.webhook_deliveries[url] = self.webhook_deliveries.get(url, 0) + 1
+                        break
                 if delivered:
                     with self._lock:
                         self.updates = [u for u in self.updates if u["update_id"] != update["update_id"]]

@@ -23,8 +23,7 @@ class Services:
     settings: Settings
     sessions: sessionmaker[Session]
     db_lock: WriteLock = field(default_factory=WriteLock)
-    wake_sender: Callable[[], None] = lambda: None
-    hand_over: Callable[[list[Any]], None] = lambda rows: None  # committed outbox rows, to send at once
+    wake_sender: Callable[[], None] = lambda: None  # a hint that outbox rows were committed
     faq_model: FaqModel | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -40,14 +39,9 @@ class Services:
         """The session of the update being handled (one transaction per update)."""
         return update_session()
 
-    def _committed(self, session: Session) -> None:
-        from bot.services.outbox import OUTBOX_NEW
-
-        self.hand_over(session.info.get(OUTBOX_NEW, []))
-
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Session]:
         """A transaction on the event loop, outside update handling (jobs, error notices)."""
-        async with unit_of_work(self.sessions, self.db_lock, self._committed) as session:
+        async with unit_of_work(self.sessions, self.db_lock) as session:
             yield session
-        self.wake_sender()
+        self.wake_sender()  # a hint only: the sender finds the rows in the database

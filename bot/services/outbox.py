@@ -13,8 +13,6 @@ from sqlalchemy.orm import Session
 
 from bot.store.models import OutboxMessage
 
-OUTBOX_NEW = "outbox_new"  # session.info key: rows queued in this transaction (handed to the sender)
-
 # Outbox kinds (OutboxMessage.method)
 TEXT = "text"
 PHOTO = "photo"
@@ -26,7 +24,6 @@ CALLBACK_ANSWER = "callback_answer"
 def _queue(session: Session, row: OutboxMessage) -> OutboxMessage:
     session.add(row)
     session.flush()
-    session.info.setdefault(OUTBOX_NEW, []).append(row)
     return row
 
 

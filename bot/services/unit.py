@@ -6,11 +6,10 @@ raised; the processor opens the transaction and commits or rolls it back as one.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,11 +36,8 @@ def update_session() -> Session:
 
 
 @asynccontextmanager
-async def unit_of_work(sessions: sessionmaker[Session], lock: WriteLock,
-                       after_commit: Callable[[Session], Any]) -> AsyncIterator[Session]:
+async def unit_of_work(sessions: sessionmaker[Session], lock: WriteLock) -> AsyncIterator[Session]:
     """A transaction on the event loop, outside update handling (jobs, error notices)."""
     async with lock:
-        with sessions() as session:
-            with session.begin():
-                yield session
-            after_commit(session)
+        with sessions() as session, session.begin():
+            yield session

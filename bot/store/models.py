@@ -51,16 +51,30 @@ class Base(DeclarativeBase):
 
 
 class RawUpdate(Base):
-    """Every update exactly as Telegram sent it, committed before it is confirmed."""
+    """Every update exactly as Telegram sent it, committed before it is confirmed: the work queue.
+
+    A worker claims rows (`claimed_by`, `lease_until`) and marks them done in the handler's own
+    transaction; a lease that runs out (the worker died) is claimed again. Telegram may reuse an
+    `update_id` after a quiet week, so the row key is `id` and a redelivery is recognised by
+    `dedupe_key` (a hash of the whole update). `chat_key` orders a chat's updates.
+    """
 
     __tablename__ = "raw_updates"
-    update_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    __table_args__ = (Index("ix_raw_updates_queue", "status", "chat_key", "update_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    update_id: Mapped[int] = mapped_column(index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    chat_key: Mapped[int] = mapped_column(default=0)
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     processed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
 
 
 class Follower(Base):
@@ -178,7 +192,8 @@ class OutboxMessage(Base):
     """A Bot API call the bot owes somebody; sent (and retried) by the outbox sender."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_queue", "status", "chat_id", "id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(index=True)
     method: Mapped[str] = mapped_column(String(40))
@@ -194,6 +209,25 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     sent_message_id: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+
+
+class SendPace(Base):
+    """When the next message may go to a chat, for the whole fleet (chat 0: every chat together)."""
+
+    __tablename__ = "send_pace"
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    next_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
+
+
+class RuntimeLease(Base):
+    """A role one process of the fleet holds at a time (poller, scheduler), renewed while alive."""
+
+    __tablename__ = "runtime_leases"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
 
 
 class ErrorNotice(Base):

@@ -1,26 +1,61 @@
-"""Raw updates: stored before they are confirmed, handled from the database."""
+"""Raw updates: stored before they are confirmed, then claimed and handled from the database.
+
+The table is the only queue. A worker claims the oldest pending update of a chat (and the chat's
+next few), with a lease; nobody else takes a chat's later updates while an earlier one is pending,
+so each chat is handled in `update_id` order whichever worker runs it. PostgreSQL claims with
+`FOR UPDATE SKIP LOCKED`; SQLite (one process) needs no row locks.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.store.models import RawUpdate, utcnow
+
+PENDING, DONE, SKIPPED, DEAD = "pending", "done", "skipped", "error"
 
 
 def update_kind(payload: dict[str, Any]) -> str:
     return next((k for k in payload if k != "update_id"), "empty")[:40]
 
 
+def dedupe_key(payload: dict[str, Any]) -> str:
+    """Same update delivered twice -> same key; a reused `update_id` with new content -> a new key."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False,
+                                     default=str).encode()).hexdigest()
+
+
+def chat_key(payload: dict[str, Any]) -> int:
+    """The chat whose order this update belongs to (0: updates without a chat)."""
+    body = payload.get(update_kind(payload))
+    if not isinstance(body, dict):
+        return 0
+    for holder in (body, body.get("message")):
+        chat = holder.get("chat") if isinstance(holder, dict) else None
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return int(chat["id"])
+    sender = body.get("from")
+    if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+        return int(sender["id"])
+    return 0
+
+
 def store_raw_updates(session: Session, payloads: list[dict[str, Any]]) -> int:
     """Insert updates that are not stored yet; a redelivered update is ignored. Returns new rows."""
+    now = utcnow()
     rows = [
-        {"update_id": int(p["update_id"]), "kind": update_kind(p), "payload": p,
-         "received_at": utcnow(), "status": "pending"}
+        {"update_id": int(p["update_id"]), "dedupe_key": dedupe_key(p), "chat_key": chat_key(p),
+         "kind": update_kind(p), "payload": p, "received_at": now, "status": PENDING,
+         "attempts": 0, "not_before": now}
         for p in payloads
         if isinstance(p, dict) and isinstance(p.get("update_id"), int)
     ]
@@ -28,24 +63,103 @@ def store_raw_updates(session: Session, payloads: list[dict[str, Any]]) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (insert(RawUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
-            .returning(RawUpdate.update_id))
+    stmt = (insert(RawUpdate).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(RawUpdate.id))
     return len(session.execute(stmt).all())
 
 
 def next_offset(session: Session) -> int:
-    top = session.scalar(select(func.max(RawUpdate.update_id)))
-    return 0 if top is None else int(top) + 1
+    """The `getUpdates` offset after the most recently stored update (ids may restart lower)."""
+    last = session.scalar(select(RawUpdate.update_id).order_by(RawUpdate.id.desc()).limit(1))
+    return 0 if last is None else int(last) + 1
 
 
 def pending_updates(session: Session, limit: int = 100) -> list[RawUpdate]:
     return list(session.scalars(
-        select(RawUpdate).where(RawUpdate.status == "pending").order_by(RawUpdate.update_id).limit(limit)
-    ))
+        select(RawUpdate).where(RawUpdate.status == PENDING).order_by(RawUpdate.update_id, RawUpdate.id)
+        .limit(limit)))
+
+
+def claim_updates(session: Session, worker: str, lease: timedelta, chats: int = 20,
+                  per_chat: int = 10, now: datetime | None = None) -> list[RawUpdate]:
+    """Claim the next updates of up to `chats` chats for `worker`; call inside a transaction.
+
+    Returns them in `update_id` order. Only a chat's oldest pending update can be picked, and only
+    when nobody holds a live lease on it; the chat's following updates come along with it.
+    """
+    now = now or utcnow()
+    older = aliased(RawUpdate)
+    free = or_(RawUpdate.lease_until.is_(None), RawUpdate.lease_until < now)
+    head = (select(RawUpdate.id, RawUpdate.chat_key)
+            .where(RawUpdate.status == PENDING, RawUpdate.not_before <= now, free,
+                   ~exists().where(older.chat_key == RawUpdate.chat_key, older.status == PENDING,
+                                   or_(older.update_id < RawUpdate.update_id,
+                                       and_(older.update_id == RawUpdate.update_id, older.id < RawUpdate.id))))
+            .order_by(RawUpdate.update_id, RawUpdate.id).limit(chats))
+    if session.get_bind().dialect.name == "postgresql":
+        head = head.with_for_update(skip_locked=True)
+    heads = session.execute(head).all()
+    if not heads:
+        return []
+    ids = [h.id for h in heads]
+    follow = list(session.scalars(
+        select(RawUpdate.id).where(RawUpdate.chat_key.in_([h.chat_key for h in heads]),
+                                   RawUpdate.status == PENDING, RawUpdate.not_before <= now, free,
+                                   RawUpdate.id.not_in(ids))
+        .order_by(RawUpdate.update_id, RawUpdate.id).limit(chats * per_chat)))
+    ids += follow
+    session.execute(update(RawUpdate).where(RawUpdate.id.in_(ids))
+                    .values(claimed_by=worker, lease_until=now + lease))
+    return list(session.scalars(select(RawUpdate).where(RawUpdate.id.in_(ids))
+                                .order_by(RawUpdate.update_id, RawUpdate.id)))
+
+
+def finish_update(session: Session, row_id: int, worker: str, status: str = DONE,
+                  error: str | None = None) -> bool:
+    """Mark a claimed update handled (in the handler's transaction). False: the claim was lost.
+
+    An update its own handler erased (/forgetme deletes the follower's raw updates) counts as handled.
+    """
+    result = session.execute(
+        update(RawUpdate).where(RawUpdate.id == row_id, RawUpdate.claimed_by == worker,
+                                RawUpdate.status == PENDING)
+        .values(status=status, error=error, processed_at=utcnow(), lease_until=None))
+    if result.rowcount:  # type: ignore[attr-defined]
+        return True
+    return session.scalar(select(RawUpdate.id).where(RawUpdate.id == row_id)) is None
+
+
+def retry_update(session: Session, row_id: int, worker: str, delay: timedelta, error: str,
+                 counts: bool = True) -> int:
+    """Give a failed update back to the queue after `delay`; returns its attempts so far."""
+    values: dict[str, Any] = {"error": error[:1000], "not_before": utcnow() + delay, "lease_until": None,
+                              "claimed_by": None}
+    if counts:
+        values["attempts"] = RawUpdate.attempts + 1
+    session.execute(update(RawUpdate).where(RawUpdate.id == row_id, RawUpdate.claimed_by == worker,
+                                            RawUpdate.status == PENDING).values(**values))
+    return int(session.scalar(select(RawUpdate.attempts).where(RawUpdate.id == row_id)) or 0)
+
+
+def release_claims(session: Session, worker: str, ids: Sequence[int] | None = None) -> None:
+    """Hand back what `worker` claimed but did not handle (all of it, or `ids`)."""
+    stmt = update(RawUpdate).where(RawUpdate.claimed_by == worker, RawUpdate.status == PENDING)
+    if ids is not None:
+        stmt = stmt.where(RawUpdate.id.in_(list(ids)))
+    session.execute(stmt.values(lease_until=None, claimed_by=None))
 
 
 def mark_update(session: Session, update_id: int, status: str, error: str | None = None) -> None:
+    """Set the status of every pending row with `update_id` (tools and tests; workers use claims)."""
     session.execute(
-        update(RawUpdate).where(RawUpdate.update_id == update_id)
+        update(RawUpdate).where(RawUpdate.update_id == update_id, RawUpdate.status == PENDING)
         .values(status=status, error=error, processed_at=utcnow())
     )
+
+
+def queue_depth(session: Session, now: datetime | None = None) -> tuple[int, float]:
+    """(pending updates, age in seconds of the oldest one)."""
+    count, oldest = session.execute(select(func.count(), func.min(RawUpdate.received_at))
+                                    .where(RawUpdate.status == PENDING)).one()
+    age = ((now or utcnow()) - oldest).total_seconds() if oldest is not None else 0.0
+    return int(count or 0), max(0.0, age)

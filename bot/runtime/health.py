@@ -1,0 +1,131 @@
+"""Is this worker alive, and how far behind are the queues: `GET /healthz` and `GET /metrics`.
+
+Each supervised loop reports here (started, beat, failed). `/healthz` answers 200 when every loop
+is alive and the database answers, 503 otherwise, with the details as JSON; `/metrics` is the
+Prometheus text format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.store.outbox_queue import outbox_depth
+from bot.store.updates import queue_depth
+
+STALL_AFTER = 60.0  # a loop that has not beaten for this long counts as stuck
+
+
+class Metrics:
+    """The worker's Prometheus metrics (one registry per runtime, so tests can run several)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.updates_received = Counter("creatorbot_updates_received", "Updates stored by this worker", registry=r)
+        self.updates_handled = Counter("creatorbot_updates_handled", "Updates handled, by outcome", ["outcome"],
+                                       registry=r)
+        self.handler_seconds = Histogram("creatorbot_handler_seconds", "Time to handle one update", registry=r,
+                                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.outbox_sent = Counter("creatorbot_outbox_sent", "Outbox messages sent by this worker", registry=r)
+        self.outbox_dead = Counter("creatorbot_outbox_dead", "Outbox messages dead-lettered by this worker",
+                                   registry=r)
+        self.outbox_rows = Gauge("creatorbot_outbox_rows", "Outbox rows in the database, by status", ["status"],
+                                 registry=r)
+        self.updates_pending = Gauge("creatorbot_updates_pending", "Stored updates not handled yet", registry=r)
+        self.update_lag = Gauge("creatorbot_update_lag_seconds", "Age of the oldest pending update", registry=r)
+        self.loop_failures = Counter("creatorbot_loop_failures", "Supervised loop failures", ["loop"], registry=r)
+        self.model_version = Gauge("creatorbot_model_version", "Live model versions (value 1)", ["model", "version"],
+                                   registry=r)
+
+
+@dataclass
+class LoopState:
+    alive: bool = False
+    last_beat: float = 0.0
+    failures: int = 0
+    last_error: str | None = None
+
+
+class Health:
+    """Loop states of this worker plus a look at the database's queues."""
+
+    def __init__(self, sessions: sessionmaker[Session], metrics: Metrics, worker: str) -> None:
+        self.sessions = sessions
+        self.metrics = metrics
+        self.worker = worker
+        self.loops: dict[str, LoopState] = {}
+        self.models: dict[str, str] = {}
+
+    def started(self, name: str) -> None:
+        state = self.loops.setdefault(name, LoopState())
+        state.alive, state.last_beat = True, time.monotonic()
+
+    def beat(self, name: str) -> None:
+        state = self.loops.setdefault(name, LoopState())
+        state.alive, state.last_beat = True, time.monotonic()
+
+    def failed(self, name: str, exc: BaseException) -> None:
+        state = self.loops.setdefault(name, LoopState())
+        state.alive = False
+        state.failures += 1
+        state.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        self.metrics.loop_failures.labels(name).inc()
+
+    def stopped(self, name: str) -> None:
+        self.loops.pop(name, None)
+
+    def set_model(self, model: str, version: str | None) -> None:
+        if version and self.models.get(model) != version:
+            old = self.models.get(model)
+            if old:
+                self.metrics.model_version.remove(model, old)
+            self.models[model] = version
+            self.metrics.model_version.labels(model, version).set(1)
+
+    def _queues(self) -> dict[str, Any]:
+        with self.sessions() as session:
+            pending, lag = queue_depth(session)
+            outbox = outbox_depth(session)
+        self.metrics.updates_pending.set(pending)
+        self.metrics.update_lag.set(lag)
+        for status, n in outbox.items():
+            self.metrics.outbox_rows.labels(status).set(n)
+        return {"updates_pending": pending, "oldest_update_age_s": round(lag, 3),
+                "outbox_pending": outbox.get("pending", 0), "outbox_dead": outbox.get("failed", 0)}
+
+    async def report(self) -> tuple[bool, dict[str, Any]]:
+        now = time.monotonic()
+        loops = {name: {"alive": s.alive and now - s.last_beat < STALL_AFTER, "failures": s.failures,
+                        "last_error": s.last_error, "last_beat_s_ago": round(now - s.last_beat, 1)}
+                 for name, s in self.loops.items()}
+        body: dict[str, Any] = {"worker": self.worker, "loops": loops, "models": dict(self.models)}
+        try:
+            async with asyncio.timeout(3):
+                body["queues"] = await asyncio.to_thread(self._queues)
+            body["database"] = "ok"
+        except Exception as exc:
+            body["database"] = f"unreachable: {type(exc).__name__}: {exc}"[:300]
+        ok = body["database"] == "ok" and all(loop["alive"] for loop in loops.values())
+        body["ok"] = ok
+        return ok, body
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        ok, body = await self.report()
+        return web.json_response(body, status=200 if ok else 503)
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        await self.report()  # refreshes the queue gauges
+        return web.Response(body=generate_latest(self.metrics.registry),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/metrics", self.metrics_page)

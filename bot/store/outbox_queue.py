@@ -1,0 +1,107 @@
+"""The outbox as a queue for a fleet of senders: claims, leases and a shared send pace.
+
+A sender claims only the oldest pending row of each chat, and only once the chat's pace allows the
+next message, so a chat's messages go out in order and no faster than its limit, whichever process
+sends them. The fleet-wide rate is a shared "next free slot" (chat 0) that senders reserve in batches.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from bot.store.models import OutboxMessage, SendPace, utcnow
+
+PENDING, SENT, DEAD = "pending", "sent", "failed"
+EVERY_CHAT = 0  # the SendPace row of the fleet-wide limit
+
+
+def claim_outbox(session: Session, worker: str, lease: timedelta, limit: int = 50,
+                 now: datetime | None = None) -> list[OutboxMessage]:
+    """Claim the head row of up to `limit` chats that may be sent to now (inside a transaction)."""
+    now = now or utcnow()
+    older = aliased(OutboxMessage)
+    stmt = (select(OutboxMessage)
+            .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
+                   or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+                   ~exists().where(older.chat_id == OutboxMessage.chat_id, older.status == PENDING,
+                                   older.id < OutboxMessage.id),
+                   ~exists().where(SendPace.chat_id == OutboxMessage.chat_id, SendPace.next_at > now.timestamp()))
+            .order_by(OutboxMessage.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+    rows = list(session.scalars(stmt))
+    if rows:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
+                        .values(claimed_by=worker, lease_until=now + lease))
+    return rows
+
+
+def _upsert_pace(session: Session, chat_id: int, floor: float, add: float) -> float:
+    """next_at = max(next_at, floor) + add (a new row: floor + add); returns the new next_at."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = pg_insert if postgres else sqlite_insert
+    greatest = func.greatest if postgres else func.max
+    stmt = insert(SendPace).values(chat_id=chat_id, next_at=floor + add).on_conflict_do_update(
+        index_elements=["chat_id"], set_={"next_at": greatest(SendPace.next_at, floor) + add})
+    session.execute(stmt)
+    return float(session.scalar(select(SendPace.next_at).where(SendPace.chat_id == chat_id)) or floor + add)
+
+
+def reserve_slots(session: Session, count: int, gap: float, now: float) -> float:
+    """Reserve `count` fleet-wide send slots `gap` seconds apart; returns the first slot's time.
+
+    Row-locked on PostgreSQL, so concurrent senders get disjoint slots.
+    """
+    if count <= 0:
+        return now
+    return _upsert_pace(session, EVERY_CHAT, now, count * gap) - count * gap
+
+
+def pace_chat(session: Session, chat_id: int, not_before: float) -> None:
+    """No message to `chat_id` before `not_before` (seconds since the epoch)."""
+    _upsert_pace(session, chat_id, not_before, 0.0)
+
+
+def mark_sent(session: Session, row_id: int, message_id: int | None) -> None:
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
+        status=SENT, sent_at=utcnow(), attempts=OutboxMessage.attempts + 1, sent_message_id=message_id,
+        lease_until=None))
+
+
+def retry_later(session: Session, row_id: int, seconds: float, error: str) -> None:
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
+        attempts=OutboxMessage.attempts + 1, last_error=error[:500], lease_until=None,
+        next_attempt_at=utcnow() + timedelta(seconds=seconds)))
+
+
+def dead_letter(session: Session, row_id: int, error: str) -> None:
+    """A row that can never be sent: set aside, so the chat's later rows go on."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
+        status=DEAD, last_error=error[:500], attempts=OutboxMessage.attempts + 1, lease_until=None))
+
+
+def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> int:
+    """A group became a supergroup: its pending rows follow it to the new chat id."""
+    rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == old_chat_id,
+                                                            OutboxMessage.status == PENDING)))
+    for row in rows:
+        row.chat_id = new_chat_id
+        if isinstance(row.params, dict) and row.params.get("chat_id") == old_chat_id:
+            row.params = {**row.params, "chat_id": new_chat_id}
+        row.lease_until = None
+    return len(rows)
+
+
+def release_outbox(session: Session, worker: str) -> None:
+    session.execute(update(OutboxMessage).where(OutboxMessage.claimed_by == worker,
+                                                OutboxMessage.status == PENDING).values(lease_until=None))
+
+
+def outbox_depth(session: Session) -> dict[str, int]:
+    rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    return {str(status): int(n) for status, n in rows}

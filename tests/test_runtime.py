@@ -1,0 +1,122 @@
+"""The runtime: retries and dead letters, update ids reused by Telegram, roles, health and metrics."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+from telegram import Update
+from telegram.ext import TypeHandler
+
+from bot.config import ConfigError, parse_settings
+from bot.runtime import BotRuntime
+from bot.runtime.processor import MAX_ATTEMPTS
+from bot.runtime.worker import PollerRoleTaken
+from bot.sandbox.server import BotApiSandbox
+from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
+from bot.store.models import RawUpdate
+from bot.store.updates import store_raw_updates
+from tests.bot_harness import running_bot
+from tests.conftest import CREATOR_ID, settings_for
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_a_failing_update_is_retried_then_dead_lettered_with_one_notice(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    ana, ben, cy = sandbox.user(101, "Ana"), sandbox.user(102, "Ben"), sandbox.user(103, "Cy")
+    sandbox.user(CREATOR_ID, "Maya")
+    attempts: list[int] = []
+
+    async def poisoned(update: Update, context: object) -> None:
+        message = update.effective_message
+        if message is not None and message.text == "poison":
+            attempts.append(update.update_id)
+            raise RuntimeError("this update always fails")
+
+    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox) as bot:
+        bot.runtime.application.add_handler(TypeHandler(Update, poisoned), group=-1)
+        sandbox.send_private(ana, "/start")
+        sandbox.send_private(ben, "poison")
+        sandbox.send_private(ben, "/help")  # Ben's next update waits for the poisoned one, then goes on
+        sandbox.send_private(cy, "/start")
+        await bot.settle(40)
+        assert len(attempts) == MAX_ATTEMPTS and len(set(attempts)) == 1
+        with bot.sessions() as s:
+            rows = {r.update_id: r for r in s.scalars(select(RawUpdate))}
+        bad = rows[attempts[0]]
+        assert bad.payload["message"]["text"] == "poison"
+        assert bad.status == "error" and bad.attempts == MAX_ATTEMPTS
+        assert "always fails" in (bad.error or "")
+        assert sorted(r.status for r in rows.values()) == ["done", "done", "done", "error"]
+        notices = bot.replies_to(CREATOR_ID)
+        assert len(notices) == 1 and "always fails" in notices[0]
+        assert len(bot.replies_to(101)) == 1 and len(bot.replies_to(103)) == 1
+        assert len(bot.replies_to(102)) == 1  # /help answered; the poisoned update's writes rolled back
+
+
+def test_a_reused_update_id_is_a_new_update(db_url: str) -> None:
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    old = {"update_id": 7, "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"},
+                                       "text": "last week"}}
+    new = {"update_id": 7, "message": {"message_id": 90, "date": 2, "chat": {"id": 5, "type": "private"},
+                                       "text": "after Telegram restarted its ids"}}
+    with transaction(sessions) as s:
+        assert store_raw_updates(s, [old]) == 1
+    with transaction(sessions) as s:
+        assert store_raw_updates(s, [old, new]) == 1  # the redelivery is ignored, the reuse is stored
+    with transaction(sessions) as s:
+        texts = [r.payload["message"]["text"] for r in s.scalars(select(RawUpdate).order_by(RawUpdate.id))]
+        assert texts == ["last week", "after Telegram restarted its ids"]
+        assert {r.chat_key for r in s.scalars(select(RawUpdate))} == {5}
+    engine.dispose()
+
+
+async def test_a_second_poller_refuses_to_start(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    settings = settings_for(sandbox, sqlite_url, tmp_path)
+    async with running_bot(settings, sandbox) as bot:
+        second = BotRuntime(settings)
+        with pytest.raises(PollerRoleTaken, match="poller role"):
+            await second.start()
+        await second.stop()
+        sandbox.send_private(sandbox.user(101, "Ana"), "/start")
+        await bot.settle()
+        assert len(bot.replies_to(101)) == 1  # the first poller kept its role and works
+
+
+async def test_healthz_and_metrics(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    settings = settings_for(sandbox, sqlite_url, tmp_path, telegram={
+        "mode": "webhook", "webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_port": port})
+    async with running_bot(settings, sandbox) as bot:
+        sandbox.send_private(sandbox.user(101, "Ana"), "/start")
+        await bot.settle()
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                body = await resp.json()
+                assert resp.status == 200, body
+            assert body["ok"] and body["database"] == "ok"
+            assert {"processor", "sender", "roles", "sentiment"} <= set(body["loops"])
+            assert body["queues"]["updates_pending"] == 0
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                metrics = await resp.text()
+        assert 'creatorbot_updates_handled_total{outcome="done"} 1.0' in metrics
+        assert "creatorbot_outbox_sent_total 1.0" in metrics
+        assert "creatorbot_handler_seconds_bucket" in metrics
+
+
+def test_webhook_port_comes_from_the_environment() -> None:
+    raw = {"telegram": {"mode": "webhook", "webhook_url": "https://bot.example/telegram"}}
+    assert parse_settings(raw, env={"CREATORBOT_WEBHOOK_PORT": "8601"}).telegram.webhook_port == 8601
+    assert parse_settings(raw, env={}).telegram.webhook_port == 8443
+    with pytest.raises(ConfigError, match="CREATORBOT_WEBHOOK_PORT"):
+        parse_settings(raw, env={"CREATORBOT_WEBHOOK_PORT": "eighty"})
