@@ -1,7 +1,7 @@
 """the database is the work queue: claims and leases, update_id reuse, fleet-wide send pace, roles
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29 01:50:00
 
 """
@@ -14,8 +14,8 @@ import bot.store.models
 from bot.store.updates import chat_key, dedupe_key, update_kind
 
 
-revision: str = '0005'
-down_revision: Union[str, Sequence[str], None] = '0004'
+revision: str = '0006'
+down_revision: Union[str, Sequence[str], None] = '0005'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
