@@ -37,6 +37,7 @@ current_update: ContextVar[UpdateState | None] = ContextVar("current_update", de
 class Services:
     settings: Settings
     sessions: sessionmaker[Session]
+    file_settings: Settings | None = None  # the config file's settings; `settings` adds those changed in the chat
     db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     wake_sender: Callable[[], None] = lambda: None
     hand_over: Callable[[list[Any]], None] = lambda rows: None  # committed outbox rows, to send at once
