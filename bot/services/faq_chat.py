@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.services.deps import Services
 from bot.services.faq import import_entries
 from bot.services.outbox import send_text
-from bot.services.unit import Services
 from bot.store.models import ChatDialog, FaqEntryRow, FaqExample, Handoff, utcnow
 from nlp.faq_data import FaqEntry, FaqFileError, entry_id_for, parse_faq_text
 

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.config import Settings, with_overrides
+from bot.services.deps import Services
 from bot.services.faq_chat import FAQ_PREFIX
 from bot.services.report_delivery import ensure_report_schedule
-from bot.services.unit import Services
 from bot.store.models import KnownChat, SettingOverride
 
 SETUP_PREFIX = "setup"
