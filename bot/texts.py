@@ -29,13 +29,16 @@ HELP = (
 )
 CREATOR_HELP = (
     "<b>Creator commands</b>\n"
+    "/setup – what is set up and what to do next\n"
+    "/faq – your FAQ: send a CSV/YAML file, /faq add, /faq list, /faq unanswered\n"
+    "/timezone &lt;zone&gt; – your time zone, e.g. /timezone Europe/Berlin\n"
     "/stats – what I have stored so far\n"
     "/suggest – topics to post next\n"
     "/besttime – when your audience is most active\n"
     "/remind &lt;when&gt; &lt;text&gt; – a reminder; /reminders lists them\n"
     "/abtest #a #b – compare two tags\n"
     "/sentiment – the mood in the comments\n"
-    "/report [day|week|month] – engagement report\n"
+    "/report [day|week|month] – engagement report; /report schedule weekly mon 09:00 sets when it comes\n"
     "/retrain – train the FAQ model on new answers\n"
     "/close – close a handoff (reply to it)\n"
 )
@@ -126,7 +129,8 @@ SURGE_ALERT = ("⚠️ <b>Negative comments are surging</b>: {negative} of the l
 SURGE_NO_POST = "(comments not linked to a post)"
 SENTIMENT_HEADER = "<b>Comment mood, last 7 days</b>"
 SENTIMENT_MIX = "😊 positive {positive} · 😐 neutral {neutral} · 😞 negative {negative} · ❔ unreadable {unknown}"
-SENTIMENT_NONE = "No classified comments in the last 7 days yet."
+SENTIMENT_NONE = ("No classified comments in the last 7 days yet. I read comments in your discussion group "
+                  "once I'm an admin there (/setup shows whether I am); the mood appears as followers comment.")
 SENTIMENT_WORST = "Most negative comments:"
 SENTIMENT_POST = "• {negative}/{total} negative — {post}"
 RELABELLED = "Label corrected — thanks, I'll learn from it."

@@ -178,6 +178,20 @@ async def test_every_creator_command_on_an_empty_database(sandbox: BotApiSandbox
         assert "no audience activity yet" in by_command["/besttime"]
         evening = [line for line in by_command["/besttime"].splitlines() if line.startswith("•")]
         assert len(evening) == 3 and all(int(line.split(":")[0][-2:]) in range(18, 23) for line in evening)
+        assert "/setup" in by_command["/help"] and "/faq" in by_command["/help"]
+
+        # thin data: posts without hashtags, then one post per tag
+        sandbox.channel_post("Sunrise at the lake")
+        await bot.settle()
+        assert (await say(bot, maya, "/suggest")) == texts.SUGGEST_MISSING["tags"].format(posts=1)
+        fan = sandbox.user(300, "Fan")
+        for tag in ("hiking", "gear"):
+            _, forward = sandbox.channel_post(f"New post #{tag}")
+            sandbox.comment(forward, fan, "nice")
+        await bot.settle()
+        thin = await say(bot, maya, "/suggest")
+        assert "Experiment" in thin and "experiments, not winners yet" in thin
+        assert "from 2 interactions; little data yet" in await say(bot, maya, "/besttime")
 
 
 SMALL_TALK = [
