@@ -100,6 +100,11 @@ async def test_a_brand_new_creator_sets_up_everything_in_the_chat(
         with bot.sessions() as s:
             assert s.scalar(select(func.count()).select_from(ChannelPost)) == 1
 
+        # a follower's question before there is any FAQ: handed off, and listed as unanswered
+        assert (await say(bot, ana, "Do you run photo workshops?")) == texts.HANDOFF_TO_FOLLOWER
+        unanswered = await say(bot, maya, "/faq unanswered")
+        assert "Do you run photo workshops?" in unanswered and "(open)" in unanswered
+
         # the FAQ: a CSV sent as a file, then one entry by /faq add
         sandbox.send_document(maya, "faq.csv", FAQ_CSV)
         await bot.settle()
@@ -111,13 +116,31 @@ async def test_a_brand_new_creator_sets_up_everything_in_the_chat(
         added = await say(bot, maya, PRESETS)
         assert added.startswith("✅ Saved as entry") and "You have 4 entries" in added
 
-        # a retrain from the chat, by the button under that message
+        sandbox.send_document(maya, "notes.txt", b"just notes")
+        await bot.settle()
+        assert bot.replies_to(CREATOR_ID)[-1].startswith("I can import FAQ files ending in .csv")
+        sandbox.send_document(maya, "broken.csv", b"question,answer\nWhat lens?,\n")
+        await bot.settle()
+        assert "I didn't import broken.csv: 1 problem(s)" in bot.replies_to(CREATOR_ID)[-1]
+
+        # list, remove one entry by its button, and retrain from the chat by the button under that reply
+        listing = await say(bot, maya, "/faq list")
+        assert listing.startswith("FAQ entries (4;") and "Where can I buy your presets?" in listing
+        travel = next(line for line in listing.splitlines() if "Where do you travel next?" in line)
+        travel_id = travel.split()[1]
+        sandbox.press(maya, last_to(sandbox, CREATOR_ID), f"faq:rm:{travel_id}")
+        await bot.settle()
+        assert bot.replies_to(CREATOR_ID)[-1].startswith(f"Removed entry {travel_id}; 3 entries left")
         sandbox.press(maya, last_to(sandbox, CREATOR_ID), "faq:retrain")
-        await wait_for(lambda: any(t.startswith("✅ FAQ model v0001 is live") for t in bot.replies_to(CREATOR_ID)),
-                       60, "the retrain to finish")
+        await wait_for(lambda: any(t.startswith("✅ FAQ model v0001 is live: 3 answers")
+                                   for t in bot.replies_to(CREATOR_ID)), 60, "the retrain to finish")
         await wait_for(lambda: bot.runtime.services.faq_model.version == "v0001", 10, "the new model")
 
         # a follower's question is answered now
+        assert (await say(bot, maya, "/close")) == texts.CLOSE_USAGE  # (the workshop question stays open)
+        sandbox.send_private(maya, "/close", reply_to=next(m for m in sandbox.sent[CREATOR_ID]
+                                                            if "photo workshops" in (m.get("text") or "")))
+        await bot.settle()
         assert (await say(bot, ana, "Where can I buy your presets?")) == PRESETS
         assert (await say(bot, ana, "Which tripod do you use?")).startswith("My tripod is a carbon")
 
@@ -259,3 +282,15 @@ async def test_remind_says_which_part_it_could_not_read(sandbox: BotApiSandbox, 
             assert problem in reply, (command, reply)
             raw = sandbox.sent[CREATOR_ID][-1]["raw_text"]
             assert "`" not in raw and raw.count("<code>/remind ") == 1, raw
+
+
+def test_chat_settings_are_checked_like_the_file() -> None:
+    from bot.config import ConfigError, Settings, with_overrides
+
+    base = Settings()
+    changed = with_overrides(base, {"schedule.timezone": "Asia/Shanghai", "channel.id": -100123})
+    assert changed.schedule.timezone == "Asia/Shanghai" and changed.channel.id == -100123
+    assert base.schedule.timezone == "UTC"
+    with pytest.raises(ConfigError) as info:
+        with_overrides(base, {"schedule.timezone": "Mars/Olympus", "channel.id": "x", "nope.key": 1})
+    assert len(info.value.problems) == 3

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from telegram import Update
 from telegram.error import TelegramError
 
 from bot import texts
 from bot.config import ConfigError
 from bot.context import BotContext
-from bot.services import setup
+from bot.services import faq_chat, setup
 from bot.services.outbox import answer_callback, send_text
-from bot.store.models import FaqEntryRow
 
 
 async def _api(context: BotContext, method: str, **params: Any) -> Any:
@@ -37,9 +35,7 @@ async def send_checklist(context: BotContext, chat_id: int) -> None:
     session, services = context.session, context.services
     settings = services.settings
     model = services.faq_model
-    entries = int(session.scalar(select(func.count()).select_from(FaqEntryRow).where(FaqEntryRow.active.is_(True)))
-                  or 0)
-    faq = setup.FaqState(entries, model.version if model is not None else None,
+    faq = setup.FaqState(faq_chat.entry_count(session), model.version if model is not None else None,
                          model is not None and model.training.locked())
     items = setup.checklist(
         session, settings, context.bot.username,

@@ -117,8 +117,8 @@ def list_entries(session: Session, chat_id: int) -> None:
     if not rows:
         send_text(session, chat_id, texts.FAQ_EMPTY)
         return
-    counts = dict(session.execute(select(FaqExample.entry_id, func.count()).where(FaqExample.status == "accepted")
-                                  .group_by(FaqExample.entry_id)).tuples().all())
+    counts = {entry_id: int(n) for entry_id, n in session.execute(
+        select(FaqExample.entry_id, func.count()).where(FaqExample.status == "accepted").group_by(FaqExample.entry_id))}
     firsts: dict[str, str] = {}
     for entry_id, question in session.execute(select(FaqExample.entry_id, FaqExample.question)
                                               .order_by(FaqExample.id)):
