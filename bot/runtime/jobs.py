@@ -20,6 +20,7 @@ from bot.context import BotContext
 from bot.handlers import channel, reports, topics
 from bot.services.faq import examples_since
 from bot.services.faq_training import start_retrain
+from bot.services.setup import refresh_settings
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -48,7 +49,7 @@ def schedule_jobs(application: AnyApplication, settings: Settings,
 
 def schedule_member_count(application: AnyApplication, settings: Settings, is_leader: Callable[[], bool]) -> None:
     jq = application.job_queue
-    if jq is None or not settings.channel.id:
+    if jq is None:  # the channel may be set later, in the chat: the job reads the live settings
         return
     hh, mm = (int(x) for x in settings.schedule.member_count_time.split(":"))
     snapshot = leader_only(channel.snapshot_member_count, is_leader)
@@ -61,6 +62,13 @@ async def reload_faq_model(context: BotContext) -> None:
     model = context.services.faq_model
     if model is not None:
         await asyncio.to_thread(model.reload_if_changed)
+
+
+async def reload_settings(context: BotContext) -> None:
+    """Job: pick up settings another worker changed in the chat."""
+    services = context.services
+    with services.sessions() as session:
+        refresh_settings(services, session)
 
 
 async def nightly_retrain(context: BotContext) -> None:
@@ -81,6 +89,7 @@ def schedule_faq_jobs(application: AnyApplication, settings: Settings, is_leader
     if jq is None:
         return
     jq.run_repeating(reload_faq_model, interval=FAQ_RELOAD_SECONDS, first=FAQ_RELOAD_SECONDS, name="faq-reload")
+    jq.run_repeating(reload_settings, interval=15.0, first=15.0, name="settings-reload")
     hh, mm = (int(x) for x in settings.faq.retrain_time.split(":"))
     jq.run_daily(leader_only(nightly_retrain, is_leader), time=dt.time(hh, mm, tzinfo=settings.tz), name="faq-nightly-retrain")
 

@@ -40,6 +40,7 @@ from bot.services.faq import training_entries
 from bot.services.faq_model import EncoderFactory, faq_model_for
 from bot.services.faq_training import start_retrain
 from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
+from bot.services.setup import refresh_settings
 from bot.store import leases
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import OutboxMessage, RawUpdate, RuntimeLease, utcnow
@@ -102,9 +103,11 @@ class BotRuntime:
         self.worker = worker_id()
         self.engine = make_engine(settings.database.url)
         sessions = make_sessionmaker(self.engine)
-        self.services = Services(settings=settings, sessions=sessions,
+        self.services = Services(settings=settings, sessions=sessions, file_settings=settings,
                                  faq_model=faq_model_for(settings, encoder_factory))
-        self.application: AnyApplication = build_application(settings, self.services)
+        with self.services.sessions() as session:  # settings changed in the chat win over the file
+            refresh_settings(self.services, session)
+        self.application: AnyApplication = build_application(self.services.settings, self.services)
         self.metrics = Metrics()
         self.health = Health(sessions, self.metrics, self.worker)
         lease = timedelta(seconds=settings.runtime.lease_seconds)
@@ -246,7 +249,7 @@ class BotRuntime:
         await app.initialize()
         await self._load_models()
         # scheduled now, not at construction: a job due "0.2 s after start" must not be missed
-        schedule_jobs(app, self.settings, lambda: SCHEDULER in self.roles)
+        schedule_jobs(app, self.services.settings, lambda: SCHEDULER in self.roles)
         await app.start()
         self._supervised("roles", self._keep_roles)
         self._supervised("sender", self.sender.run)
