@@ -171,6 +171,7 @@ def run_postgres(workers: int, n: int, questions: list[str]) -> tuple[float, flo
                     raise SystemExit("workers did not come up; logs in " + str(tmp))
                 time.sleep(0.5)
             sandbox.webhook_targets = [f"http://127.0.0.1:{p}/telegram" for p in ports]
+            sandbox.webhook_connections = 2 * workers
             time.sleep(2)
             pushed = burst(sandbox, questions, n)
             return measure(sandbox, pushed, 900)

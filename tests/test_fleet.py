@@ -149,6 +149,7 @@ def test_three_workers_killed_twice_lose_and_repeat_nothing(pg_url: str, tmp_pat
         try:
             wait_until(lambda: all(healthy(p) for p in ports), 120, "three healthy workers", poll=0.5)
             sandbox.webhook_targets = [f"http://127.0.0.1:{p}/telegram" for p in ports]
+            sandbox.webhook_connections = 6
             sandbox.user(CREATOR_ID, "Maya")
             users = [sandbox.user(10_000 + i, f"F{i}") for i in range(FOLLOWERS)]
             _, forward = sandbox.channel_post("New video is up #gear")

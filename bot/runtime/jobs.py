@@ -27,6 +27,7 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 Job = Callable[[BotContext], Coroutine[Any, Any, None]]
 FAQ_RELOAD_SECONDS = 5.0
+LATE_IS_FINE = {"misfire_grace_time": None}  # a start-up job runs even when a busy start delays it
 
 
 def leader_only(job: Job, is_leader: Callable[[], bool]) -> Job:
@@ -54,7 +55,7 @@ def schedule_member_count(application: AnyApplication, settings: Settings, is_le
     hh, mm = (int(x) for x in settings.schedule.member_count_time.split(":"))
     snapshot = leader_only(channel.snapshot_member_count, is_leader)
     jq.run_daily(snapshot, time=dt.time(hh, mm, tzinfo=settings.tz), name="member-count")
-    jq.run_once(snapshot, when=1.0, name="member-count-at-start")
+    jq.run_once(snapshot, when=1.0, name="member-count-at-start", job_kwargs=LATE_IS_FINE)
 
 
 async def reload_faq_model(context: BotContext) -> None:
@@ -100,6 +101,6 @@ def schedule_topic_jobs(application: AnyApplication, settings: Settings, is_lead
         return
     jq.run_repeating(leader_only(topics.deliver_reminders, is_leader), interval=20.0, first=0.5, name="reminders")
     jq.run_repeating(leader_only(reports.retention, is_leader), interval=24 * 3600.0, first=0.2,
-                     name="retention-and-report-schedule")
+                     name="retention-and-report-schedule", job_kwargs=LATE_IS_FINE)
     if settings.recsys.auto_reminders:
         jq.run_daily(leader_only(topics.schedule_auto_reminder, is_leader), time=dt.time(0, 10, tzinfo=settings.tz), name="auto-reminder")

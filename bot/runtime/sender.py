@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, Message
 from telegram.error import (
@@ -119,22 +118,25 @@ class OutboxSender:
     async def send_due(self) -> int:
         """Claim what may be sent now and send it in its slots; returns how many were claimed."""
         rows, first_slot = await asyncio.to_thread(self._claim)
-        late: list[int] = []
-        for i, row in enumerate(rows):
-            slot = first_slot + i * self.gap
-            wait = slot - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            elif -wait > LATE:
-                late.append(row.id)  # our slot has passed: claim it again with a fresh slot
-                continue
-            await self._send(row)
-        if late:
-            await asyncio.to_thread(self._transaction, lambda s: self._unclaim(s, late))
+        # The rows are the heads of different chats: they go out side by side, each in its slot,
+        # so a busy event loop (the processor's handlers) delays them together, not one by one.
+        await asyncio.gather(*(self._send_in_slot(row, first_slot + i * self.gap) for i, row in enumerate(rows)))
         return len(rows)
 
-    def _unclaim(self, session: Session, ids: list[int]) -> None:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(lease_until=None))
+    async def _send_in_slot(self, row: OutboxMessage, slot: float) -> None:
+        wait = slot - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+            wait = slot - time.time()
+        if wait < -LATE:  # woken too late for the slot: sending now could crowd the next ones
+            slot = await asyncio.to_thread(self._reserve, 1)
+            if slot > time.time():
+                await asyncio.sleep(slot - time.time())
+        await self._send(row)
+
+    def _reserve(self, count: int) -> float:
+        with self.sessions() as session, session.begin():
+            return reserve_slots(session, count, self.gap, time.time())
 
     def _pace(self, chat_id: int) -> float:
         return self.group_gap if chat_id < 0 else self.chat_gap

@@ -35,6 +35,22 @@ _ALLOWED_HTML = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a"
                  "span", "tg-spoiler", "tg-emoji", "blockquote"}
 
 
+MAX_WEBHOOK_CONNECTIONS = 8
+
+
+def _chat_of(update: JSONDict) -> Any:
+    """The chat an update belongs to (None: no chat), to deliver a chat's updates one at a time."""
+    body = next((v for k, v in update.items() if k != "update_id"), None)
+    if not isinstance(body, dict):
+        return None
+    for holder in (body, body.get("message")):
+        chat = holder.get("chat") if isinstance(holder, dict) else None
+        if isinstance(chat, dict):
+            return chat.get("id")
+    sender = body.get("from")
+    return ("user", sender.get("id")) if isinstance(sender, dict) else None
+
+
 class ApiError(Exception):
     def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
@@ -128,6 +144,9 @@ class BotApiSandbox:
         # instead of the registered one; a receiver that does not answer 200 is skipped for the next.
         self.webhook_targets: list[str] = []
         self.webhook_deliveries: dict[str, int] = {}
+        self.webhook_connections = 1  # parallel webhook calls (Telegram: max_connections), one per chat at a time
+        self._in_flight: set[int] = set()
+        self._in_flight_chats: set[Any] = set()
         self._last_send: dict[int, float] = {}
         self._update_ids = itertools.count(1)
         self._round_robin = itertools.count()
@@ -385,35 +404,58 @@ class BotApiSandbox:
 
     async def _deliver_webhooks(self) -> None:
         async with ClientSession(timeout=ClientTimeout(total=10)) as session:
-            while True:
-                changed = self._changed
-                assert changed is not None
-                hook = self.webhook
-                batch = self._pending(1) if hook else []
-                if not hook or not batch:
-                    await wait_event(changed, 0.2)
+            await asyncio.gather(*(self._webhook_connection(session, i) for i in range(MAX_WEBHOOK_CONNECTIONS)))
+
+    def _next_delivery(self) -> JSONDict | None:
+        """The oldest undelivered update whose chat has nothing in flight (Telegram keeps a chat's order)."""
+        with self._lock:
+            for u in self.updates:
+                if u["update_id"] in self._in_flight or _chat_of(u) in self._in_flight_chats or not self._wanted(u):
                     continue
-                update = batch[0]
-                headers = {}
-                if hook.get("secret_token"):
-                    headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
-                targets = list(self.webhook_targets) or [hook["url"]]
-                delivered = False
-                for _ in range(len(targets)):
-                    url = targets[next(self._round_robin) % len(targets)]
-                    try:
-                        async with session.post(url, json=update, headers=headers) as resp:
-                            delivered = resp.status == 200
-                    except Exception:
-                        delivered = False
+                self._in_flight.add(u["update_id"])
+                self._in_flight_chats.add(_chat_of(u))
+                return u
+        return None
+
+    async def _webhook_connection(self, session: ClientSession, index: int) -> None:
+        while True:
+            changed = self._changed
+            assert changed is not None
+            hook = self.webhook
+            update = self._next_delivery() if hook and index < self.webhook_connections else None
+            if not hook or update is None:
+                await wait_event(changed, 0.2)
+                continue
+            delivered = False
+            try:
+                delivered = await self._post_update(session, hook, update)
+            finally:
+                with self._lock:
+                    self._in_flight.discard(update["update_id"])
+                    self._in_flight_chats.discard(_chat_of(update))
                     if delivered:
-                        self.webhook_deliveries[url] = self.webhook_deliveries.get(url, 0) + 1
-                        break
-                if delivered:
-                    with self._lock:
                         self.updates = [u for u in self.updates if u["update_id"] != update["update_id"]]
-                else:
-                    await asyncio.sleep(0.2)
+            if not delivered:
+                await asyncio.sleep(0.2)
+            else:
+                self._wake()
+
+    async def _post_update(self, session: ClientSession, hook: JSONDict, update: JSONDict) -> bool:
+        headers = {}
+        if hook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+        targets = list(self.webhook_targets) or [hook["url"]]
+        for _ in range(len(targets)):
+            url = targets[next(self._round_robin) % len(targets)]
+            try:
+                async with session.post(url, json=update, headers=headers) as resp:
+                    delivered = resp.status == 200
+            except Exception:
+                delivered = False
+            if delivered:
+                self.webhook_deliveries[url] = self.webhook_deliveries.get(url, 0) + 1
+                return True
+        return False
 
     # ------------------------------------------------------------------ sending
     def _chat(self, chat_id: Any) -> JSONDict:
