@@ -66,7 +66,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     runtime = BotRuntime(settings, encoder_factory=_test_only_factory(TEST_ENCODER_ENV),
                          classifier_factory=_test_only_factory(TEST_CLASSIFIER_ENV))
     asyncio.run(runtime.run_forever())
-    return 0
+    # Everything is committed and closed. A model call still running in a worker thread (a comment
+    # being classified) would hold up the interpreter's exit for seconds: do not wait for it.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
@@ -69,11 +71,17 @@ def never_sendable(exc: TelegramError) -> bool:
 
 
 class OutboxSender:
-    """Background task: `run()` until cancelled; `wake()` when something was queued."""
+    """Background task: `run()` until cancelled; `wake()` (from any thread) when something was queued.
 
-    def __init__(self, bot: Bot, sessions: sessionmaker[Session], limits: LimitsConfig, worker: str,
-                 lease: timedelta, metrics: Metrics, heartbeat: Callable[[], None] = lambda: None) -> None:
-        self.bot = bot
+    The sender runs in a thread of its own, with its own event loop and Bot connection, so a busy
+    processor (handlers run on the main loop) never holds messages back; it sends one message at
+    a time, so a worker killed in the middle leaves at most one message sent but not marked.
+    """
+
+    def __init__(self, bot_factory: Callable[[], Bot], sessions: sessionmaker[Session], limits: LimitsConfig,
+                 worker: str, lease: timedelta, metrics: Metrics, heartbeat: Callable[[], None] = lambda: None) -> None:
+        self.bot_factory = bot_factory
+        self.bot: Bot | None = None
         self.sessions = sessions
         self.worker = worker
         self.lease = lease
@@ -83,30 +91,48 @@ class OutboxSender:
         self.chat_gap = 1.0 / limits.send_per_chat_per_second
         self.group_gap = max(self.chat_gap, 60.0 / limits.send_per_group_per_minute)
         self.batch = max(1, min(50, int(limits.send_per_second // 2)))
-        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stop = threading.Event()
 
     def wake(self) -> None:
-        self._wake.set()
+        loop, event = self._loop, self._wake
+        if loop is not None and event is not None:
+            with suppress(RuntimeError):  # the sender's loop has just ended
+                loop.call_soon_threadsafe(event.set)
 
     def _transaction(self, work: Callable[[Session], Any]) -> Any:
         with self.sessions() as session, session.begin():
             return work(session)
 
     async def run(self) -> None:
-        await asyncio.to_thread(self._transaction, lambda s: release_outbox(s, self.worker))
+        """Run the sending thread until cancelled; its errors come out here (for the supervisor)."""
+        self._stop.clear()
+        thread = asyncio.ensure_future(asyncio.to_thread(asyncio.run, self._main()))
         try:
-            while True:
-                self._wake.clear()
-                self.heartbeat()
-                sent = await self.send_due()
-                if not sent:
-                    await wait_event(self._wake, 0.25)
+            await asyncio.shield(thread)
         finally:
-            try:
-                await asyncio.shield(asyncio.to_thread(
-                    self._transaction, lambda s: release_outbox(s, self.worker)))
-            except BaseException:
-                pass
+            if not thread.done():
+                self._stop.set()
+                self.wake()
+                with suppress(BaseException):
+                    await asyncio.wait_for(asyncio.shield(thread), 10)
+
+    async def _main(self) -> None:
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        try:
+            async with self.bot_factory() as bot:
+                self.bot = bot
+                self._transaction(lambda s: release_outbox(s, self.worker))
+                while not self._stop.is_set():
+                    self._wake.clear()
+                    self.heartbeat()
+                    if not await self.send_due():
+                        await wait_event(self._wake, 0.25)
+        finally:
+            self._loop = self._wake = None
+            with suppress(Exception):
+                self._transaction(lambda s: release_outbox(s, self.worker))
 
     def _claim(self) -> tuple[list[OutboxMessage], float]:
         def work(session: Session) -> tuple[list[OutboxMessage], float]:
@@ -116,23 +142,20 @@ class OutboxSender:
         return result
 
     async def send_due(self) -> int:
-        """Claim what may be sent now and send it in its slots; returns how many were claimed."""
-        rows, first_slot = await asyncio.to_thread(self._claim)
-        # The rows are the heads of different chats: they go out side by side, each in its slot,
-        # so a busy event loop (the processor's handlers) delays them together, not one by one.
-        await asyncio.gather(*(self._send_in_slot(row, first_slot + i * self.gap) for i, row in enumerate(rows)))
-        return len(rows)
-
-    async def _send_in_slot(self, row: OutboxMessage, slot: float) -> None:
-        wait = slot - time.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        """Claim what may be sent now and send it, each message in its slot; returns how many."""
+        rows, slot = self._claim()
+        for i, row in enumerate(rows):
+            if self._stop.is_set():
+                break
             wait = slot - time.time()
-        if wait < -LATE:  # woken too late for the slot: sending now could crowd the next ones
-            slot = await asyncio.to_thread(self._reserve, 1)
-            if slot > time.time():
-                await asyncio.sleep(slot - time.time())
-        await self._send(row)
+            if wait < -LATE:  # fell behind our slots (slow sends): fresh ones for the rest
+                slot = self._reserve(len(rows) - i)
+                wait = slot - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self._send(row)
+            slot += self.gap
+        return len(rows)
 
     def _reserve(self, count: int) -> float:
         with self.sessions() as session, session.begin():
@@ -148,32 +171,33 @@ class OutboxSender:
             log.error("outbox row %s cannot be sent: %s", row.id, exc)
             await self._dead(row, f"not sendable: {exc}")
             return
+        bot = self.bot
+        assert bot is not None
         try:
-            result = await self.bot.do_api_request(call.method, api_kwargs=call.kwargs)
+            result = await bot.do_api_request(call.method, api_kwargs=call.kwargs)
         except RetryAfter as exc:
             retry = exc.retry_after
             seconds = retry.total_seconds() if isinstance(retry, timedelta) else float(retry)
-            await asyncio.to_thread(self._transaction, lambda s: self._pause(s, row, seconds))
+            self._transaction(lambda s: self._pause(s, row, seconds))
             return
         except ChatMigrated as exc:
             new_chat = int(exc.new_chat_id)
             log.warning("chat %s moved to %s; its messages follow", row.chat_id, new_chat)
-            await asyncio.to_thread(self._transaction, lambda s: move_chat(s, row.chat_id, new_chat))
+            self._transaction(lambda s: move_chat(s, row.chat_id, new_chat))
             return
         except TelegramError as exc:
             error = str(exc)
             if call.method.startswith("edit") and "not modified" in error:
-                await asyncio.to_thread(self._transaction, lambda s: self._mark_sent(s, row, None, call))
+                self._transaction(lambda s: self._mark_sent(s, row, None, call))
                 return
             if never_sendable(exc):
                 log.error("outbox %s to %s failed for good: %s", call.method, row.chat_id, error)
                 await self._dead(row, error)
                 return
-            await asyncio.to_thread(self._transaction, lambda s: retry_later(
-                s, row.id, _backoff(row.attempts), error))
+            self._transaction(lambda s: retry_later(s, row.id, _backoff(row.attempts), error))
             return
-        message = Message.de_json(result, self.bot) if isinstance(result, dict) else None
-        await asyncio.to_thread(self._transaction, lambda s: self._mark_sent(s, row, message, call))
+        message = Message.de_json(result, bot) if isinstance(result, dict) else None
+        self._transaction(lambda s: self._mark_sent(s, row, message, call))
         self.metrics.outbox_sent.inc()
 
     def _pause(self, session: Session, row: OutboxMessage, seconds: float) -> None:
@@ -181,7 +205,7 @@ class OutboxSender:
         retry_later(session, row.id, seconds, f"429: retry after {seconds:g} s")
 
     async def _dead(self, row: OutboxMessage, error: str) -> None:
-        await asyncio.to_thread(self._transaction, lambda s: dead_letter(s, row.id, error))
+        self._transaction(lambda s: dead_letter(s, row.id, error))
         self.metrics.outbox_dead.inc()
 
     def _mark_sent(self, session: Session, row: OutboxMessage, message: Message | None, call: BotApiCall) -> None:

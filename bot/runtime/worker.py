@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from sqlalchemy import select, update
-from telegram import BotCommand
+from telegram import Bot, BotCommand
 
-from bot.app import AnyApplication, build_application
+from bot.app import AnyApplication, api_root, build_application
 from bot.config import Settings
 from bot.runtime.health import Health, Metrics
 from bot.runtime.intake import ALLOWED_UPDATES, Poller, WebhookServer
@@ -111,7 +111,7 @@ class BotRuntime:
         self.metrics = Metrics()
         self.health = Health(sessions, self.metrics, self.worker)
         lease = timedelta(seconds=settings.runtime.lease_seconds)
-        self.sender = OutboxSender(self.application.bot, sessions, settings.limits, self.worker, lease,
+        self.sender = OutboxSender(self._sender_bot, sessions, settings.limits, self.worker, lease,
                                    self.metrics, lambda: self.health.beat("sender"))
         self.services.wake_sender = self.sender.wake
         self.processor = Processor(self.application, self.services, self._notify_dead, self.worker, lease,
@@ -124,6 +124,11 @@ class BotRuntime:
         self.webhook: WebhookServer | None = None
         self._health_runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+
+    def _sender_bot(self) -> Bot:
+        """The sender's own Bot API connection (it runs in a thread with its own event loop)."""
+        root = api_root(self.services.settings)
+        return Bot(self.settings.telegram.token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
 
     # ------------------------------------------------------------------ roles
     def _renew_roles(self) -> set[str]:
@@ -330,6 +335,7 @@ class BotRuntime:
             if starting.done():
                 starting.result()  # a failed start (or a refused poller role) ends the process here
                 await stopping
+                log.info("stopping (worker %s)", self.worker)
             else:  # told to stop while still starting
                 starting.cancel()
                 with suppress(asyncio.CancelledError):
