@@ -171,13 +171,41 @@ class SentimentModel:
             model.meta.bias = tune_bias(model.logits(list(val[0])), np.asarray(val[1]), score_fn=score_fn or macro_recall)
         return model
 
+    def refit_head(self, texts: Sequence[str], labels: Sequence[int], val: tuple[Sequence[str], Sequence[int]],
+                   score_fn: Score | None = None, c: float = 1.0) -> None:
+        """Keep the adapter, train a new head on (text, label) and tune the offsets on `val`.
+
+        The cheap way to add a domain: one forward pass per text (no backward through the encoder).
+        """
+        import torch
+        from sklearn.linear_model import LogisticRegression
+
+        x = self.encode(texts)
+        clf = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(x, np.asarray(labels))
+        with torch.no_grad():
+            self.head.weight.copy_(torch.tensor(clf.coef_, dtype=torch.float32))
+            self.head.bias.copy_(torch.tensor(clf.intercept_, dtype=torch.float32))
+        self.meta.bias = tune_bias(self.logits(list(val[0])), np.asarray(val[1]), score_fn=score_fn or macro_recall)
+        self.meta.train = {**self.meta.train, "head": {"examples": len(texts), "c": c}}
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """The pooled embeddings the head reads, shape (len(texts), dim)."""
+        return self.encoder.encode(texts, batch_size)
+
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path, adapter_from: Path | None = None) -> None:
+        """Write adapter/, head.pt and meta.json; `adapter_from` copies an adapter (this model's is merged)."""
+        import shutil
+
         import torch
 
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        self.encoder.model.save_pretrained(str(p / "adapter"))
+        if adapter_from is not None:
+            if (adapter_from / "adapter").resolve() != (p / "adapter").resolve():
+                shutil.copytree(adapter_from / "adapter", p / "adapter", dirs_exist_ok=True)
+        else:
+            self.encoder.model.save_pretrained(str(p / "adapter"))
         torch.save(self.head.state_dict(), p / "head.pt")
         meta = asdict(self.meta)
         (p / "meta.json").write_text(json.dumps(meta, indent=1))

@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--start-from", default="", help="an adapter directory to continue training")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--head-only", action="store_true",
+                        help="keep the adapter of --start-from, train only a new head on the mixed data")
     args = parser.parse_args()
     from tqdm import tqdm
 
@@ -72,12 +74,18 @@ def main() -> None:
         bar.update(step - bar.n)
 
     t0 = time.time()
-    model = SentimentModel.fit([r[0] for r in rows], [r[1] for r in rows], config=config,
-                               val=(val_t[0] + val_g[0], val_t[1] + val_g[1]), progress=progress,
-                               start_from=Path(args.start_from) if args.start_from else None, score_fn=score)
+    if args.head_only:
+        model = SentimentModel.load(args.start_from or "nlp/weights/sentiment-minilm")  # as the bot runs it
+        model.refit_head([r[0] for r in rows], [r[1] for r in rows], (val_t[0] + val_g[0], val_t[1] + val_g[1]),
+                         score_fn=score)
+    else:
+        model = SentimentModel.fit([r[0] for r in rows], [r[1] for r in rows], config=config,
+                                   val=(val_t[0] + val_g[0], val_t[1] + val_g[1]), progress=progress,
+                                   start_from=Path(args.start_from) if args.start_from else None, score_fn=score)
     bar.close()
-    model.meta.train.update(tweets=args.tweets, comments=args.comments, start_from=args.start_from or None)
-    model.save(args.out)
+    model.meta.train.update(tweets=args.tweets, comments=args.comments, start_from=args.start_from or None,
+                            head_only=args.head_only)
+    model.save(args.out, adapter_from=Path(args.start_from or "nlp/weights/sentiment-minilm") if args.head_only else None)
     print(f"trained in {time.time() - t0:.0f} s on {len(rows)} texts; bias {model.meta.bias}")
 
     def evaluate(texts: list[str], labels: list[int]) -> tuple[float, float]:
@@ -86,9 +94,9 @@ def main() -> None:
         return macro_recall(pred, truth) * 100, float((pred == truth).mean()) * 100
 
     mr, acc = evaluate(*tweets["test"])
-    print(f"TweetEval test (fp32): macro-recall {mr:.1f}, accuracy {acc:.1f}")
+    print(f"TweetEval test: macro-recall {mr:.1f}, accuracy {acc:.1f}")
     mr, acc = evaluate(*load_goemotions(go_root, "test", single_only=True))
-    print(f"GoEmotions test, single-label (fp32): macro-recall {mr:.1f}, accuracy {acc:.1f}")
+    print(f"GoEmotions test, single-label: macro-recall {mr:.1f}, accuracy {acc:.1f}")
 
 
 if __name__ == "__main__":
