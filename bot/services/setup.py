@@ -123,9 +123,12 @@ def offer_for_new_chat(settings: Settings, chat: KnownChat) -> tuple[str, list[l
                 [[(texts.SETUP_USE_BUTTON.format(title=chat.title), f"{SETUP_PREFIX}:channel:{chat.chat_id}")]])
     if settings.channel.discussion_group_id == chat.chat_id:
         return None
+    if settings.creator.inbox_chat_id == chat.chat_id:
+        return None
     note = "" if chat.bot_status in ADMIN else texts.SETUP_GROUP_NOT_ADMIN
     return (texts.SETUP_ADDED_GROUP.format(title=title) + note,
-            [[(texts.SETUP_USE_BUTTON.format(title=chat.title), f"{SETUP_PREFIX}:group:{chat.chat_id}")]])
+            [[(texts.SETUP_USE_BUTTON.format(title=chat.title), f"{SETUP_PREFIX}:group:{chat.chat_id}")],
+             [(texts.SETUP_INBOX_BUTTON.format(title=chat.title), f"{SETUP_PREFIX}:inbox:{chat.chat_id}")]])
 
 
 def use_known_chat(services: Services, session: Session, kind: str, chat_id: int) -> bool:
@@ -136,8 +139,9 @@ def use_known_chat(services: Services, session: Session, kind: str, chat_id: int
     if kind == "channel" and chat.type == "channel":
         change_settings(services, session, {"channel.id": chat_id})
         return True
-    if kind == "group" and chat.type in ("group", "supergroup"):
-        change_settings(services, session, {"channel.discussion_group_id": chat_id})
+    keys = {"group": "channel.discussion_group_id", "inbox": "creator.inbox_chat_id"}
+    if kind in keys and chat.type in ("group", "supergroup"):
+        change_settings(services, session, {keys[kind]: chat_id})
         return True
     return False
 
@@ -198,9 +202,11 @@ def _group_item(session: Session, settings: Settings, channel: ChatProbe | None,
     return Item(False, texts.SETUP_GROUP_NOT_ADMIN.format(title=_chat_title(group), id=group.chat_id), offers)
 
 
-def _inbox_item(settings: Settings, inbox: ChatProbe | None) -> Item:
+def _inbox_item(session: Session, settings: Settings, inbox: ChatProbe | None) -> Item:
     if inbox is None:
-        return Item(None, texts.SETUP_INBOX_UNSET)
+        offers = [(texts.SETUP_INBOX_BUTTON.format(title=c.title), f"{SETUP_PREFIX}:inbox:{c.chat_id}")
+                  for c in known_chats(session, "group")[:2] if c.chat_id != settings.channel.discussion_group_id]
+        return Item(None, texts.SETUP_INBOX_UNSET, offers)
     if inbox.bot_status in PRESENT:
         return Item(True, texts.SETUP_INBOX_OK.format(title=_chat_title(inbox)))
     return Item(False, texts.SETUP_INBOX_MISSING.format(id=inbox.chat_id))
@@ -238,7 +244,7 @@ def checklist(session: Session, settings: Settings, bot_name: str, channel: Chat
         Item(True, texts.SETUP_TOKEN_OK.format(bot=texts.esc(bot_name))),
         _channel_item(session, settings, channel),
         _group_item(session, settings, channel, group),
-        _inbox_item(settings, inbox),
+        _inbox_item(session, settings, inbox),
         _faq_item(faq),
         _schedule_item(settings),
     ]
