@@ -175,6 +175,8 @@ SETUP_USE_BUTTON = "Use {title}"
 SETUP_ADDED_CHANNEL = "I was added to the channel <b>{title}</b>. Use it as your channel?"
 SETUP_ADDED_GROUP = ("I was added to the group <b>{title}</b>. Use it as the channel's discussion group, "
                      "or as the inbox where I pass on questions I can't answer?")
+SETUP_REMOVED = ("⚠️ I was removed from <b>{title}</b>, so I no longer see what happens there. Add me back as "
+                 "an administrator, or send /setup to pick another chat.")
 SETUP_GROUP_NOT_ADMIN = "\nMake me an administrator there too, or I can't read the comments."
 SETUP_SAVED_CHANNEL = "✅ Saved: {title} is your channel."
 SETUP_SAVED_GROUP = "✅ Saved: {title} is the discussion group."

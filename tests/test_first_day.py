@@ -313,3 +313,6 @@ async def test_a_group_the_bot_is_added_to_becomes_the_inbox(sandbox: BotApiSand
         assert checklist_lines(bot.replies_to(CREATOR_ID)[-1])["Inbox"] == "✅"
         assert (await say(bot, ana, "Do you run photo workshops?")) == texts.HANDOFF_TO_FOLLOWER
         assert "Do you run photo workshops?" in sandbox.texts_to(inbox["id"])[-1]
+        sandbox.add_bot(sandbox.group, by=maya, status="left")  # removed from the discussion group
+        await bot.settle()
+        assert bot.replies_to(inbox["id"])[-1].startswith("⚠️ I was removed from Creator Channel Chat")

@@ -114,8 +114,9 @@ def known_chats(session: Session, kind: str) -> list[KnownChat]:
 def offer_for_new_chat(settings: Settings, chat: KnownChat) -> tuple[str, list[list[tuple[str, str]]]] | None:
     """What to tell the creator when the bot was added somewhere (None: nothing to offer)."""
     title = texts.esc(chat.title or str(chat.chat_id))
-    if chat.bot_status not in PRESENT:
-        return None
+    if chat.bot_status not in PRESENT:  # removed: say so when it was one of the configured chats
+        configured = (settings.channel.id, settings.channel.discussion_group_id, settings.creator.inbox_chat_id)
+        return (texts.SETUP_REMOVED.format(title=title), []) if chat.chat_id in configured else None
     if chat.type == "channel":
         if settings.channel.id == chat.chat_id:
             return None
