@@ -70,7 +70,7 @@ HANDOFF_TO_CREATOR = (
 )
 HANDOFF_FOLLOW_UP = "➕ <b>{name} adds</b> (#{id}):\n{question}"
 CREATOR_ANSWER = "💬 The creator answered your question:\n\n{answer}"
-RELAYED_LEARNED = "✅ Sent. I saved your answer as an FAQ example; /retrain makes me use it."
+RELAYED_LEARNED = "✅ Sent. I saved your answer as an FAQ example; train the FAQ (or /retrain) to use it."
 RELAYED_PENDING = "✅ Sent. Your answer waits for review before I learn from it."
 HANDOFF_ALREADY_DONE = "That question is already {status}."
 RELAY_TEXT_ONLY = "Please answer with text: I can only relay text messages."

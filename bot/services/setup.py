@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot import texts
 from bot.config import Settings, with_overrides
 from bot.services.deps import Services
-from bot.services.faq_chat import FAQ_PREFIX
+from bot.services.faq import RETRAIN_BUTTONS
 from bot.services.report_delivery import ensure_report_schedule
 from bot.store.models import KnownChat, SettingOverride
 
@@ -218,7 +218,7 @@ def _faq_item(faq: FaqState) -> Item:
         return Item(False, texts.SETUP_FAQ_NONE)
     if faq.version is None:
         return Item(False, texts.SETUP_FAQ_UNTRAINED.format(entries=faq.entries),
-                    [(texts.FAQ_RETRAIN_BUTTON, f"{FAQ_PREFIX}:retrain")])
+                    RETRAIN_BUTTONS[0])
     return Item(True, texts.SETUP_FAQ_OK.format(entries=faq.entries, version=faq.version))
 
 
