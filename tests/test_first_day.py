@@ -172,9 +172,9 @@ CREATOR_COMMANDS = [
 ]
 
 
-async def test_every_creator_command_on_an_empty_database(sandbox: BotApiSandbox, sqlite_url: str,
+async def test_every_creator_command_on_an_empty_database(sandbox: BotApiSandbox, db_url: str,
                                                           tmp_path: Path) -> None:
-    settings = brand_new(sandbox, sqlite_url, tmp_path / "data")
+    settings = brand_new(sandbox, db_url, tmp_path / "data")
     maya = sandbox.user(CREATOR_ID, "Maya")
     by_command: dict[str, str] = {}
     async with running_bot(settings, sandbox) as bot:
@@ -245,10 +245,10 @@ async def test_small_talk_is_answered_never_handed_off_nor_counted(sandbox: BotA
             assert s.scalar(select(func.count()).select_from(Handoff)) == 1
 
 
-async def test_report_schedule_is_a_setting_not_a_reminder(sandbox: BotApiSandbox, sqlite_url: str,
+async def test_report_schedule_is_a_setting_not_a_reminder(sandbox: BotApiSandbox, db_url: str,
                                                            tmp_path: Path) -> None:
     maya = sandbox.user(CREATOR_ID, "Maya")
-    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path / "data"), sandbox) as bot:
+    async with running_bot(settings_for(sandbox, db_url, tmp_path / "data"), sandbox) as bot:
         await wait_for(lambda: _report_rows(bot) != [], 10, "the report schedule")
         assert (await say(bot, maya, "/reminders")) == texts.REMINDERS_NONE
         reply = await say(bot, maya, "/report schedule daily 18:30")
@@ -294,3 +294,45 @@ def test_chat_settings_are_checked_like_the_file() -> None:
     with pytest.raises(ConfigError) as info:
         with_overrides(base, {"schedule.timezone": "Mars/Olympus", "channel.id": "x", "nope.key": 1})
     assert len(info.value.problems) == 3
+
+
+async def test_a_group_the_bot_is_added_to_becomes_the_inbox(sandbox: BotApiSandbox, sqlite_url: str,
+                                                              tmp_path: Path) -> None:
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    ana = sandbox.user(101, "Ana")
+    inbox = {"id": -1001000000099, "type": "supergroup", "title": "Maya's inbox"}
+    sandbox.chats[inbox["id"]] = inbox
+    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path / "data"), sandbox) as bot:
+        sandbox.add_bot(inbox, by=maya, status="member")
+        await bot.settle()
+        offer = last_to(sandbox, CREATOR_ID)
+        assert "Maya's inbox" in offer["text"] and "Make me an administrator there" in offer["text"]
+        sandbox.press(maya, offer, button(offer, "setup:inbox:"))
+        await bot.settle()
+        assert bot.runtime.services.settings.creator.inbox_chat_id == inbox["id"]
+        assert checklist_lines(bot.replies_to(CREATOR_ID)[-1])["Inbox"] == "✅"
+        assert (await say(bot, ana, "Do you run photo workshops?")) == texts.HANDOFF_TO_FOLLOWER
+        assert "Do you run photo workshops?" in sandbox.texts_to(inbox["id"])[-1]
+        sandbox.add_bot(sandbox.group, by=maya, status="left")  # removed from the discussion group
+        await bot.settle()
+        assert bot.replies_to(inbox["id"])[-1].startswith("⚠️ I was removed from Creator Channel Chat")
+
+
+def test_best_time_with_a_burst_at_midnight_leans_on_the_typical_evening() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    import numpy as np
+
+    from recsys.timing import PostingTimeModel
+
+    midnight = datetime(2026, 11, 30, 0, 0, 10, tzinfo=UTC).timestamp()  # a Monday
+    burst = np.array([midnight, midnight + 5, midnight + 20, midnight + 40])
+    for zone in ("UTC", "Europe/Berlin"):
+        model = PostingTimeModel(tz=ZoneInfo(zone)).fit(burst, np.array([3.0, 3.0, 2.0, 2.0]))
+        assert model.interactions == 4
+        slots = model.best_slots(datetime(2026, 11, 29, 1, tzinfo=UTC), k=3)
+        assert all(start.hour in (19, 20) for start, _ in slots), (zone, slots)
+    busy = PostingTimeModel(tz=ZoneInfo("UTC")).fit(  # months of midnight activity do win
+        np.array([midnight + d * 86_400.0 + m * 60 for d in range(90) for m in range(8)]))
+    assert busy.best_hours(1)[0][0] % 24 == 0

@@ -69,7 +69,7 @@ async def bot_membership(update: Update, context: BotContext) -> None:
 
 
 async def button(update: Update, context: BotContext) -> None:
-    """A setup button: use a chat the bot was added to as the channel or the discussion group."""
+    """A setup button: use a chat the bot was added to as the channel, the discussion group or the inbox."""
     query = update.callback_query
     assert query is not None and query.data is not None
     parts = query.data.split(":")
@@ -84,8 +84,8 @@ async def button(update: Update, context: BotContext) -> None:
         return
     title = texts.esc(setup.known_title(session, target))
     answer_callback(session, query.id, query.from_user.id, "✅")
-    send_text(session, chat_id, (texts.SETUP_SAVED_CHANNEL if kind == "channel" else texts.SETUP_SAVED_GROUP)
-              .format(title=title))
+    saved = {"channel": texts.SETUP_SAVED_CHANNEL, "group": texts.SETUP_SAVED_GROUP, "inbox": texts.SETUP_SAVED_INBOX}
+    send_text(session, chat_id, saved[kind].format(title=title))
     await send_checklist(context, chat_id)
 
 

@@ -37,14 +37,15 @@ from bot.runtime.supervision import supervise
 from bot.services.deps import Services
 from bot.services.errors import notify_creator_once
 from bot.services.faq import training_entries
-from bot.services.faq_model import EncoderFactory, faq_model_for
+from bot.services.faq_model import faq_model_for
 from bot.services.faq_training import start_retrain
+from bot.services.models import model_factory
 from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
 from bot.services.setup import refresh_settings
 from bot.store import leases
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import OutboxMessage, RawUpdate, RuntimeLease, utcnow
-from nlp.multilingual import NAME as MULTILINGUAL
+from nlp.model_factory import EncoderFactory, ModelFactory
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class BotRuntime:
 
     def __init__(self, settings: Settings, *, migrate: bool = True,
                  encoder_factory: EncoderFactory | None = None,
-                 classifier_factory: ClassifierFactory | None = None) -> None:
+                 classifier_factory: ClassifierFactory | None = None, models: ModelFactory | None = None) -> None:
         if not settings.telegram.token:
             raise SystemExit(
                 "no bot token: set CREATORBOT_TOKEN or [telegram] token in the config "
@@ -103,8 +104,9 @@ class BotRuntime:
         self.worker = worker_id()
         self.engine = make_engine(settings.database.url)
         sessions = make_sessionmaker(self.engine)
+        self.models = models or model_factory(settings, encoder_factory)  # FAQ and sentiment share its encoders
         self.services = Services(settings=settings, sessions=sessions, file_settings=settings,
-                                 faq_model=faq_model_for(settings, encoder_factory))
+                                 faq_model=faq_model_for(settings, models=self.models))
         with self.services.sessions() as session:  # settings changed in the chat win over the file
             refresh_settings(self.services, session)
         self.application: AnyApplication = build_application(self.services.settings, self.services)
@@ -116,10 +118,7 @@ class BotRuntime:
         self.services.wake_sender = self.sender.wake
         self.processor = Processor(self.application, self.services, self._notify_dead, self.worker, lease,
                                    self.metrics, lambda: self.health.beat("processor"))
-        faq_model = self.services.faq_model
-        assert faq_model is not None
-        self.sentiment = SentimentWorker(self.services, classifier_factory or classifier_loader(
-            settings, lambda: faq_model.encoder(MULTILINGUAL)))  # one e5 instance for FAQ and sentiment
+        self.sentiment = SentimentWorker(self.services, classifier_factory or classifier_loader(self.models))
         self.roles: set[str] = set()
         self.webhook: WebhookServer | None = None
         self._health_runner: web.AppRunner | None = None

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot import texts
 from bot.config import Settings, with_overrides
 from bot.services.deps import Services
-from bot.services.faq_chat import FAQ_PREFIX
+from bot.services.faq import RETRAIN_BUTTONS
 from bot.services.report_delivery import ensure_report_schedule
 from bot.store.models import KnownChat, SettingOverride
 
@@ -114,8 +114,9 @@ def known_chats(session: Session, kind: str) -> list[KnownChat]:
 def offer_for_new_chat(settings: Settings, chat: KnownChat) -> tuple[str, list[list[tuple[str, str]]]] | None:
     """What to tell the creator when the bot was added somewhere (None: nothing to offer)."""
     title = texts.esc(chat.title or str(chat.chat_id))
-    if chat.bot_status not in PRESENT:
-        return None
+    if chat.bot_status not in PRESENT:  # removed: say so when it was one of the configured chats
+        configured = (settings.channel.id, settings.channel.discussion_group_id, settings.creator.inbox_chat_id)
+        return (texts.SETUP_REMOVED.format(title=title), []) if chat.chat_id in configured else None
     if chat.type == "channel":
         if settings.channel.id == chat.chat_id:
             return None
@@ -123,9 +124,12 @@ def offer_for_new_chat(settings: Settings, chat: KnownChat) -> tuple[str, list[l
                 [[(texts.SETUP_USE_BUTTON.format(title=chat.title), f"{SETUP_PREFIX}:channel:{chat.chat_id}")]])
     if settings.channel.discussion_group_id == chat.chat_id:
         return None
+    if settings.creator.inbox_chat_id == chat.chat_id:
+        return None
     note = "" if chat.bot_status in ADMIN else texts.SETUP_GROUP_NOT_ADMIN
     return (texts.SETUP_ADDED_GROUP.format(title=title) + note,
-            [[(texts.SETUP_USE_BUTTON.format(title=chat.title), f"{SETUP_PREFIX}:group:{chat.chat_id}")]])
+            [[(texts.SETUP_USE_BUTTON.format(title=chat.title), f"{SETUP_PREFIX}:group:{chat.chat_id}")],
+             [(texts.SETUP_INBOX_BUTTON.format(title=chat.title), f"{SETUP_PREFIX}:inbox:{chat.chat_id}")]])
 
 
 def use_known_chat(services: Services, session: Session, kind: str, chat_id: int) -> bool:
@@ -136,8 +140,9 @@ def use_known_chat(services: Services, session: Session, kind: str, chat_id: int
     if kind == "channel" and chat.type == "channel":
         change_settings(services, session, {"channel.id": chat_id})
         return True
-    if kind == "group" and chat.type in ("group", "supergroup"):
-        change_settings(services, session, {"channel.discussion_group_id": chat_id})
+    keys = {"group": "channel.discussion_group_id", "inbox": "creator.inbox_chat_id"}
+    if kind in keys and chat.type in ("group", "supergroup"):
+        change_settings(services, session, {keys[kind]: chat_id})
         return True
     return False
 
@@ -198,9 +203,11 @@ def _group_item(session: Session, settings: Settings, channel: ChatProbe | None,
     return Item(False, texts.SETUP_GROUP_NOT_ADMIN.format(title=_chat_title(group), id=group.chat_id), offers)
 
 
-def _inbox_item(settings: Settings, inbox: ChatProbe | None) -> Item:
+def _inbox_item(session: Session, settings: Settings, inbox: ChatProbe | None) -> Item:
     if inbox is None:
-        return Item(None, texts.SETUP_INBOX_UNSET)
+        offers = [(texts.SETUP_INBOX_BUTTON.format(title=c.title), f"{SETUP_PREFIX}:inbox:{c.chat_id}")
+                  for c in known_chats(session, "group")[:2] if c.chat_id != settings.channel.discussion_group_id]
+        return Item(None, texts.SETUP_INBOX_UNSET, offers)
     if inbox.bot_status in PRESENT:
         return Item(True, texts.SETUP_INBOX_OK.format(title=_chat_title(inbox)))
     return Item(False, texts.SETUP_INBOX_MISSING.format(id=inbox.chat_id))
@@ -211,7 +218,7 @@ def _faq_item(faq: FaqState) -> Item:
         return Item(False, texts.SETUP_FAQ_NONE)
     if faq.version is None:
         return Item(False, texts.SETUP_FAQ_UNTRAINED.format(entries=faq.entries),
-                    [(texts.FAQ_RETRAIN_BUTTON, f"{FAQ_PREFIX}:retrain")])
+                    RETRAIN_BUTTONS[0])
     return Item(True, texts.SETUP_FAQ_OK.format(entries=faq.entries, version=faq.version))
 
 
@@ -238,7 +245,7 @@ def checklist(session: Session, settings: Settings, bot_name: str, channel: Chat
         Item(True, texts.SETUP_TOKEN_OK.format(bot=texts.esc(bot_name))),
         _channel_item(session, settings, channel),
         _group_item(session, settings, channel, group),
-        _inbox_item(settings, inbox),
+        _inbox_item(session, settings, inbox),
         _faq_item(faq),
         _schedule_item(settings),
     ]
