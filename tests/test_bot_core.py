@@ -133,7 +133,7 @@ async def test_unexpected_errors_tell_the_creator_once(sandbox: BotApiSandbox, s
         bot.runtime.application.add_handler(TypeHandler(Update, explode), group=-1)
         for _ in range(3):
             sandbox.send_private(ana, "boom")
-        await bot.settle()
+        await bot.settle(60)  # each failing update is retried before it is set aside
         notices = bot.replies_to(CREATOR_ID)
         assert len(notices) == 1 and "kaboom <b>" in notices[0]
         with bot.sessions() as s:

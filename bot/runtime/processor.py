@@ -56,7 +56,7 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=min(60.0, 0.5 * 2 ** attempts))
+    return timedelta(seconds=min(60.0, 0.25 * 2 ** attempts))
 
 
 class Processor:

@@ -143,19 +143,27 @@ class OutboxSender:
 
     async def send_due(self) -> int:
         """Claim what may be sent now and send it, each message in its slot; returns how many."""
+        claimed_at = time.monotonic()
         rows, slot = self._claim()
+        # Another sender may claim a row once our lease runs out: send only well inside it.
+        deadline = claimed_at + self.lease.total_seconds() * 0.5
         for i, row in enumerate(rows):
-            if self._stop.is_set():
-                break
             wait = slot - time.time()
             if wait < -LATE:  # fell behind our slots (slow sends): fresh ones for the rest
                 slot = self._reserve(len(rows) - i)
                 wait = slot - time.time()
             if wait > 0:
                 await asyncio.sleep(wait)
+            if self._stop.is_set() or time.monotonic() > deadline:
+                self._release([r.id for r in rows[i:]])
+                break
             await self._send(row)
             slot += self.gap
         return len(rows)
+
+    def _release(self, ids: list[int]) -> None:
+        with self.sessions() as session, session.begin():
+            release_outbox(session, self.worker, ids)
 
     def _reserve(self, count: int) -> float:
         with self.sessions() as session, session.begin():

@@ -97,9 +97,12 @@ def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> int:
     return len(rows)
 
 
-def release_outbox(session: Session, worker: str) -> None:
-    session.execute(update(OutboxMessage).where(OutboxMessage.claimed_by == worker,
-                                                OutboxMessage.status == PENDING).values(lease_until=None))
+def release_outbox(session: Session, worker: str, ids: list[int] | None = None) -> None:
+    """Hand back what `worker` claimed and did not send (all of it, or `ids`)."""
+    stmt = update(OutboxMessage).where(OutboxMessage.claimed_by == worker, OutboxMessage.status == PENDING)
+    if ids is not None:
+        stmt = stmt.where(OutboxMessage.id.in_(ids))
+    session.execute(stmt.values(lease_until=None))
 
 
 def outbox_depth(session: Session) -> dict[str, int]:
