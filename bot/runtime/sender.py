@@ -120,8 +120,10 @@ class OutboxSender:
 
     async def _main(self) -> None:
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        bot = self.bot_factory()
         try:
-            async with self.bot_factory() as bot:
+            await self._connect(bot)
+            async with bot:
                 self.bot = bot
                 self._transaction(lambda s: release_outbox(s, self.worker))
                 while not self._stop.is_set():
@@ -133,6 +135,18 @@ class OutboxSender:
             self._loop = self._wake = None
             with suppress(Exception):
                 self._transaction(lambda s: release_outbox(s, self.worker))
+
+    async def _connect(self, bot: Bot) -> None:
+        """Initialise the connection (getMe), riding out network trouble until told to stop."""
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                await bot.initialize()
+                return
+            except NetworkError as exc:
+                log.warning("sender cannot reach the Bot API yet (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     def _claim(self) -> tuple[list[OutboxMessage], float]:
         def work(session: Session) -> tuple[list[OutboxMessage], float]:
