@@ -266,6 +266,11 @@ async def test_report_schedule_is_a_setting_not_a_reminder(sandbox: BotApiSandbo
         assert texts.SCHEDULE_BAD_DAY in bad
         assert (await say(bot, maya, "/report schedule off")).startswith("✅ Scheduled report: off")
         assert _report_rows(bot) == []
+        assert checklist_lines(await say(bot, maya, "/setup"))["Reports and time zone"] == "❌"  # UTC by default
+        assert (await say(bot, maya, "/timezone Mars/Olympus")).startswith("I don't know the time zone")
+        assert (await say(bot, maya, "/timezone UTC")).startswith("✅ Time zone set to UTC")
+        marks = checklist_lines(await say(bot, maya, "/setup"))
+        assert marks["Reports and time zone"] == "✅" and "report off" in bot.replies_to(CREATOR_ID)[-1]
 
 
 def _report_rows(bot: Harness) -> list[tuple[str, int, int]]:
