@@ -52,10 +52,9 @@ log = logging.getLogger(__name__)
 # We call the Bot API through do_api_request on purpose: raw JSON in and out, no re-encoding.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
-# Slots are spaced a little wider than 1/limit and a send that is late for its slot goes back to
-# the queue, so clock jitter between processes never packs more than `limit` sends into a second.
-SAFETY = 1.15
-LATE = 0.1
+# Slots are spaced a little wider than 1/limit, so jitter between processes (a send that leaves a
+# little after its slot) never packs more than `limit` sends into a second.
+SAFETY = 1.1
 
 
 def _backoff(attempts: int) -> float:
@@ -148,31 +147,28 @@ class OutboxSender:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    def _claim(self) -> tuple[list[OutboxMessage], float]:
-        def work(session: Session) -> tuple[list[OutboxMessage], float]:
-            rows = claim_outbox(session, self.worker, self.lease, self.batch)
-            return rows, reserve_slots(session, len(rows), self.gap, time.time())
-        result: tuple[list[OutboxMessage], float] = self._transaction(work)
-        return result
+    def _claim(self) -> list[OutboxMessage]:
+        with self.sessions() as session, session.begin():
+            return claim_outbox(session, self.worker, self.lease, self.batch)
 
     async def send_due(self) -> int:
-        """Claim what may be sent now and send it, each message in its slot; returns how many."""
+        """Claim what may be sent now and send it, one message at a time; returns how many were claimed.
+
+        Each message takes its fleet-wide slot just before it goes (reserving a batch ahead would
+        queue one sender's late messages behind every other sender's reservations).
+        """
         claimed_at = time.monotonic()
-        rows, slot = self._claim()
+        rows = self._claim()
         # Another sender may claim a row once our lease runs out: send only well inside it.
         deadline = claimed_at + self.lease.total_seconds() * 0.5
         for i, row in enumerate(rows):
-            wait = slot - time.time()
-            if wait < -LATE:  # fell behind our slots (slow sends): fresh ones for the rest
-                slot = self._reserve(len(rows) - i)
-                wait = slot - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
             if self._stop.is_set() or time.monotonic() > deadline:
                 self._release([r.id for r in rows[i:]])
                 break
+            wait = self._reserve(1) - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
             await self._send(row)
-            slot += self.gap
         return len(rows)
 
     def _release(self, ids: list[int]) -> None:
