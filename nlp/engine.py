@@ -47,13 +47,34 @@ def threads() -> int:
     return int(n) if n else (os.cpu_count() or 1)
 
 
-def _sha256(paths: Sequence[Path], extra: str = "") -> str:
-    sha = hashlib.sha256(extra.encode())
-    for path in paths:
-        sha.update(path.name.encode())
+def _file_sha256(path: Path, memo: dict[str, str]) -> str:
+    """A file's sha256, remembered by (path, size, mtime) so a start does not reread 90 MB."""
+    st = path.stat()
+    stamp = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    if stamp not in memo:
+        sha = hashlib.sha256()
         with path.open("rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 sha.update(chunk)
+        memo[stamp] = sha.hexdigest()
+    return memo[stamp]
+
+
+def _sha256(paths: Sequence[Path], extra: str = "", memo_file: Path | None = None) -> str:
+    memo: dict[str, str] = {}
+    if memo_file is not None and memo_file.exists():
+        try:
+            memo = json.loads(memo_file.read_text())
+        except ValueError:
+            memo = {}
+    known = len(memo)
+    sha = hashlib.sha256(extra.encode())
+    for path in paths:
+        sha.update(path.name.encode() + _file_sha256(path, memo).encode())
+    if memo_file is not None and len(memo) != known:
+        tmp = memo_file.with_name(f"{memo_file.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(memo))
+        os.replace(tmp, memo_file)
     return sha.hexdigest()[:16]
 
 
@@ -68,8 +89,8 @@ class Export:
     extra: str = ""
     max_length: int = 128
 
-    def key(self, precision: str) -> str:
-        return _sha256(self.sources, f"{FORMAT}:{self.kind}:{precision}:{self.max_length}:{self.extra}")
+    def key(self, precision: str, memo_file: Path | None = None) -> str:
+        return _sha256(self.sources, f"{FORMAT}:{self.kind}:{precision}:{self.max_length}:{self.extra}", memo_file)
 
 
 def minilm_export() -> Export:
@@ -103,14 +124,38 @@ _export_lock = threading.Lock()
 Runner = Callable[[list[str]], None]
 
 
+_children: set[subprocess.Popen[str]] = set()
+_children_lock = threading.Lock()
+_stopping = False
+
+
+def stop_exports() -> None:
+    """Terminate exports still running and start no more (the process is shutting down; the next
+    start redoes them)."""
+    global _stopping
+    with _children_lock:
+        _stopping = True
+        for child in _children:
+            child.terminate()
+
+
 def run_export(args: list[str]) -> None:
     """`python -m nlp.onnx_export ARGS` in a child process (torch's memory goes when it exits)."""
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "TOKENIZERS_PARALLELISM": "false",
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONWARNINGS": "ignore",
            "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-m", "nlp.onnx_export", *args], capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        raise EngineError(f"exporting {args[0]} failed:\n{done.stderr[-3000:]}")
+    with _children_lock:
+        if _stopping:
+            raise EngineError(f"not exporting {args[0]}: shutting down")
+        child = subprocess.Popen([sys.executable, "-m", "nlp.onnx_export", *args], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True, env=env)
+        _children.add(child)
+    try:
+        _, err = child.communicate()
+    finally:
+        _children.discard(child)
+    if child.returncode != 0:
+        raise EngineError(f"exporting {args[0]} failed (exit {child.returncode}):\n{err[-3000:]}")
 
 
 def exported(data_dir: Path, spec: Export, precision: str | None = None, runner: Runner = run_export) -> Path:
@@ -118,11 +163,13 @@ def exported(data_dir: Path, spec: Export, precision: str | None = None, runner:
     same model (other weights, other format) are removed."""
     precision = precision or PRECISION[spec.name]
     root = data_dir / "models" / "onnx"
-    key = spec.key(precision)
+    root.mkdir(parents=True, exist_ok=True)
+    key = spec.key(precision, root / "hashes.json")
     out = root / f"{spec.name}-{precision}-{key}"
     with _export_lock:
         if not (out / "engine.json").exists():
             root.mkdir(parents=True, exist_ok=True)
+            _remove_abandoned(root)
             log.info("exporting %s to ONNX (%s), once", spec.name, precision)
             runner([spec.kind, str(out), *spec.args, "--precision", precision,
                     "--max-length", str(spec.max_length), "--source-hash", key])
@@ -132,6 +179,14 @@ def exported(data_dir: Path, spec: Export, precision: str | None = None, runner:
                 if old != out and ".partial" not in old.name:
                     shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def _remove_abandoned(root: Path) -> None:
+    """Half-written exports of processes that are gone (killed while exporting)."""
+    for partial in root.glob("*.partial-*"):
+        pid = partial.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(partial, ignore_errors=True)
 
 
 def _session(path: Path) -> Any:

@@ -23,6 +23,7 @@ from bot.services.faq_model import EncoderFactory, faq_model_for
 from bot.services.faq_training import start_retrain
 from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
 from bot.store.db import make_engine, make_sessionmaker, upgrade
+from nlp.engine import stop_exports
 from nlp.multilingual import NAME as MULTILINGUAL
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class BotRuntime:
         await app.start()
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
         self._tasks.append(asyncio.create_task(self.processor.run(), name="processor"))
-        await self.sentiment.load()
+        # loads its model first (exported once on a first start): updates are handled meanwhile
         self._tasks.append(asyncio.create_task(self.sentiment.run(), name="sentiment"))
         tg = self.settings.telegram
         if tg.mode == "webhook":
@@ -95,6 +96,7 @@ class BotRuntime:
                 start_retrain(self.services, None)
 
     async def stop(self) -> None:
+        stop_exports()  # a first start may still be exporting a model: that child must not outlive us
         for task in [*self._tasks, *self.services.background]:
             task.cancel()
         for task in self._tasks:
