@@ -41,6 +41,10 @@ class EngineError(Exception):
     pass
 
 
+_children_lock = threading.Lock()
+_stopping = False  # set once by stop_exports: the process is shutting down
+
+
 def threads() -> int:
     """CREATORBOT_THREADS (or the older CREATORBOT_TORCH_THREADS), else every core."""
     n = os.environ.get("CREATORBOT_THREADS") or os.environ.get("CREATORBOT_TORCH_THREADS")
@@ -55,6 +59,8 @@ def _file_sha256(path: Path, memo: dict[str, str]) -> str:
         sha = hashlib.sha256()
         with path.open("rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
+                if _stopping:  # a first start's hashing must not hold up a shutdown
+                    raise EngineError("shutting down")
                 sha.update(chunk)
         memo[stamp] = sha.hexdigest()
     return memo[stamp]
@@ -125,8 +131,6 @@ Runner = Callable[[list[str]], None]
 
 
 _children: set[subprocess.Popen[str]] = set()
-_children_lock = threading.Lock()
-_stopping = False
 
 
 def stop_exports() -> None:
