@@ -14,7 +14,6 @@ Single-text latency (p50 over 200 texts) and throughput at batch 64 for each.
 from __future__ import annotations
 
 import argparse
-import csv
 import gc
 import os
 import sys
@@ -61,32 +60,14 @@ def header(title: str) -> None:
           f"{'batch 64':>10s} {'memory':>10s}", flush=True)
 
 
-def banking(shots: int) -> tuple[list[str], list[int], list[str], list[int]]:
-    def read(name: str) -> list[tuple[str, str]]:
-        with (SHARED / "banking77" / name).open(encoding="utf-8") as f:
-            return [(r["text"], r["category"]) for r in csv.DictReader(f)]
-
-    train, test = read("train.csv"), read("test.csv")
-    labels = sorted({c for _, c in train})
-    rng = np.random.default_rng(0)
-    by: dict[str, list[str]] = {}
-    for t, c in train:
-        by.setdefault(c, []).append(t)
-    tx, ty = [], []
-    for i, c in enumerate(labels):
-        for j in rng.permutation(len(by[c]))[:shots]:
-            tx.append(by[c][j])
-            ty.append(i)
-    return tx, ty, [t for t, _ in test], [labels.index(c) for _, c in test]
-
-
 def minilm(data_dir: Path, shots: int) -> None:
     from sklearn.linear_model import LogisticRegression
 
     from nlp import engine
     from nlp.encoder import TransformerEncoder
+    from nlp.faq_data import banking77_split
 
-    tx, ty, sx, sy = banking(shots)
+    tx, ty, sx, sy = banking77_split(SHARED / "banking77", shots)
     header(f"all-MiniLM-L6-v2: BANKING77 accuracy, {shots} questions per intent for the head, {len(sx)} test")
     ref_emb = None
     for name, make in (("PyTorch fp32 (reference)", TransformerEncoder.base),

@@ -33,7 +33,7 @@ MINILM = "all-MiniLM-L6-v2"
 E5 = "multilingual-e5-small"
 SENTIMENT = "sentiment-minilm"
 # Measured on BANKING77 (MiniLM), the Chinese FAQ set and SMP2020 (e5), TweetEval (sentiment).
-PRECISION = {MINILM: "fp32", E5: "fp32", SENTIMENT: "fp32"}
+PRECISION = {MINILM: "int8", E5: "fp32", SENTIMENT: "fp32"}
 MAX_LENGTH = {MINILM: 128, E5: 256, SENTIMENT: 64}
 
 
@@ -131,6 +131,13 @@ Runner = Callable[[list[str]], None]
 
 
 _children: set[subprocess.Popen[str]] = set()
+
+
+def allow_exports() -> None:
+    """Undo `stop_exports` (a runtime starting again in the same process)."""
+    global _stopping
+    with _children_lock:
+        _stopping = False
 
 
 def stop_exports() -> None:

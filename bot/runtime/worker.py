@@ -24,7 +24,7 @@ from bot.services.faq_training import start_retrain
 from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
 from bot.services.setup import refresh_settings
 from bot.store.db import make_engine, make_sessionmaker, upgrade
-from nlp.engine import stop_exports
+from nlp.engine import allow_exports, stop_exports
 from nlp.multilingual import NAME as MULTILINGUAL
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class BotRuntime:
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
+        allow_exports()
         app = self.application
         await app.initialize()
         await self._load_models()
