@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from nlp.engine import OnnxEncoder, exported, sentiment_export
-from nlp.sentiment import SHIPPED, Prediction, SentimentMeta, predictions, read_meta
+from nlp.sentiment import SHIPPED, Prediction, SentimentMeta, SentimentModel, predictions
 
 
 class EngineSentiment:
@@ -24,7 +24,7 @@ class EngineSentiment:
         """Exported (once per version of the weights) into `data_dir`, then loaded from there."""
         out = exported(data_dir, sentiment_export(path), precision)
         head = np.load(out / "head.npz")
-        return cls(OnnxEncoder(out, name=f"sentiment:{path.name}"), head["weights"], head["bias"], read_meta(path))
+        return cls(OnnxEncoder(out, name=f"sentiment:{path.name}"), head["weights"], head["bias"], SentimentModel.read_meta(path))
 
     def logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         out: np.ndarray = self.encoder.encode(texts, batch_size) @ self.weights.T + self.bias

@@ -14,7 +14,15 @@ from bot import texts
 from bot.cli import main
 from bot.config import ChannelConfig, Settings
 from bot.sandbox.server import BotApiSandbox
-from bot.store.models import ChannelPost, FaqAnswer, Handoff, RawUpdate, Reminder, SettingOverride
+from bot.store.models import (
+    ChannelPost,
+    Comment,
+    FaqAnswer,
+    Handoff,
+    RawUpdate,
+    Reminder,
+    SettingOverride,
+)
 from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 
@@ -302,7 +310,9 @@ async def test_a_group_the_bot_is_added_to_becomes_the_inbox(sandbox: BotApiSand
     ana = sandbox.user(101, "Ana")
     inbox = {"id": -1001000000099, "type": "supergroup", "title": "Maya's inbox"}
     sandbox.chats[inbox["id"]] = inbox
-    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path / "data"), sandbox) as bot:
+    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")  # no discussion group yet: any group
+    settings = dataclasses.replace(settings, channel=ChannelConfig(id=sandbox.channel["id"]))
+    async with running_bot(settings, sandbox) as bot:
         sandbox.add_bot(inbox, by=maya, status="member")
         await bot.settle()
         offer = last_to(sandbox, CREATOR_ID)
@@ -312,4 +322,33 @@ async def test_a_group_the_bot_is_added_to_becomes_the_inbox(sandbox: BotApiSand
         assert bot.runtime.services.settings.creator.inbox_chat_id == inbox["id"]
         assert checklist_lines(bot.replies_to(CREATOR_ID)[-1])["Inbox"] == "✅"
         assert (await say(bot, ana, "Do you run photo workshops?")) == texts.HANDOFF_TO_FOLLOWER
-        assert "Do you run photo workshops?" in sandbox.texts_to(inbox["id"])[-1]
+        note = sandbox.sent[inbox["id"]][-1]
+        assert "Do you run photo workshops?" in note["text"]
+        sandbox.push_update({"message": sandbox._new_message(inbox, **{"from": maya}, text="Yes, in May!",
+                                                             reply_to_message=note)})
+        await wait_for(lambda: "Yes, in May!" in bot.replies_to(101)[-1], 20, "the answer from the inbox")
+        with bot.sessions() as s:  # the creator's reply in the inbox is no comment
+            assert s.scalar(select(func.count()).select_from(Comment)) == 0
+        sandbox.add_bot(sandbox.channel, by=maya, status="left")  # removed from the channel
+        await bot.settle()
+        assert bot.replies_to(inbox["id"])[-1].startswith("⚠️ I was removed from Creator Channel,")
+
+
+def test_best_time_with_a_burst_at_midnight_leans_on_the_typical_evening() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    import numpy as np
+
+    from recsys.timing import PostingTimeModel
+
+    midnight = datetime(2026, 11, 30, 0, 0, 10, tzinfo=UTC).timestamp()  # a Monday
+    burst = np.array([midnight, midnight + 5, midnight + 20, midnight + 40])
+    for zone in ("UTC", "Europe/Berlin"):
+        model = PostingTimeModel(tz=ZoneInfo(zone)).fit(burst, np.array([3.0, 3.0, 2.0, 2.0]))
+        assert model.interactions == 4
+        slots = model.best_slots(datetime(2026, 11, 29, 1, tzinfo=UTC), k=3)
+        assert all(start.hour in (19, 20) for start, _ in slots), (zone, slots)
+    busy = PostingTimeModel(tz=ZoneInfo("UTC")).fit(  # months of midnight activity do win
+        np.array([midnight + d * 86_400.0 + m * 60 for d in range(90) for m in range(8)]))
+    assert busy.best_hours(1)[0][0] % 24 == 0
