@@ -33,7 +33,7 @@ MINILM = "all-MiniLM-L6-v2"
 E5 = "multilingual-e5-small"
 SENTIMENT = "sentiment-minilm"
 # Measured on BANKING77 (MiniLM), the Chinese FAQ set and SMP2020 (e5), TweetEval (sentiment).
-PRECISION = {MINILM: "int8", E5: "fp32", SENTIMENT: "fp32"}
+PRECISION = {MINILM: "int8", E5: "fp32", SENTIMENT: "int8"}
 MAX_LENGTH = {MINILM: 128, E5: 256, SENTIMENT: 64}
 
 
