@@ -130,17 +130,21 @@ async def test_a_brand_new_creator_sets_up_everything_in_the_chat(
         sandbox.send_document(maya, "broken.csv", b"question,answer\nWhat lens?,\n")
         await bot.settle()
         assert "I didn't import broken.csv: 1 problem(s)" in bot.replies_to(CREATOR_ID)[-1]
+        drone = "- questions:\n    - What drone do you fly?\n    - Which drone is that?\n  answer: A DJI Mini 4 Pro.\n"
+        sandbox.send_document(maya, "drone.yaml", drone.encode(), mime_type="application/x-yaml")
+        await bot.settle()
+        assert bot.replies_to(CREATOR_ID)[-1].startswith("✅ Imported 1 answers with 2 questions")
 
         # list, remove one entry by its button, and retrain from the chat by the button under that reply
         listing = await say(bot, maya, "/faq list")
-        assert listing.startswith("FAQ entries (4;") and "Where can I buy your presets?" in listing
+        assert listing.startswith("FAQ entries (5;") and "Where can I buy your presets?" in listing
         travel = next(line for line in listing.splitlines() if "Where do you travel next?" in line)
         travel_id = travel.split()[1]
         sandbox.press(maya, last_to(sandbox, CREATOR_ID), f"faq:rm:{travel_id}")
         await bot.settle()
-        assert bot.replies_to(CREATOR_ID)[-1].startswith(f"Removed entry {travel_id}; 3 entries left")
+        assert bot.replies_to(CREATOR_ID)[-1].startswith(f"Removed entry {travel_id}; 4 entries left")
         sandbox.press(maya, last_to(sandbox, CREATOR_ID), "faq:retrain")
-        await wait_for(lambda: any(t.startswith("✅ FAQ model v0001 is live: 3 answers")
+        await wait_for(lambda: any(t.startswith("✅ FAQ model v0001 is live: 4 answers")
                                    for t in bot.replies_to(CREATOR_ID)), 60, "the retrain to finish")
         await wait_for(lambda: bot.runtime.services.faq_model.version == "v0001", 10, "the new model")
 
@@ -151,6 +155,7 @@ async def test_a_brand_new_creator_sets_up_everything_in_the_chat(
         await bot.settle()
         assert (await say(bot, ana, "Where can I buy your presets?")) == PRESETS
         assert (await say(bot, ana, "Which tripod do you use?")).startswith("My tripod is a carbon")
+        assert (await say(bot, ana, "What drone do you fly?")).startswith("A DJI Mini 4 Pro")
 
         assert (await say(bot, maya, "/timezone Europe/Berlin")).startswith("✅ Time zone set to Europe/Berlin")
         marks = checklist_lines(await say(bot, maya, "/setup"))
@@ -182,6 +187,9 @@ CREATOR_COMMANDS = [
 
 async def test_every_creator_command_on_an_empty_database(sandbox: BotApiSandbox, db_url: str,
                                                           tmp_path: Path) -> None:
+    from bot.app import CREATOR_COMMANDS as WIRED
+
+    assert set(WIRED) <= {c.split()[0][1:] for c in CREATOR_COMMANDS}, "a creator command is missing here"
     settings = brand_new(sandbox, db_url, tmp_path / "data")
     maya = sandbox.user(CREATOR_ID, "Maya")
     by_command: dict[str, str] = {}
@@ -266,6 +274,11 @@ async def test_report_schedule_is_a_setting_not_a_reminder(sandbox: BotApiSandbo
         assert texts.SCHEDULE_BAD_DAY in bad
         assert (await say(bot, maya, "/report schedule off")).startswith("✅ Scheduled report: off")
         assert _report_rows(bot) == []
+        assert checklist_lines(await say(bot, maya, "/setup"))["Reports and time zone"] == "❌"  # UTC by default
+        assert (await say(bot, maya, "/timezone Mars/Olympus")).startswith("I don't know the time zone")
+        assert (await say(bot, maya, "/timezone UTC")).startswith("✅ Time zone set to UTC")
+        marks = checklist_lines(await say(bot, maya, "/setup"))
+        assert marks["Reports and time zone"] == "✅" and "report off" in bot.replies_to(CREATOR_ID)[-1]
 
 
 def _report_rows(bot: Harness) -> list[tuple[str, int, int]]:
