@@ -69,6 +69,7 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
         .build()
     )
     attach_services(application, services)
+    run_late_jobs(application)
     add_handlers(application, settings)
     schedule_member_count(application, settings)
     schedule_faq_jobs(application, settings)
@@ -110,6 +111,15 @@ def add_handlers(application: AnyApplication, settings: Settings) -> None:
         faq.creator_reply))
     application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, followers.private_message))
     application.add_error_handler(errors.on_error)
+
+
+def run_late_jobs(application: AnyApplication) -> None:
+    """A job the loop could not start on time (a busy second) runs late instead of being skipped
+    with an APScheduler "was missed by" warning."""
+    jq = application.job_queue
+    if jq is not None:
+        jq.scheduler.configure(job_defaults={"misfire_grace_time": None, "coalesce": True},
+                               **jq.scheduler_configuration)
 
 
 def schedule_member_count(application: AnyApplication, settings: Settings) -> None:

@@ -518,21 +518,21 @@ class BotApiSandbox:
         self.push_update({"message": msg})
         return msg
 
-    def reactions(self, post: JSONDict, counts: dict[str, int]) -> JSONDict:
+    def reactions(self, post: JSONDict, counts: dict[str, int], date: int | None = None) -> JSONDict:
         return self.push_update({"message_reaction_count": {
-            "chat": self.channel, "message_id": post["message_id"], "date": int(time.time()),
+            "chat": self.channel, "message_id": post["message_id"], "date": date or int(time.time()),
             "reactions": [{"type": {"type": "emoji", "emoji": e}, "total_count": n}
                           for e, n in counts.items()],
         }})
 
-    def member(self, user: JSONDict, joined: bool) -> JSONDict:
+    def member(self, user: JSONDict, joined: bool, date: int | None = None) -> JSONDict:
         old, new = ("left", "member") if joined else ("member", "left")
         if joined:
             self.member_count += 1
         else:
             self.member_count -= 1
         return self.push_update({"chat_member": {
-            "chat": self.channel, "from": user, "date": int(time.time()),
+            "chat": self.channel, "from": user, "date": date or int(time.time()),
             "old_chat_member": {"status": old, "user": user},
             "new_chat_member": {"status": new, "user": user},
         }})
