@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot import texts
 from bot.context import BotContext
+from bot.handlers.incoming import incoming, person
 from bot.services import conversation, faq
 from bot.services.faq_training import start_retrain
 from bot.services.outbox import answer_callback, send_text
@@ -18,7 +19,7 @@ async def creator_reply(update: Update, context: BotContext) -> None:
     handoff = faq.handoff_for_reply(context.session, message.chat_id, message.reply_to_message.message_id)
     if handoff is None:
         if message.chat.type == "private":
-            await conversation.on_private_message(context.services, context.session, message)
+            await conversation.on_private_message(context.services, context.session, incoming(message))
         return
     if handoff.status != "open":
         send_text(context.session, message.chat_id, texts.HANDOFF_ALREADY_DONE.format(status=handoff.status))
@@ -56,6 +57,6 @@ async def feedback(update: Update, context: BotContext) -> None:
     _, answer_id, value = query.data.split(":")
     toast = texts.FEEDBACK_UNKNOWN
     if query.message is not None and answer_id.isdigit():
-        toast = faq.record_feedback(context.services, context.session, query.from_user, int(answer_id), value,
+        toast = faq.record_feedback(context.services, context.session, person(query.from_user), int(answer_id), value,
                                     query.message.chat.id, query.message.message_id)
     answer_callback(context.session, query.id, query.from_user.id, toast)

@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from telegram import Message
 
 from bot import texts
+from bot.services.deps import Services
 from bot.services.faq import answer_question
 from bot.services.followers import record_incoming
+from bot.services.incoming import IncomingMessage
 from bot.services.outbox import send_text
-from bot.services.unit import Services
 from bot.store.models import DirectMessage, utcnow
 
 MAX_TEXT = 4096
@@ -27,7 +27,7 @@ def over_limit(session: Session, user_id: int, per_minute: int) -> tuple[bool, b
     return recent > per_minute, recent == per_minute + 1
 
 
-async def on_private_message(services: Services, session: Session, message: Message) -> None:
+async def on_private_message(services: Services, session: Session, message: IncomingMessage) -> None:
     record_incoming(session, message)
     assert message.from_user is not None
     over, crossed = over_limit(session, message.from_user.id,
