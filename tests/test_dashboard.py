@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.sandbox.server import BotApiSandbox
-from bot.services.unit import Services
+from bot.services.deps import Services
 from bot.web.app import make_dashboard_app
 from bot.web.auth import AuthError, sign_init_data, validate_init_data
 from bot.web.views import PAGES
