@@ -40,6 +40,7 @@ CREATOR_COMMANDS: dict[str, Handler] = {
     "sentiment": sentiment.mood,
     "report": reports.report,
     "export": reports.export,
+    "dashboard": creator.dashboard,
 }
 # Inline-button presses: callback-data prefix -> handler.
 CALLBACKS: dict[str, Handler] = {

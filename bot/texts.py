@@ -38,7 +38,12 @@ CREATOR_HELP = (
     "/report [day|week|month] – engagement report\n"
     "/retrain – train the FAQ model on new answers\n"
     "/close – close a handoff (reply to it)\n"
+    "/dashboard – charts, FAQ editing and reminders in a Mini App\n"
 )
+DASHBOARD_OPEN = "📊 Your dashboard: charts, FAQ editing and reminders. Only you can open it."
+DASHBOARD_BUTTON = "Open dashboard"
+DASHBOARD_OFF = ("The dashboard is not set up: set <code>[web] public_url</code> to the HTTPS address that "
+                 "serves it (see config.example.toml).")
 CREATOR_ONLY = "Sorry, that command is only for the channel's creator."
 NON_TEXT = "I can only read text messages for now. Please type your question."
 EMPTY_TEXT = "I didn't catch a question there. Please type it in words."

@@ -20,9 +20,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from bot.services import reminders, sentiment
+from bot.services.deps import Services
 from bot.services.faq_editing import add_example, edit_answer, remove_example
 from bot.services.faq_training import start_retrain
-from bot.services.deps import Services
 from bot.store.models import utcnow
 from bot.web import views
 from bot.web.auth import AuthError, WebAppUser, validate_init_data

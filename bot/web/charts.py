@@ -78,8 +78,8 @@ def stacked_bars(labels: Sequence[str], stacks: Mapping[str, Sequence[float]], t
                  colours: dict[str, str] | None = None) -> str:
     def draw(fig: Any, ax: Any) -> None:
         ax.set_title(title)
-        if not labels:
-            _empty(ax, "no data yet")
+        if not labels or not any(v for values in stacks.values() for v in values):
+            _empty(ax, "nothing in this period yet")
             return
         bottom = [0.0] * len(labels)
         for i, (name, values) in enumerate(stacks.items()):

@@ -81,5 +81,12 @@
     load(page);
   }
   window.addEventListener("hashchange", route);
+  document.getElementById("tabs").addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-page]");
+    if (link && "#" + link.dataset.page === window.location.hash) {
+      event.preventDefault();
+      load(link.dataset.page);  // tapping the open tab refreshes it
+    }
+  });
   route();
 })();
