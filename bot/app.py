@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -20,8 +20,10 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.context import BotContext, attach_services
-from bot.handlers import channel, creator, errors, faq, followers, reports, sentiment, topics
+from bot.handlers import channel, creator, errors, faq, followers, reports, sentiment, setup, topics
 from bot.runtime.jobs import schedule_jobs
+from bot.services import faq_chat
+from bot.services import setup as setup_service
 from bot.services.deps import Services
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -41,13 +43,34 @@ CREATOR_COMMANDS: dict[str, Handler] = {
     "report": reports.report,
     "export": reports.export,
     "dashboard": creator.dashboard,
+    "setup": setup.checklist,
+    "faq": faq.faq_command,
+    "cancel": faq.cancel,
+    "timezone": setup.timezone,
 }
 # Inline-button presses: callback-data prefix -> handler.
 CALLBACKS: dict[str, Handler] = {
     "fb": faq.feedback,
     topics.REMINDER_CANCEL_PREFIX: topics.cancel_reminder,
     "sl": sentiment.relabel,
+    faq_chat.FAQ_PREFIX: faq.faq_button,
+    setup_service.SETUP_PREFIX: setup.button,
 }
+
+
+class ConfiguredChat(filters.MessageFilter):
+    """Messages in the chat a setting names, read from the live settings (they may change in the chat).
+
+    A setting of 0 matches any chat when `zero_is_any`, else none.
+    """
+
+    def __init__(self, services: Services, pick: Callable[[Settings], int], zero_is_any: bool = True) -> None:
+        super().__init__(name="ConfiguredChat")
+        self.services, self.pick, self.zero_is_any = services, pick, zero_is_any
+
+    def filter(self, message: Message) -> bool:
+        wanted = self.pick(self.services.settings)
+        return message.chat.id == wanted if wanted else self.zero_is_any
 
 
 def api_root(settings: Settings) -> str:
@@ -68,43 +91,45 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
     )
     attach_services(application, services)
     run_late_jobs(application)
-    add_handlers(application, settings)
+    add_handlers(application, services)
     schedule_jobs(application, settings)
     return application
 
 
-def add_handlers(application: AnyApplication, settings: Settings) -> None:
+def add_handlers(application: AnyApplication, services: Services) -> None:
+    settings = services.settings
     creators = filters.User(user_id=list(settings.creator.user_ids), allow_empty=False)
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", setup.checklist, filters=creators & private))
     for name, handler in CREATOR_COMMANDS.items():
         application.add_handler(CommandHandler(name, handler, filters=creators))
     application.add_handler(CommandHandler(list(CREATOR_COMMANDS), creator.refuse))
 
-    private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("start", followers.start, filters=private))
     application.add_handler(CommandHandler("help", followers.help_command, filters=private))
     application.add_handler(CommandHandler("forgetme", reports.forgetme, filters=private))
 
-    channel_filter: filters.BaseFilter = filters.UpdateType.CHANNEL_POSTS
-    if settings.channel.id:
-        channel_filter &= filters.Chat(chat_id=settings.channel.id)
+    channel_filter = filters.UpdateType.CHANNEL_POSTS & ConfiguredChat(services, lambda s: s.channel.id)
     application.add_handler(MessageHandler(channel_filter, channel.channel_post))
 
-    group_filter = filters.ChatType.GROUPS & filters.UpdateType.MESSAGES
-    if settings.channel.discussion_group_id:
-        group_filter &= filters.Chat(chat_id=settings.channel.discussion_group_id)
+    group_filter = (filters.ChatType.GROUPS & filters.UpdateType.MESSAGES
+                    & ConfiguredChat(services, lambda s: s.channel.discussion_group_id))
     application.add_handler(MessageHandler(group_filter, channel.group_message))
 
     application.add_handler(MessageReactionHandler(
         channel.reaction_count, message_reaction_types=MessageReactionHandler.MESSAGE_REACTION_COUNT_UPDATED))
     application.add_handler(ChatMemberHandler(channel.chat_member, ChatMemberHandler.CHAT_MEMBER))
+    application.add_handler(ChatMemberHandler(setup.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     for prefix, handler in CALLBACKS.items():
         application.add_handler(CallbackQueryHandler(handler, pattern=f"^{prefix}:"))
-    creator_chats: filters.BaseFilter = private
-    if settings.creator.inbox_chat_id:
-        creator_chats |= filters.Chat(chat_id=settings.creator.inbox_chat_id)
+    creator_chats = private | ConfiguredChat(services, lambda s: s.creator.inbox_chat_id, zero_is_any=False)
     application.add_handler(MessageHandler(
         creators & creator_chats & filters.REPLY & filters.UpdateType.MESSAGE & ~filters.COMMAND,
         faq.creator_reply))
+    application.add_handler(MessageHandler(
+        creators & private & filters.UpdateType.MESSAGE & filters.Document.ALL, faq.faq_file))
+    application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE & filters.COMMAND,
+                                           followers.unknown_command))
     application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, followers.private_message))
     application.add_error_handler(errors.on_error)
 

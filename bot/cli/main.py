@@ -24,8 +24,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
     path = args.path or args.config
-    load_settings(path)  # raises ConfigError with every problem
+    from bot.services.setup import chat_settings_report
+
+    file_settings = load_settings(path)  # raises ConfigError with every problem
     print(f"{path or '<defaults>'}: configuration is valid", file=sys.stderr)
+    changed = chat_settings_report(file_settings)
+    if changed:
+        print("settings changed in the chat (they win over the file):", *changed, sep="\n", file=sys.stderr)
     return 0
 
 
