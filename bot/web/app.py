@@ -19,6 +19,7 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from bot.config import Settings
 from bot.services import reminders, sentiment
 from bot.services.deps import Services
 from bot.services.faq_editing import add_example, edit_answer, remove_example
@@ -36,9 +37,13 @@ Action = Callable[[Session, "DashboardApp", WebAppUser, dict[str, str]], str | N
 class DashboardApp:
     def __init__(self, services: Services, now: Callable[[], datetime] = utcnow) -> None:
         self.services = services
-        self.settings = services.settings
         self.now = now
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+
+    @property
+    def settings(self) -> Settings:
+        """The bot's live settings (the creator may change some in the chat)."""
+        return self.services.settings
 
     # ------------------------------------------------------------------ auth
     def authenticate(self, request: web.Request) -> WebAppUser:
