@@ -78,6 +78,8 @@ class World:
                                   "So disappointed", "Awful, unfollowing")):
             sandbox.comment(forward, sandbox.user(600 + i, f"Fan{i}"), text)
         sandbox.comment(forward, ben, "Congrats, love it")
+        chloe = sandbox.user(103, "Chloé")
+        sandbox.send_private(chloe, "Which camera do you use?")  # answered: the questions chart has data
         await self.bot.settle()
         self.base = await self.site.start(self.runtime)
 
