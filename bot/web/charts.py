@@ -90,6 +90,7 @@ def stacked_bars(labels: Sequence[str], stacks: Mapping[str, Sequence[float]], t
         ax.set_xticks(range(0, len(labels), step))
         ax.set_xticklabels(list(labels)[::step], rotation=30, ha="right")
         ax.set_ylabel(ylabel)
+        ax.yaxis.get_major_locator().set_params(integer=True)
         ax.legend(frameon=False, fontsize=8)
 
     return _svg(draw, title=title)
