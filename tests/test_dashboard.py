@@ -111,3 +111,34 @@ async def test_reminders_and_faq_edits_from_the_dashboard(sandbox: BotApiSandbox
             html = await (await client.post("/dashboard/api/faq/example", headers=auth(token),
                                             data={"entry_id": "camera", "question": "what body do you shoot?"})).text()
             assert "what body do you shoot?" in html
+
+
+async def test_the_bot_serves_the_dashboard_and_offers_it_to_the_creator(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    import socket
+
+    from aiohttp import ClientSession
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = "https://bot.example.com/dashboard/"
+    settings = settings_for(sandbox, sqlite_url, tmp_path, web={"public_url": url, "port": port})
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    ana = sandbox.user(101, "Ana")
+    async with running_bot(settings, sandbox) as bot, ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{port}/dashboard/") as resp:
+            assert resp.status == 200 and "dashboard.js" in await resp.text()
+        async with http.get(f"http://127.0.0.1:{port}/dashboard/api/page/overview") as resp:
+            assert resp.status == 401
+        async with http.get(f"http://127.0.0.1:{port}/dashboard/api/page/overview",
+                            headers=auth(settings.telegram.token)) as resp:
+            assert resp.status == 200 and "Overview" in await resp.text()
+        assert sandbox.menu_buttons[CREATOR_ID] == {"type": "web_app", "text": "Open dashboard", "web_app": {"url": url}}
+        assert 101 not in sandbox.menu_buttons
+        sandbox.send_private(maya, "/dashboard")
+        sandbox.send_private(ana, "/dashboard")
+        await bot.settle()
+    (offer,) = sandbox.sent[CREATOR_ID]
+    assert offer["reply_markup"]["inline_keyboard"] == [[{"text": "Open dashboard", "web_app": {"url": url}}]]
+    assert "only for the channel's creator" in sandbox.texts_to(101)[-1]
