@@ -112,7 +112,8 @@ def add_handlers(application: AnyApplication, services: Services) -> None:
     channel_filter = filters.UpdateType.CHANNEL_POSTS & ConfiguredChat(services, lambda s: s.channel.id)
     application.add_handler(MessageHandler(channel_filter, channel.channel_post))
 
-    group_filter = (filters.ChatType.GROUPS & filters.UpdateType.MESSAGES
+    inbox = ConfiguredChat(services, lambda s: s.creator.inbox_chat_id, zero_is_any=False)
+    group_filter = (filters.ChatType.GROUPS & filters.UpdateType.MESSAGES & ~inbox
                     & ConfiguredChat(services, lambda s: s.channel.discussion_group_id))
     application.add_handler(MessageHandler(group_filter, channel.group_message))
 
@@ -122,7 +123,7 @@ def add_handlers(application: AnyApplication, services: Services) -> None:
     application.add_handler(ChatMemberHandler(setup.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     for prefix, handler in CALLBACKS.items():
         application.add_handler(CallbackQueryHandler(handler, pattern=f"^{prefix}:"))
-    creator_chats = private | ConfiguredChat(services, lambda s: s.creator.inbox_chat_id, zero_is_any=False)
+    creator_chats = private | inbox
     application.add_handler(MessageHandler(
         creators & creator_chats & filters.REPLY & filters.UpdateType.MESSAGE & ~filters.COMMAND,
         faq.creator_reply))

@@ -182,10 +182,12 @@ SETUP_INBOX_OK = "<b>Inbox</b>: questions I can't answer go to {title}."
 SETUP_INBOX_MISSING = "<b>Inbox</b>: the inbox group {id} is set, but I am not in it. Add me to that group."
 SETUP_FAQ_NONE = ("<b>FAQ</b>: no entries yet, so every question comes to you. Send me a CSV "
                   "(question,answer) or YAML file, or use /faq add.")
-SETUP_FAQ_UNTRAINED = "<b>FAQ</b>: {entries} entries, not trained yet. Tap “Train the FAQ” below."
+SETUP_FAQ_UNTRAINED = "<b>FAQ</b>: {entries} entries, not trained yet. Tap “Train the FAQ now” below."
+SETUP_FAQ_TRAINING = "<b>FAQ</b>: {entries} entries, the first model is training now; I'll tell you when it is live."
 SETUP_FAQ_OK = "<b>FAQ</b>: {entries} entries, model {version} is live. /faq shows what you can do."
 SETUP_SCHEDULE_UTC = ("<b>Reports and time zone</b>: report {when}, but the time zone is UTC. "
-                      "Set yours, e.g. /timezone Europe/Berlin, so reports and best times fit your day.")
+                      "Set yours, e.g. /timezone Europe/Berlin (or /timezone UTC if that is right), so reports and best "
+                      "times fit your day.")
 SETUP_SCHEDULE_OK = "<b>Reports and time zone</b>: report {when} ({tz}). Change it with /report schedule."
 SETUP_USE_BUTTON = "Use {title}"
 SETUP_ADDED_CHANNEL = "I was added to the channel <b>{title}</b>. Use it as your channel?"
