@@ -91,7 +91,9 @@ class WebhookServer:
 
     def __init__(self, sessions: sessionmaker[Session], on_stored: Callable[[int], None], secret: str,
                  listen: str, port: int, path: str = "/telegram",
-                 extra_routes: Callable[[web.Application], None] | None = None) -> None:
+                 extra_routes: Callable[[web.Application], None] | None = None,
+                 subapps: dict[str, web.Application] | None = None) -> None:
+        self.subapps = subapps or {}  # mounted next to the webhook (the dashboard)
         self.sessions = sessions
         self.on_stored = on_stored
         self.secret = secret
@@ -125,6 +127,8 @@ class WebhookServer:
         app.router.add_post(self.path, self._receive)
         if self.extra_routes:
             self.extra_routes(app)
+        for prefix, sub in self.subapps.items():
+            app.add_subapp(prefix, sub)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.listen, self.port)

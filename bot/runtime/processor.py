@@ -26,6 +26,7 @@ from telegram.ext import Application
 
 from bot.runtime.health import Metrics
 from bot.services.deps import Services
+from bot.services.faq import questions_in
 from bot.services.unit import UpdateState, current_update
 from bot.store.models import RawUpdate
 from bot.store.updates import (
@@ -106,6 +107,8 @@ class Processor:
         """Handle claimed rows in order; a chat whose update failed keeps its later ones for later."""
         deadline = time.monotonic() + self.lease.total_seconds() * 0.8
         held: set[int] = set()
+        if self.services.faq_model is not None:  # one model call for the questions of this batch
+            self.services.faq_model.prefetch(questions_in([row.payload for row in batch]))
         try:
             for row in batch:
                 if row.chat_key in held or time.monotonic() > deadline:

@@ -45,6 +45,8 @@ from bot.services.setup import refresh_settings
 from bot.store import leases
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import OutboxMessage, RawUpdate, RuntimeLease, utcnow
+from bot.web.server import WebServer, set_dashboard_menu_button, web_subapps
+from nlp.engine import allow_exports, stop_exports
 from nlp.model_factory import EncoderFactory, ModelFactory
 
 log = logging.getLogger(__name__)
@@ -122,6 +124,7 @@ class BotRuntime:
         self.roles: set[str] = set()
         self.webhook: WebhookServer | None = None
         self._health_runner: web.AppRunner | None = None
+        self.web: WebServer | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 
     def _sender_bot(self) -> Bot:
@@ -240,6 +243,7 @@ class BotRuntime:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
+        allow_exports()
         tg = self.settings.telegram
         if tg.mode == "polling":
             refusal = await self._take_poller_role()
@@ -262,7 +266,8 @@ class BotRuntime:
         self._supervised("models", self._watch_models)
         if tg.mode == "webhook":
             self.webhook = WebhookServer(self.services.sessions, self._stored, tg.webhook_secret,
-                                         tg.webhook_listen, tg.webhook_port, extra_routes=self.health.add_routes)
+                                         tg.webhook_listen, tg.webhook_port, extra_routes=self.health.add_routes,
+                                         subapps=web_subapps(self.services))
             await self.webhook.start()
             await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret or None,
                                       allowed_updates=ALLOWED_UPDATES)
@@ -272,9 +277,13 @@ class BotRuntime:
                             lambda: self.health.beat("poller"))
             self._supervised("poller", poller.run)
             await self._serve_health()
+            if self.settings.web.port:
+                self.web = WebServer(self.settings.web.listen, self.settings.web.port, web_subapps(self.services))
+                await self.web.start()
         with suppress(Exception):
             await app.bot.set_my_commands([BotCommand("start", "About this bot"),
                                            BotCommand("help", "What I can do")])
+        await set_dashboard_menu_button(app.bot, self.settings)
         log.info("creatorbot is running (%s, worker %s)", tg.mode, self.worker)
 
     def _stored(self, count: int) -> None:
@@ -303,6 +312,7 @@ class BotRuntime:
                 start_retrain(self.services, None)
 
     async def stop(self) -> None:
+        stop_exports()  # a first start may still be exporting a model: that child must not outlive us
         for task in [*self._tasks, *self.services.background]:
             task.cancel()
         for task in self._tasks:
@@ -311,6 +321,8 @@ class BotRuntime:
         self._tasks.clear()
         if self.webhook:
             await self.webhook.stop()
+        if self.web:
+            await self.web.stop()
         if self._health_runner:
             await self._health_runner.cleanup()
         with suppress(Exception):
