@@ -17,6 +17,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)
 def test_demo_prints_the_transcript_serves_both_pages_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     out, log = tmp_path / "out.txt", tmp_path / "err.txt"
