@@ -115,6 +115,7 @@ class RecsysConfig:
 class ModelsConfig:
     routing: str = "auto"
     multilingual_dir: str = ""
+    engine: str = "onnx"
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,9 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
         ("models", "routing"): (
             lambda v: v in ("auto", "multilingual"),
             '"auto" (English to MiniLM, other scripts to multilingual-e5) or "multilingual" (one model for all)'),
+        ("models", "engine"): (
+            lambda v: v in ("onnx", "torch"),
+            '"onnx" (ONNX Runtime, exported once into the data directory) or "torch" (transformers)'),
         ("sentiment", "min_negative_share"): (lambda v: 0 < v <= 1, "use a share between 0 and 1"),
         ("web", "public_url"): (lambda v: not v or v.startswith(("https://", "http://")),
                                 'use the HTTPS URL of the dashboard, e.g. "https://bot.example.com/dashboard/"'),

@@ -26,6 +26,7 @@ from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifie
 from bot.services.setup import refresh_settings
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.web.server import WebServer, set_dashboard_menu_button, web_subapps
+from nlp.engine import allow_exports, stop_exports
 from nlp.model_factory import EncoderFactory, ModelFactory
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,14 @@ class BotRuntime:
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
+        allow_exports()
         app = self.application
         await app.initialize()
         await self._load_models()
         await app.start()
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
         self._tasks.append(asyncio.create_task(self.processor.run(), name="processor"))
-        await self.sentiment.load()
+        # loads its model first (exported once on a first start): updates are handled meanwhile
         self._tasks.append(asyncio.create_task(self.sentiment.run(), name="sentiment"))
         tg = self.settings.telegram
         if tg.mode == "webhook":
@@ -103,6 +105,7 @@ class BotRuntime:
                 start_retrain(self.services, None)
 
     async def stop(self) -> None:
+        stop_exports()  # a first start may still be exporting a model: that child must not outlive us
         for task in [*self._tasks, *self.services.background]:
             task.cancel()
         for task in self._tasks:
