@@ -254,3 +254,14 @@ FAQ_UNANSWERED_HEADER = ("<b>Questions I passed on that have no FAQ entry</b> (a
 FAQ_UNANSWERED_LINE = "• #{id} ({status}) {question}"
 RETRAIN_NO_ENTRIES = "There is nothing to train yet: send me a CSV or YAML file, or use /faq add."
 UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
+
+# --- setup and security -----------------------------------------------------------------------
+WEBHOOK_SECRET_HOWTO = ("Put it in the environment as {env}=<secret> (or [telegram] webhook_secret); "
+                        "the bot hands it to Telegram with setWebhook.")
+HINT_CREATOR_IDS = ("[creator] user_ids is empty: nobody can use creator commands. Your numeric id: message "
+                    "@userinfobot (it replies with your id) and put it here, e.g. user_ids = [123456789].")
+HINT_CHANNEL_ID = ("[channel] id is 0: no channel is chosen yet. Add the bot to your channel as an administrator "
+                   "yourself: it offers you (in your private chat) to use it, or put the channel's id (-100…, "
+                   "shown by /setup) here.")
+HINT_GROUP_ID = ("[channel] discussion_group_id is 0: no discussion group is chosen yet. Add the bot to the "
+                 "channel's linked group yourself: it offers to use it, or put the group's id here.")

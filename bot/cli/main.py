@@ -11,11 +11,18 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bot import texts
 from bot.cli.faq import add_faq_commands
 from bot.cli.reports import add_report_commands
 from bot.cli.sentiment import add_sentiment_commands
 from bot.cli.topics import add_topic_commands
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import (
+    WEBHOOK_SECRET_ENV,
+    ConfigError,
+    Settings,
+    generate_webhook_secret,
+    load_settings,
+)
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -25,6 +32,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
+    if args.generate_secret:
+        print(generate_webhook_secret())
+        print(texts.WEBHOOK_SECRET_HOWTO.format(env=WEBHOOK_SECRET_ENV), file=sys.stderr)
+        return 0
     path = args.path or args.config
     from bot.services.setup import chat_settings_report
 
@@ -33,14 +44,28 @@ def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
     changed = chat_settings_report(file_settings)
     if changed:
         print("settings changed in the chat (they win over the file):", *changed, sep="\n", file=sys.stderr)
+    for hint in missing_id_hints(file_settings):
+        print(hint, file=sys.stderr)
     return 0
 
 
+def missing_id_hints(settings: Settings) -> list[str]:
+    """How to find the ids the bot needs before it accepts anything from a channel or group."""
+    hints = []
+    if not settings.creator.user_ids:
+        hints.append(texts.HINT_CREATOR_IDS)
+    if not settings.channel.id:
+        hints.append(texts.HINT_CHANNEL_ID)
+    if not settings.channel.discussion_group_id:
+        hints.append(texts.HINT_GROUP_ID)
+    return hints
+
+
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.store.db import upgrade
+    from bot.store.db import safe_url, upgrade
 
     upgrade(settings.database.url)
-    print(f"database at {settings.database.url} is up to date", file=sys.stderr)
+    print(f"database at {safe_url(settings.database.url)} is up to date", file=sys.stderr)
     return 0
 
 
@@ -102,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8765, help="HTTP port for --serve (default 8765; 0: any free port)")
     check = add("check-config", cmd_check_config, "validate a config file")
     check.add_argument("path", nargs="?", help="the file to check (default: --config)")
+    check.add_argument("--generate-secret", action="store_true",
+                       help="print a strong random webhook secret and exit")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -125,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.umask(0o077)  # the database, models and exports hold followers' messages: private to this user
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
