@@ -13,7 +13,8 @@ from bot.cli_faq import add_faq_commands
 from bot.cli_reports import add_report_commands
 from bot.cli_sentiment import add_sentiment_commands
 from bot.cli_topics import add_topic_commands
-from bot.config import ConfigError, Settings, load_settings
+from bot import texts
+from bot.config import WEBHOOK_SECRET_ENV, ConfigError, Settings, generate_webhook_secret, load_settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -23,17 +24,35 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
+    if args.generate_secret:
+        print(generate_webhook_secret())
+        print(texts.WEBHOOK_SECRET_HOWTO.format(env=WEBHOOK_SECRET_ENV), file=sys.stderr)
+        return 0
     path = args.path or args.config
-    load_settings(path)  # raises ConfigError with every problem
+    checked = load_settings(path)  # raises ConfigError with every problem
     print(f"{path or '<defaults>'}: configuration is valid", file=sys.stderr)
+    for hint in missing_id_hints(checked):
+        print(hint, file=sys.stderr)
     return 0
 
 
+def missing_id_hints(settings: Settings) -> list[str]:
+    """How to find the ids the bot needs before it accepts anything from a channel or group."""
+    hints = []
+    if not settings.creator.user_ids:
+        hints.append(texts.HINT_CREATOR_IDS)
+    if not settings.channel.id:
+        hints.append(texts.HINT_CHANNEL_ID)
+    if not settings.channel.discussion_group_id:
+        hints.append(texts.HINT_GROUP_ID)
+    return hints
+
+
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.store.db import upgrade
+    from bot.store.db import safe_url, upgrade
 
     upgrade(settings.database.url)
-    print(f"database at {settings.database.url} is up to date", file=sys.stderr)
+    print(f"database at {safe_url(settings.database.url)} is up to date", file=sys.stderr)
     return 0
 
 
@@ -70,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", metavar="PATH", help="keep the demo database at PATH")
     check = add("check-config", cmd_check_config, "validate a config file")
     check.add_argument("path", nargs="?", help="the file to check (default: --config)")
+    check.add_argument("--generate-secret", action="store_true",
+                       help="print a strong random webhook secret and exit")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -93,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.umask(0o077)  # the database, models and exports hold followers' messages: private to this user
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import os
 import re
+import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TOKEN_ENV = "CREATORBOT_TOKEN"
 WEBHOOK_SECRET_ENV = "CREATORBOT_WEBHOOK_SECRET"
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# Telegram allows 1-256 characters of A-Za-z0-9_- in a webhook secret; we insist on 32 or more.
+WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -156,8 +161,9 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
     checks: dict[tuple[str, str], tuple[Any, str]] = {
         ("telegram", "mode"): (lambda v: v in ("polling", "webhook"), 'use "polling" or "webhook"'),
         ("telegram", "base_url"): (
-            lambda v: v.startswith(("http://", "https://")),
-            'use a URL such as "https://api.telegram.org" or "http://127.0.0.1:8081"',
+            _is_safe_api_url,
+            'use an https:// URL such as "https://api.telegram.org"; plain http:// only to this machine, '
+            'e.g. "http://127.0.0.1:8081" (the token and every message would cross the network unencrypted)',
         ),
         ("telegram", "poll_timeout"): (lambda v: 0 <= v <= 50, "use a number of seconds from 0 to 50"),
         ("telegram", "webhook_port"): (lambda v: 1 <= v <= 65535, "use a TCP port from 1 to 65535"),
@@ -185,6 +191,26 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
     if check is None or check[0](value):
         return None
     return f"[{section}] {key} = {value!r} is not valid: {check[1]}"
+
+
+def _is_safe_api_url(url: str) -> bool:
+    """https anywhere; plain http only to a server on this machine (a local telegram-bot-api, the sandbox)."""
+    if url.startswith("https://"):
+        return True
+    if not url.startswith("http://"):
+        return False
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def generate_webhook_secret() -> str:
+    """A strong webhook secret (64 characters of A-Za-z0-9_-)."""
+    return secrets.token_urlsafe(48)
 
 
 def _is_timezone(name: str) -> bool:
@@ -270,9 +296,27 @@ def parse_settings(raw: dict[str, Any], source: str = "<config>", env: dict[str,
             '[telegram] webhook_url is empty but mode = "webhook": set the public HTTPS URL '
             'Telegram should call, or use mode = "polling"'
         )
+    problems += _cross_checks(settings)
     if problems:
         raise ConfigError(source, problems)
     return settings
+
+
+def _cross_checks(settings: Settings) -> list[str]:
+    """Problems that involve more than one key."""
+    problems: list[str] = []
+    tg, creator, channel = settings.telegram, settings.creator, settings.channel
+    if tg.mode == "webhook" and not WEBHOOK_SECRET_RE.match(tg.webhook_secret):
+        problems.append(
+            '[telegram] webhook_secret must be 32 to 256 characters of A-Z, a-z, 0-9, "_" and "-" when '
+            'mode = "webhook" (without it anyone who reaches the endpoint can post updates as the creator): '
+            f"set {WEBHOOK_SECRET_ENV} or webhook_secret; `creatorbot check-config --generate-secret` makes one")
+    if creator.inbox_chat_id and creator.inbox_chat_id in (channel.discussion_group_id, channel.id):
+        problems.append(
+            f"[creator] inbox_chat_id = {creator.inbox_chat_id} is the channel or its public discussion group: "
+            "handoff notes carry followers' names and private questions. Use a private group with only you "
+            "in it, or 0 for your private chat with the bot")
+    return problems
 
 
 def _apply_env(settings: Settings, env: dict[str, str]) -> Settings:

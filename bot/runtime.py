@@ -12,7 +12,7 @@ from typing import Any
 from telegram import BotCommand
 
 from bot.app import AnyApplication, build_application
-from bot.config import Settings
+from bot.config import WEBHOOK_SECRET_RE, Settings
 from bot.delivery import OutboxSender
 from bot.ingest import ALLOWED_UPDATES, Poller, Processor, WebhookServer
 from bot.services.errors import notify_creator_once
@@ -37,6 +37,10 @@ class BotRuntime:
             raise SystemExit(
                 "no bot token: set CREATORBOT_TOKEN or [telegram] token in the config "
                 "(or try `creatorbot demo`, which needs none)")
+        if settings.telegram.mode == "webhook" and not WEBHOOK_SECRET_RE.match(settings.telegram.webhook_secret):
+            raise SystemExit(
+                "webhook mode needs a webhook secret of at least 32 characters of A-Za-z0-9_- "
+                "(`creatorbot check-config --generate-secret` makes one)")
         self.settings = settings
         if migrate:
             upgrade(settings.database.url)
@@ -71,7 +75,7 @@ class BotRuntime:
             self.webhook = WebhookServer(self.services.sessions, self.processor.stored, tg.webhook_secret,
                                          tg.webhook_listen, tg.webhook_port)
             await self.webhook.start()
-            await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret or None,
+            await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret,
                                       allowed_updates=ALLOWED_UPDATES)
         else:
             await app.bot.delete_webhook()

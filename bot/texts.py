@@ -127,3 +127,13 @@ REPORT_CAPTION = "📊 {period} report: {followers} followers, {posts} posts, en
 EXPORT_CAPTION = "Your data as CSV files (see README.txt inside)."
 FORGETME_DONE = ("Done: I deleted your messages, your comment texts, your questions to the creator and your "
                  "feedback. Anonymous counts remain in the channel's statistics.")
+
+# --- setup and security -----------------------------------------------------------------------
+WEBHOOK_SECRET_HOWTO = ("Put it in the environment as {env}=<secret> (or [telegram] webhook_secret); "
+                        "the bot hands it to Telegram with setWebhook.")
+HINT_CREATOR_IDS = ("[creator] user_ids is empty: nobody can use creator commands. Your numeric id: message "
+                    "@userinfobot (it replies with your id) and put it here, e.g. user_ids = [123456789].")
+HINT_CHANNEL_ID = ("[channel] id is 0: the bot ignores every channel. Add the bot to your channel as an admin; "
+                   "it messages you the channel's id (-100…) to put here. Any other chat it is added to, it leaves.")
+HINT_GROUP_ID = ("[channel] discussion_group_id is 0: comments are ignored. Add the bot to the channel's linked "
+                 "discussion group; it messages you the group's id (-100…) to put here.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import traceback
 from datetime import timedelta
 
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -19,6 +20,15 @@ def error_kind(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     where = f"{frames[-1].name}" if frames else "?"
     return f"{type(exc).__name__}@{where}"[:200]
+
+
+def describe(exc: BaseException) -> str:
+    """What the creator is told about an error: never the bound values of an SQL statement (they are
+    followers' messages), only the database's one-line reason."""
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        first = (str(exc.orig).strip().splitlines() or [""])[0]
+        return f"database error ({type(exc.orig).__name__}): {first}"
+    return str(exc) or type(exc).__name__
 
 
 def notify_creator_once(session: Session, exc: BaseException, settings: Settings) -> bool:
@@ -37,6 +47,6 @@ def notify_creator_once(session: Session, exc: BaseException, settings: Settings
     if chat_id is None:
         return False
     send_text(session, chat_id, texts.ERROR_NOTICE.format(
-        kind=texts.esc(kind), error=texts.esc(texts.clip(str(exc) or type(exc).__name__, 300))),
+        kind=texts.esc(kind), error=texts.esc(texts.clip(describe(exc), 300))),
         purpose="error")
     return True

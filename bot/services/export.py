@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -30,6 +31,9 @@ direct_messages.csv  message_id, user_id, direction (in: follower to bot, out: b
                      content_type, sentiment, text
 reactions.csv        post_id, total, counts (emoji=count separated by spaces), updated_at
 follower_counts.csv  taken_at, count
+
+Text cells that start with = + - @, a tab or a carriage return get a leading apostrophe, so a
+spreadsheet shows them as text instead of running them as formulas.
 """
 
 
@@ -56,23 +60,40 @@ def _rows(session: Session) -> dict[str, tuple[Sequence[str], Iterable[Sequence[
     }
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), +cmd|...).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe (shown as text)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def export_files(session: Session) -> dict[str, bytes]:
     out: dict[str, bytes] = {"README.txt": README.encode()}
     for name, (header, rows) in _rows(session).items():
         buf = io.StringIO()
         writer = csv.writer(buf)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([safe_cell(v) for v in row] for row in rows)
         out[name] = buf.getvalue().encode("utf-8")
     return out
 
 
 def write_export(session: Session, directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write the CSV files into `directory`, readable by this user only (0700 / 0600)."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    directory.chmod(0o700)
     paths = []
     for name, data in export_files(session).items():
-        (directory / name).write_bytes(data)
-        paths.append(directory / name)
+        path = directory / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        path.chmod(0o600)
+        paths.append(path)
     return paths
 
 
