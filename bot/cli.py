@@ -9,12 +9,18 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from bot import texts
 from bot.cli_faq import add_faq_commands
 from bot.cli_reports import add_report_commands
 from bot.cli_sentiment import add_sentiment_commands
 from bot.cli_topics import add_topic_commands
-from bot import texts
-from bot.config import WEBHOOK_SECRET_ENV, ConfigError, Settings, generate_webhook_secret, load_settings
+from bot.config import (
+    WEBHOOK_SECRET_ENV,
+    ConfigError,
+    Settings,
+    generate_webhook_secret,
+    load_settings,
+)
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
