@@ -17,12 +17,14 @@ from telegram.ext import (
     ContextTypes,
     MessageHandler,
     MessageReactionHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.config import Settings
 from bot.context import BotContext, attach_services
-from bot.handlers import channel, creator, errors, faq, followers, reports, sentiment, topics
+from bot.handlers import channel, creator, errors, faq, followers, gate, reports, sentiment, topics
+from bot.services import buttons
 from bot.services.faq import examples_since
 from bot.services.faq_training import start_retrain
 from bot.services.unit import Services
@@ -44,11 +46,12 @@ CREATOR_COMMANDS: dict[str, Handler] = {
     "report": reports.report,
     "export": reports.export,
 }
+GATE_GROUP = -100  # the gate runs before every other handler group
 # Inline-button presses: callback-data prefix -> handler.
 CALLBACKS: dict[str, Handler] = {
-    "fb": faq.feedback,
-    topics.REMINDER_CANCEL_PREFIX: topics.cancel_reminder,
-    "sl": sentiment.relabel,
+    buttons.FEEDBACK: faq.feedback,
+    buttons.REMINDER_CANCEL: topics.cancel_reminder,
+    buttons.RELABEL: sentiment.relabel,
 }
 
 
@@ -77,38 +80,42 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
 
 
 def add_handlers(application: AnyApplication, settings: Settings) -> None:
-    creators = filters.User(user_id=list(settings.creator.user_ids), allow_empty=False)
-    for name, handler in CREATOR_COMMANDS.items():
-        application.add_handler(CommandHandler(name, handler, filters=creators))
-    application.add_handler(CommandHandler(list(CREATOR_COMMANDS), creator.refuse))
-
+    """Every update passes the gate first (foreign chats, follower rate limits). Commands run only
+    from new messages, never from edits; creator commands only in the creator's private chat or
+    the inbox group."""
+    application.add_handler(TypeHandler(Update, gate.gate), group=GATE_GROUP)
+    new_message = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE
-    application.add_handler(CommandHandler("start", followers.start, filters=private))
-    application.add_handler(CommandHandler("help", followers.help_command, filters=private))
-    application.add_handler(CommandHandler("forgetme", reports.forgetme, filters=private))
+    creators = filters.User(user_id=list(settings.creator.user_ids), allow_empty=False)
+    creator_chats: filters.BaseFilter = private
+    if settings.creator.inbox_chat_id:
+        creator_chats |= filters.Chat(chat_id=settings.creator.inbox_chat_id)
+    for name, handler in CREATOR_COMMANDS.items():
+        application.add_handler(CommandHandler(name, handler, filters=creators & creator_chats & new_message))
+    application.add_handler(CommandHandler(list(CREATOR_COMMANDS), creator.refuse, filters=new_message))
 
-    channel_filter: filters.BaseFilter = filters.UpdateType.CHANNEL_POSTS
+    application.add_handler(CommandHandler("start", followers.start, filters=private & new_message))
+    application.add_handler(CommandHandler("help", followers.help_command, filters=private & new_message))
+    application.add_handler(CommandHandler("forgetme", reports.forgetme, filters=private & new_message))
+    # before the group handler, so a reply in the inbox group is never taken for a comment
+    application.add_handler(MessageHandler(
+        creators & creator_chats & filters.REPLY & new_message & ~filters.COMMAND, faq.creator_reply))
+
     if settings.channel.id:
-        channel_filter &= filters.Chat(chat_id=settings.channel.id)
-    application.add_handler(MessageHandler(channel_filter, channel.channel_post))
-
-    group_filter = filters.ChatType.GROUPS & filters.UpdateType.MESSAGES
+        application.add_handler(MessageHandler(
+            filters.UpdateType.CHANNEL_POSTS & filters.Chat(chat_id=settings.channel.id), channel.channel_post))
     if settings.channel.discussion_group_id:
-        group_filter &= filters.Chat(chat_id=settings.channel.discussion_group_id)
-    application.add_handler(MessageHandler(group_filter, channel.group_message))
+        application.add_handler(MessageHandler(
+            filters.ChatType.GROUPS & filters.UpdateType.MESSAGES
+            & filters.Chat(chat_id=settings.channel.discussion_group_id), channel.group_message))
 
     application.add_handler(MessageReactionHandler(
         channel.reaction_count, message_reaction_types=MessageReactionHandler.MESSAGE_REACTION_COUNT_UPDATED))
     application.add_handler(ChatMemberHandler(channel.chat_member, ChatMemberHandler.CHAT_MEMBER))
     for prefix, handler in CALLBACKS.items():
         application.add_handler(CallbackQueryHandler(handler, pattern=f"^{prefix}:"))
-    creator_chats: filters.BaseFilter = private
-    if settings.creator.inbox_chat_id:
-        creator_chats |= filters.Chat(chat_id=settings.creator.inbox_chat_id)
-    application.add_handler(MessageHandler(
-        creators & creator_chats & filters.REPLY & filters.UpdateType.MESSAGE & ~filters.COMMAND,
-        faq.creator_reply))
-    application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, followers.private_message))
+    application.add_handler(CallbackQueryHandler(faq.expired_button))
+    application.add_handler(MessageHandler(private & new_message, followers.private_message))
     application.add_error_handler(errors.on_error)
 
 

@@ -16,13 +16,14 @@ from collections import OrderedDict, deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, InputFile, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from bot.config import LimitsConfig
+from bot.services.outbox import FORGETME_PURPOSE
 from bot.store.models import DirectMessage, OutboxMessage, utcnow
 from bot.waiting import wait_event
 
@@ -195,6 +196,9 @@ class OutboxSender:
 
     def _mark_sent(self, row: OutboxMessage, message: Message | None) -> None:
         with self.sessions() as session, session.begin():
+            if row.purpose == FORGETME_PURPOSE:  # nothing of a forgotten follower stays, not even this
+                session.execute(delete(OutboxMessage).where(OutboxMessage.id == row.id))
+                return
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
                 status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1,
                 sent_message_id=message.message_id if message else None,

@@ -97,6 +97,7 @@ BESTTIME_SLOT = "• {when} — {share:.1f} % of your audience's weekly activity
 REMIND_USAGE = ("Usage: /remind &lt;when&gt; &lt;text&gt;, e.g. <code>/remind in 2h post the sunrise set</code>, "
                 "<code>/remind tomorrow 18:00 …</code>, <code>/remind daily 18:00 …</code>, "
                 "<code>/remind weekly mon 9:00 …</code>\n{error}")
+REMIND_TOO_MANY = "You have {n} active reminders, the most I keep. Cancel one in /reminders first."
 REMIND_SET = "⏰ Reminder set for {when}{recurrence}: {text}"
 REMINDER = "⏰ Reminder: {text}"
 REMINDERS_NONE = "You have no active reminders. Set one with /remind."
@@ -125,8 +126,10 @@ RELABEL_FAILED = "That comment is gone."
 REPORT_USAGE = "Usage: /report [day|week|month]"
 REPORT_CAPTION = "📊 {period} report: {followers} followers, {posts} posts, engagement rate {rate}"
 EXPORT_CAPTION = "Your data as CSV files (see README.txt inside)."
-FORGETME_DONE = ("Done: I deleted your messages, your comment texts, your questions to the creator and your "
-                 "feedback. Anonymous counts remain in the channel's statistics.")
+FORGETME_DONE = ("Done: I deleted your messages, your comment texts, your questions to the creator, your "
+                 "feedback and everything I had stored about you. Anonymous counts remain in the channel's "
+                 "statistics.")
+ALERT_FORGOTTEN = "⚠️ A sentiment alert was here; it quoted a follower who asked to be forgotten."
 
 # --- setup and security -----------------------------------------------------------------------
 WEBHOOK_SECRET_HOWTO = ("Put it in the environment as {env}=<secret> (or [telegram] webhook_secret); "
@@ -137,3 +140,8 @@ HINT_CHANNEL_ID = ("[channel] id is 0: the bot ignores every channel. Add the bo
                    "it messages you the channel's id (-100…) to put here. Any other chat it is added to, it leaves.")
 HINT_GROUP_ID = ("[channel] discussion_group_id is 0: comments are ignored. Add the bot to the channel's linked "
                  "discussion group; it messages you the group's id (-100…) to put here.")
+FOREIGN_CHAT_ID = ("I was added to “{title}” (id <code>{id}</code>), which is not configured, so I left it and "
+                   "stored nothing from it. If it is your channel, put <code>{id}</code> in [channel] id (or "
+                   "discussion_group_id for its discussion group), restart me and add me again.")
+CREATOR_CHAT_ONLY = ("Creator commands work only in our private chat (or your inbox group), so nobody else "
+                     "sees the answers. Send it to me here.")

@@ -6,9 +6,10 @@ from telegram import Update
 
 from bot import texts
 from bot.context import BotContext
-from bot.services import conversation, faq
+from bot.services import buttons, conversation, faq
 from bot.services.faq_training import start_retrain
 from bot.services.outbox import answer_callback, send_text
+from bot.services.privacy import attribute_update
 
 
 async def creator_reply(update: Update, context: BotContext) -> None:
@@ -20,6 +21,7 @@ async def creator_reply(update: Update, context: BotContext) -> None:
         if message.chat.type == "private":
             await conversation.on_private_message(context.services, context.session, message)
         return
+    attribute_update(context.session, update.update_id, handoff.user_id)  # it quotes their question
     if handoff.status != "open":
         send_text(context.session, message.chat_id, texts.HANDOFF_ALREADY_DONE.format(status=handoff.status))
         return
@@ -38,6 +40,7 @@ async def close(update: Update, context: BotContext) -> None:
     if handoff is None or handoff.status != "open":
         send_text(context.session, message.chat_id, texts.CLOSE_USAGE)
         return
+    attribute_update(context.session, update.update_id, handoff.user_id)
     faq.close_handoff(context.session, handoff, message.chat_id)
 
 
@@ -52,10 +55,17 @@ async def retrain(update: Update, context: BotContext) -> None:
 async def feedback(update: Update, context: BotContext) -> None:
     """👍 or 👎 under an automatic answer."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, answer_id, value = query.data.split(":")
+    assert query is not None
+    button = buttons.parse(query.data, buttons.FEEDBACK)
     toast = texts.FEEDBACK_UNKNOWN
-    if query.message is not None and answer_id.isdigit():
-        toast = faq.record_feedback(context.services, context.session, query.from_user, int(answer_id), value,
-                                    query.message.chat.id, query.message.message_id)
+    if query.message is not None and button is not None:
+        toast = faq.record_feedback(context.services, context.session, query.from_user, button.item_id,
+                                    button.choice, query.message.chat.id, query.message.message_id)
     answer_callback(context.session, query.id, query.from_user.id, toast)
+
+
+async def expired_button(update: Update, context: BotContext) -> None:
+    """Any button press no other handler took (forged or stale data): "expired", never a traceback."""
+    query = update.callback_query
+    assert query is not None
+    answer_callback(context.session, query.id, query.from_user.id, texts.FEEDBACK_UNKNOWN)

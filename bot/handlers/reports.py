@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 
 from bot import texts
 from bot.context import BotContext
 from bot.services.export import export_zip
-from bot.services.outbox import send_file, send_text
+from bot.services.faq_training import retrain_without_forgotten
+from bot.services.outbox import FORGETME_PURPOSE, send_file, send_text
 from bot.services.privacy import forget_follower, purge_raw_updates
 from bot.services.report import PERIODS
 from bot.services.report_delivery import ensure_report_schedule, send_report
@@ -38,8 +41,13 @@ async def forgetme(update: Update, context: BotContext) -> None:
     """Delete what the bot stored about this follower."""
     message = update.effective_message
     assert message is not None and message.from_user is not None
-    forget_follower(context.session, message.from_user.id)
-    send_text(context.session, message.chat_id, texts.FORGETME_DONE, purpose="forgetme")
+    services = context.services
+    user_id = message.from_user.id
+    removed = await asyncio.to_thread(forget_follower, context.session, user_id, services.settings.data_dir)
+    services.follower_limits.forget(user_id)
+    send_text(context.session, message.chat_id, texts.FORGETME_DONE, purpose=FORGETME_PURPOSE)
+    if removed["learned_examples"]:
+        retrain_without_forgotten(services)
 
 
 async def retention(context: BotContext) -> None:

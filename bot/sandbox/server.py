@@ -149,6 +149,7 @@ class BotApiSandbox:
             "answerCallbackQuery": lambda p, f: True,
             "getChatMemberCount": self._member_count,
             "deleteMessage": lambda p, f: True,
+            "leaveChat": lambda p, f: True,
         }
 
     # ------------------------------------------------------------------ lifecycle

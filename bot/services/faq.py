@@ -12,12 +12,11 @@ from sqlalchemy.orm import Session
 from telegram import Message, User
 
 from bot import texts
+from bot.services import buttons
 from bot.services.outbox import edit_buttons, send_text
 from bot.services.unit import Services
 from bot.store.models import FaqAnswer, FaqEntryRow, FaqExample, Handoff, OutboxMessage, utcnow
 from nlp.faq_data import FaqEntry, entry_id_for, normalize_question
-
-FEEDBACK_PREFIX = "fb"
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ async def answer_question(services: Services, session: Session, message: Message
             send_text(session, creator_chat, texts.HANDOFF_FOLLOW_UP.format(
                 name=texts.esc(_display_name(user)), question=texts.esc(texts.clip(text, 3000)),
                 id=pending.id), purpose=f"handoff:{pending.id}")
-            pending.question = f"{pending.question}\n{text}" if pending.question else text
+            # a follow-up is shown to the creator but never becomes part of the question that is learned
         send_text(session, message.chat_id, texts.HANDOFF_STILL_OPEN)
         return
     model = services.faq_model
@@ -129,8 +128,8 @@ async def answer_question(services: Services, session: Session, message: Message
     session.add(answer)
     session.flush()
     row = send_text(session, message.chat_id, texts.esc(match.answer), purpose="faq-answer",
-                    buttons=[[("👍", f"{FEEDBACK_PREFIX}:{answer.id}:up"),
-                              ("👎", f"{FEEDBACK_PREFIX}:{answer.id}:down")]])
+                    buttons=[[("👍", buttons.make(buttons.FEEDBACK, answer.id, "up")),
+                              ("👎", buttons.make(buttons.FEEDBACK, answer.id, "down"))]])
     answer.outbox_id = row.id
 
 
@@ -145,7 +144,10 @@ def handoff_for_reply(session: Session, chat_id: int, replied_message_id: int) -
 
 
 def learn_answer(session: Session, question: str, answer: str, accepted: bool) -> str:
-    """Make the creator's answer an FAQ example (a new entry unless the answer already exists)."""
+    """Make the question the creator answered an FAQ example of their answer (a new entry unless the
+    answer already exists). Only that one question: follow-ups appended while the handoff was open
+    are not examples, so nobody can attach other questions to an unrelated answer. With
+    `auto_accept_answers = false` the example waits for review (`creatorbot faq review`)."""
     existing = session.scalar(select(FaqEntryRow).where(FaqEntryRow.answer == answer.strip()))
     if existing is None:
         entry_id = entry_id_for(answer)
@@ -153,13 +155,35 @@ def learn_answer(session: Session, question: str, answer: str, accepted: bool) -
             id=entry_id, answer=answer.strip(), tags=[], source="handoff")
         session.add(existing)
         session.flush()
-    for line in (q for q in question.split("\n") if q.strip()):
-        duplicate = session.scalar(select(FaqExample).where(
-            FaqExample.entry_id == existing.id, FaqExample.question == line))
-        if duplicate is None:
-            session.add(FaqExample(entry_id=existing.id, question=line, source="handoff",
-                                   status="accepted" if accepted else "pending"))
+    question = question.strip()
+    duplicate = session.scalar(select(FaqExample).where(
+        FaqExample.entry_id == existing.id, FaqExample.question == question))
+    if duplicate is None and question:
+        session.add(FaqExample(entry_id=existing.id, question=question, source="handoff",
+                               status="accepted" if accepted else "pending"))
     return existing.id
+
+
+def pending_examples(session: Session, limit: int = 500) -> list[tuple[FaqExample, str]]:
+    """Learned examples waiting for the creator's review, with the answer each would point to."""
+    rows = session.execute(select(FaqExample, FaqEntryRow.answer).join(FaqEntryRow)
+                           .where(FaqExample.status == "pending").order_by(FaqExample.id).limit(limit)).all()
+    return [(example, answer) for example, answer in rows]
+
+
+def review_examples(session: Session, accept: Sequence[int], reject: Sequence[int]) -> tuple[int, int]:
+    """Accept (training data from now on) or reject (delete) pending examples by id."""
+    accepted = rejected = 0
+    for example in session.scalars(select(FaqExample).where(FaqExample.status == "pending",
+                                                           FaqExample.id.in_([*accept, *reject]))):
+        if example.id in reject:
+            session.delete(example)
+            rejected += 1
+        else:
+            example.status = "accepted"
+            example.created_at = utcnow()  # counts as new for the nightly retrain
+            accepted += 1
+    return accepted, rejected
 
 
 def relay_creator_answer(services: Services, session: Session, handoff: Handoff, answer: str,

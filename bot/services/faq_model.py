@@ -8,6 +8,7 @@ publishes it; the running bot notices the pointer change and swaps the matcher i
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -85,6 +86,22 @@ class FaqModel:
             matcher.save(path)
             versions.publish(self.root, path.name)
             return path.name, matcher
+
+
+    def drop_versions_except(self, keep: str | None) -> int:
+        """Delete every version directory but `keep` (None: all of them, and nothing is live).
+
+        After /forgetme the older versions hold the forgotten follower's questions."""
+        removed = 0
+        with self._lock:
+            if keep is None:
+                (self.root / "CURRENT").unlink(missing_ok=True)
+                self.matcher, self.version = None, None
+            for name in versions.versions(self.root):
+                if name != keep:
+                    shutil.rmtree(self.root / name, ignore_errors=True)
+                    removed += 1
+        return removed
 
 
 def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target_precision: float,

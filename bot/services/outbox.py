@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.store.models import OutboxMessage
 from bot.texts import PARSE_MODE
 
+FORGETME_PURPOSE = "forgetme"  # the confirmation of /forgetme: deleted once sent, never recorded
 OUTBOX_NEW = "outbox_new"  # session.info key: rows queued in this transaction (handed to the sender)
 
 
@@ -69,3 +70,9 @@ def answer_callback(session: Session, callback_query_id: str, user_id: int, text
     return _queue(session, OutboxMessage(chat_id=user_id, method="answerCallbackQuery",
                                          params={"callback_query_id": callback_query_id, "text": text},
                                          purpose="callback"))
+
+
+def leave_chat(session: Session, chat_id: int) -> OutboxMessage:
+    """Queue leaving a group or channel the bot does not belong in."""
+    return _queue(session, OutboxMessage(chat_id=chat_id, method="leaveChat", params={"chat_id": chat_id},
+                                         purpose="leave"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -23,6 +23,12 @@ from bot.store.models import Reminder
 _WEEKDAYS = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
 _IN = re.compile(r"^in\s+(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?)$")
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
+
+
+# Limits that keep /reminders within one Telegram message (4096 UTF-16 units, 100 buttons).
+MAX_ACTIVE = 25
+MAX_TEXT = 200
+MAX_AHEAD_DAYS = 3660
 
 
 class WhenError(ValueError):
@@ -56,8 +62,10 @@ def parse_when(words: list[str], now: datetime, tz: ZoneInfo) -> tuple[When, lis
             raise WhenError("use e.g. `in 30m`, `in 2h` or `in 1d`")
         used = 2 if _IN.match(f"in {w[1]}") else 3
         n, unit = int(m.group(1)), m.group(2)[0]
-        delta = {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
-        return When(now + delta, "once"), words[used:]
+        minutes = n * {"m": 1, "h": 60, "d": 24 * 60}[unit]
+        if minutes > MAX_AHEAD_DAYS * 24 * 60:
+            raise WhenError(f"that is too far ahead: at most {MAX_AHEAD_DAYS} days")
+        return When(now + timedelta(minutes=minutes), "once"), words[used:]
     if len(w) >= 2 and w[0] in ("daily", "every") and (w[0] == "daily" or w[1] == "day"):
         skip = 1 if w[0] == "daily" else 2
         t = _at_time(local, w[skip])
@@ -80,6 +88,8 @@ def parse_when(words: list[str], now: datetime, tz: ZoneInfo) -> tuple[When, lis
         t = _at_time(day, w[1])
         if t <= local:
             raise WhenError("that time is in the past")
+        if t - local > timedelta(days=MAX_AHEAD_DAYS):
+            raise WhenError(f"that is too far ahead: at most {MAX_AHEAD_DAYS} days")
         return When(t, "once"), words[2:]
     if w and _TIME.match(w[0]):
         t = _at_time(local, w[0])
@@ -95,6 +105,11 @@ def create(session: Session, chat_id: int, when: When, text: str, kind: str = "m
     session.add(row)
     session.flush()
     return row
+
+
+def active_count(session: Session, chat_id: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(Reminder).where(
+        Reminder.chat_id == chat_id, Reminder.status == "active", Reminder.kind != "report")) or 0)
 
 
 def active(session: Session, chat_id: int) -> list[Reminder]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.config import Settings
+from bot.services import buttons as buttons_data
 from bot.services.outbox import send_text
 from bot.services.unit import Services
 from bot.store.models import (
@@ -32,7 +33,6 @@ BATCH = 64
 LABELS = ("negative", "neutral", "positive")
 BASELINE_DAYS = 7
 BASELINE_PRIOR = (3.0, 17.0)  # Beta prior on the negative share: 15 % over 20 pseudo-comments
-RELABEL_PREFIX = "sl"
 
 
 class SentimentPrediction(Protocol):
@@ -153,7 +153,7 @@ def alert(session: Session, settings: Settings, surge: Surge) -> None:
     buttons: list[list[tuple[str, str]]] = []
     for i, (comment_id, text) in enumerate(surge.examples, 1):
         lines.append(f"{i}. “{texts.esc(texts.clip(text, 200))}”")
-        buttons.append([(f"{i}: {label}", f"{RELABEL_PREFIX}:{comment_id}:{label[:3]}")
+        buttons.append([(f"{i}: {label}", buttons_data.make(buttons_data.RELABEL, comment_id, label[:3]))
                         for label in ("neutral", "positive")])
     send_text(session, chat, "\n".join(lines), buttons=buttons, purpose="sentiment-alert")
 

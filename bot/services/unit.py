@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.services.chats import ForeignChats
+from bot.services.limits import FollowerLimiter
 
 if TYPE_CHECKING:
     from bot.services.faq_model import FaqModel
@@ -42,6 +44,11 @@ class Services:
     hand_over: Callable[[list[Any]], None] = lambda rows: None  # committed outbox rows, to send at once
     faq_model: FaqModel | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    follower_limits: FollowerLimiter = field(init=False)
+    foreign_chats: ForeignChats = field(default_factory=ForeignChats)
+
+    def __post_init__(self) -> None:
+        self.follower_limits = FollowerLimiter(self.settings.limits.follower_messages_per_minute)
 
     def spawn(self, coro: Any) -> bool:
         """Run `coro` in the background, keeping a reference until it ends."""

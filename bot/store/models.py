@@ -63,6 +63,16 @@ class RawUpdate(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class UpdatePerson(Base):
+    """A person an update is from or about (sender, quoted author, joined member): /forgetme finds
+    their raw updates by id through this index, never by text."""
+
+    __tablename__ = "update_people"
+    update_id: Mapped[int] = mapped_column(
+        ForeignKey("raw_updates.update_id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, index=True)
+
+
 class Follower(Base):
     __tablename__ = "followers"
     user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -1,0 +1,58 @@
+"""Which chats count: the configured channel, its discussion group, the inbox and private chats.
+
+Anything else (someone added the bot to their own group or channel) is left and not stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from bot import texts
+from bot.config import Settings
+from bot.services.outbox import leave_chat, send_text
+from bot.store.models import RawUpdate, UpdatePerson
+
+log = logging.getLogger(__name__)
+
+
+def configured_chats(settings: Settings) -> set[int]:
+    ids = {settings.channel.id, settings.channel.discussion_group_id, settings.creator.inbox_chat_id}
+    return {i for i in ids if i}
+
+
+def is_known_chat(settings: Settings, chat_id: int, chat_type: str) -> bool:
+    return chat_type == "private" or chat_id in configured_chats(settings)
+
+
+def forget_foreign_update(session: Session, update_id: int, chat_id: int) -> None:
+    """Keep only that the update came (its id, so it is never handled twice), none of its content."""
+    raw = session.get(RawUpdate, update_id)
+    if raw is not None:
+        raw.payload = {"update_id": update_id, "ignored": "a chat that is not configured"}
+    session.execute(delete(UpdatePerson).where(UpdatePerson.update_id == update_id))
+    log.info("update %s came from chat %s, which is not configured: not stored, leaving it", update_id, chat_id)
+
+
+class ForeignChats:
+    """Leaves each foreign chat once per process (a busy group must not queue a leave per message)."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        self.limit = limit
+        self._left: OrderedDict[int, None] = OrderedDict()
+
+    def leave(self, settings: Settings, session: Session, chat_id: int, title: str, added_by: int | None) -> bool:
+        """Queue leaving the chat (once); tell the creator its id when they added the bot."""
+        if chat_id in self._left:
+            return False
+        self._left[chat_id] = None
+        while len(self._left) > self.limit:
+            self._left.popitem(last=False)
+        if added_by is not None and settings.is_creator(added_by):  # first run: which id to configure
+            send_text(session, added_by, texts.FOREIGN_CHAT_ID.format(title=texts.esc(title), id=chat_id),
+                      purpose="setup")
+        leave_chat(session, chat_id)
+        return True
