@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -24,10 +22,9 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.context import BotContext, attach_services
 from bot.handlers import channel, creator, errors, faq, followers, gate, reports, sentiment, topics
+from bot.runtime.jobs import schedule_jobs
 from bot.services import buttons
-from bot.services.faq import examples_since
-from bot.services.faq_training import start_retrain
-from bot.services.unit import Services
+from bot.services.deps import Services
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -60,7 +57,7 @@ def api_root(settings: Settings) -> str:
 
 
 def build_application(settings: Settings, services: Services) -> AnyApplication:
-    """A PTB Application with every handler; updates reach it through bot.ingest, not an Updater."""
+    """A PTB Application with every handler; updates reach it through bot.runtime, not an Updater."""
     root = api_root(settings)
     application: AnyApplication = (
         ApplicationBuilder()
@@ -73,9 +70,7 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
     )
     attach_services(application, services)
     add_handlers(application, settings)
-    schedule_member_count(application, settings)
-    schedule_faq_jobs(application, settings)
-    schedule_topic_jobs(application, settings)
+    schedule_jobs(application, settings)
     return application
 
 
@@ -117,52 +112,3 @@ def add_handlers(application: AnyApplication, settings: Settings) -> None:
     application.add_handler(CallbackQueryHandler(faq.expired_button))
     application.add_handler(MessageHandler(private & new_message, followers.private_message))
     application.add_error_handler(errors.on_error)
-
-
-def schedule_member_count(application: AnyApplication, settings: Settings) -> None:
-    jq = application.job_queue
-    if jq is None or not settings.channel.id:
-        return
-    hh, mm = (int(x) for x in settings.schedule.member_count_time.split(":"))
-    jq.run_daily(channel.snapshot_member_count, time=dt.time(hh, mm, tzinfo=settings.tz),
-                 name="member-count")
-    jq.run_once(channel.snapshot_member_count, when=1.0, name="member-count-at-start")
-
-
-async def reload_faq_model(context: BotContext) -> None:
-    """Job: switch to a newly published FAQ version (trained here or by `creatorbot faq train`)."""
-    model = context.services.faq_model
-    if model is not None:
-        await asyncio.to_thread(model.reload_if_changed)
-
-
-async def nightly_retrain(context: BotContext) -> None:
-    """Job: retrain when new examples were learned since the live version."""
-    services = context.services
-    model = services.faq_model
-    if model is None:
-        return
-    trained_at = model.matcher.meta.trained_at if model.matcher else 0.0
-    with services.sessions() as session:
-        new = examples_since(session, trained_at)
-    if new:
-        start_retrain(services, services.settings.creator_chat_id)
-
-
-def schedule_faq_jobs(application: AnyApplication, settings: Settings) -> None:
-    jq = application.job_queue
-    if jq is None:
-        return
-    jq.run_repeating(reload_faq_model, interval=15.0, first=15.0, name="faq-reload")
-    hh, mm = (int(x) for x in settings.faq.retrain_time.split(":"))
-    jq.run_daily(nightly_retrain, time=dt.time(hh, mm, tzinfo=settings.tz), name="faq-nightly-retrain")
-
-
-def schedule_topic_jobs(application: AnyApplication, settings: Settings) -> None:
-    jq = application.job_queue
-    if jq is None:
-        return
-    jq.run_repeating(topics.deliver_reminders, interval=20.0, first=0.5, name="reminders")
-    jq.run_repeating(reports.retention, interval=24 * 3600.0, first=0.2, name="retention-and-report-schedule")
-    if settings.recsys.auto_reminders:
-        jq.run_daily(topics.schedule_auto_reminder, time=dt.time(0, 10, tzinfo=settings.tz), name="auto-reminder")

@@ -7,7 +7,7 @@ from typing import Any, cast
 from sqlalchemy.orm import Session
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.services.unit import Services
+from bot.services.deps import Services
 
 SERVICES_KEY = "services"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.config import LimitsConfig
-from bot.delivery import SendLimiter
+from bot.runtime.sender import SendLimiter
 from bot.sandbox.server import BotApiSandbox
 from bot.store.models import OutboxMessage
 from tests.bot_harness import running_bot

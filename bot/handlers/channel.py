@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import BotContext
+from bot.handlers.incoming import incoming, membership_change, reaction_counts
 from bot.services import channel
 
 
@@ -12,7 +13,7 @@ async def channel_post(update: Update, context: BotContext) -> None:
     """Store a new or edited channel post with its hashtags."""
     message = update.effective_message
     assert message is not None
-    channel.record_channel_post(context.session, message)
+    channel.record_channel_post(context.session, incoming(message))
 
 
 async def group_message(update: Update, context: BotContext) -> None:
@@ -20,21 +21,21 @@ async def group_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     if message.is_automatic_forward:
-        channel.link_discussion_thread(context.session, message)
+        channel.link_discussion_thread(context.session, incoming(message))
     else:
-        channel.record_comment(context.session, message)
+        channel.record_comment(context.session, incoming(message))
 
 
 async def reaction_count(update: Update, context: BotContext) -> None:
     """Store the latest reaction counts of a post."""
     assert update.message_reaction_count is not None
-    channel.record_reactions(context.session, update.message_reaction_count)
+    channel.record_reactions(context.session, reaction_counts(update.message_reaction_count))
 
 
 async def chat_member(update: Update, context: BotContext) -> None:
     """Store joins and leaves of the channel."""
     assert update.chat_member is not None
-    channel.record_membership(context.session, update.chat_member, update.update_id)
+    channel.record_membership(context.session, membership_change(update.chat_member), update.update_id)
 
 
 async def snapshot_member_count(context: BotContext) -> None:

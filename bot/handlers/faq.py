@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot import texts
 from bot.context import BotContext
+from bot.handlers.incoming import incoming, person
 from bot.services import buttons, conversation, faq
 from bot.services.faq_training import start_retrain
 from bot.services.outbox import answer_callback, send_text
@@ -19,7 +20,7 @@ async def creator_reply(update: Update, context: BotContext) -> None:
     handoff = faq.handoff_for_reply(context.session, message.chat_id, message.reply_to_message.message_id)
     if handoff is None:
         if message.chat.type == "private":
-            await conversation.on_private_message(context.services, context.session, message)
+            await conversation.on_private_message(context.services, context.session, incoming(message))
         return
     attribute_update(context.session, update.update_id, handoff.user_id)  # it quotes their question
     if handoff.status != "open":
@@ -59,7 +60,7 @@ async def feedback(update: Update, context: BotContext) -> None:
     button = buttons.parse(query.data, buttons.FEEDBACK)
     toast = texts.FEEDBACK_UNKNOWN
     if query.message is not None and button is not None:
-        toast = faq.record_feedback(context.services, context.session, query.from_user, button.item_id,
+        toast = faq.record_feedback(context.services, context.session, person(query.from_user), button.item_id,
                                     button.choice, query.message.chat.id, query.message.message_id)
     answer_callback(context.session, query.id, query.from_user.id, toast)
 

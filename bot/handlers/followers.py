@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot import texts
 from bot.context import BotContext
+from bot.handlers.incoming import incoming
 from bot.services import conversation
 from bot.services.followers import record_incoming
 from bot.services.outbox import send_text
@@ -15,7 +16,7 @@ async def start(update: Update, context: BotContext) -> None:
     """Greet the follower and say what the bot does."""
     message = update.effective_message
     assert message is not None and message.from_user is not None
-    record_incoming(context.session, message)
+    record_incoming(context.session, incoming(message))
     send_text(context.session, message.chat_id,
               texts.START.format(name=texts.esc(message.from_user.first_name)))
 
@@ -24,7 +25,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     """Explain the commands (creators also see theirs)."""
     message = update.effective_message
     assert message is not None and message.from_user is not None
-    record_incoming(context.session, message)
+    record_incoming(context.session, incoming(message))
     text = texts.HELP
     if context.services.settings.is_creator(message.from_user.id):
         text += "\n" + texts.CREATOR_HELP
@@ -35,4 +36,4 @@ async def private_message(update: Update, context: BotContext) -> None:
     """Anything else a follower writes: store it, then answer, hand off or explain."""
     message = update.effective_message
     assert message is not None and message.from_user is not None
-    await conversation.on_private_message(context.services, context.session, message)
+    await conversation.on_private_message(context.services, context.session, incoming(message))

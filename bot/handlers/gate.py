@@ -9,6 +9,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot import texts
 from bot.context import BotContext
+from bot.handlers.incoming import incoming
 from bot.services.chats import forget_foreign_update, is_known_chat
 from bot.services.followers import record_incoming
 from bot.services.outbox import send_text
@@ -38,7 +39,7 @@ async def gate(update: Update, context: BotContext) -> None:
     if verdict == "ok":
         return
     if private and message is not None:
-        record_incoming(context.session, message)
+        record_incoming(context.session, incoming(message))
     if verdict == "crossed":
         send_text(context.session, user.id, texts.SLOW_DOWN)
     raise ApplicationHandlerStop

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from telegram import ChatMemberUpdated, Message, MessageOriginChannel, MessageReactionCountUpdated
 
+from bot.services.incoming import IncomingMessage, MembershipChange, ReactionCounts
 from bot.store.models import (
     ChannelPost,
     Comment,
@@ -22,11 +22,11 @@ from recsys.tags import extract_hashtags
 _MEMBER_STATES = {"member", "administrator", "creator", "restricted"}
 
 
-def message_text(message: Message) -> str:
+def message_text(message: IncomingMessage) -> str:
     return message.text or message.caption or ""
 
 
-def record_channel_post(session: Session, message: Message) -> ChannelPost:
+def record_channel_post(session: Session, message: IncomingMessage) -> ChannelPost:
     """Store (or, for an edit, update) a channel post and its hashtags."""
     post = session.scalar(select(ChannelPost).where(
         ChannelPost.chat_id == message.chat_id, ChannelPost.message_id == message.message_id))
@@ -45,15 +45,15 @@ def record_channel_post(session: Session, message: Message) -> ChannelPost:
     return post
 
 
-def _origin_post(session: Session, message: Message) -> ChannelPost | None:
-    origin = message.forward_origin
-    if isinstance(origin, MessageOriginChannel):
-        return session.scalar(select(ChannelPost).where(
-            ChannelPost.chat_id == origin.chat.id, ChannelPost.message_id == origin.message_id))
-    return None
+def _origin_post(session: Session, message: IncomingMessage) -> ChannelPost | None:
+    origin = message.forwarded_post
+    if origin is None:
+        return None
+    return session.scalar(select(ChannelPost).where(
+        ChannelPost.chat_id == origin.chat_id, ChannelPost.message_id == origin.message_id))
 
 
-def link_discussion_thread(session: Session, message: Message) -> ChannelPost | None:
+def link_discussion_thread(session: Session, message: IncomingMessage) -> ChannelPost | None:
     """The automatic forward of a channel post into the discussion group opens its thread."""
     post = _origin_post(session, message)
     if post is not None:
@@ -61,7 +61,7 @@ def link_discussion_thread(session: Session, message: Message) -> ChannelPost | 
     return post
 
 
-def find_thread_post(session: Session, message: Message) -> ChannelPost | None:
+def find_thread_post(session: Session, message: IncomingMessage) -> ChannelPost | None:
     thread_id = message.message_thread_id
     parent = message.reply_to_message
     if parent is not None and parent.is_automatic_forward:
@@ -74,7 +74,7 @@ def find_thread_post(session: Session, message: Message) -> ChannelPost | None:
     return session.scalar(select(ChannelPost).where(ChannelPost.discussion_message_id == thread_id))
 
 
-def record_comment(session: Session, message: Message) -> Comment:
+def record_comment(session: Session, message: IncomingMessage) -> Comment:
     """Store a message of the discussion group, linked to the channel post it comments on."""
     existing = session.scalar(select(Comment).where(
         Comment.chat_id == message.chat_id, Comment.message_id == message.message_id))
@@ -92,15 +92,12 @@ def record_comment(session: Session, message: Message) -> Comment:
     return comment
 
 
-def record_reactions(session: Session, update: MessageReactionCountUpdated) -> PostReactions | None:
+def record_reactions(session: Session, update: ReactionCounts) -> PostReactions | None:
     post = session.scalar(select(ChannelPost).where(
-        ChannelPost.chat_id == update.chat.id, ChannelPost.message_id == update.message_id))
+        ChannelPost.chat_id == update.chat_id, ChannelPost.message_id == update.message_id))
     if post is None:
         return None
-    counts: dict[str, int] = {}
-    for rc in update.reactions:
-        key = getattr(rc.type, "emoji", None) or getattr(rc.type, "custom_emoji_id", None) or rc.type.type
-        counts[str(key)] = counts.get(str(key), 0) + rc.total_count
+    counts = dict(update.counts)
     row = session.get(PostReactions, post.id)
     if row is None:
         row = PostReactions(post_id=post.id)
@@ -111,18 +108,18 @@ def record_reactions(session: Session, update: MessageReactionCountUpdated) -> P
     return row
 
 
-def record_membership(session: Session, change: ChatMemberUpdated, update_id: int) -> MembershipEvent | None:
+def record_membership(session: Session, change: MembershipChange, update_id: int) -> MembershipEvent | None:
     """A join or a leave; other status changes (promotions, restrictions) are not joins."""
-    was = change.old_chat_member.status in _MEMBER_STATES
-    now = change.new_chat_member.status in _MEMBER_STATES
+    was = change.old_status in _MEMBER_STATES
+    now = change.new_status in _MEMBER_STATES
     if was == now:
         return None
     if session.scalar(select(MembershipEvent).where(MembershipEvent.update_id == update_id)):
         return None
     event = MembershipEvent(
-        chat_id=change.chat.id, user_id=change.new_chat_member.user.id,
-        event="join" if now else "leave", old_status=str(change.old_chat_member.status),
-        new_status=str(change.new_chat_member.status), at=change.date, update_id=update_id)
+        chat_id=change.chat_id, user_id=change.user_id,
+        event="join" if now else "leave", old_status=change.old_status,
+        new_status=change.new_status, at=change.date, update_id=update_id)
     session.add(event)
     return event
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
-from telegram import Message
 
 from bot import texts
+from bot.services.deps import Services
 from bot.services.faq import answer_question
 from bot.services.followers import record_incoming
+from bot.services.incoming import IncomingMessage
 from bot.services.outbox import send_text
-from bot.services.unit import Services
 
 MAX_TEXT = 4096
 
 
-async def on_private_message(services: Services, session: Session, message: Message) -> None:
+async def on_private_message(services: Services, session: Session, message: IncomingMessage) -> None:
     record_incoming(session, message)  # the gate (bot/handlers/gate.py) already applied the rate limit
     text = message.text or ""
     if message.text is None:

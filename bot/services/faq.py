@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from telegram import Message, User
 
 from bot import texts
 from bot.services import buttons
+from bot.services.deps import Services
+from bot.services.incoming import IncomingMessage, Person
 from bot.services.outbox import edit_buttons, send_text
-from bot.services.unit import Services
 from bot.store.models import FaqAnswer, FaqEntryRow, FaqExample, Handoff, OutboxMessage, utcnow
 from nlp.faq_data import FaqEntry, entry_id_for, normalize_question
 
@@ -74,12 +74,12 @@ def open_handoff_for(session: Session, user_id: int) -> Handoff | None:
                           .order_by(Handoff.id.desc()).limit(1))
 
 
-def _display_name(user: User) -> str:
+def _display_name(user: Person) -> str:
     name = user.full_name or str(user.id)
     return f"{name} (@{user.username})" if user.username else name
 
 
-def start_handoff(services: Services, session: Session, user: User, chat_id: int, question: str,
+def start_handoff(services: Services, session: Session, user: Person, chat_id: int, question: str,
                   reason: str, confidence: float | None) -> Handoff | None:
     """Pass a question to the creator (their chat or the inbox group) and tell the follower."""
     creator_chat = services.settings.creator_chat_id
@@ -99,7 +99,7 @@ def start_handoff(services: Services, session: Session, user: User, chat_id: int
     return handoff
 
 
-async def answer_question(services: Services, session: Session, message: Message) -> None:
+async def answer_question(services: Services, session: Session, message: IncomingMessage) -> None:
     """Answer from the FAQ, or hand off when the model is unsure (never invent an answer)."""
     assert message.from_user is not None and message.text is not None
     user, text = message.from_user, message.text
@@ -207,7 +207,7 @@ def close_handoff(session: Session, handoff: Handoff, creator_chat_id: int) -> N
     send_text(session, creator_chat_id, texts.HANDOFF_CLOSED_CREATOR)
 
 
-def record_feedback(services: Services, session: Session, user: User, answer_id: int, value: str,
+def record_feedback(services: Services, session: Session, user: Person, answer_id: int, value: str,
                     message_chat_id: int, message_id: int) -> str:
     """Store 👍/👎 (once per answer); 👎 opens a handoff. Returns the text for the button toast."""
     answer = session.get(FaqAnswer, answer_id)

@@ -7,9 +7,9 @@ import logging
 
 from bot import texts
 from bot.config import Settings
+from bot.services.deps import Services
 from bot.services.faq_model import EncoderFactory, faq_model_for, train_from_database
 from bot.services.outbox import send_text
-from bot.services.unit import Services
 from nlp.faq_data import FaqEntry
 from nlp.faq_routed import RoutedFaqMatcher
 

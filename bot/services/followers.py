@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
-from telegram import Message, User
 
+from bot.services.incoming import IncomingMessage, Person
 from bot.store.models import DirectMessage, Follower, utcnow
 
-CONTENT_TYPES = ("text", "sticker", "photo", "voice", "video", "video_note", "audio", "document",
-                 "animation", "location", "contact", "poll", "dice")
 
-
-def upsert_follower(session: Session, user: User) -> Follower:
+def upsert_follower(session: Session, user: Person) -> Follower:
     follower = session.get(Follower, user.id)
     now = utcnow()
     if follower is None:
@@ -25,11 +22,7 @@ def upsert_follower(session: Session, user: User) -> Follower:
     return follower
 
 
-def content_type(message: Message) -> str:
-    return next((t for t in CONTENT_TYPES if getattr(message, t, None)), "other")
-
-
-def record_incoming(session: Session, message: Message) -> DirectMessage:
+def record_incoming(session: Session, message: IncomingMessage) -> DirectMessage:
     """Store a follower's message to the bot (idempotent for a replayed update)."""
     assert message.from_user is not None
     upsert_follower(session, message.from_user)
@@ -39,7 +32,7 @@ def record_incoming(session: Session, message: Message) -> DirectMessage:
         return existing
     dm = DirectMessage(user_id=message.from_user.id, chat_id=message.chat_id,
                        message_id=message.message_id, direction="in",
-                       content_type=content_type(message), text=message.text or message.caption,
+                       content_type=message.content_type, text=message.text or message.caption,
                        created_at=message.date)
     session.add(dm)
     session.flush()

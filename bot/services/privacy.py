@@ -17,6 +17,7 @@ from sqlalchemy import and_, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.services import buttons
 from bot.services.export import export_zip
 from bot.store.models import (
     Comment,
@@ -81,13 +82,13 @@ def _chunks(ids: list[Any]) -> Iterable[list[Any]]:
 
 
 def _alert_comment_ids(row: OutboxMessage) -> set[int]:
-    markup = row.params.get("reply_markup") if isinstance(row.params, dict) else None
+    rows = row.params.get("buttons") if isinstance(row.params, dict) else None
     ids: set[int] = set()
-    for button_row in (markup or {}).get("inline_keyboard", []):
-        for button in button_row:
-            parts = str(button.get("callback_data", "")).split(":")
-            if len(parts) == 3 and parts[1].isdigit():
-                ids.add(int(parts[1]))
+    for line in rows or []:
+        for _label, data in line:
+            button = buttons.parse(data, buttons.RELABEL)
+            if button is not None:
+                ids.add(button.item_id)
     return ids
 
 
@@ -108,7 +109,7 @@ def _forget_outbox(session: Session, user_id: int, handoff_ids: list[int], comme
         for alert in session.scalars(select(OutboxMessage).where(
                 OutboxMessage.purpose == "sentiment-alert", OutboxMessage.created_at >= since)):
             if _alert_comment_ids(alert) & wanted:
-                alert.params = {"chat_id": alert.chat_id, "text": texts.ALERT_FORGOTTEN}
+                alert.params = {"text": texts.ALERT_FORGOTTEN}
                 if alert.sent_message_id is not None:
                     copies.append((alert.chat_id, alert.sent_message_id))
                 touched += 1

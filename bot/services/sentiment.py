@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from bot import texts
 from bot.config import Settings
 from bot.services import buttons as buttons_data
+from bot.services.deps import Services
 from bot.services.outbox import send_text
-from bot.services.unit import Services
 from bot.store.models import (
     ChannelPost,
     Comment,

@@ -1,27 +1,20 @@
-"""The dependency bag handlers reach through `BotContext.services`, and units of work.
+"""The unit of work: one transaction per update, or per job step.
 
-SQLite allows one writer: a transaction opened on the event loop holds `db_lock`, so no two
-loop-side transactions wait on each other while the loop is blocked. Background threads
-(poller, sender) open their own short transactions and simply wait for the lock.
+While an update is handled, `current_update` holds its session and the errors the handlers
+raised; the processor opens the transaction and commits or rolls it back as one.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Settings
-from bot.services.chats import ForeignChats
-from bot.services.limits import FollowerLimiter
-
-if TYPE_CHECKING:
-    from bot.services.faq_model import FaqModel
+from bot.store.write_lock import WriteLock
 
 
 @dataclass
@@ -35,44 +28,20 @@ class UpdateState:
 current_update: ContextVar[UpdateState | None] = ContextVar("current_update", default=None)
 
 
-@dataclass
-class Services:
-    settings: Settings
-    sessions: sessionmaker[Session]
-    db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    wake_sender: Callable[[], None] = lambda: None
-    hand_over: Callable[[list[Any]], None] = lambda rows: None  # committed outbox rows, to send at once
-    faq_model: FaqModel | None = None
-    background: set[asyncio.Task[Any]] = field(default_factory=set)
-    follower_limits: FollowerLimiter = field(init=False)
-    foreign_chats: ForeignChats = field(default_factory=ForeignChats)
+def update_session() -> Session:
+    """The session of the update being handled."""
+    state = current_update.get()
+    if state is None:
+        raise RuntimeError("no update is being handled: use `async with services.unit()`")
+    return state.session
 
-    def __post_init__(self) -> None:
-        self.follower_limits = FollowerLimiter(self.settings.limits.follower_messages_per_minute)
 
-    def spawn(self, coro: Any) -> bool:
-        """Run `coro` in the background, keeping a reference until it ends."""
-        task = asyncio.get_running_loop().create_task(coro)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
-        return True
-
-    @property
-    def session(self) -> Session:
-        """The session of the update being handled (one transaction per update)."""
-        state = current_update.get()
-        if state is None:
-            raise RuntimeError("no update is being handled: use `async with services.unit()`")
-        return state.session
-
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[Session]:
-        """A transaction on the event loop, outside update handling (jobs, error notices)."""
-        from bot.services.outbox import OUTBOX_NEW
-
-        async with self.db_lock:
-            with self.sessions() as session:
-                with session.begin():
-                    yield session
-                self.hand_over(session.info.get(OUTBOX_NEW, []))
-        self.wake_sender()
+@asynccontextmanager
+async def unit_of_work(sessions: sessionmaker[Session], lock: WriteLock,
+                       after_commit: Callable[[Session], Any]) -> AsyncIterator[Session]:
+    """A transaction on the event loop, outside update handling (jobs, error notices)."""
+    async with lock:
+        with sessions() as session:
+            with session.begin():
+                yield session
+            after_commit(session)

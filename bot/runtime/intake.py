@@ -12,23 +12,17 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import traceback
 import warnings
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import Conflict, NetworkError, TelegramError
-from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
-from bot.services.outbox import OUTBOX_NEW
-from bot.services.unit import Services, UpdateState, current_update
-from bot.store.updates import mark_update, next_offset, pending_updates, store_raw_updates
-from bot.waiting import wait_event
+from bot.store.updates import next_offset, store_raw_updates
 
 log = logging.getLogger(__name__)
 # We call the Bot API through do_api_request on purpose: raw JSON in and out, no re-encoding.
@@ -140,86 +134,3 @@ class WebhookServer:
     async def stop(self) -> None:
         if self._runner:
             await self._runner.cleanup()
-
-
-class Processor:
-    """Handles stored updates in `update_id` order, one transaction per update.
-
-    Updates the poller has just committed are handed over in memory (no database round trip on
-    the hot path); the database scan picks up everything else (after a restart, after a failure).
-    An update is never handled twice in one process: `_seen` remembers recent ids.
-    """
-
-    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], services: Services,
-                 on_error: Callable[[Session, BaseException], object]) -> None:
-        self.application = application
-        self.services = services
-        self.on_error = on_error
-        self._wake = asyncio.Event()
-        self._fresh: deque[tuple[int, dict[str, Any]]] = deque()
-        self._seen: OrderedDict[int, None] = OrderedDict()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stored(self, payloads: list[dict[str, Any]]) -> None:
-        """The poller committed these: handle them without reading them back."""
-        self._fresh.extend((p["update_id"], p) for p in payloads
-                           if isinstance(p, dict) and isinstance(p.get("update_id"), int))
-        self._wake.set()
-
-    def _batch(self) -> list[tuple[int, dict[str, Any]]]:
-        with self.services.sessions() as session:
-            return [(r.update_id, r.payload) for r in pending_updates(session)]
-
-    async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            if self._fresh:
-                batch = sorted(self._fresh, key=lambda item: item[0])
-                self._fresh.clear()
-            else:
-                batch = await asyncio.to_thread(self._batch)
-            for update_id, payload in batch:
-                if update_id in self._seen:
-                    continue
-                await self.handle(update_id, payload)
-                self._seen[update_id] = None
-                if len(self._seen) > 10_000:
-                    self._seen.popitem(last=False)
-            if not batch and not self._fresh:
-                await wait_event(self._wake, 5)
-
-    async def handle(self, update_id: int, payload: dict[str, Any]) -> None:
-        """Handle one stored update; odd or failing updates are marked and skipped."""
-        services = self.services
-        try:
-            update = Update.de_json(payload, self.application.bot)
-        except Exception as exc:
-            log.warning("update %s is malformed, stored and skipped: %s", update_id, exc)
-            async with services.unit() as session:
-                mark_update(session, update_id, "skipped", f"malformed: {exc}"[:1000])
-            return
-        failure: BaseException | None = None
-        async with services.db_lock:
-            with services.sessions() as session:
-                state = UpdateState(session)
-                token = current_update.set(state)
-                try:
-                    with session.begin():
-                        await self.application.process_update(update)
-                        if state.errors:
-                            raise state.errors[0]
-                        mark_update(session, update_id, "done")
-                except Exception as exc:
-                    failure = exc
-                finally:
-                    current_update.reset(token)
-            if failure is None:
-                services.hand_over(session.info.get(OUTBOX_NEW, []))
-        if failure is not None:
-            text = "".join(traceback.format_exception_only(type(failure), failure)).strip()
-            async with services.unit() as session:
-                mark_update(session, update_id, "error", text[:1000])
-                self.on_error(session, failure)
-        services.wake_sender()

@@ -13,14 +13,15 @@ from telegram import BotCommand
 
 from bot.app import AnyApplication, build_application
 from bot.config import WEBHOOK_SECRET_RE, Settings
-from bot.delivery import OutboxSender
-from bot.ingest import ALLOWED_UPDATES, Poller, Processor, WebhookServer
+from bot.runtime.intake import ALLOWED_UPDATES, Poller, WebhookServer
+from bot.runtime.processor import Processor
+from bot.runtime.sender import OutboxSender
+from bot.services.deps import Services
 from bot.services.errors import notify_creator_once
 from bot.services.faq import training_entries
 from bot.services.faq_model import EncoderFactory, faq_model_for
 from bot.services.faq_training import start_retrain
 from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
-from bot.services.unit import Services
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from nlp.multilingual import NAME as MULTILINGUAL
 

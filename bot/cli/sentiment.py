@@ -63,7 +63,7 @@ def read_labelled(path: Path) -> tuple[list[str], list[int]]:
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli_faq import tqdm_progress
+    from bot.cli.faq import tqdm_progress
     from nlp.sentiment import SentimentModel, TrainConfig
 
     texts, labels = read_labelled(Path(args.data))

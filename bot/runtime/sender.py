@@ -14,15 +14,15 @@ import time
 import warnings
 from collections import OrderedDict, deque
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import Bot, InputFile, Message
+from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from bot.config import LimitsConfig
+from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
 from bot.services.outbox import FORGETME_PURPOSE
 from bot.store.models import DirectMessage, OutboxMessage, utcnow
 from bot.waiting import wait_event
@@ -154,12 +154,15 @@ class OutboxSender:
         return max(0.05, next_look)
 
     async def _send(self, row: OutboxMessage) -> bool:
-        kwargs: dict[str, Any] = dict(row.params)
-        if row.file_field and row.file_data is not None:
-            kwargs[row.file_field] = InputFile(row.file_data, filename=row.file_name or "file")
+        try:
+            call = bot_api_call(row)
+        except (NotSendable, KeyError) as exc:
+            log.error("outbox row %s cannot be sent: %s", row.id, exc)
+            await asyncio.to_thread(self._fail, row.id, f"not sendable: {exc}")
+            return True
         self.limiter.sent(row.chat_id, time.monotonic())
         try:
-            result = await self.bot.do_api_request(row.method, api_kwargs=kwargs)
+            result = await self.bot.do_api_request(call.method, api_kwargs=call.kwargs)
         except RetryAfter as exc:
             retry = exc.retry_after
             seconds = retry.total_seconds() if isinstance(retry, timedelta) else float(retry)
@@ -167,17 +170,17 @@ class OutboxSender:
             await asyncio.to_thread(self._retry_later, row.id, seconds, f"429: retry after {seconds:g} s")
             return False
         except (Forbidden, BadRequest) as exc:
-            if row.method.startswith("edit") and "not modified" in str(exc):
-                await asyncio.to_thread(self._mark_sent, row, None)
+            if call.method.startswith("edit") and "not modified" in str(exc):
+                await asyncio.to_thread(self._mark_sent, row, None, call)
                 return True
-            log.error("outbox %s to %s failed for good: %s", row.method, row.chat_id, exc)
+            log.error("outbox %s to %s failed for good: %s", call.method, row.chat_id, exc)
             await asyncio.to_thread(self._fail, row.id, str(exc))
             return True
         except (NetworkError, TelegramError) as exc:
             await asyncio.to_thread(self._retry_later, row.id, _backoff(row.attempts), str(exc))
             return False
         message = Message.de_json(result, self.bot) if isinstance(result, dict) else None
-        await asyncio.to_thread(self._mark_sent, row, message)
+        await asyncio.to_thread(self._mark_sent, row, message, call)
         return True
 
     def _retry_later(self, row_id: int, seconds: float, error: str) -> None:
@@ -194,7 +197,7 @@ class OutboxSender:
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
                             .values(status="failed", last_error=error[:500], attempts=OutboxMessage.attempts + 1))
 
-    def _mark_sent(self, row: OutboxMessage, message: Message | None) -> None:
+    def _mark_sent(self, row: OutboxMessage, message: Message | None, call: BotApiCall) -> None:
         with self.sessions() as session, session.begin():
             if row.purpose == FORGETME_PURPOSE:  # nothing of a forgotten follower stays, not even this
                 session.execute(delete(OutboxMessage).where(OutboxMessage.id == row.id))
@@ -203,7 +206,7 @@ class OutboxSender:
                 status="sent", sent_at=utcnow(), attempts=OutboxMessage.attempts + 1,
                 sent_message_id=message.message_id if message else None,
             ))
-            if message is not None and row.method.startswith("send") and message.chat.type == "private":
+            if message is not None and call.sends_message and message.chat.type == "private":
                 session.add(DirectMessage(
                     user_id=message.chat.id, chat_id=message.chat.id, message_id=message.message_id,
                     direction="out", content_type="text" if message.text else "file",

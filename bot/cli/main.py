@@ -10,10 +10,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot import texts
-from bot.cli_faq import add_faq_commands
-from bot.cli_reports import add_report_commands
-from bot.cli_sentiment import add_sentiment_commands
-from bot.cli_topics import add_topic_commands
+from bot.cli.faq import add_faq_commands
+from bot.cli.reports import add_report_commands
+from bot.cli.sentiment import add_sentiment_commands
+from bot.cli.topics import add_topic_commands
 from bot.config import (
     WEBHOOK_SECRET_ENV,
     ConfigError,

@@ -1,0 +1,66 @@
+"""Outbox rows into Bot API calls: the one place that knows Telegram's wire format for sends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import InputFile
+
+from bot.services import outbox
+from bot.store.models import OutboxMessage
+from bot.texts import PARSE_MODE
+
+
+class NotSendable(ValueError):
+    """The row cannot become a Bot API call (unknown kind, fields erased)."""
+
+
+@dataclass(frozen=True)
+class BotApiCall:
+    method: str
+    kwargs: dict[str, Any]
+
+    @property
+    def sends_message(self) -> bool:
+        return self.method.startswith("send")
+
+
+def _file(row: OutboxMessage) -> InputFile:
+    if row.file_data is None:
+        raise NotSendable("the file's bytes are gone")
+    return InputFile(row.file_data, filename=row.file_name or "file")
+
+
+def bot_api_call(row: OutboxMessage) -> BotApiCall:
+    """The Bot API method and arguments that deliver `row` to `row.chat_id`."""
+    p, chat_id = row.params or {}, row.chat_id
+    if row.method == outbox.TEXT:
+        if "text" not in p:
+            raise NotSendable("the text is gone")
+        kwargs: dict[str, Any] = {"chat_id": chat_id, "text": p["text"], "parse_mode": PARSE_MODE,
+                                  "link_preview_options": {"is_disabled": True}}
+        if p.get("buttons"):
+            kwargs["reply_markup"] = {"inline_keyboard": [
+                [{"text": label, "callback_data": data} for label, data in line] for line in p["buttons"]]}
+        if p.get("reply_to") is not None:
+            kwargs["reply_parameters"] = {"message_id": p["reply_to"], "allow_sending_without_reply": True}
+        return BotApiCall("sendMessage", kwargs)
+    if row.method in (outbox.PHOTO, outbox.DOCUMENT):
+        field, method = ("photo", "sendPhoto") if row.method == outbox.PHOTO else ("document", "sendDocument")
+        return BotApiCall(method, {"chat_id": chat_id, "caption": p.get("caption", ""), "parse_mode": PARSE_MODE,
+                                   field: _file(row)})
+    if row.method == outbox.REMOVE_BUTTONS:
+        return BotApiCall("editMessageReplyMarkup", {"chat_id": chat_id, "message_id": p["message_id"]})
+    if row.method == outbox.CALLBACK_ANSWER:
+        return BotApiCall("answerCallbackQuery", {"callback_query_id": p["callback_query_id"],
+                                                  "text": p.get("text", "")})
+    if row.method == outbox.LEAVE_CHAT:
+        return BotApiCall("leaveChat", {"chat_id": chat_id})
+    if row.method[:1].islower() and any(c.isupper() for c in row.method):
+        # rows queued before outbox kinds existed hold the Bot API call itself
+        kwargs = dict(p)
+        if row.file_field and row.file_data is not None:
+            kwargs[row.file_field] = _file(row)
+        return BotApiCall(row.method, kwargs)
+    raise NotSendable(f"unknown outbox kind {row.method!r}")

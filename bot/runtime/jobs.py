@@ -1,0 +1,72 @@
+"""Scheduled jobs (PTB's JobQueue): member counts, FAQ reloads and retrains, reminders, retention."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.config import Settings
+from bot.context import BotContext
+from bot.handlers import channel, reports, topics
+from bot.services.faq import examples_since
+from bot.services.faq_training import start_retrain
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def schedule_jobs(application: AnyApplication, settings: Settings) -> None:
+    schedule_member_count(application, settings)
+    schedule_faq_jobs(application, settings)
+    schedule_topic_jobs(application, settings)
+
+
+def schedule_member_count(application: AnyApplication, settings: Settings) -> None:
+    jq = application.job_queue
+    if jq is None or not settings.channel.id:
+        return
+    hh, mm = (int(x) for x in settings.schedule.member_count_time.split(":"))
+    jq.run_daily(channel.snapshot_member_count, time=dt.time(hh, mm, tzinfo=settings.tz),
+                 name="member-count")
+    jq.run_once(channel.snapshot_member_count, when=1.0, name="member-count-at-start")
+
+
+async def reload_faq_model(context: BotContext) -> None:
+    """Job: switch to a newly published FAQ version (trained here or by `creatorbot faq train`)."""
+    model = context.services.faq_model
+    if model is not None:
+        await asyncio.to_thread(model.reload_if_changed)
+
+
+async def nightly_retrain(context: BotContext) -> None:
+    """Job: retrain when new examples were learned since the live version."""
+    services = context.services
+    model = services.faq_model
+    if model is None:
+        return
+    trained_at = model.matcher.meta.trained_at if model.matcher else 0.0
+    with services.sessions() as session:
+        new = examples_since(session, trained_at)
+    if new:
+        start_retrain(services, services.settings.creator_chat_id)
+
+
+def schedule_faq_jobs(application: AnyApplication, settings: Settings) -> None:
+    jq = application.job_queue
+    if jq is None:
+        return
+    jq.run_repeating(reload_faq_model, interval=15.0, first=15.0, name="faq-reload")
+    hh, mm = (int(x) for x in settings.faq.retrain_time.split(":"))
+    jq.run_daily(nightly_retrain, time=dt.time(hh, mm, tzinfo=settings.tz), name="faq-nightly-retrain")
+
+
+def schedule_topic_jobs(application: AnyApplication, settings: Settings) -> None:
+    jq = application.job_queue
+    if jq is None:
+        return
+    jq.run_repeating(topics.deliver_reminders, interval=20.0, first=0.5, name="reminders")
+    jq.run_repeating(reports.retention, interval=24 * 3600.0, first=0.2, name="retention-and-report-schedule")
+    if settings.recsys.auto_reminders:
+        jq.run_daily(topics.schedule_auto_reminder, time=dt.time(0, 10, tzinfo=settings.tz), name="auto-reminder")
