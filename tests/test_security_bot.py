@@ -1,0 +1,243 @@
+"""Nobody gets in where they don't belong, through the real bot (issue 11: 4, 5, 6, 10, 12, 13, 14, 16)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot import texts
+from bot.sandbox.server import BotApiSandbox
+from bot.services.faq import pending_examples, review_examples, training_entries
+from bot.services.limits import FollowerLimiter
+from bot.store.models import ChannelPost, Comment, FaqExample, RawUpdate, Reminder
+from tests.bot_harness import running_bot
+from tests.conftest import CREATOR_ID, settings_for, wait_for
+
+FOREIGN_CHANNEL = {"id": -1009990001, "type": "channel", "title": "Someone else's channel"}
+FOREIGN_GROUP = {"id": -1009990002, "type": "supergroup", "title": "Someone else's group"}
+INBOX = {"id": -1009990003, "type": "supergroup", "title": "Maya's inbox"}
+
+
+def _command(sandbox: BotApiSandbox, chat: dict[str, Any], user: dict[str, Any], text: str,
+             edited: bool = False) -> dict[str, Any]:
+    msg = sandbox._new_message(chat, **{"from": user, "text": text, "entities": [
+        {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]})
+    if edited:
+        msg["edit_date"] = msg["date"] + 1
+    sandbox.push_update({"edited_message" if edited else "message": msg})
+    return msg
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+async def test_creator_commands_only_in_private_or_inbox_and_never_from_edits(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    ana = sandbox.user(101, "Ana")
+    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox) as bot:
+        for command in ("/stats", "/export", "/report week"):
+            _command(sandbox, sandbox.group, maya, command)
+        _command(sandbox, sandbox.group, ana, "/export")
+        await bot.settle()
+        assert sandbox.sent.get(sandbox.group["id"], []) == []  # nothing posted to the group's members
+        assert not sandbox.calls_of("sendDocument") and not sandbox.calls_of("sendPhoto")
+        assert bot.replies_to(CREATOR_ID) == [texts.CREATOR_CHAT_ONLY] * 3  # told in private, not in public
+        assert bot.replies_to(101) == []
+
+        sent_before = len(sandbox.calls)
+        _command(sandbox, sandbox.chats[CREATOR_ID], maya, "/remind in 2h post the sunrise set", edited=True)
+        _command(sandbox, sandbox.chats[CREATOR_ID], maya, "/export", edited=True)
+        await bot.settle()
+        with bot.sessions() as s:
+            assert s.scalars(select(Reminder).where(Reminder.kind == "manual")).all() == []
+        assert not sandbox.calls_of("sendDocument")
+        assert not [c for c in sandbox.calls[sent_before:] if c.method == "sendMessage"]
+
+        _command(sandbox, sandbox.chats[CREATOR_ID], maya, "/stats")
+        await bot.settle()
+        assert bot.replies_to(CREATOR_ID)[-1].startswith("Stored so far")
+
+
+async def test_foreign_chats_are_left_and_nothing_of_them_is_stored(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    eve = sandbox.user(666, "Eve")
+    for chat in (FOREIGN_CHANNEL, FOREIGN_GROUP):
+        sandbox.chats[chat["id"]] = chat
+    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox) as bot:
+        sandbox.push_update({"my_chat_member": {
+            "chat": FOREIGN_CHANNEL, "from": maya, "date": int(time.time()),
+            "old_chat_member": {"status": "left", "user": sandbox.bot_user},
+            "new_chat_member": {"status": "administrator", "user": sandbox.bot_user, "can_be_edited": False,
+                                "is_anonymous": False, "can_manage_chat": True, "can_delete_messages": True,
+                                "can_manage_video_chats": True, "can_restrict_members": True,
+                                "can_promote_members": False, "can_change_info": True, "can_invite_users": True,
+                                "can_post_stories": False, "can_edit_stories": False,
+                                "can_delete_stories": False}}})
+        for i in range(3):
+            post = sandbox._new_message(FOREIGN_CHANNEL, sender_chat=FOREIGN_CHANNEL, text=f"FAKE SURGE {i} #scam")
+            sandbox.push_update({"channel_post": post})
+            msg = sandbox._new_message(FOREIGN_GROUP, **{"from": eve, "text": f"injected comment {i}, awful"})
+            sandbox.push_update({"message": msg})
+        await bot.settle()
+        left = sorted(c.params["chat_id"] for c in sandbox.calls_of("leaveChat"))
+        assert left == sorted([FOREIGN_CHANNEL["id"], FOREIGN_GROUP["id"]])  # once per chat
+        hint = bot.replies_to(CREATOR_ID)
+        assert len(hint) == 1 and str(FOREIGN_CHANNEL["id"]) in hint[0]
+        with bot.sessions() as s:
+            assert s.scalars(select(ChannelPost)).all() == [] and s.scalars(select(Comment)).all() == []
+            raws = s.scalars(select(RawUpdate)).all()
+            assert len(raws) == 7 and all(r.status == "done" for r in raws)  # every update has its row ...
+            dump = repr([r.payload for r in raws])
+        assert "FAKE SURGE" not in dump and "injected" not in dump and "Eve" not in dump  # ... and no content
+
+
+async def test_handoff_reply_in_the_inbox_group_is_relayed(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    sandbox.chats[INBOX["id"]] = INBOX
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    ana = sandbox.user(101, "Ana")
+    settings = settings_for(sandbox, sqlite_url, tmp_path, creator={"inbox_chat_id": INBOX["id"]},
+                            channel={"discussion_group_id": 0})
+    async with running_bot(settings, sandbox) as bot:
+        sandbox.send_private(ana, "Where do you buy film?")
+        await bot.settle()
+        (note,) = sandbox.sent[INBOX["id"]]
+        reply = sandbox._new_message(INBOX, **{"from": maya, "text": "At the corner shop", "reply_to_message": note})
+        sandbox.push_update({"message": reply})
+        await bot.settle()
+        assert bot.replies_to(101)[-1].endswith("At the corner shop")
+        with bot.sessions() as s:
+            assert s.scalars(select(Comment)).all() == []  # not taken for a comment
+
+
+async def test_only_the_answered_question_is_learned_and_review_queue(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    mallory = sandbox.user(102, "Mallory")
+    settings = settings_for(sandbox, sqlite_url, tmp_path, faq={"auto_accept_answers": False})
+    async with running_bot(settings, sandbox) as bot:
+        sandbox.send_private(mallory, "Do you ship to Norway?")
+        await bot.settle()
+        (note,) = sandbox.sent[CREATOR_ID]
+        for poison in ("What is your discount code?", "How do I get a refund?", "Is the course free?"):
+            sandbox.send_private(mallory, poison)  # follow-ups while the handoff is open
+        await bot.settle()
+        sandbox.send_private(maya, "Yes, shipping is free", reply_to=note)
+        await bot.settle()
+        assert bot.replies_to(CREATOR_ID)[-1] == texts.RELAYED_PENDING
+        with bot.sessions() as s, s.begin():
+            learned = s.scalars(select(FaqExample).where(FaqExample.source == "handoff")).all()
+            assert [(e.question, e.status) for e in learned] == [("Do you ship to Norway?", "pending")]
+            assert training_entries(s) == []  # nothing trains on it before review
+            ((example, answer),) = pending_examples(s)
+            assert answer == "Yes, shipping is free"
+            assert review_examples(s, [example.id], []) == (1, 0)
+        with bot.sessions() as s:
+            (entry,) = training_entries(s)
+            assert entry.questions == ["Do you ship to Norway?"]
+
+
+FORGED = ["fb:1:2:3", "fb:abc:up", "fb:1:sideways", "fb:-1:up", "fb:99999999999999999999999:up", "rm:",
+          "rm:1:up", "rm:0", "sl:1:evil", "sl:1", "zz:1", "", ":", "fb", "\x00\xff", "fb:1:up\n", "🙂:1:up",
+          "rm:1" + " " * 60, "sl:1:neu:extra"]
+
+
+@pytest.mark.parametrize("who", [101, CREATOR_ID])
+async def test_forged_callback_data_is_expired_never_a_traceback(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path, who: int) -> None:
+    user = sandbox.user(who, "Presser")
+    sandbox.user(CREATOR_ID, "Maya") if who != CREATOR_ID else None
+    settings = settings_for(sandbox, sqlite_url, tmp_path, limits={"follower_messages_per_minute": 100})
+    async with running_bot(settings, sandbox) as bot:
+        message = {"message_id": 5, "date": int(time.time()), "chat": sandbox.chats[who], "text": "hi"}
+        for data in FORGED:
+            sandbox.press(user, message, data)
+        sandbox.push_update({"callback_query": {"id": "no-data", "from": user, "chat_instance": "1",
+                                                "message": message}})
+        await bot.settle()
+        with bot.sessions() as s:
+            assert [r.status for r in s.scalars(select(RawUpdate))] == ["done"] * (len(FORGED) + 1)
+        toasts = [c.params.get("text") for c in sandbox.calls_of("answerCallbackQuery")]
+        assert len(toasts) == len(FORGED) + 1
+        assert set(toasts) <= {texts.FEEDBACK_UNKNOWN, texts.REMINDER_GONE, texts.RELABEL_FAILED}
+        assert not any("went wrong" in t for t in bot.replies_to(CREATOR_ID))
+
+
+async def test_every_follower_triggered_reply_is_rate_limited(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    ana = sandbox.user(101, "Ana")
+    sandbox.user(CREATOR_ID, "Maya")
+    settings = settings_for(sandbox, sqlite_url, tmp_path, limits={"follower_messages_per_minute": 3})
+    async with running_bot(settings, sandbox) as bot:
+        message = {"message_id": 5, "date": int(time.time()), "chat": sandbox.chats[101], "text": "hi"}
+        for i in range(4):
+            sandbox.send_private(ana, "/start")
+            sandbox.send_private(ana, "/help")
+            sandbox.send_private(ana, "/stats")  # the refusal is a reply too
+            sandbox.press(ana, message, f"fb:{i + 1}:up")
+        await bot.settle()
+        assert len(bot.replies_to(101)) == 4  # three answers and one "slow down"
+        assert bot.replies_to(101)[-1] == texts.SLOW_DOWN
+        assert len(sandbox.calls_of("answerCallbackQuery")) == 0  # the presses came after the limit
+        with bot.sessions() as s:
+            assert len(s.scalars(select(RawUpdate)).all()) == 16  # everything stored
+
+
+def test_follower_limiter_state_is_bounded_and_pruned() -> None:
+    limiter = FollowerLimiter(per_minute=2, max_people=100)
+    assert [limiter.check(1, t) for t in (0.0, 1.0, 2.0, 3.0)] == ["ok", "ok", "crossed", "over"]
+    assert limiter.check(1, 200.0) == "ok"  # a minute later the window is empty again
+    for uid in range(10_000):
+        limiter.check(uid, 300.0)
+    assert len(limiter) == 100
+    for _ in range(1000):
+        limiter.check(7, 400.0)
+    assert len(limiter._windows[7]) <= 4
+
+
+async def test_reminders_are_capped_and_absurd_times_get_the_usage(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    settings = settings_for(sandbox, sqlite_url, tmp_path, limits={"send_per_chat_per_second": 30.0})
+    async with running_bot(settings, sandbox) as bot:
+        for when in ("in 99999999d", "in 99999999999999999999h", "9999-12-31 10:00"):
+            sandbox.send_private(maya, f"/remind {when} post")
+        await bot.settle()
+        assert all(t.startswith("Usage: /remind") for t in bot.replies_to(CREATOR_ID))
+        assert len(bot.replies_to(CREATOR_ID)) == 3
+        for i in range(26):
+            sandbox.send_private(maya, f"/remind in {i + 1}h " + "&<" * 99 + "x")
+        await bot.settle()
+        assert bot.replies_to(CREATOR_ID)[-1] == texts.REMIND_TOO_MANY.format(n=25)
+        sandbox.send_private(maya, "/reminders")
+        await bot.settle()
+        listing = sandbox.sent[CREATOR_ID][-1]
+        assert listing["text"].startswith("Your reminders")
+        assert _utf16(listing["text"]) <= 4096
+        assert sum(len(row) for row in listing["reply_markup"]["inline_keyboard"]) <= 100
+        with bot.sessions() as s:
+            assert len(s.scalars(select(Reminder).where(Reminder.kind == "manual")).all()) == 25
+
+
+async def test_follower_text_never_reaches_the_log_at_the_default_level(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    marker = "secret-diagnosis-4471"
+    ana = sandbox.user(101, "Ana")
+    sandbox.user(CREATOR_ID, "Maya")
+    caplog.set_level(logging.INFO)
+    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox) as bot:
+        sandbox.send_private(ana, f"my {marker}")
+        sandbox.push_update({"message": {"text": f"broken {marker}", "date": "not a date"}})
+        sandbox.push_update({"message": {"message_id": 1, "date": 1, "text": f"orphan {marker}",
+                                         "chat": {"id": 101, "type": "private"}, "from": "nobody"}})
+        await bot.settle()
+        await wait_for(lambda: bool(bot.replies_to(101)), 10, "an answer")
+    assert marker not in caplog.text
