@@ -241,3 +241,25 @@ async def test_follower_text_never_reaches_the_log_at_the_default_level(
         await bot.settle()
         await wait_for(lambda: bool(bot.replies_to(101)), 10, "an answer")
     assert marker not in caplog.text
+
+
+def test_send_limiter_prunes_per_chat_state() -> None:
+    from bot.config import LimitsConfig
+    from bot.runtime.sender import SendLimiter
+
+    limiter = SendLimiter(LimitsConfig())
+    limiter.max_chats = 100
+    for i in range(5000):
+        limiter.sent(1000 + i, float(i))  # one chat a second: each is idle a minute later
+        limiter.sent(-1000 - i, float(i))
+    assert len(limiter) < 500
+    assert limiter.wait_for(1000 + 4999, 4999.0) > 0  # recent chats still limited
+
+
+def test_processor_queue_in_memory_is_bounded() -> None:
+    from bot.runtime.processor import FRESH_LIMIT, Processor
+
+    processor = Processor(None, None, lambda *_: None)  # type: ignore[arg-type]
+    for start in range(0, 20_000, 100):
+        processor.stored([{"update_id": i, "message": {}} for i in range(start, start + 100)])
+    assert len(processor._fresh) <= FRESH_LIMIT

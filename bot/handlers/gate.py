@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from datetime import datetime
 
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
@@ -15,6 +17,32 @@ from bot.services.followers import record_incoming
 from bot.services.outbox import send_text
 
 _GONE = ("left", "kicked")
+log = logging.getLogger(__name__)
+
+
+def _malformed(update: Update) -> bool:
+    """Fields Telegram always sends (with their types) that a forged or damaged update may lack."""
+    message = update.effective_message
+    if message is not None:
+        chat = getattr(message, "chat", None)
+        if chat is None or not isinstance(message.message_id, int) or not isinstance(chat.id, int):
+            return True
+        if not all(isinstance(v, str | None) for v in (message.text, message.caption, chat.type)):
+            return True
+        user = message.from_user
+        if (chat.type == "private" and user is None) or (user is not None and not isinstance(user.id, int)):
+            return True
+    query = update.callback_query
+    if query is not None and getattr(query, "from_user", None) is None:
+        return True
+    counts = update.message_reaction_count
+    if counts is not None and (getattr(counts, "chat", None) is None or not isinstance(counts.message_id, int)
+                               or not isinstance(counts.date, datetime)):
+        return True
+    change = update.chat_member or update.my_chat_member
+    return change is not None and (getattr(change, "new_chat_member", None) is None
+                                   or getattr(change, "old_chat_member", None) is None
+                                   or getattr(change, "chat", None) is None or not isinstance(change.date, datetime))
 
 
 async def gate(update: Update, context: BotContext) -> None:
@@ -22,6 +50,9 @@ async def gate(update: Update, context: BotContext) -> None:
     has made the bot answer too often in the last minute (their message is still stored)."""
     services = context.services
     settings = services.settings
+    if _malformed(update):
+        log.info("update %s lacks its chat or sender: stored and skipped", update.update_id)
+        raise ApplicationHandlerStop
     chat = update.effective_chat
     if chat is not None and not is_known_chat(settings, chat.id, chat.type):
         forget_foreign_update(context.session, update.update_id, chat.id)

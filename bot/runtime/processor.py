@@ -26,6 +26,9 @@ from bot.waiting import wait_event
 log = logging.getLogger(__name__)
 
 
+FRESH_LIMIT = 1000
+
+
 class Processor:
     """Handles stored updates in `update_id` order, one transaction per update.
 
@@ -42,14 +45,21 @@ class Processor:
         self._wake = asyncio.Event()
         self._fresh: deque[tuple[int, dict[str, Any]]] = deque()
         self._seen: OrderedDict[int, None] = OrderedDict()
+        self._overflow = False
 
     def wake(self) -> None:
         self._wake.set()
 
     def stored(self, payloads: list[dict[str, Any]]) -> None:
-        """The poller committed these: handle them without reading them back."""
-        self._fresh.extend((p["update_id"], p) for p in payloads
-                           if isinstance(p, dict) and isinstance(p.get("update_id"), int))
+        """The poller committed these: handle them without reading them back.
+
+        At most FRESH_LIMIT wait in memory; beyond that they are dropped here and read back from
+        the database (where they are stored) by the scan, so a flood cannot grow memory."""
+        if self._overflow or len(self._fresh) >= FRESH_LIMIT:
+            self._overflow = True  # until the scan has caught up, so updates stay in order
+        else:
+            self._fresh.extend((p["update_id"], p) for p in payloads
+                               if isinstance(p, dict) and isinstance(p.get("update_id"), int))
         self._wake.set()
 
     def _batch(self) -> list[tuple[int, dict[str, Any]]]:
@@ -64,6 +74,8 @@ class Processor:
                 self._fresh.clear()
             else:
                 batch = await asyncio.to_thread(self._batch)
+                if not batch:
+                    self._overflow = False
             for update_id, payload in batch:
                 if update_id in self._seen:
                     continue

@@ -43,6 +43,7 @@ class SendLimiter:
         self._last_any = -1e9
         self._group_sends: dict[int, deque[float]] = {}
         self._paused_until: dict[int, float] = {}
+        self.max_chats = 10_000  # per-chat state is pruned beyond this many chats
 
     def wait_for(self, chat_id: int, now: float) -> float:
         waits = [
@@ -57,6 +58,8 @@ class SendLimiter:
         return max(0.0, *waits)
 
     def sent(self, chat_id: int, now: float) -> None:
+        if len(self._last_chat) >= self.max_chats:
+            self.prune(now)
         self._last_chat[chat_id] = now
         self._last_any = now
         if chat_id < 0:
@@ -67,6 +70,16 @@ class SendLimiter:
 
     def pause(self, chat_id: int, seconds: float, now: float) -> None:
         self._paused_until[chat_id] = now + seconds
+
+    def prune(self, now: float) -> None:
+        """Forget chats that no limit applies to any more (nothing sent in the last minute, no pause)."""
+        idle = now - max(60.0, self.per_chat_gap)
+        self._last_chat = {c: t for c, t in self._last_chat.items() if t > idle}
+        self._group_sends = {c: d for c, d in self._group_sends.items() if d and d[-1] > now - 60.0}
+        self._paused_until = {c: t for c, t in self._paused_until.items() if t > now}
+
+    def __len__(self) -> int:
+        return len(self._last_chat) + len(self._group_sends) + len(self._paused_until)
 
 
 def _backoff(attempts: int) -> float:

@@ -314,7 +314,7 @@ class BotApiSandbox:
                 self.updates = self.updates[offset:]
 
     def _wanted(self, update: JSONDict) -> bool:
-        kind = next(k for k in update if k != "update_id")
+        kind = next((k for k in update if k != "update_id"), "")
         if self.deliver_all:
             return True
         if self.allowed_updates:
