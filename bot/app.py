@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -21,9 +21,21 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.context import BotContext, attach_services
-from bot.handlers import channel, creator, errors, faq, followers, gate, reports, sentiment, topics
+from bot.handlers import (
+    channel,
+    creator,
+    errors,
+    faq,
+    followers,
+    gate,
+    reports,
+    sentiment,
+    setup,
+    topics,
+)
 from bot.runtime.jobs import schedule_jobs
-from bot.services import buttons
+from bot.services import buttons, faq_chat
+from bot.services import setup as setup_service
 from bot.services.deps import Services
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -42,6 +54,10 @@ CREATOR_COMMANDS: dict[str, Handler] = {
     "sentiment": sentiment.mood,
     "report": reports.report,
     "export": reports.export,
+    "setup": setup.checklist,
+    "faq": faq.faq_command,
+    "cancel": faq.cancel,
+    "timezone": setup.timezone,
 }
 GATE_GROUP = -100  # the gate runs before every other handler group
 # Inline-button presses: callback-data prefix -> handler.
@@ -49,7 +65,24 @@ CALLBACKS: dict[str, Handler] = {
     buttons.FEEDBACK: faq.feedback,
     buttons.REMINDER_CANCEL: topics.cancel_reminder,
     buttons.RELABEL: sentiment.relabel,
+    faq_chat.FAQ_PREFIX: faq.faq_button,
+    setup_service.SETUP_PREFIX: setup.button,
 }
+
+
+class ConfiguredChat(filters.MessageFilter):
+    """Messages in the chat a setting names, read from the live settings (they may change in the chat).
+
+    A setting of 0 matches any chat when `zero_is_any`, else none.
+    """
+
+    def __init__(self, services: Services, pick: Callable[[Settings], int], zero_is_any: bool = True) -> None:
+        super().__init__(name="ConfiguredChat")
+        self.services, self.pick, self.zero_is_any = services, pick, zero_is_any
+
+    def filter(self, message: Message) -> bool:
+        wanted = self.pick(self.services.settings)
+        return message.chat.id == wanted if wanted else self.zero_is_any
 
 
 def api_root(settings: Settings) -> str:
@@ -69,22 +102,22 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
         .build()
     )
     attach_services(application, services)
-    add_handlers(application, settings)
+    add_handlers(application, services)
     schedule_jobs(application, settings)
     return application
 
 
-def add_handlers(application: AnyApplication, settings: Settings) -> None:
-    """Every update passes the gate first (foreign chats, follower rate limits). Commands run only
-    from new messages, never from edits; creator commands only in the creator's private chat or
-    the inbox group."""
+def add_handlers(application: AnyApplication, services: Services) -> None:
+    """Every update passes the gate first (foreign chats, malformed updates, follower rate limits).
+    Commands run only from new messages, never from edits; creator commands only in the creator's
+    private chat or the inbox group."""
+    settings = services.settings
     application.add_handler(TypeHandler(Update, gate.gate), group=GATE_GROUP)
     new_message = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE
     creators = filters.User(user_id=list(settings.creator.user_ids), allow_empty=False)
-    creator_chats: filters.BaseFilter = private
-    if settings.creator.inbox_chat_id:
-        creator_chats |= filters.Chat(chat_id=settings.creator.inbox_chat_id)
+    creator_chats = private | ConfiguredChat(services, lambda s: s.creator.inbox_chat_id, zero_is_any=False)
+    application.add_handler(CommandHandler("start", setup.checklist, filters=creators & private & new_message))
     for name, handler in CREATOR_COMMANDS.items():
         application.add_handler(CommandHandler(name, handler, filters=creators & creator_chats & new_message))
     application.add_handler(CommandHandler(list(CREATOR_COMMANDS), creator.refuse, filters=new_message))
@@ -96,19 +129,21 @@ def add_handlers(application: AnyApplication, settings: Settings) -> None:
     application.add_handler(MessageHandler(
         creators & creator_chats & filters.REPLY & new_message & ~filters.COMMAND, faq.creator_reply))
 
-    if settings.channel.id:
-        application.add_handler(MessageHandler(
-            filters.UpdateType.CHANNEL_POSTS & filters.Chat(chat_id=settings.channel.id), channel.channel_post))
-    if settings.channel.discussion_group_id:
-        application.add_handler(MessageHandler(
-            filters.ChatType.GROUPS & filters.UpdateType.MESSAGES
-            & filters.Chat(chat_id=settings.channel.discussion_group_id), channel.group_message))
+    channel_filter = filters.UpdateType.CHANNEL_POSTS & ConfiguredChat(services, lambda s: s.channel.id)
+    application.add_handler(MessageHandler(channel_filter, channel.channel_post))
+    group_filter = (filters.ChatType.GROUPS & filters.UpdateType.MESSAGES
+                    & ConfiguredChat(services, lambda s: s.channel.discussion_group_id))
+    application.add_handler(MessageHandler(group_filter, channel.group_message))
 
     application.add_handler(MessageReactionHandler(
         channel.reaction_count, message_reaction_types=MessageReactionHandler.MESSAGE_REACTION_COUNT_UPDATED))
     application.add_handler(ChatMemberHandler(channel.chat_member, ChatMemberHandler.CHAT_MEMBER))
+    application.add_handler(ChatMemberHandler(setup.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     for prefix, handler in CALLBACKS.items():
         application.add_handler(CallbackQueryHandler(handler, pattern=f"^{prefix}:"))
     application.add_handler(CallbackQueryHandler(faq.expired_button))
+    application.add_handler(MessageHandler(
+        creators & private & new_message & filters.Document.ALL, faq.faq_file))
+    application.add_handler(MessageHandler(private & new_message & filters.COMMAND, followers.unknown_command))
     application.add_handler(MessageHandler(private & new_message, followers.private_message))
     application.add_error_handler(errors.on_error)

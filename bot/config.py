@@ -123,6 +123,24 @@ class ModelsConfig:
 
 
 @dataclass(frozen=True)
+class SmallTalkConfig:
+    """Short answers in the creator's voice to greetings, thanks, goodbyes, "are you a bot?" and emoji."""
+
+    enabled: bool = True
+    greeting: str = "Hi! 👋 Ask me anything about the channel."
+    greeting_zh: str = "你好！👋 有关频道的问题尽管问我。"
+    thanks: str = "You're welcome! 😊"
+    thanks_zh: str = "不客气！😊"
+    goodbye: str = "Bye, see you in the comments! 👋"
+    goodbye_zh: str = "再见，评论区见！👋"
+    bot: str = ("I'm the channel's assistant bot: I answer from the creator's FAQ and pass everything else "
+                "on to the creator.")
+    bot_zh: str = "我是频道的助手机器人：我用创作者的常见问题回答，其他问题会转给创作者本人。"
+    ack: str = "👍"
+    emoji: str = "😊"
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     creator: CreatorConfig = field(default_factory=CreatorConfig)
@@ -135,6 +153,7 @@ class Settings:
     sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     recsys: RecsysConfig = field(default_factory=RecsysConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    smalltalk: SmallTalkConfig = field(default_factory=SmallTalkConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -340,3 +359,35 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(p), [f"not valid TOML ({exc}): check quotes and brackets on that line"]) from exc
     return parse_settings(raw, str(p), env)
+
+
+def with_overrides(settings: Settings, values: dict[str, Any], source: str = "<chat settings>") -> Settings:
+    """`settings` with `{"section.key": value}` applied (settings changed in the chat win over the file).
+
+    Each value is checked like the same key in a file; ConfigError lists the ones that do not fit.
+    """
+    problems: list[str] = []
+    section_types = get_type_hints(Settings)
+    changed: dict[str, dict[str, Any]] = {}
+    for dotted, value in values.items():
+        section, _, key = dotted.partition(".")
+        cls = section_types.get(section)
+        hints = get_type_hints(cls) if cls is not None else {}
+        if key not in hints:
+            problems.append(f"unknown setting {dotted}")
+            continue
+        ok, coerced = _coerce(hints[key], value)
+        err = None if ok else f"{dotted} = {value!r} has the wrong type: use {_type_name(hints[key])}"
+        err = err or _check_value(section, key, coerced)
+        if err:
+            problems.append(err)
+            continue
+        changed.setdefault(section, {})[key] = coerced
+    if problems:
+        raise ConfigError(source, problems)
+    result = dataclasses.replace(settings, **{
+        section: dataclasses.replace(getattr(settings, section), **keys) for section, keys in changed.items()})
+    problems = _cross_checks(result)
+    if problems:
+        raise ConfigError(source, problems)
+    return result

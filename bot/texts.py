@@ -29,13 +29,16 @@ HELP = (
 )
 CREATOR_HELP = (
     "<b>Creator commands</b>\n"
+    "/setup – what is set up and what to do next\n"
+    "/faq – your FAQ: send a CSV/YAML file, /faq add, /faq list, /faq unanswered\n"
+    "/timezone &lt;zone&gt; – your time zone, e.g. /timezone Europe/Berlin\n"
     "/stats – what I have stored so far\n"
     "/suggest – topics to post next\n"
     "/besttime – when your audience is most active\n"
     "/remind &lt;when&gt; &lt;text&gt; – a reminder; /reminders lists them\n"
     "/abtest #a #b – compare two tags\n"
     "/sentiment – the mood in the comments\n"
-    "/report [day|week|month] – engagement report\n"
+    "/report [day|week|month] – engagement report; /report schedule weekly mon 09:00 sets when it comes\n"
     "/retrain – train the FAQ model on new answers\n"
     "/close – close a handoff (reply to it)\n"
 )
@@ -90,13 +93,24 @@ SUGGEST_WINNER = "{rank}. {why}"
 SUGGEST_EXPERIMENT = "🧪 Experiment: {why}"
 SUGGEST_NONE = ("I don't have enough to go on yet: I need channel posts with #hashtags and some comments or "
                 "reactions under them. Post with hashtags and ask me again in a few days.")
+SUGGEST_MISSING = {
+    "posts": ("I haven't seen a channel post yet, so I can't suggest topics. I see new posts once I'm an admin "
+              "of your channel (/setup shows whether I am); older posts are not visible to bots. "
+              "Ask again after a few posts with #hashtags."),
+    "tags": ("Your {posts} posts have no #hashtags yet, so I can't tell their topics apart. Add one or two "
+             "hashtags to new posts (e.g. #hiking) and ask again in a few days."),
+    "engagement": ("<i>No comments or reactions under your posts yet, so this only counts posts per tag; it "
+                   "gets better once followers comment (I need to be an admin of the discussion group).</i>"),
+}
+SUGGEST_ALL_EXPERIMENTS = "\nEvery tag has fewer than {n} posts so far: these are experiments, not winners yet."
 SUGGEST_NO_EXPERIMENT = "\nNo untested tags right now: every tag has at least {n} posts."
 BESTTIME_HEADER = "<b>Best times to post</b> ({tz}, from {n} interactions{thin}):"
 BESTTIME_THIN = "; little data yet, so this leans on typical daily rhythms"
+BESTTIME_NONE = ("<b>Best times to post</b> ({tz}): no audience activity yet (comments, messages to me), so these "
+                 "are typical evening hours. I learn your audience's rhythm as comments arrive.")
+BESTTIME_UTC = "<i>Times are in UTC: set your time zone with /timezone Europe/Berlin (your zone).</i>"
 BESTTIME_SLOT = "• {when} — {share:.1f} % of your audience's weekly activity"
-REMIND_USAGE = ("Usage: /remind &lt;when&gt; &lt;text&gt;, e.g. <code>/remind in 2h post the sunrise set</code>, "
-                "<code>/remind tomorrow 18:00 …</code>, <code>/remind daily 18:00 …</code>, "
-                "<code>/remind weekly mon 9:00 …</code>\n{error}")
+REMIND_USAGE = "I couldn't read that reminder: {error}.\nFor example: <code>{example}</code>"
 REMIND_TOO_MANY = "You have {n} active reminders, the most I keep. Cancel one in /reminders first."
 REMIND_SET = "⏰ Reminder set for {when}{recurrence}: {text}"
 REMINDER = "⏰ Reminder: {text}"
@@ -116,14 +130,16 @@ SURGE_ALERT = ("⚠️ <b>Negative comments are surging</b>: {negative} of the l
 SURGE_NO_POST = "(comments not linked to a post)"
 SENTIMENT_HEADER = "<b>Comment mood, last 7 days</b>"
 SENTIMENT_MIX = "😊 positive {positive} · 😐 neutral {neutral} · 😞 negative {negative} · ❔ unreadable {unknown}"
-SENTIMENT_NONE = "No classified comments in the last 7 days yet."
+SENTIMENT_NONE = ("No classified comments in the last 7 days yet. I read comments in your discussion group "
+                  "once I'm an admin there (/setup shows whether I am); the mood appears as followers comment.")
 SENTIMENT_WORST = "Most negative comments:"
 SENTIMENT_POST = "• {negative}/{total} negative — {post}"
 RELABELLED = "Label corrected — thanks, I'll learn from it."
 RELABEL_FAILED = "That comment is gone."
 
 # --- reports, export, privacy -----------------------------------------------------------------
-REPORT_USAGE = "Usage: /report [day|week|month]"
+REPORT_USAGE = ("Usage: /report [day|week|month]; the schedule: <code>/report schedule weekly mon 09:00</code>, "
+                "<code>daily 18:00</code> or <code>off</code>")
 REPORT_CAPTION = "📊 {period} report: {followers} followers, {posts} posts, engagement rate {rate}"
 EXPORT_CAPTION = "Your data as CSV files (see README.txt inside)."
 FORGETME_DONE = ("Done: I deleted your messages, your comment texts, your questions to the creator, your "
@@ -136,12 +152,101 @@ WEBHOOK_SECRET_HOWTO = ("Put it in the environment as {env}=<secret> (or [telegr
                         "the bot hands it to Telegram with setWebhook.")
 HINT_CREATOR_IDS = ("[creator] user_ids is empty: nobody can use creator commands. Your numeric id: message "
                     "@userinfobot (it replies with your id) and put it here, e.g. user_ids = [123456789].")
-HINT_CHANNEL_ID = ("[channel] id is 0: the bot ignores every channel. Add the bot to your channel as an admin; "
-                   "it messages you the channel's id (-100…) to put here. Any other chat it is added to, it leaves.")
-HINT_GROUP_ID = ("[channel] discussion_group_id is 0: comments are ignored. Add the bot to the channel's linked "
-                 "discussion group; it messages you the group's id (-100…) to put here.")
-FOREIGN_CHAT_ID = ("I was added to “{title}” (id <code>{id}</code>), which is not configured, so I left it and "
-                   "stored nothing from it. If it is your channel, put <code>{id}</code> in [channel] id (or "
-                   "discussion_group_id for its discussion group), restart me and add me again.")
+HINT_CHANNEL_ID = ("[channel] id is 0: no channel is set, so posts are ignored. Add the bot to your channel as an "
+                   "administrator yourself: it offers you (in your private chat) to use it, or put the channel's "
+                   "id (-100…, shown by /setup) here. A chat someone else adds the bot to, it leaves.")
+HINT_GROUP_ID = ("[channel] discussion_group_id is 0: no discussion group is set, so comments are ignored. Add the "
+                 "bot to the channel's linked group yourself: it offers to use it, or put the group's id here.")
 CREATOR_CHAT_ONLY = ("Creator commands work only in our private chat (or your inbox group), so nobody else "
                      "sees the answers. Send it to me here.")
+
+# --- the creator's setup checklist (/start, /setup) -------------------------------------------
+SETUP_HEADER = "<b>Setting up your assistant</b>"
+SETUP_FOOTER = "\nFix the ❌ items from the top; send /setup to check again."
+SETUP_ALL_DONE = "\nAll set! Followers can write to me now. /help lists your commands."
+SETUP_TOKEN_OK = "Bot token works: I am @{bot}."
+SETUP_CHANNEL_UNSET = ("<b>Channel</b>: none yet. Add me to your channel as an administrator "
+                       "(channel → Administrators → Add admin → search my name); I'll offer to use it.")
+SETUP_CHANNEL_OK = "<b>Channel</b>: {title} ({id}), I am an admin there."
+SETUP_CHANNEL_NOT_ADMIN = ("<b>Channel</b>: {title} ({id}), but I am not an admin there, so I see no posts, "
+                           "reactions or joins. Make me an administrator of the channel.")
+SETUP_GROUP_UNSET = ("<b>Discussion group</b>: none yet. Link a discussion group to the channel (channel → "
+                     "Discussion) and add me to it as an administrator, so I can read comments.")
+SETUP_GROUP_OK = "<b>Discussion group</b>: {title} ({id}), linked, I am an admin there."
+SETUP_GROUP_NOT_ADMIN = ("<b>Discussion group</b>: {title} ({id}), but I am not an admin there, so I can't "
+                         "read the comments. Make me an administrator of the group.")
+SETUP_GROUP_NOT_LINKED = ("<b>Discussion group</b>: {title} is not the group linked to your channel. "
+                          "Use the linked one (channel → Discussion).")
+SETUP_INBOX_UNSET = "<b>Inbox</b>: questions I can't answer come to this chat (optional: an inbox group)."
+SETUP_INBOX_OK = "<b>Inbox</b>: questions I can't answer go to {title}."
+SETUP_INBOX_MISSING = "<b>Inbox</b>: the inbox group {id} is set, but I am not in it. Add me to that group."
+SETUP_FAQ_NONE = ("<b>FAQ</b>: no entries yet, so every question comes to you. Send me a CSV "
+                  "(question,answer) or YAML file, or use /faq add.")
+SETUP_FAQ_UNTRAINED = "<b>FAQ</b>: {entries} entries, not trained yet. Tap “Train the FAQ” below."
+SETUP_FAQ_OK = "<b>FAQ</b>: {entries} entries, model {version} is live. /faq shows what you can do."
+SETUP_SCHEDULE_UTC = ("<b>Reports and time zone</b>: report {when}, but the time zone is UTC. "
+                      "Set yours, e.g. /timezone Europe/Berlin, so reports and best times fit your day.")
+SETUP_SCHEDULE_OK = "<b>Reports and time zone</b>: report {when} ({tz}). Change it with /report schedule."
+SETUP_USE_BUTTON = "Use {title}"
+SETUP_ADDED_CHANNEL = "I was added to the channel <b>{title}</b>. Use it as your channel?"
+SETUP_ADDED_GROUP = ("I was added to the group <b>{title}</b>. Use it as the channel's discussion group, "
+                     "or as the inbox where I pass on questions I can't answer?")
+SETUP_GROUP_NOT_ADMIN = "\nMake me an administrator there too, or I can't read the comments."
+SETUP_SAVED_CHANNEL = "✅ Saved: {title} is your channel."
+SETUP_SAVED_GROUP = "✅ Saved: {title} is the discussion group."
+SETUP_SAVED_INBOX = "✅ Saved: questions I can't answer now go to {title}; answer them by replying there."
+SETUP_INBOX_BUTTON = "Send questions to {title}"
+SETUP_BUTTON_GONE = "That chat is no longer available."
+TIMEZONE_USAGE = "Usage: /timezone &lt;zone&gt;, e.g. <code>/timezone Europe/Berlin</code> (now: {tz})."
+TIMEZONE_BAD = "I don't know the time zone “{tz}”. Use a name like <code>Europe/Berlin</code> or <code>Asia/Shanghai</code>."
+TIMEZONE_SET = "✅ Time zone set to {tz}. Reports, reminders and best times now use it."
+
+# --- the report schedule (a setting, not a reminder) -----------------------------------------
+SCHEDULE_NOW = ("Scheduled report: <b>{when}</b> ({tz}).\nChange it with e.g. <code>/report schedule weekly mon 09:00</code>, "
+                "<code>/report schedule daily 18:00</code> or <code>/report schedule off</code>.")
+SCHEDULE_SET = "✅ Scheduled report: <b>{when}</b> ({tz})."
+SCHEDULE_BAD_KIND = "say daily, weekly or off first"
+SCHEDULE_BAD_DAY = "after weekly, name the day (mon … sun)"
+SCHEDULE_BAD_TIME = "end with the time as HH:MM, e.g. 09:00"
+SCHEDULE_USAGE = "I couldn't read that schedule: {error}. Example: <code>/report schedule weekly mon 09:00</code>"
+
+# --- the FAQ from the chat (/faq, files) --------------------------------------------------------
+FAQ_RETRAIN_BUTTON = "🧠 Train the FAQ now"
+FAQ_NO_MODEL = "not trained yet"
+FAQ_OVERVIEW = ("<b>Your FAQ</b>: {entries} entries, model {version}.\n"
+                "• Send me a CSV file (columns question,answer, optional id,tags) or a YAML file "
+                "(questions: [...], answer: ...) to import entries\n"
+                "• /faq add – add one entry: the question, then the answer\n"
+                "• /faq list – the entries, with buttons to remove them\n"
+                "• /faq remove &lt;id&gt; – remove an entry\n"
+                "• /faq unanswered – questions I passed on that have no entry yet\n"
+                "• /retrain – train the model on the current entries")
+FAQ_USAGE = "I don't know “/faq {sub}”. Use /faq add, /faq list, /faq remove &lt;id&gt; or /faq unanswered."
+FAQ_FILE_NOT_UTF8 = "I couldn't read {name}: save it as UTF-8 text (CSV or YAML) and send it again."
+FAQ_FILE_TYPE = ("I can import FAQ files ending in .csv, .yaml or .yml; “{name}” is none of them. "
+                 "Send /faq to see the formats.")
+FAQ_FILE_TOO_BIG = "That file is too big for a FAQ (over 2 MB). Split it, or send it as CSV."
+FAQ_FILE_PROBLEMS = "I didn't import {name}: {n} problem(s), nothing was changed.\n{problems}{more}"
+FAQ_FILE_MORE = "\n… and {n} more."
+FAQ_IMPORTED = ("✅ Imported {entries} answers with {questions} questions ({new_entries} new answers, "
+                "{new_questions} new questions). Train the FAQ to start using them.")
+FAQ_ADD_QUESTION = ("New FAQ entry. Send me the question followers ask (several wordings: one per line). "
+                    "/cancel stops.")
+FAQ_ADD_ANSWER = "Got {n} question(s). Now send me the answer, exactly as I should give it."
+FAQ_ADDED = ("✅ Saved as entry {id} with {questions} question(s) ({new} new). You have {total} entries. "
+             "Train the FAQ to start using it.")
+FAQ_CANCELLED = "Cancelled."
+FAQ_NOTHING_TO_CANCEL = "Nothing to cancel."
+FAQ_EMPTY = "Your FAQ has no entries yet. Send me a CSV or YAML file, or use /faq add."
+FAQ_LIST_HEADER = "<b>FAQ entries</b> ({n}; tap ✖ to remove one):"
+FAQ_LIST_LINE = "• <code>{id}</code> “{question}” ({n} questions) → {answer}"
+FAQ_LIST_MORE = "… and {n} more."
+FAQ_REMOVE_USAGE = "Usage: /faq remove &lt;id&gt; (the ids are in /faq list)."
+FAQ_REMOVE_UNKNOWN = "There is no entry {id}. /faq list shows the ids."
+FAQ_REMOVED = "Removed entry {id}; {total} entries left. Train the FAQ so I stop using it."
+FAQ_UNANSWERED_NONE = "No passed-on questions without an FAQ entry. 🎉"
+FAQ_UNANSWERED_HEADER = ("<b>Questions I passed on that have no FAQ entry</b> (answer the open ones by replying "
+                         "to my note; /faq add makes an entry):")
+FAQ_UNANSWERED_LINE = "• #{id} ({status}) {question}"
+RETRAIN_NO_ENTRIES = "There is nothing to train yet: send me a CSV or YAML file, or use /faq add."
+UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."

@@ -164,14 +164,19 @@ def parse_yaml(text: str, path: str = "<yaml>") -> list[FaqEntry]:
     return b.result()
 
 
+def parse_faq_text(text: str, name: str) -> list[FaqEntry]:
+    """Parse FAQ text by the file name's extension (.csv, .yaml/.yml); raise FaqFileError listing every problem."""
+    suffix = Path(name).suffix.lower()
+    if suffix == ".csv":
+        return parse_csv(text.removeprefix("\ufeff"), name)
+    if suffix in (".yaml", ".yml"):
+        return parse_yaml(text.removeprefix("\ufeff"), name)
+    raise FaqFileError(name, [f"unknown file type {suffix!r}: use .csv or .yaml"])
+
+
 def load_faq(path: str | Path) -> list[FaqEntry]:
     """Parse a FAQ file by its extension (.csv, .yaml/.yml); raise FaqFileError listing every problem."""
     p = Path(path)
     if not p.exists():
         raise FaqFileError(str(p), ["file not found"])
-    text = p.read_text(encoding="utf-8-sig")
-    if p.suffix.lower() == ".csv":
-        return parse_csv(text, str(p))
-    if p.suffix.lower() in (".yaml", ".yml"):
-        return parse_yaml(text, str(p))
-    raise FaqFileError(str(p), [f"unknown file type {p.suffix!r}: use .csv or .yaml"])
+    return parse_faq_text(p.read_text(encoding="utf-8-sig"), str(p))

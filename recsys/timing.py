@@ -21,36 +21,56 @@ def hour_of_week(ts: np.ndarray, tz: ZoneInfo) -> np.ndarray:
     return out
 
 
+# A typical audience's activity by local hour (0-23), relative: quiet at night, a morning bump,
+# lunch, and the evening peak around 19-21 h. The prior for channels with little data of their own.
+TYPICAL_DAY = np.array([3, 2, 1, 1, 1, 1, 2, 4, 6, 6, 5, 5, 6, 6, 5, 5, 5, 6, 8, 10, 10, 9, 7, 5], dtype=float)
+
+
+def typical_week() -> np.ndarray:
+    return np.tile(TYPICAL_DAY / TYPICAL_DAY.sum() / 7, 7)
+
+
 @dataclass
 class PostingTimeModel:
     """fit(activity timestamps, weights) -> share of activity per hour of week; best_slots(now, k).
 
-    A Dirichlet-multinomial estimate: share(s) = (activity in slot s + k * prior(s)) / (total + k),
-    where the prior is the hour-of-day profile (all days pooled, smoothed over neighbouring hours)
-    mixed with a flat profile, and k = `prior_strength` pseudo-interactions. A first week of data
-    mostly says "the hours your audience is awake", not one lucky Tuesday; months of data speak
-    for themselves.
+    Two levels of shrinkage, both measured in interactions n (not in their weights):
+    share(s) = lam * typical(s) + (1 - lam) * [mu * hour_of_day(s) / 7 + (1 - mu) * slot(s)],
+    lam = prior_strength / (n + prior_strength), mu = pooling / (n + pooling).
+    `typical` is TYPICAL_DAY in the creator's time zone; `hour_of_day` pools the audience's own
+    activity over the days of the week (smoothed over neighbouring hours); `slot` is the raw share
+    of that hour of that weekday. A first week says little more than "evenings", a burst in one
+    minute does not make that hour the best of every day, and months of data speak for themselves.
+    prior_strength = 0 gives the raw shares.
     """
 
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     prior_strength: float = 100.0
-    scores: np.ndarray = field(default_factory=lambda: np.full(HOURS, 1 / HOURS))
-    total: float = 0.0
+    pooling: float = 30.0
+    scores: np.ndarray = field(default_factory=typical_week)
+    total: float = 0.0  # summed weights
+    interactions: int = 0  # how many interactions the estimate rests on
 
     def fit(self, times: np.ndarray, weights: np.ndarray | None = None) -> PostingTimeModel:
         times = np.asarray(times, dtype=float)
         weights = np.ones(len(times)) if weights is None else np.asarray(weights, dtype=float)
-        if not len(times):
-            self.scores, self.total = np.full(HOURS, 1 / HOURS), 0.0
+        n = len(times)
+        self.interactions = n
+        if not n:
+            self.scores, self.total = typical_week(), 0.0
             return self
         counts = np.bincount(hour_of_week(times, self.tz), weights=weights, minlength=HOURS)
-        by_hour = counts.reshape(7, 24).sum(axis=0)
-        smooth = (np.roll(by_hour, 1) + 2 * by_hour + np.roll(by_hour, -1)) / 4
-        smooth = smooth / max(smooth.sum(), 1e-12)
-        prior = np.tile(0.8 * smooth / 7 + 0.2 / HOURS, 7)
         self.total = float(counts.sum())
-        k = self.prior_strength
-        self.scores = (counts + k * prior) / (self.total + k)
+        slot = counts / max(self.total, 1e-12)
+        by_hour = slot.reshape(7, 24).sum(axis=0)
+        smooth = (np.roll(by_hour, 1) + 2 * by_hour + np.roll(by_hour, -1)) / 4
+        pooled = np.tile(smooth / max(smooth.sum(), 1e-12) / 7, 7)
+        if self.prior_strength <= 0:
+            self.scores = slot
+            return self
+        lam = self.prior_strength / (n + self.prior_strength)
+        mu = self.pooling / (n + self.pooling)
+        self.scores = lam * typical_week() + (1 - lam) * (mu * pooled + (1 - mu) * slot)
         return self
 
     def best_slots(self, now: datetime, k: int = 3, horizon_hours: int = 7 * 24) -> list[tuple[datetime, float]]:

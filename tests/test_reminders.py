@@ -41,3 +41,18 @@ def test_daily_reminders_keep_their_wall_clock_time_across_dst() -> None:
     second = next_occurrence(first, "daily", BERLIN)
     assert second.astimezone(BERLIN).hour == 18
     assert (second.astimezone(UTC) - first.astimezone(UTC)).total_seconds() == 23 * 3600  # clocks go forward
+
+
+@pytest.mark.parametrize(("words", "problem"), [
+    (["tomorrow"], "no time after “tomorrow”"),
+    (["yesterday", "9:00", "x"], "that time is in the past"),
+    (["2026-01-02", "9:00", "x"], "that time is in the past"),
+    (["daily"], "no time after “daily”"),
+    (["weekly", "9:00"], "“9:00” is not a weekday"),
+    (["in", "2", "weeks"], "“in 2 weeks” is not a duration"),
+    (["25:00", "x"], "I can't read “25:00” as a time"),
+])
+def test_parse_when_names_the_part_it_could_not_read(words: list[str], problem: str) -> None:
+    with pytest.raises(WhenError) as info:
+        parse_when(words, NOW, BERLIN)
+    assert info.value.problem == problem and info.value.example.startswith("/remind ")

@@ -75,7 +75,7 @@ async def test_bad_remind_gets_usage(sandbox: BotApiSandbox, sqlite_url: str, tm
     async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox) as bot:
         sandbox.send_private(maya, "/remind someday maybe")
         await bot.settle()
-        assert bot.replies_to(CREATOR_ID)[-1].startswith("Usage: /remind")
+        assert bot.replies_to(CREATOR_ID)[-1].startswith("I couldn't read that reminder: “someday”")
 
 
 async def test_suggest_besttime_and_abtest(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
@@ -84,7 +84,7 @@ async def test_suggest_besttime_and_abtest(sandbox: BotApiSandbox, sqlite_url: s
     async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox) as bot:
         sandbox.send_private(maya, "/suggest")
         await bot.settle()
-        assert bot.replies_to(CREATOR_ID)[-1] == texts.SUGGEST_NONE
+        assert bot.replies_to(CREATOR_ID)[-1] == texts.SUGGEST_MISSING["posts"]
         for i in range(4):
             _, fwd = sandbox.channel_post(f"Hike {i} #hiking")
             for fan in fans:

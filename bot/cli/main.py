@@ -35,9 +35,14 @@ def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
         print(texts.WEBHOOK_SECRET_HOWTO.format(env=WEBHOOK_SECRET_ENV), file=sys.stderr)
         return 0
     path = args.path or args.config
-    checked = load_settings(path)  # raises ConfigError with every problem
+    from bot.services.setup import chat_settings_report
+
+    file_settings = load_settings(path)  # raises ConfigError with every problem
     print(f"{path or '<defaults>'}: configuration is valid", file=sys.stderr)
-    for hint in missing_id_hints(checked):
+    changed = chat_settings_report(file_settings)
+    if changed:
+        print("settings changed in the chat (they win over the file):", *changed, sep="\n", file=sys.stderr)
+    for hint in missing_id_hints(file_settings):
         print(hint, file=sys.stderr)
     return 0
 

@@ -7,7 +7,7 @@ from telegram import Update
 from bot import texts
 from bot.context import BotContext
 from bot.handlers.incoming import incoming, person
-from bot.services import buttons, conversation, faq
+from bot.services import buttons, conversation, faq, faq_chat
 from bot.services.faq_training import start_retrain
 from bot.services.outbox import answer_callback, send_text
 from bot.services.privacy import attribute_update
@@ -49,8 +49,83 @@ async def retrain(update: Update, context: BotContext) -> None:
     """Train a new FAQ model version from the stored examples, in the background."""
     message = update.effective_message
     assert message is not None
+    if not faq_chat.has_entries(context.session):
+        send_text(context.session, message.chat_id, texts.RETRAIN_NO_ENTRIES)
+        return
     started = start_retrain(context.services, message.chat_id)
     send_text(context.session, message.chat_id, texts.RETRAIN_STARTED if started else texts.RETRAIN_BUSY)
+
+
+async def faq_command(update: Update, context: BotContext) -> None:
+    """/faq, /faq add, /faq list, /faq remove <id>, /faq unanswered."""
+    message = update.effective_message
+    assert message is not None
+    session, chat_id = context.session, message.chat_id
+    args = list(context.args or [])
+    sub = args[0].lower() if args else ""
+    if not sub:
+        faq_chat.overview(context.services, session, chat_id)
+    elif sub == "add":
+        faq_chat.start_add(session, chat_id)
+    elif sub == "list":
+        faq_chat.list_entries(session, chat_id)
+    elif sub in ("remove", "rm", "delete"):
+        if len(args) != 2:
+            send_text(session, chat_id, texts.FAQ_REMOVE_USAGE)
+        else:
+            faq_chat.remove_entry(session, chat_id, args[1])
+    elif sub == "unanswered":
+        faq_chat.unanswered(session, chat_id)
+    else:
+        send_text(session, chat_id, texts.FAQ_USAGE.format(sub=texts.esc(texts.clip(sub, 40))))
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """/cancel: stop a conversation in progress (e.g. /faq add)."""
+    message = update.effective_message
+    assert message is not None
+    done = faq_chat.cancel_dialog(context.session, message.chat_id)
+    send_text(context.session, message.chat_id, texts.FAQ_CANCELLED if done else texts.FAQ_NOTHING_TO_CANCEL)
+
+
+async def faq_file(update: Update, context: BotContext) -> None:
+    """The creator sends a CSV or YAML file: import it as FAQ entries."""
+    message = update.effective_message
+    assert message is not None and message.document is not None
+    doc, session = message.document, context.session
+    name = doc.file_name or "file"
+    if not name.lower().endswith((".csv", ".yaml", ".yml")):
+        send_text(session, message.chat_id, texts.FAQ_FILE_TYPE.format(name=texts.esc(name)))
+        return
+    if faq_chat.too_big(doc.file_size):
+        send_text(session, message.chat_id, texts.FAQ_FILE_TOO_BIG)
+        return
+    data = bytes(await (await doc.get_file()).download_as_bytearray())
+    faq_chat.import_file(session, message.chat_id, name, data)
+
+
+async def faq_button(update: Update, context: BotContext) -> None:
+    """"Train the FAQ now" and the remove buttons under /faq list."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    session, services = context.session, context.services
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    parts = query.data.split(":", 2)
+    if not services.settings.is_creator(query.from_user.id):
+        answer_callback(session, query.id, query.from_user.id, texts.FEEDBACK_UNKNOWN)
+        return
+    if parts[1:] == ["retrain"]:
+        if not faq_chat.has_entries(session):
+            toast = texts.RETRAIN_NO_ENTRIES
+        else:
+            toast = texts.RETRAIN_STARTED if start_retrain(services, chat_id) else texts.RETRAIN_BUSY
+        answer_callback(session, query.id, query.from_user.id, toast)
+        return
+    if len(parts) == 3 and parts[1] == "rm":
+        answer_callback(session, query.id, query.from_user.id, "✖")
+        faq_chat.remove_entry(session, chat_id, parts[2])
+        return
+    answer_callback(session, query.id, query.from_user.id, texts.FEEDBACK_UNKNOWN)
 
 
 async def feedback(update: Update, context: BotContext) -> None:

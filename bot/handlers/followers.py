@@ -37,3 +37,11 @@ async def private_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None and message.from_user is not None
     await conversation.on_private_message(context.services, context.session, incoming(message))
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A /command the bot does not have: say so (it is not a question for the creator)."""
+    message = update.effective_message
+    assert message is not None and message.from_user is not None
+    record_incoming(context.session, incoming(message))
+    send_text(context.session, message.chat_id, texts.UNKNOWN_COMMAND)

@@ -12,7 +12,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot import texts
 from bot.context import BotContext
 from bot.handlers.incoming import incoming
-from bot.services.chats import forget_foreign_update, is_known_chat
+from bot.services.chats import awaits_setup, forget_foreign_update, is_known_chat
 from bot.services.followers import record_incoming
 from bot.services.outbox import send_text
 
@@ -30,8 +30,10 @@ def _malformed(update: Update) -> bool:
         if not all(isinstance(v, str | None) for v in (message.text, message.caption, chat.type)):
             return True
         user = message.from_user
-        if (chat.type == "private" and user is None) or (user is not None and not isinstance(user.id, int)):
+        if user is not None and not isinstance(user.id, int):
             return True
+        if chat.type == "private" and user is None and update.callback_query is None:
+            return True  # a private message always has its sender
     query = update.callback_query
     if query is not None and getattr(query, "from_user", None) is None:
         return True
@@ -41,6 +43,7 @@ def _malformed(update: Update) -> bool:
         return True
     change = update.chat_member or update.my_chat_member
     return change is not None and (getattr(change, "new_chat_member", None) is None
+                                   or getattr(change, "from_user", None) is None
                                    or getattr(change, "old_chat_member", None) is None
                                    or getattr(change, "chat", None) is None or not isinstance(change.date, datetime))
 
@@ -55,11 +58,14 @@ async def gate(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
     chat = update.effective_chat
     if chat is not None and not is_known_chat(settings, chat.id, chat.type):
-        forget_foreign_update(context.session, update.update_id, chat.id)
         change = update.my_chat_member
-        if change is None or change.new_chat_member.status not in _GONE:
-            added_by = change.from_user.id if change is not None else None
-            services.foreign_chats.leave(settings, context.session, chat.id, chat.title or "", added_by)
+        if change is not None and settings.is_creator(change.from_user.id):
+            return  # the creator added (or removed) the bot: setup offers the chat (bot/handlers/setup.py)
+        session = context.session
+        forget_foreign_update(session, update.update_id, chat.id)
+        gone = change is not None and change.new_chat_member.status in _GONE
+        if not gone and not awaits_setup(session, chat.id):
+            services.foreign_chats.leave(session, chat.id)
         raise ApplicationHandlerStop
     user = update.effective_user
     message = update.message

@@ -7,7 +7,9 @@ import asyncio
 from telegram import Update
 
 from bot import texts
+from bot.config import ConfigError
 from bot.context import BotContext
+from bot.services import setup
 from bot.services.export import export_zip
 from bot.services.faq_training import retrain_without_forgotten
 from bot.services.outbox import FORGETME_PURPOSE, send_file, send_text
@@ -21,11 +23,29 @@ async def report(update: Update, context: BotContext) -> None:
     """The engagement report for a day, week (default) or month, with its chart."""
     message = update.effective_message
     assert message is not None
-    period = (context.args or ["week"])[0].lower()
+    args = list(context.args or ["week"])
+    if args[0].lower() == "schedule":
+        report_schedule(context, message.chat_id, args[1:])
+        return
+    period = args[0].lower()
     if period not in PERIODS:
         send_text(context.session, message.chat_id, texts.REPORT_USAGE)
         return
     send_report(context.session, context.services.settings, message.chat_id, period)
+
+
+def report_schedule(context: BotContext, chat_id: int, words: list[str]) -> None:
+    """`/report schedule [weekly mon 09:00 | daily 18:00 | off]`: show or change the schedule setting."""
+    session, services = context.session, context.services
+    if words:
+        try:
+            setup.change_settings(services, session, setup.parse_report_schedule(words))
+        except (ValueError, ConfigError) as exc:
+            send_text(session, chat_id, texts.SCHEDULE_USAGE.format(error=texts.esc(str(exc))))
+            return
+    settings = services.settings
+    send_text(session, chat_id, (texts.SCHEDULE_SET if words else texts.SCHEDULE_NOW).format(
+        when=setup.report_schedule_text(settings), tz=texts.esc(settings.schedule.timezone)))
 
 
 async def export(update: Update, context: BotContext) -> None:

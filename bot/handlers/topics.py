@@ -12,6 +12,7 @@ from bot.context import BotContext
 from bot.services import buttons, reminders, topics
 from bot.services.outbox import answer_callback, send_text
 from bot.services.report_delivery import send_report
+from bot.services.stats import stored_counts
 from bot.store.models import Reminder, utcnow
 from recsys.timing import DAY_NAMES
 
@@ -28,11 +29,17 @@ async def suggest(update: Update, context: BotContext) -> None:
     model = context.services.faq_model
     if model is not None and model.matcher is not None:
         topics.soft_tag_untagged_posts(session, model.matcher.encoder)
+    gap = topics.missing_for_suggestions(session)
+    if gap in ("posts", "tags"):
+        send_text(session, message.chat_id, texts.SUGGEST_MISSING[gap].format(**stored_counts(session).as_dict()))
+        return
     suggestions = topics.suggest_topics(session, settings)
     if not suggestions:
         send_text(session, message.chat_id, texts.SUGGEST_NONE)
         return
     lines = [texts.SUGGEST_HEADER]
+    if gap == "engagement":
+        lines.append(texts.SUGGEST_MISSING[gap])
     rank = 0
     for s in suggestions:
         if s.score.experiment:
@@ -42,6 +49,8 @@ async def suggest(update: Update, context: BotContext) -> None:
             lines.append(texts.SUGGEST_WINNER.format(rank=rank, why=texts.esc(s.why)))
     if not any(s.score.experiment for s in suggestions):
         lines.append(texts.SUGGEST_NO_EXPERIMENT.format(n=3))
+    elif rank == 0:
+        lines.append(texts.SUGGEST_ALL_EXPERIMENTS.format(n=3))
     send_text(session, message.chat_id, "\n".join(lines))
 
 
@@ -52,9 +61,15 @@ async def besttime(update: Update, context: BotContext) -> None:
     settings = context.services.settings
     model = topics.posting_time_model(context.session, settings)
     slots = model.best_slots(utcnow(), k=3)
-    lines = [texts.BESTTIME_HEADER.format(tz=texts.esc(settings.schedule.timezone), n=int(model.total),
-                                          thin=texts.BESTTIME_THIN if model.total < 200 else "")]
+    n = model.interactions
+    tz = texts.esc(settings.schedule.timezone)
+    if n == 0:
+        lines = [texts.BESTTIME_NONE.format(tz=tz)]
+    else:
+        lines = [texts.BESTTIME_HEADER.format(tz=tz, n=n, thin=texts.BESTTIME_THIN if n < 200 else "")]
     lines += [texts.BESTTIME_SLOT.format(when=_when(start), share=score * 100) for start, score in slots]
+    if settings.schedule.timezone == "UTC":
+        lines.append(texts.BESTTIME_UTC)
     send_text(context.session, message.chat_id, "\n".join(lines))
 
 
@@ -63,18 +78,18 @@ async def remind(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     settings = context.services.settings
+    args = list(context.args or [])
     try:
-        when, rest = reminders.parse_when(list(context.args or []), utcnow(), settings.tz)
+        when, rest = reminders.parse_when(args, utcnow(), settings.tz)
         if not rest:
-            raise reminders.WhenError("add the text of the reminder after the time")
+            raise reminders.WhenError("no text after the time", f"{' '.join(args)} post the sunrise set")
+        if len(" ".join(rest)) > reminders.MAX_TEXT:
+            raise reminders.WhenError(f"the text is longer than {reminders.MAX_TEXT} characters")
     except reminders.WhenError as exc:
-        send_text(context.session, message.chat_id, texts.REMIND_USAGE.format(error=texts.esc(str(exc))))
+        send_text(context.session, message.chat_id, texts.REMIND_USAGE.format(
+            error=texts.esc(exc.problem), example=texts.esc(exc.example)))
         return
     text = " ".join(rest)
-    if len(text) > reminders.MAX_TEXT:
-        send_text(context.session, message.chat_id, texts.REMIND_USAGE.format(
-            error=texts.esc(f"keep the text under {reminders.MAX_TEXT} characters")))
-        return
     if reminders.active_count(context.session, message.chat_id) >= reminders.MAX_ACTIVE:
         send_text(context.session, message.chat_id, texts.REMIND_TOO_MANY.format(n=reminders.MAX_ACTIVE))
         return

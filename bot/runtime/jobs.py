@@ -13,6 +13,7 @@ from bot.context import BotContext
 from bot.handlers import channel, reports, topics
 from bot.services.faq import examples_since
 from bot.services.faq_training import start_retrain
+from bot.services.setup import refresh_settings
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -25,7 +26,7 @@ def schedule_jobs(application: AnyApplication, settings: Settings) -> None:
 
 def schedule_member_count(application: AnyApplication, settings: Settings) -> None:
     jq = application.job_queue
-    if jq is None or not settings.channel.id:
+    if jq is None:  # the channel may be set later, in the chat: the job reads the live settings
         return
     hh, mm = (int(x) for x in settings.schedule.member_count_time.split(":"))
     jq.run_daily(channel.snapshot_member_count, time=dt.time(hh, mm, tzinfo=settings.tz),
@@ -38,6 +39,13 @@ async def reload_faq_model(context: BotContext) -> None:
     model = context.services.faq_model
     if model is not None:
         await asyncio.to_thread(model.reload_if_changed)
+
+
+async def reload_settings(context: BotContext) -> None:
+    """Job: pick up settings another worker changed in the chat."""
+    services = context.services
+    with services.sessions() as session:
+        refresh_settings(services, session)
 
 
 async def nightly_retrain(context: BotContext) -> None:
@@ -58,6 +66,7 @@ def schedule_faq_jobs(application: AnyApplication, settings: Settings) -> None:
     if jq is None:
         return
     jq.run_repeating(reload_faq_model, interval=15.0, first=15.0, name="faq-reload")
+    jq.run_repeating(reload_settings, interval=15.0, first=15.0, name="settings-reload")
     hh, mm = (int(x) for x in settings.faq.retrain_time.split(":"))
     jq.run_daily(nightly_retrain, time=dt.time(hh, mm, tzinfo=settings.tz), name="faq-nightly-retrain")
 

@@ -22,6 +22,7 @@ from bot.services.faq import training_entries
 from bot.services.faq_model import EncoderFactory, faq_model_for
 from bot.services.faq_training import start_retrain
 from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
+from bot.services.setup import refresh_settings
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from nlp.multilingual import NAME as MULTILINGUAL
 
@@ -46,9 +47,11 @@ class BotRuntime:
         if migrate:
             upgrade(settings.database.url)
         self.engine = make_engine(settings.database.url)
-        self.services = Services(settings=settings, sessions=make_sessionmaker(self.engine),
+        self.services = Services(settings=settings, sessions=make_sessionmaker(self.engine), file_settings=settings,
                                  faq_model=faq_model_for(settings, encoder_factory))
-        self.application: AnyApplication = build_application(settings, self.services)
+        with self.services.sessions() as session:  # settings changed in the chat win over the file
+            refresh_settings(self.services, session)
+        self.application: AnyApplication = build_application(self.services.settings, self.services)
         bot = self.application.bot
         self.sender = OutboxSender(bot, self.services.sessions, settings.limits)
         self.services.wake_sender = self.sender.wake

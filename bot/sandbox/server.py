@@ -117,6 +117,10 @@ class BotApiSandbox:
         self.users: dict[int, JSONDict] = {}
         self.chats: dict[int, JSONDict] = {channel_id: self.channel, group_id: self.group}
         self.sent: dict[int, list[JSONDict]] = {}
+        # The bot's status in each chat ("administrator", "member", "left"); a brand-new bot: clear() it.
+        self.bot_status: dict[int, str] = {channel_id: "administrator", group_id: "administrator"}
+        self.linked_chat: dict[int, int] = {channel_id: group_id, group_id: channel_id}
+        self.files: dict[str, bytes] = {}  # file_path -> content, served under /file/bot<token>/
         self.failures: dict[str, list[ApiError]] = {}
         self.deliver_all = False  # True: ignore allowed_updates (a type newer than the bot)
         self.per_chat_interval = 0.0  # > 0: answer 429 when a chat is sent to faster than this
@@ -148,6 +152,10 @@ class BotApiSandbox:
             "editMessageReplyMarkup": self._edit_reply_markup,
             "answerCallbackQuery": lambda p, f: True,
             "getChatMemberCount": self._member_count,
+            "getChat": self._get_chat,
+            "getChatMember": self._get_chat_member,
+            "getChatAdministrators": self._get_chat_administrators,
+            "getFile": self._get_file,
             "deleteMessage": lambda p, f: True,
             "leaveChat": lambda p, f: True,
         }
@@ -168,7 +176,7 @@ class BotApiSandbox:
         self._changed = asyncio.Event()
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        app.router.add_route("*", "/file/bot{token}/{path:.*}", self._not_found)
+        app.router.add_route("*", "/file/bot{token}/{path:.*}", self._serve_file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -205,6 +213,12 @@ class BotApiSandbox:
     # ------------------------------------------------------------------ HTTP
     async def _not_found(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        data = self.files.get(request.match_info["path"])
+        if request.match_info["token"] != self.token or data is None:
+            return await self._not_found(request)
+        return web.Response(body=data, content_type="application/octet-stream")
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -468,6 +482,64 @@ class BotApiSandbox:
         self._chat(params.get("chat_id"))
         return self.member_count
 
+    def _visible_chat(self, params: JSONDict) -> JSONDict:
+        """A chat the bot may look at: private chats, and groups and channels it is in."""
+        chat = self._chat(params.get("chat_id"))
+        if chat["type"] != "private" and self.bot_status.get(chat["id"], "left") in ("left", "kicked"):
+            raise ApiError(400, "Bad Request: chat not found")
+        return chat
+
+    def _get_chat(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
+        chat = self._visible_chat(params)
+        info: JSONDict = {**chat, "accent_color_id": 0, "max_reaction_count": 11,
+                          "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
+                                                  "unique_gifts": False, "premium_subscription": False}}
+        if chat["id"] in self.linked_chat:
+            info["linked_chat_id"] = self.linked_chat[chat["id"]]
+        return info
+
+    def member_object(self, user: JSONDict, status: str, chat_type: str = "supergroup") -> JSONDict:
+        """A ChatMember as Telegram sends it."""
+        if status == "administrator":
+            rights = {"can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+                      "can_delete_messages": True, "can_manage_video_chats": True, "can_restrict_members": True,
+                      "can_promote_members": False, "can_change_info": True, "can_invite_users": True,
+                      "can_post_stories": False, "can_edit_stories": False, "can_delete_stories": False}
+            if chat_type == "channel":
+                rights |= {"can_post_messages": True, "can_edit_messages": True}
+            else:
+                rights |= {"can_pin_messages": True}
+            return {"status": status, "user": user, **rights}
+        if status == "creator":
+            return {"status": status, "user": user, "is_anonymous": False}
+        if status == "kicked":
+            return {"status": status, "user": user, "until_date": 0}
+        return {"status": status, "user": user}
+
+    def _get_chat_member(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
+        chat = self._visible_chat(params)
+        user_id = int(params.get("user_id", 0))
+        if user_id == self.bot_user["id"]:
+            return self.member_object(self.bot_user, self.bot_status.get(chat["id"], "left"), chat["type"])
+        user = self.users.get(user_id)
+        if user is None:
+            raise ApiError(400, "Bad Request: user not found")
+        return self.member_object(user, "member", chat["type"])
+
+    def _get_chat_administrators(self, params: JSONDict, files: dict[str, bytes]) -> list[JSONDict]:
+        chat = self._visible_chat(params)
+        if self.bot_status.get(chat["id"]) == "administrator":
+            return [self.member_object(self.bot_user, "administrator", chat["type"])]
+        return []
+
+    def _get_file(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
+        file_id = str(params.get("file_id", ""))
+        path = f"documents/{file_id}"
+        if path not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(self.files[path]),
+                "file_path": path}
+
     # ------------------------------------------------------------------ scenario helpers
     def user(self, user_id: int, first_name: str, username: str | None = None,
              language_code: str = "en") -> JSONDict:
@@ -494,6 +566,26 @@ class BotApiSandbox:
         msg = self._new_message(chat, **fields)
         self.push_update({"message": msg})
         return msg
+
+    def send_document(self, user: JSONDict, file_name: str, data: bytes, mime_type: str = "text/csv",
+                      caption: str | None = None) -> JSONDict:
+        """A user sends the bot a file; `getFile` and the file URL serve it back."""
+        file_id = f"doc{len(self.files) + 1}"
+        self.files[f"documents/{file_id}"] = data
+        doc = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name,
+               "mime_type": mime_type, "file_size": len(data)}
+        extra: JSONDict = {"caption": caption} if caption else {}
+        return self.send_private(user, document=doc, **extra)
+
+    def add_bot(self, chat: JSONDict, by: JSONDict, status: str = "administrator") -> JSONDict:
+        """Someone adds the bot to a channel or group (or changes its status): a my_chat_member update."""
+        old = self.bot_status.get(chat["id"], "left")
+        self.bot_status[chat["id"]] = status
+        return self.push_update({"my_chat_member": {
+            "chat": chat, "from": by, "date": int(time.time()),
+            "old_chat_member": self.member_object(self.bot_user, old, chat["type"]),
+            "new_chat_member": self.member_object(self.bot_user, status, chat["type"]),
+        }})
 
     def channel_post(self, text: str, date: int | None = None) -> tuple[JSONDict, JSONDict]:
         """The creator posts in the channel; Telegram forwards it into the discussion group."""

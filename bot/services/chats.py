@@ -1,6 +1,8 @@
 """Which chats count: the configured channel, its discussion group, the inbox and private chats.
 
-Anything else (someone added the bot to their own group or channel) is left and not stored.
+A chat the creator added the bot to waits for setup (the creator is offered to use it; see
+bot/services/setup.py): nothing from it is stored meanwhile. Any other chat (someone added the bot
+to their own group or channel) is left, and nothing but a log line is kept.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from collections import OrderedDict
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot import texts
 from bot.config import Settings
-from bot.services.outbox import leave_chat, send_text
-from bot.store.models import RawUpdate, UpdatePerson
+from bot.services.outbox import leave_chat
+from bot.store.models import KnownChat, RawUpdate, UpdatePerson
 
 log = logging.getLogger(__name__)
+PRESENT = frozenset({"administrator", "creator", "member", "restricted"})  # the bot is in the chat
 
 
 def configured_chats(settings: Settings) -> set[int]:
@@ -28,13 +30,19 @@ def is_known_chat(settings: Settings, chat_id: int, chat_type: str) -> bool:
     return chat_type == "private" or chat_id in configured_chats(settings)
 
 
+def awaits_setup(session: Session, chat_id: int) -> bool:
+    """The creator added the bot here and may still choose it as the channel, group or inbox."""
+    row = session.get(KnownChat, chat_id)
+    return row is not None and row.bot_status in PRESENT
+
+
 def forget_foreign_update(session: Session, update_id: int, chat_id: int) -> None:
     """Keep only that the update came (its id, so it is never handled twice), none of its content."""
     raw = session.get(RawUpdate, update_id)
     if raw is not None:
         raw.payload = {"update_id": update_id, "ignored": "a chat that is not configured"}
     session.execute(delete(UpdatePerson).where(UpdatePerson.update_id == update_id))
-    log.info("update %s came from chat %s, which is not configured: not stored, leaving it", update_id, chat_id)
+    log.info("update %s came from chat %s, which is not configured: not stored", update_id, chat_id)
 
 
 class ForeignChats:
@@ -44,15 +52,12 @@ class ForeignChats:
         self.limit = limit
         self._left: OrderedDict[int, None] = OrderedDict()
 
-    def leave(self, settings: Settings, session: Session, chat_id: int, title: str, added_by: int | None) -> bool:
-        """Queue leaving the chat (once); tell the creator its id when they added the bot."""
+    def leave(self, session: Session, chat_id: int) -> bool:
         if chat_id in self._left:
             return False
         self._left[chat_id] = None
         while len(self._left) > self.limit:
             self._left.popitem(last=False)
-        if added_by is not None and settings.is_creator(added_by):  # first run: which id to configure
-            send_text(session, added_by, texts.FOREIGN_CHAT_ID.format(title=texts.esc(title), id=chat_id),
-                      purpose="setup")
+        log.info("leaving chat %s: nobody configured it", chat_id)
         leave_chat(session, chat_id)
         return True

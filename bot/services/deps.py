@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 class Services:
     settings: Settings
     sessions: sessionmaker[Session]
+    file_settings: Settings | None = None  # the config file's settings; `settings` adds those changed in the chat
     db_lock: WriteLock = field(default_factory=WriteLock)
     wake_sender: Callable[[], None] = lambda: None
     hand_over: Callable[[list[Any]], None] = lambda rows: None  # committed outbox rows, to send at once

@@ -32,7 +32,12 @@ MAX_AHEAD_DAYS = 3660
 
 
 class WhenError(ValueError):
-    pass
+    """What could not be read (plain text), with one example of the right form."""
+
+    def __init__(self, problem: str, example: str = "in 2h post the sunrise set") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.example = f"/remind {example}"
 
 
 @dataclass(frozen=True)
@@ -41,63 +46,83 @@ class When:
     recurrence: str  # once | daily | weekly
 
 
-def _at_time(base: datetime, hhmm: str) -> datetime:
+def _at_time(base: datetime, hhmm: str | None, after: str, example: str) -> datetime:
+    if hhmm is None:
+        raise WhenError(f"no time after “{after}”", example)
     m = _TIME.match(hhmm)
     if not m:
-        raise WhenError(f"{hhmm!r} is not a time: use HH:MM, e.g. 18:30")
+        raise WhenError(f"“{hhmm}” is not a time (use HH:MM)", example)
     return base.replace(hour=int(m.group(1)), minute=int(m.group(2)), second=0, microsecond=0)
+
+
+def _word(words: list[str], i: int) -> str | None:
+    return words[i] if i < len(words) else None
 
 
 def parse_when(words: list[str], now: datetime, tz: ZoneInfo) -> tuple[When, list[str]]:
     """Parse the start of `/remind` arguments; return the time and the remaining words (the text).
 
     Accepts: `in 30m`, `in 2h`, `in 3d`, `18:00`, `tomorrow 18:00`, `2026-12-24 18:00`,
-    `daily 18:00`, `weekly mon 18:00` (also `every day 18:00`, `every mon 18:00`).
+    `daily 18:00`, `weekly mon 18:00` (also `every day 18:00`, `every mon 18:00`). A WhenError
+    names the part that could not be read.
     """
     local = now.astimezone(tz)
     w = [x.lower() for x in words]
-    if len(w) >= 2 and w[0] == "in":
-        m = _IN.match(f"in {w[1]}") or (len(w) >= 3 and _IN.match(f"in {w[1]} {w[2]}")) or None
+    if not w:
+        raise WhenError("say when, then what")
+    if w[0] == "in":
+        m = (len(w) >= 2 and _IN.match(f"in {w[1]}")) or (len(w) >= 3 and _IN.match(f"in {w[1]} {w[2]}")) or None
         if m is None:
-            raise WhenError("use e.g. `in 30m`, `in 2h` or `in 1d`")
+            after = " ".join(words[1:3]) or "in"
+            raise WhenError(f"“in {after}” is not a duration" if len(w) >= 2 else "no duration after “in”",
+                            "in 30m stretch")
         used = 2 if _IN.match(f"in {w[1]}") else 3
         n, unit = int(m.group(1)), m.group(2)[0]
         minutes = n * {"m": 1, "h": 60, "d": 24 * 60}[unit]
         if minutes > MAX_AHEAD_DAYS * 24 * 60:
-            raise WhenError(f"that is too far ahead: at most {MAX_AHEAD_DAYS} days")
+            raise WhenError(f"that is too far ahead: at most {MAX_AHEAD_DAYS} days", "in 3d post the recap")
         return When(now + timedelta(minutes=minutes), "once"), words[used:]
-    if len(w) >= 2 and w[0] in ("daily", "every") and (w[0] == "daily" or w[1] == "day"):
+    if w[0] == "daily" or (w[0] == "every" and _word(w, 1) == "day"):
         skip = 1 if w[0] == "daily" else 2
-        t = _at_time(local, w[skip])
+        t = _at_time(local, _word(w, skip), " ".join(words[:skip]), "daily 18:00 go live")
         if t <= local:
             t += timedelta(days=1)
         return When(t, "daily"), words[skip + 1:]
-    if len(w) >= 3 and w[0] in ("weekly", "every") and w[1][:3] in _WEEKDAYS:
-        t = _at_time(local, w[2])
-        t += timedelta(days=(_WEEKDAYS[w[1][:3]] - t.weekday()) % 7)
+    if w[0] in ("weekly", "every"):
+        day = _word(w, 1)
+        if day is None or day[:3] not in _WEEKDAYS:
+            raise WhenError(f"no weekday after “{words[0]}”" if day is None else f"“{words[1]}” is not a weekday",
+                            "weekly mon 9:00 plan the week")
+        t = _at_time(local, _word(w, 2), " ".join(words[:2]), "weekly mon 9:00 plan the week")
+        t += timedelta(days=(_WEEKDAYS[day[:3]] - t.weekday()) % 7)
         if t <= local:
             t += timedelta(days=7)
         return When(t, "weekly"), words[3:]
-    if len(w) >= 2 and w[0] == "tomorrow":
-        return When(_at_time(local + timedelta(days=1), w[1]), "once"), words[2:]
-    if len(w) >= 2 and re.match(r"^\d{4}-\d{2}-\d{2}$", w[0]):
+    if w[0] == "tomorrow":
+        return When(_at_time(local + timedelta(days=1), _word(w, 1), words[0], "tomorrow 9:30 post the sunrise set"),
+                    "once"), words[2:]
+    if re.match(r"^\d{4}-\d{2}-\d{2}$", w[0]):
+        example = f"{(local + timedelta(days=7)):%Y-%m-%d} 18:00 send the newsletter"
         try:
-            day = datetime.strptime(w[0], "%Y-%m-%d").replace(tzinfo=tz)
+            date = datetime.strptime(w[0], "%Y-%m-%d").replace(tzinfo=tz)
         except ValueError as exc:
-            raise WhenError(f"{w[0]!r} is not a date: use YYYY-MM-DD") from exc
-        t = _at_time(day, w[1])
+            raise WhenError(f"“{words[0]}” is not a date (use YYYY-MM-DD)", example) from exc
+        t = _at_time(date, _word(w, 1), words[0], example)
         if t <= local:
-            raise WhenError("that time is in the past")
+            raise WhenError("that time is in the past", example)
         if t - local > timedelta(days=MAX_AHEAD_DAYS):
-            raise WhenError(f"that is too far ahead: at most {MAX_AHEAD_DAYS} days")
+            raise WhenError(f"that is too far ahead: at most {MAX_AHEAD_DAYS} days", example)
         return When(t, "once"), words[2:]
-    if w and _TIME.match(w[0]):
-        t = _at_time(local, w[0])
+    if _TIME.match(w[0]):
+        t = _at_time(local, w[0], "", "18:00 go live")
         if t <= local:
             t += timedelta(days=1)
         return When(t, "once"), words[1:]
-    raise WhenError("start with when: `in 2h`, `18:00`, `tomorrow 9:30`, `2026-12-24 18:00`, "
-                    "`daily 18:00` or `weekly mon 18:00`")
+    if w[0] in ("yesterday", "today", "now") or re.match(r"^\d", w[0]):
+        if w[0] == "yesterday":
+            raise WhenError("that time is in the past", "tomorrow 9:00 post the sunrise set")
+        raise WhenError(f"I can't read “{words[0]}” as a time", "18:00 go live")
+    raise WhenError(f"“{words[0]}” is not a time I understand", "in 2h post the sunrise set")
 
 
 def create(session: Session, chat_id: int, when: When, text: str, kind: str = "manual") -> Reminder:
@@ -113,13 +138,15 @@ def active_count(session: Session, chat_id: int) -> int:
 
 
 def active(session: Session, chat_id: int) -> list[Reminder]:
-    return list(session.scalars(select(Reminder).where(Reminder.chat_id == chat_id, Reminder.status == "active")
+    """The creator's reminders (the report schedule is a setting, not listed here)."""
+    return list(session.scalars(select(Reminder).where(Reminder.chat_id == chat_id, Reminder.status == "active",
+                                                       Reminder.kind != "report")
                                 .order_by(Reminder.due_at)))
 
 
 def cancel(session: Session, chat_id: int, reminder_id: int) -> bool:
     row = session.get(Reminder, reminder_id)
-    if row is None or row.chat_id != chat_id or row.status != "active":
+    if row is None or row.chat_id != chat_id or row.status != "active" or row.kind == "report":
         return False
     row.status = "cancelled"
     return True

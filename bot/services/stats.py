@@ -60,7 +60,7 @@ def stored_counts(session: Session) -> StoredCounts:
         linked=count(select(func.count()).select_from(Comment).where(Comment.post_id.is_not(None))),
         joins=count(select(func.count()).select_from(MembershipEvent).where(MembershipEvent.event == "join")),
         leaves=count(select(func.count()).select_from(MembershipEvent).where(MembershipEvent.event == "leave")),
-        members=str(latest) if latest is not None else "not measured yet",
+        members=str(latest) if latest is not None else "not measured yet (I read it daily once I'm an admin of the channel)",
         updates=count(select(func.count()).select_from(RawUpdate)),
         pending=count(select(func.count()).select_from(RawUpdate).where(RawUpdate.status == "pending")),
     )

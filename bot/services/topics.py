@@ -117,6 +117,10 @@ def load_dataset(session: Session, settings: Settings) -> Dataset:
     rc = settings.recsys
     posts = _numbers(session, select(ChannelPost.id, epoch(ChannelPost.posted_at, session))
                      .order_by(ChannelPost.posted_at), 2)
+    if not len(posts):  # nothing posted yet (the creator's own messages to the bot are no engagement)
+        empty = np.zeros(0)
+        return Dataset(Interactions(empty.astype(int), empty.astype(int), empty, empty), sp.csr_matrix((0, 0)),
+                       empty, [], [], [])
     post_ids = posts[:, 0].astype(int)
     post_time = posts[:, 1]
     post_row = {int(pid): i for i, pid in enumerate(post_ids)}
@@ -150,6 +154,18 @@ def load_dataset(session: Session, settings: Settings) -> Dataset:
     return Dataset(inter, s, post_time, [int(p) for p in post_ids], tags, [int(u) for u in known])
 
 
+def missing_for_suggestions(session: Session) -> str | None:
+    """What /suggest still lacks: "posts", "tags", "engagement", or None when it has something to go on."""
+    if not session.scalar(select(func.count()).select_from(ChannelPost)):
+        return "posts"
+    if not session.scalar(select(func.count()).select_from(PostTag)):
+        return "tags"
+    if not (session.scalar(select(func.count()).select_from(Comment).where(Comment.post_id.is_not(None)))
+            or session.scalar(select(func.count()).select_from(PostReactions))):
+        return "engagement"
+    return None
+
+
 def fit_interest(data: Dataset, settings: Settings, now: datetime | None = None) -> TagInterestModel:
     model = TagInterestModel(half_life_days=settings.recsys.half_life_days)
     return model.fit(data.interactions, data.relevance, data.post_time, max(1, len(data.followers)),
@@ -171,7 +187,8 @@ def posting_time_model(session: Session, settings: Settings) -> PostingTimeModel
     for (at,) in session.execute(select(Comment.created_at)):
         times.append(at.timestamp())
         weights.append(rc.weight_comment)
-    for (at,) in session.execute(select(DirectMessage.created_at).where(DirectMessage.direction == "in")):
+    for (at,) in session.execute(select(DirectMessage.created_at).where(  # the creator's own commands are no audience
+            DirectMessage.direction == "in", DirectMessage.user_id.not_in(settings.creator.user_ids))):
         times.append(at.timestamp())
         weights.append(rc.weight_dm)
     return PostingTimeModel(tz=settings.tz).fit(np.array(times), np.array(weights))

@@ -314,3 +314,33 @@ class SentimentCorrection(Base):
     new_label: Mapped[str] = mapped_column(String(10))
     text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SettingOverride(Base):
+    """A setting the creator changed in the chat (`section.key`); it wins over the config file."""
+
+    __tablename__ = "setting_overrides"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class KnownChat(Base):
+    """A channel or group the bot was added to (from my_chat_member updates), offered during setup."""
+
+    __tablename__ = "known_chats"
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(256), default="")
+    bot_status: Mapped[str] = mapped_column(String(20))  # administrator | member | left | kicked ...
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ChatDialog(Base):
+    """A short conversation in progress with the creator (e.g. `/faq add`: question, then answer)."""
+
+    __tablename__ = "chat_dialogs"
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
