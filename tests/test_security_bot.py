@@ -14,7 +14,7 @@ from bot import texts
 from bot.sandbox.server import BotApiSandbox
 from bot.services.faq import pending_examples, review_examples, training_entries
 from bot.services.limits import FollowerLimiter
-from bot.store.models import ChannelPost, Comment, FaqExample, KnownChat, RawUpdate, Reminder
+from bot.store.models import ChannelPost, Comment, FaqExample, Handoff, KnownChat, RawUpdate, Reminder
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 
@@ -268,3 +268,40 @@ def test_processor_queue_in_memory_is_bounded() -> None:
     for start in range(0, 20_000, 100):
         processor.stored([{"update_id": i, "message": {}} for i in range(start, start + 100)])
     assert len(processor._fresh) <= FRESH_LIMIT
+
+
+async def test_a_burst_of_questions_reaches_the_creator_as_a_digest(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    followers = [sandbox.user(3000 + i, f"Fan{i}") for i in range(40)]
+    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox) as bot:
+        for i, fan in enumerate(followers):
+            sandbox.send_private(fan, f"Question number {i} about lenses?")
+        await bot.settle(60)
+        await wait_for(lambda: _open_without_message(bot) == 0, 60, "the digests")
+        await bot.settle(60)
+        to_creator = bot.replies_to(CREATOR_ID)
+        assert len(to_creator) < 15  # not 40 separate notes
+        digests = [m for m in sandbox.sent[CREATOR_ID] if "more questions" in (m.get("text") or "")]
+        assert digests
+        listed = sum(m["text"].count("\n#") for m in digests) + sum(1 for t in to_creator if t.startswith("❓"))
+        assert listed == 40  # every question reached the creator once
+        digest = digests[0]
+        first_id = int(digest["text"].split("\n#", 1)[1].split(" ", 1)[0])
+        with bot.sessions() as s:
+            asker = s.get(Handoff, first_id)
+            assert asker is not None
+            asker_chat = asker.chat_id
+        sandbox.send_private(maya, f"#{first_id} A 35mm prime", reply_to=digest)
+        sandbox.send_private(maya, "no id here", reply_to=digest)
+        await bot.settle(60)
+        assert bot.replies_to(asker_chat)[-1].endswith("A 35mm prime")
+        assert bot.replies_to(CREATOR_ID)[-1] == texts.HANDOFF_DIGEST_PICK
+        with bot.sessions() as s:
+            assert s.get(Handoff, first_id).status == "answered"
+
+
+def _open_without_message(bot: Any) -> int:
+    with bot.sessions() as s:
+        return len(s.scalars(select(Handoff).where(Handoff.status == "open",
+                                                   Handoff.creator_outbox_id.is_(None))).all())

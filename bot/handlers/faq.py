@@ -17,19 +17,22 @@ async def creator_reply(update: Update, context: BotContext) -> None:
     """A creator's reply to a handoff note goes to the follower; other replies are plain messages."""
     message = update.effective_message
     assert message is not None and message.reply_to_message is not None
-    handoff = faq.handoff_for_reply(context.session, message.chat_id, message.reply_to_message.message_id)
+    handoff, answer = faq.handoff_for_reply(context.session, message.chat_id, message.reply_to_message.message_id,
+                                            message.text or "")
     if handoff is None:
-        if message.chat.type == "private":
+        if faq.is_digest(context.session, message.chat_id, message.reply_to_message.message_id):
+            send_text(context.session, message.chat_id, texts.HANDOFF_DIGEST_PICK)
+        elif message.chat.type == "private":
             await conversation.on_private_message(context.services, context.session, incoming(message))
         return
     attribute_update(context.session, update.update_id, handoff.user_id)  # it quotes their question
     if handoff.status != "open":
         send_text(context.session, message.chat_id, texts.HANDOFF_ALREADY_DONE.format(status=handoff.status))
         return
-    if not message.text:
+    if not message.text or not answer:
         send_text(context.session, message.chat_id, texts.RELAY_TEXT_ONLY)
         return
-    faq.relay_creator_answer(context.services, context.session, handoff, message.text, message.chat_id)
+    faq.relay_creator_answer(context.services, context.session, handoff, answer, message.chat_id)
 
 
 async def close(update: Update, context: BotContext) -> None:
@@ -37,7 +40,8 @@ async def close(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     replied = message.reply_to_message
-    handoff = faq.handoff_for_reply(context.session, message.chat_id, replied.message_id) if replied else None
+    handoff, _ = (faq.handoff_for_reply(context.session, message.chat_id, replied.message_id,
+                                        " ".join(context.args or [])) if replied else (None, ""))
     if handoff is None or handoff.status != "open":
         send_text(context.session, message.chat_id, texts.CLOSE_USAGE)
         return
@@ -145,3 +149,10 @@ async def expired_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     answer_callback(context.session, query.id, query.from_user.id, texts.FEEDBACK_UNKNOWN)
+
+
+async def handoff_digest(context: BotContext) -> None:
+    """Job: questions that came in a burst reach the creator as one digest, not one message each."""
+    services = context.services
+    async with services.unit() as session:
+        faq.send_digest(session, services.settings)

@@ -11,11 +11,13 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.context import BotContext
 from bot.handlers import channel, reports, topics
+from bot.handlers import faq as faq_handlers
 from bot.services.faq import examples_since
 from bot.services.faq_training import start_retrain
 from bot.services.setup import refresh_settings
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+DIGEST_INTERVAL = 10.0  # seconds between looks for questions waiting for a digest
 
 
 def schedule_jobs(application: AnyApplication, settings: Settings) -> None:
@@ -67,6 +69,7 @@ def schedule_faq_jobs(application: AnyApplication, settings: Settings) -> None:
         return
     jq.run_repeating(reload_faq_model, interval=15.0, first=15.0, name="faq-reload")
     jq.run_repeating(reload_settings, interval=15.0, first=15.0, name="settings-reload")
+    jq.run_repeating(faq_handlers.handoff_digest, interval=DIGEST_INTERVAL, first=2.0, name="handoff-digest")
     hh, mm = (int(x) for x in settings.faq.retrain_time.split(":"))
     jq.run_daily(nightly_retrain, time=dt.time(hh, mm, tzinfo=settings.tz), name="faq-nightly-retrain")
 

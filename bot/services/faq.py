@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,11 +12,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.config import Settings
 from bot.services import buttons
 from bot.services.deps import Services
 from bot.services.incoming import IncomingMessage, Person
 from bot.services.outbox import edit_buttons, send_text
-from bot.store.models import FaqAnswer, FaqEntryRow, FaqExample, Handoff, OutboxMessage, utcnow
+from bot.store.models import (
+    FaqAnswer,
+    FaqEntryRow,
+    FaqExample,
+    Follower,
+    Handoff,
+    OutboxMessage,
+    utcnow,
+)
 from nlp.faq_data import FaqEntry, entry_id_for, normalize_question
 
 
@@ -90,6 +100,10 @@ def start_handoff(services: Services, session: Session, user: Person, chat_id: i
                       confidence=confidence)
     session.add(handoff)
     session.flush()
+    if notes_waiting(session, creator_chat) >= DIGEST_AFTER:
+        # a burst: this one waits for the next digest (creator_outbox_id stays empty until then)
+        send_text(session, chat_id, texts.HANDOFF_TO_FOLLOWER)
+        return handoff
     note = texts.HANDOFF_TO_CREATOR.format(
         name=texts.esc(_display_name(user)), question=texts.esc(texts.clip(question, 3000)),
         reason=texts.esc(reason), id=handoff.id)
@@ -106,7 +120,7 @@ async def answer_question(services: Services, session: Session, message: Incomin
     pending = open_handoff_for(session, user.id)
     if pending is not None:
         creator_chat = services.settings.creator_chat_id
-        if creator_chat is not None:
+        if creator_chat is not None and pending.creator_outbox_id is not None:
             send_text(session, creator_chat, texts.HANDOFF_FOLLOW_UP.format(
                 name=texts.esc(_display_name(user)), question=texts.esc(texts.clip(text, 3000)),
                 id=pending.id), purpose=f"handoff:{pending.id}")
@@ -133,14 +147,67 @@ async def answer_question(services: Services, session: Session, message: Incomin
     answer.outbox_id = row.id
 
 
-def handoff_for_reply(session: Session, chat_id: int, replied_message_id: int) -> Handoff | None:
-    """The handoff whose note (in `chat_id`) the creator replied to."""
-    purpose = session.scalar(select(OutboxMessage.purpose).where(
+def handoff_for_reply(session: Session, chat_id: int, replied_message_id: int,
+                      text: str = "") -> tuple[Handoff | None, str]:
+    """The handoff the creator answers by replying (in `chat_id`) to its note, or to a digest with
+    "#id answer"; and the answer without that "#id"."""
+    row = session.execute(select(OutboxMessage.id, OutboxMessage.purpose).where(
         OutboxMessage.chat_id == chat_id, OutboxMessage.sent_message_id == replied_message_id,
-        OutboxMessage.purpose.startswith("handoff:")))
-    if purpose is None:
-        return None
-    return session.get(Handoff, int(purpose.split(":", 1)[1]))
+        OutboxMessage.purpose.startswith("handoff"))).first()
+    if row is None:
+        return None, text
+    if row.purpose.startswith("handoff:"):
+        return session.get(Handoff, int(row.purpose.split(":", 1)[1])), text
+    picked = _DIGEST_PICK.match(text)
+    handoff = session.get(Handoff, int(picked.group(1))) if picked else None
+    if handoff is None or handoff.creator_outbox_id != row.id:
+        return None, text
+    return handoff, picked.group(2).strip() if picked else text
+
+
+# --- a digest instead of a flood of notes -----------------------------------------------------
+DIGEST_AFTER = 5  # notes to the creator still waiting to be sent before new handoffs wait for a digest
+DIGEST_SIZE = 15  # questions per digest (one Telegram message)
+DIGEST_PURPOSE = "handoff-digest"
+_DIGEST_PICK = re.compile(r"\s*#(\d{1,12})\b\s*(.*)", re.S)
+
+
+def is_digest(session: Session, chat_id: int, replied_message_id: int) -> bool:
+    return session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.chat_id == chat_id, OutboxMessage.sent_message_id == replied_message_id,
+        OutboxMessage.purpose == DIGEST_PURPOSE)) is not None
+
+
+def notes_waiting(session: Session, creator_chat: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.chat_id == creator_chat, OutboxMessage.status == "pending",
+        OutboxMessage.purpose.startswith("handoff"))) or 0)
+
+
+def send_digest(session: Session, settings: Settings) -> int:
+    """One message listing open handoffs that got no note of their own (at most DIGEST_SIZE, oldest
+    first; the rest go in the next one). The creator answers one by replying "#id answer".
+    Returns how many it lists."""
+    creator_chat = settings.creator_chat_id
+    if creator_chat is None or session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.purpose == DIGEST_PURPOSE, OutboxMessage.status == "pending").limit(1)):
+        return 0
+    waiting = list(session.scalars(select(Handoff).where(
+        Handoff.status == "open", Handoff.creator_outbox_id.is_(None)).order_by(Handoff.id).limit(DIGEST_SIZE)))
+    if not waiting:
+        return 0
+    names = {f.user_id: f for f in session.scalars(select(Follower).where(
+        Follower.user_id.in_([h.user_id for h in waiting])))}
+    lines = [texts.HANDOFF_DIGEST_HEADER.format(n=len(waiting))]
+    for h in waiting:
+        f = names.get(h.user_id)
+        name = (f"{f.first_name} (@{f.username})" if f.username else f.first_name) if f else str(h.user_id)
+        lines.append(texts.HANDOFF_DIGEST_LINE.format(id=h.id, name=texts.esc(texts.clip(name, 60)),
+                                                      question=texts.esc(texts.clip(h.question or "", 150))))
+    row = send_text(session, creator_chat, "\n".join([*lines, texts.HANDOFF_DIGEST_FOOTER]), purpose=DIGEST_PURPOSE)
+    for h in waiting:
+        h.creator_outbox_id = row.id
+    return len(waiting)
 
 
 def learn_answer(session: Session, question: str, answer: str, accepted: bool) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot import texts
 from bot.services import buttons
 from bot.services.export import export_zip
+from bot.services.faq import DIGEST_PURPOSE
 from bot.store.models import (
     Comment,
     DirectMessage,
@@ -92,14 +93,20 @@ def _alert_comment_ids(row: OutboxMessage) -> set[int]:
     return ids
 
 
-def _forget_outbox(session: Session, user_id: int, handoff_ids: list[int], comment_ids: list[int],
+def _forget_outbox(session: Session, user_id: int, handoffs: list[Handoff], comment_ids: list[int],
                    since: Any) -> tuple[int, list[tuple[int, int]]]:
-    """Delete what was sent to the follower or about them; redact alerts quoting their comments.
-    Returns (rows touched, (chat id, message id) of copies that were recorded as direct messages)."""
-    purposes = [f"handoff:{h}" for h in handoff_ids]
+    """Delete what was sent to the follower or about them (notes, follow-ups, digests listing them:
+    the others in such a digest are listed again in the next one); redact alerts quoting their
+    comments. Returns (rows touched, (chat id, message id) of copies recorded as direct messages)."""
+    purposes = [f"handoff:{h.id}" for h in handoffs]
+    digests = [h.creator_outbox_id for h in handoffs if h.creator_outbox_id is not None]
     condition = OutboxMessage.chat_id == user_id
     if purposes:
         condition = or_(condition, OutboxMessage.purpose.in_(purposes))
+    if digests:
+        condition = or_(condition, and_(OutboxMessage.id.in_(digests), OutboxMessage.purpose == DIGEST_PURPOSE))
+        session.execute(update(Handoff).where(Handoff.user_id != user_id, Handoff.creator_outbox_id.in_(digests))
+                        .values(creator_outbox_id=None))
     rows = list(session.execute(delete(OutboxMessage).where(condition)
                                 .returning(OutboxMessage.chat_id, OutboxMessage.sent_message_id)).all())
     copies = [(int(c), int(m)) for c, m in rows if m is not None]
@@ -161,13 +168,12 @@ def forget_follower(session: Session, user_id: int, data_dir: Path | None = None
     """
     removed: dict[str, int] = {}
     handoffs = list(session.scalars(select(Handoff).where(Handoff.user_id == user_id)))
-    handoff_ids = [h.id for h in handoffs]
     comments = list(session.execute(select(Comment.id, Comment.created_at).where(Comment.user_id == user_id)))
     comment_ids = [c.id for c in comments]
     since = min((c.created_at for c in comments), default=None)
 
     removed["learned_examples"] = _forget_learned_examples(session, user_id, handoffs)
-    removed["outbox"], copies = _forget_outbox(session, user_id, handoff_ids, comment_ids, since)
+    removed["outbox"], copies = _forget_outbox(session, user_id, handoffs, comment_ids, since)
     dm_condition = DirectMessage.user_id == user_id
     if copies:  # the bot's notes to the creator's private chat, recorded as direct messages
         dm_condition = or_(dm_condition, tuple_(DirectMessage.chat_id, DirectMessage.message_id).in_(copies))
