@@ -14,7 +14,15 @@ from bot import texts
 from bot.sandbox.server import BotApiSandbox
 from bot.services.faq import pending_examples, review_examples, training_entries
 from bot.services.limits import FollowerLimiter
-from bot.store.models import ChannelPost, Comment, FaqExample, Handoff, KnownChat, RawUpdate, Reminder
+from bot.store.models import (
+    ChannelPost,
+    Comment,
+    FaqExample,
+    Handoff,
+    KnownChat,
+    RawUpdate,
+    Reminder,
+)
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 
