@@ -32,10 +32,11 @@ def main() -> None:
     from bot.services.faq_model import FaqModel
     from nlp.faq_data import load_faq
     from nlp.language import needs_multilingual
+    from nlp.model_factory import ModelFactory
 
     entries = load_faq(ROOT / "bot/demo_data/faq.yaml") + load_faq(ROOT / "bot/demo_data/faq_zh.yaml")
     data_dir = Path(os.environ.get("CREATORBOT_BENCH_DATA", tempfile.mkdtemp()))
-    model = FaqModel(data_dir)
+    model = FaqModel(data_dir, ModelFactory(data_dir))
     english = model.encoder()
     before = rss_mb()
     t = time.time()

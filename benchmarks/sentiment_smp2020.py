@@ -45,18 +45,26 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
     from nlp.encoder import TransformerEncoder
-    from nlp.multilingual import NAME, multilingual_model_dir
-    from nlp.sentiment import SentimentModel
-    from nlp.sentiment_multilingual import HeadSentiment, RoutedSentiment
+    from nlp.model_factory import ModelFactory
+    from nlp.sentiment_multilingual import SHIPPED_HEAD, HeadSentiment
 
     shared = Path(args.shared)
     test_x, test_y = load_smp(shared / "smp2020_ewect/usual_eval_labeled.txt")
     truth = np.array(test_y)
-    e5 = TransformerEncoder(multilingual_model_dir(Path(args.data_dir)), max_length=128, name=NAME, prefix="query: ")
-    head = HeadSentiment.load(e5)
-    pred = labels(head.predict(test_x))
+    models = ModelFactory(Path(args.data_dir))  # what the bot and the CLI build
+    routed = models.sentiment()
     print(f"# SMP2020-EWECT usual_eval_labeled: {len(test_x)} posts, three labels")
-    print(f"{'multilingual head (frozen e5 + linear)':44s} accuracy {(pred == truth).mean() * 100:5.1f}  "
+    if (SHIPPED_HEAD / "head.npz").exists():
+        e5 = models.multilingual_encoder()
+        e5.max_length = 128  # type: ignore[attr-defined]
+        pred = labels(HeadSentiment.load(e5).predict(test_x))
+        print(f"{'older head (frozen e5 + linear)':44s} accuracy {(pred == truth).mean() * 100:5.1f}  "
+              f"macro-F1 {macro_f1(pred, truth) * 100:5.1f}")
+        e5.max_length = 256  # type: ignore[attr-defined]
+    multilingual = routed.multilingual
+    assert multilingual is not None
+    pred = labels(multilingual.predict(test_x))
+    print(f"{'multilingual model (' + type(multilingual).__name__ + ')':44s} accuracy {(pred == truth).mean() * 100:5.1f}  "
           f"macro-F1 {macro_f1(pred, truth) * 100:5.1f}")
     train_x, train_y = load_smp(shared / "smp2020_ewect/virus_train.txt")
     minilm = TransformerEncoder.base()
@@ -64,13 +72,11 @@ def main() -> None:
     pred = lr.predict(minilm.encode(test_x))
     print(f"{'frozen MiniLM + LR (same Weibo training)':44s} accuracy {(pred == truth).mean() * 100:5.1f}  "
           f"macro-F1 {macro_f1(pred, truth) * 100:5.1f}")
-    english = SentimentModel.load()
-    preds = english.predict(test_x)
+    preds = routed.english.predict(test_x)
     unknown = sum(p.label == "unknown" for p in preds)
     pred = labels(preds)
     print(f"{'English LoRA model alone (unknown=neutral)':44s} accuracy {(pred == truth).mean() * 100:5.1f}  "
           f"macro-F1 {macro_f1(pred, truth) * 100:5.1f}  ({unknown} unknown)")
-    routed = RoutedSentiment(english, lambda: head)
     pred = labels(routed.predict(test_x))
     print(f"{'routed (what the bot runs)':44s} accuracy {(pred == truth).mean() * 100:5.1f}  "
           f"macro-F1 {macro_f1(pred, truth) * 100:5.1f}")

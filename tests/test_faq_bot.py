@@ -86,6 +86,8 @@ async def test_handoff_relay_and_learning(sandbox: BotApiSandbox, sqlite_url: st
         await bot.settle()
         assert bot.replies_to(101)[-1] == f"💬 The creator answered your question:\n\n{answer}"
         assert bot.replies_to(CREATOR_ID)[-1] == texts.RELAYED_LEARNED
+        assert sandbox.sent[CREATOR_ID][-1]["reply_markup"]["inline_keyboard"] == [
+            [{"text": texts.FAQ_RETRAIN_BUTTON, "callback_data": "faq:retrain"}]]  # a retrain is offered
         with bot.sessions() as s:
             handoff = s.scalars(select(Handoff)).one()
             assert handoff.status == "answered" and handoff.answer == answer

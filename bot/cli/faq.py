@@ -68,9 +68,8 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services.faq_model import faq_model_for
+    from bot.services.models import model_factory
     from nlp import versions
-    from nlp.faq_routed import RoutedFaqMatcher
 
     if args.model:
         path = Path(args.model)
@@ -85,8 +84,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if not (path / "meta.json").exists():
         print(f"error: {path} is not a FAQ model directory (no meta.json)", file=sys.stderr)
         return 2
-    model = faq_model_for(settings)
-    matcher = RoutedFaqMatcher.load(path, model.encoder, model.always_multilingual)
+    matcher = model_factory(settings).load_faq(path)
     lines = Path(args.input).read_text(encoding="utf-8").splitlines()
     questions = [q.strip() for q in lines if q.strip()]
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115

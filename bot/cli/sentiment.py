@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.services.sentiment import model_dir
+from bot.services.models import model_factory, sentiment_dir
 
 LABEL_IDS = {"negative": 0, "neutral": 1, "positive": 2, "0": 0, "1": 1, "2": 2}
 
@@ -26,10 +26,9 @@ def read_texts(path: Path) -> list[str]:
 
 
 def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
-    from nlp.sentiment import SentimentModel
-
     texts = read_texts(Path(args.input))
-    model = SentimentModel.load(Path(args.model) if args.model else model_dir(settings))
+    # the bot's own routed models: English to the LoRA model, Chinese and other scripts to multilingual-e5
+    model = model_factory(settings, sentiment=Path(args.model) if args.model else None).sentiment()
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
         for start in range(0, len(texts), 256):
@@ -85,7 +84,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     progress = tqdm_progress()
     model = SentimentModel.fit(texts, labels, TrainConfig(epochs=args.epochs, max_examples=args.max_examples),
                                progress=lambda d, t: progress("training", d, t),
-                               start_from=None if args.from_scratch else model_dir(settings))
+                               start_from=None if args.from_scratch else sentiment_dir(settings))
     out = Path(args.out) if args.out else settings.data_dir / "sentiment" / "current"
     model.save(out)
     print(f"sentiment model saved in {out} ({len(texts)} texts); the bot uses it after a restart", file=sys.stderr)
@@ -98,7 +97,8 @@ def add_sentiment_commands(sub: Any, common: Any) -> None:
     c = sent_sub.add_parser("classify", help="label texts (.txt one per line, or .csv with a text column)")
     c.add_argument("--input", required=True)
     c.add_argument("--output", help="JSONL file (default: stdout)")
-    c.add_argument("--model", help="a model directory (default: yours if trained, else the shipped one)")
+    c.add_argument("--model", help="an English model directory (default: yours if trained, else the shipped one); "
+                                   "text in other scripts goes to the multilingual model, as in the bot")
     c.set_defaults(func=cmd_classify)
     t = sent_sub.add_parser("train", help="train (or extend) the classifier on a CSV with text,label")
     t.add_argument("--data", required=True)

@@ -19,12 +19,13 @@ from bot.runtime.sender import OutboxSender
 from bot.services.deps import Services
 from bot.services.errors import notify_creator_once
 from bot.services.faq import training_entries
-from bot.services.faq_model import EncoderFactory, faq_model_for
+from bot.services.faq_model import faq_model_for
 from bot.services.faq_training import start_retrain
+from bot.services.models import model_factory
 from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
 from bot.services.setup import refresh_settings
 from bot.store.db import make_engine, make_sessionmaker, upgrade
-from nlp.multilingual import NAME as MULTILINGUAL
+from nlp.model_factory import EncoderFactory, ModelFactory
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class BotRuntime:
 
     def __init__(self, settings: Settings, *, migrate: bool = True,
                  encoder_factory: EncoderFactory | None = None,
-                 classifier_factory: ClassifierFactory | None = None) -> None:
+                 classifier_factory: ClassifierFactory | None = None, models: ModelFactory | None = None) -> None:
         if not settings.telegram.token:
             raise SystemExit(
                 "no bot token: set CREATORBOT_TOKEN or [telegram] token in the config "
@@ -47,8 +48,9 @@ class BotRuntime:
         if migrate:
             upgrade(settings.database.url)
         self.engine = make_engine(settings.database.url)
+        self.models = models or model_factory(settings, encoder_factory)  # FAQ and sentiment share its encoders
         self.services = Services(settings=settings, sessions=make_sessionmaker(self.engine), file_settings=settings,
-                                 faq_model=faq_model_for(settings, encoder_factory))
+                                 faq_model=faq_model_for(settings, models=self.models))
         with self.services.sessions() as session:  # settings changed in the chat win over the file
             refresh_settings(self.services, session)
         self.application: AnyApplication = build_application(self.services.settings, self.services)
@@ -58,10 +60,7 @@ class BotRuntime:
         self.services.hand_over = self.sender.hand_over
         self.processor = Processor(self.application, self.services,
                                    functools.partial(notify_creator_once, settings=settings))
-        faq_model = self.services.faq_model
-        assert faq_model is not None
-        self.sentiment = SentimentWorker(self.services, classifier_factory or classifier_loader(
-            settings, lambda: faq_model.encoder(MULTILINGUAL)))  # one e5 instance for FAQ and sentiment
+        self.sentiment = SentimentWorker(self.services, classifier_factory or classifier_loader(self.models))
         self.webhook: WebhookServer | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 

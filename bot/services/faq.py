@@ -28,6 +28,8 @@ from bot.store.models import (
 )
 from nlp.faq_data import FaqEntry, entry_id_for, normalize_question
 
+RETRAIN_BUTTONS = [[(texts.FAQ_RETRAIN_BUTTON, "faq:retrain")]]  # offered after every change to the FAQ
+
 
 @dataclass(frozen=True)
 class ImportSummary:
@@ -264,7 +266,8 @@ def relay_creator_answer(services: Services, session: Session, handoff: Handoff,
     if handoff.question:
         handoff.learned_entry_id = learn_answer(session, handoff.question, answer, accepted)
     send_text(session, creator_chat_id,
-              texts.RELAYED_LEARNED if accepted else texts.RELAYED_PENDING)
+              texts.RELAYED_LEARNED if accepted else texts.RELAYED_PENDING,
+              buttons=RETRAIN_BUTTONS if accepted else None)
 
 
 def close_handoff(session: Session, handoff: Handoff, creator_chat_id: int) -> None:

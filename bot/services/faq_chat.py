@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.services.deps import Services
-from bot.services.faq import import_entries
+from bot.services.faq import RETRAIN_BUTTONS, import_entries
 from bot.services.outbox import send_text
 from bot.store.models import ChatDialog, FaqEntryRow, FaqExample, Handoff, utcnow
 from nlp.faq_data import FaqEntry, FaqFileError, entry_id_for, parse_faq_text
@@ -21,8 +21,6 @@ DIALOG_EXPIRES = timedelta(minutes=30)
 MAX_FILE_BYTES = 2 * 1024 * 1024
 LIST_LIMIT = 30
 
-Buttons = list[list[tuple[str, str]]]
-RETRAIN_BUTTONS: Buttons = [[(texts.FAQ_RETRAIN_BUTTON, f"{FAQ_PREFIX}:retrain")]]
 
 
 def entry_count(session: Session) -> int:

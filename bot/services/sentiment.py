@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import case, func, select
@@ -26,7 +25,7 @@ from bot.store.models import (
     SentimentCorrection,
     utcnow,
 )
-from nlp.encoder import Encoder
+from nlp.model_factory import ModelFactory
 
 log = logging.getLogger(__name__)
 BATCH = 64
@@ -53,32 +52,9 @@ class Classifier(Protocol):
 ClassifierFactory = Callable[[], Classifier]
 
 
-def model_dir(settings: Settings) -> Path:
-    """The creator's own trained model if there is one, else the shipped weights."""
-    from nlp.sentiment import SHIPPED
-
-    own = settings.data_dir / "sentiment" / "current"
-    return own if (own / "meta.json").exists() else SHIPPED
-
-
-def classifier_loader(settings: Settings, multilingual_encoder: Callable[[], Encoder] | None = None) -> ClassifierFactory:
-    """English LoRA model, plus the multilingual head (loaded on the first text that needs it)."""
-
-    def load() -> Classifier:
-        from nlp.sentiment import SentimentModel
-        from nlp.sentiment_multilingual import SHIPPED_HEAD, HeadSentiment, RoutedSentiment
-
-        english = SentimentModel.load(model_dir(settings))
-        head = None
-        if multilingual_encoder is not None and (SHIPPED_HEAD / "head.npz").exists():
-            encoder = multilingual_encoder
-
-            def head() -> HeadSentiment:
-                return HeadSentiment.load(encoder())
-
-        return RoutedSentiment(english, head)
-
-    return load
+def classifier_loader(models: ModelFactory) -> ClassifierFactory:
+    """The routed classifier of the process's model factory (English LoRA model, multilingual one on first need)."""
+    return models.sentiment
 
 
 def _unclassified(session: Session) -> tuple[list[Comment], list[DirectMessage]]:

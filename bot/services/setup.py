@@ -16,7 +16,7 @@ from bot import texts
 from bot.config import Settings, with_overrides
 from bot.services.chats import PRESENT
 from bot.services.deps import Services
-from bot.services.faq_chat import FAQ_PREFIX
+from bot.services.faq import RETRAIN_BUTTONS
 from bot.services.report_delivery import ensure_report_schedule
 from bot.store.models import KnownChat, SettingOverride
 
@@ -114,8 +114,9 @@ def known_chats(session: Session, kind: str) -> list[KnownChat]:
 def offer_for_new_chat(settings: Settings, chat: KnownChat) -> tuple[str, list[list[tuple[str, str]]]] | None:
     """What to tell the creator when the bot was added somewhere (None: nothing to offer)."""
     title = texts.esc(chat.title or str(chat.chat_id))
-    if chat.bot_status not in PRESENT:
-        return None
+    if chat.bot_status not in PRESENT:  # removed: say so when it was one of the configured chats
+        configured = (settings.channel.id, settings.channel.discussion_group_id, settings.creator.inbox_chat_id)
+        return (texts.SETUP_REMOVED.format(title=title), []) if chat.chat_id in configured else None
     if chat.type == "channel":
         if settings.channel.id == chat.chat_id:
             return None
@@ -217,7 +218,7 @@ def _faq_item(faq: FaqState) -> Item:
         return Item(False, texts.SETUP_FAQ_NONE)
     if faq.version is None:
         return Item(False, texts.SETUP_FAQ_UNTRAINED.format(entries=faq.entries),
-                    [(texts.FAQ_RETRAIN_BUTTON, f"{FAQ_PREFIX}:retrain")])
+                    RETRAIN_BUTTONS[0])
     return Item(True, texts.SETUP_FAQ_OK.format(entries=faq.entries, version=faq.version))
 
 
