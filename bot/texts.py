@@ -12,8 +12,21 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji is often 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def clip(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` UTF-16 units (Telegram's measure), with "…" when cut."""
+    if utf16_len(text) <= limit:
+        return text
+    used = 0
+    for i, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > limit - 1:
+            return text[:i] + "…"
+    return text
 
 
 START = (
@@ -75,8 +88,13 @@ HANDOFF_DIGEST_FOOTER = ("\n<i>Reply to this message with #id and your answer to
 HANDOFF_DIGEST_PICK = "Start your reply with the question's #id from the list, e.g. “#12 your answer”."
 HANDOFF_FOLLOW_UP = "➕ <b>{name} adds</b> (#{id}):\n{question}"
 CREATOR_ANSWER = "💬 The creator answered your question:\n\n{answer}"
-RELAYED_LEARNED = "✅ Sent. I saved your answer as an FAQ example; train the FAQ (or /retrain) to use it."
-RELAYED_PENDING = "✅ Sent. Your answer waits for review before I learn from it."
+RELAYED_LEARNED = ("📨 On its way (I'll tell you if it can't be delivered). I saved your answer as an FAQ "
+                   "example; train the FAQ (or /retrain) to use it.")
+RELAYED_PENDING = ("📨 On its way (I'll tell you if it can't be delivered). Your answer waits for review "
+                   "before I learn from it.")
+RELAY_FAILED = "⚠️ Your answer to question #{id} could not be delivered: {error}"
+HANDOFF_UNDELIVERED = ("Sorry, I couldn't reach the creator with your question just now. "
+                       "Please ask again later; I'll answer what I can meanwhile.")
 HANDOFF_ALREADY_DONE = "That question is already {status}."
 RELAY_TEXT_ONLY = "Please answer with text: I can only relay text messages."
 HANDOFF_CLOSED_FOLLOWER = "The creator has closed your question. Feel free to ask something else!"

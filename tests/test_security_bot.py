@@ -20,6 +20,7 @@ from bot.store.models import (
     FaqExample,
     Handoff,
     KnownChat,
+    OutboxMessage,
     RawUpdate,
     Reminder,
 )
@@ -313,3 +314,37 @@ def _open_without_message(bot: Any) -> int:
     with bot.sessions() as s:
         return len(s.scalars(select(Handoff).where(Handoff.status == "open",
                                                    Handoff.creator_outbox_id.is_(None))).all())
+
+
+async def test_the_creator_and_the_follower_hear_the_truth_about_delivery(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    ana, ben = sandbox.user(101, "Ana"), sandbox.user(102, "Ben")
+    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox) as bot:
+        sandbox.blocked_chats.add(CREATOR_ID)  # the creator never pressed Start
+        sandbox.send_private(ana, "Where do you print your photos?")
+        await bot.settle()
+        assert bot.replies_to(101)[-1] == texts.HANDOFF_UNDELIVERED
+        sandbox.send_private(ana, "Which lens?")  # not stuck in "still open" for ever
+        await bot.settle()
+        assert bot.replies_to(101)[-1] != texts.HANDOFF_STILL_OPEN
+        with bot.sessions() as s:
+            assert [h.status for h in s.scalars(select(Handoff).order_by(Handoff.id))] == ["closed", "closed"]
+
+        sandbox.blocked_chats.clear()
+        long_question = "Which lens? " + "📷" * 2000  # 4012 UTF-16 units (under Telegram's 4096), 2012 code points
+        sandbox.send_private(ben, long_question)
+        await bot.settle()
+        note = sandbox.sent[CREATOR_ID][-1]
+        assert note["text"].startswith("❓") and _utf16(note["text"]) <= 4096  # clipped in UTF-16 units
+        with bot.sessions() as s:
+            assert s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == CREATOR_ID,
+                                                         OutboxMessage.status == "failed")).all() != []
+            assert [o.status for o in s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == 102))] == ["sent"]
+
+        sandbox.blocked_chats.add(102)  # Ben blocked the bot before the answer came
+        sandbox.send_private(maya, "A 50mm", reply_to=note)
+        await bot.settle()
+        told = bot.replies_to(CREATOR_ID)
+        assert told[-2].startswith("📨 On its way") and not any(t.startswith("✅ Sent") for t in told)
+        assert told[-1].startswith("⚠️ Your answer to question #")

@@ -23,6 +23,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.config import LimitsConfig
 from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
+from bot.services.faq import undeliverable
 from bot.services.outbox import FORGETME_PURPOSE
 from bot.store.models import DirectMessage, OutboxMessage, utcnow
 from bot.waiting import wait_event
@@ -209,6 +210,9 @@ class OutboxSender:
         with self.sessions() as session, session.begin():
             session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
                             .values(status="failed", last_error=error[:500], attempts=OutboxMessage.attempts + 1))
+            row = session.get(OutboxMessage, row_id)
+            if row is not None:
+                undeliverable(session, row, error)  # whoever waited on it hears the truth
 
     def _mark_sent(self, row: OutboxMessage, message: Message | None, call: BotApiCall) -> None:
         with self.sessions() as session, session.begin():

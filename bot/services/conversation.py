@@ -22,7 +22,7 @@ async def on_private_message(services: Services, session: Session, message: Inco
     if message.text is None:
         send_text(session, message.chat_id, texts.NON_TEXT)
         return
-    if len(text) >= MAX_TEXT:
+    if texts.utf16_len(text) >= MAX_TEXT:
         send_text(session, message.chat_id, texts.TOO_LONG)
         return
     if services.settings.is_creator(message.from_user.id) and faq_chat.continue_dialog(

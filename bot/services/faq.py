@@ -167,6 +167,28 @@ def handoff_for_reply(session: Session, chat_id: int, replied_message_id: int,
     return handoff, picked.group(2).strip() if picked else text
 
 
+# --- messages Telegram refused for good ---------------------------------------------------------
+RELAY_PREFIX = "relay:"
+
+
+def undeliverable(session: Session, row: OutboxMessage, error: str) -> None:
+    """Telegram refused `row` for good (blocked, never started, chat gone, too long): nobody is left
+    waiting on it. A handoff whose note never reached the creator is closed (the follower is told and
+    gets automatic answers again); a creator's answer that never reached the follower is reported."""
+    purpose = row.purpose or ""
+    if purpose.startswith("handoff") and row.chat_id != 0:
+        stuck = session.scalars(select(Handoff).where(Handoff.status == "open", Handoff.creator_outbox_id == row.id))
+        for waiting in stuck:
+            waiting.status, waiting.closed_at = "closed", utcnow()
+            send_text(session, waiting.chat_id, texts.HANDOFF_UNDELIVERED)
+    elif purpose.startswith(RELAY_PREFIX) and purpose[len(RELAY_PREFIX):].isdigit():
+        handoff = session.get(Handoff, int(purpose[len(RELAY_PREFIX):]))
+        note = session.get(OutboxMessage, handoff.creator_outbox_id) if handoff and handoff.creator_outbox_id else None
+        if handoff is not None and note is not None:
+            send_text(session, note.chat_id, texts.RELAY_FAILED.format(id=handoff.id, error=texts.esc(
+                texts.clip(error, 200))))
+
+
 # --- a digest instead of a flood of notes -----------------------------------------------------
 DIGEST_AFTER = 5  # notes to the creator still waiting to be sent before new handoffs wait for a digest
 DIGEST_SIZE = 15  # questions per digest (one Telegram message)
@@ -258,7 +280,8 @@ def review_examples(session: Session, accept: Sequence[int], reject: Sequence[in
 def relay_creator_answer(services: Services, session: Session, handoff: Handoff, answer: str,
                          creator_chat_id: int) -> None:
     """Send the creator's reply to the follower, close the handoff and learn from it."""
-    send_text(session, handoff.chat_id, texts.CREATOR_ANSWER.format(answer=texts.esc(answer)))
+    send_text(session, handoff.chat_id, texts.CREATOR_ANSWER.format(answer=texts.esc(answer)),
+              purpose=f"{RELAY_PREFIX}{handoff.id}")
     handoff.status = "answered"
     handoff.answer = answer
     handoff.answered_at = utcnow()
