@@ -137,6 +137,7 @@ REMIND_USAGE = "I couldn't read that reminder: {error}.\nFor example: <code>{exa
 REMIND_TOO_MANY = "You have {n} active reminders, the most I keep. Cancel one in /reminders first."
 REMIND_SET = "⏰ Reminder set for {when}{recurrence}: {text}"
 REMINDER = "⏰ Reminder: {text}"
+REMINDER_FAILED = "⚠️ Reminder #{id} could not be prepared and was skipped (the log has the details)."
 REMINDERS_NONE = "You have no active reminders. Set one with /remind."
 REMINDERS_HEADER = "<b>Your reminders</b> (tap to cancel):"
 REMINDER_LINE = "• #{id} {when}{recurrence}: {text}"

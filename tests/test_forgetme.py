@@ -99,7 +99,7 @@ async def test_forgetme_forgets_one_follower_everywhere_and_nobody_else(
         sandbox.send_private(maya, "A 70-200 zoom, stopped down", reply_to=notes[0])
         await bot.settle()
         sandbox.send_private(maya, "/retrain")
-        await wait_for(lambda: any("is live" in t for t in bot.replies_to(CREATOR_ID)), 30, "the retrain")
+        await wait_for(lambda: any("is live" in t for t in bot.replies_to(CREATOR_ID)), 90, "the retrain")
         sandbox.send_private(maya, "/export")
         await bot.settle()
         with bot.sessions() as s:
@@ -121,7 +121,7 @@ async def test_forgetme_forgets_one_follower_everywhere_and_nobody_else(
         sandbox.send_private(xena, "/forgetme")
         pending = sandbox.send_private(zoe, "that is my pending message")  # stored, not handled yet
         await bot.settle()
-        await wait_for(lambda: not services.background, 30, "the retrain without Xena's questions")
+        await wait_for(lambda: not services.background, 90, "the retrain without Xena's questions")
         await bot.settle()
 
         assert bot.replies_to(XENA)[-1] == texts.FORGETME_DONE

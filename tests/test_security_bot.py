@@ -169,7 +169,8 @@ async def test_forged_callback_data_is_expired_never_a_traceback(
         sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path, who: int) -> None:
     user = sandbox.user(who, "Presser")
     sandbox.user(CREATOR_ID, "Maya") if who != CREATOR_ID else None
-    settings = settings_for(sandbox, sqlite_url, tmp_path, limits={"follower_messages_per_minute": 100})
+    settings = settings_for(sandbox, sqlite_url, tmp_path, limits={"follower_messages_per_minute": 100,
+                                                                   "send_per_chat_per_second": 100.0})
     async with running_bot(settings, sandbox) as bot:
         message = {"message_id": 5, "date": int(time.time()), "chat": sandbox.chats[who], "text": "hi"}
         for data in FORGED:
@@ -348,3 +349,62 @@ async def test_the_creator_and_the_follower_hear_the_truth_about_delivery(
         told = bot.replies_to(CREATOR_ID)
         assert told[-2].startswith("📨 On its way") and not any(t.startswith("✅ Sent") for t in told)
         assert told[-1].startswith("⚠️ Your answer to question #")
+
+
+class PickySentiment:
+    """A classifier that fails on one kind of text (as a real model can on odd input)."""
+
+    def predict(self, texts: list[str], batch_size: int = 64) -> list[Any]:
+        if any("💣" in t for t in texts):
+            raise RuntimeError("the model cannot read this")
+        from tests.fakes import KeywordSentiment
+
+        return KeywordSentiment().predict(texts)
+
+
+async def test_one_bad_comment_does_not_block_sentiment(sandbox: BotApiSandbox, sqlite_url: str,
+                                                        tmp_path: Path) -> None:
+    fans = [sandbox.user(400 + i, f"Fan{i}") for i in range(3)]
+    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox,
+                           classifier_factory=PickySentiment) as bot:
+        _, forward = sandbox.channel_post("Sunset #travel")
+        for fan, text in zip(fans, ["I love it", "💣 boom", "awful light"], strict=True):
+            sandbox.comment(forward, fan, text)
+        await bot.settle()
+
+        def labels() -> dict[str, str | None]:
+            with bot.sessions() as s:
+                return {c.text or "": c.sentiment for c in s.scalars(select(Comment))}
+
+        await wait_for(lambda: None not in labels().values(), 20, "every comment to be classified or skipped")
+        assert labels() == {"I love it": "positive", "💣 boom": "unknown", "awful light": "negative"}
+
+
+async def test_one_failing_reminder_does_not_hold_back_the_others(sandbox: BotApiSandbox, sqlite_url: str,
+                                                                  tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from bot.services import reminders as reminder_service
+    from bot.store.models import utcnow
+
+    sandbox.user(CREATOR_ID, "Maya")
+    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox) as bot:
+        services = bot.runtime.services
+        now = utcnow()
+        async with services.unit() as session:
+            ids = [reminder_service.create(session, CREATOR_ID, reminder_service.When(now - timedelta(minutes=1), "once"),
+                                           f"post number {i}", kind=kind).id
+                   for i, kind in enumerate(["manual", "report", "manual"])]
+
+        def broken_report(session: Any, row: Reminder) -> None:  # the report of this one cannot be built
+            raise ValueError("chart failed")
+
+        sent = await reminder_service.deliver_each(services, utcnow(), timedelta(minutes=60), broken_report)
+        await bot.settle()
+        assert sent == 2
+        with bot.sessions() as s:
+            statuses = {r.id: r.status for r in s.scalars(select(Reminder).where(Reminder.id.in_(ids)))}
+        assert statuses == {ids[0]: "done", ids[1]: "failed", ids[2]: "done"}
+        told = bot.replies_to(CREATOR_ID)
+        assert "⏰ Reminder: post number 0" in told and "⏰ Reminder: post number 2" in told
+        assert texts.REMINDER_FAILED.format(id=ids[1]) in told

@@ -156,8 +156,7 @@ async def deliver_reminders(context: BotContext) -> None:
     def on_report(session: Session, row: Reminder) -> None:
         send_report(session, services.settings, row.chat_id, "week" if row.recurrence == "weekly" else "day")
 
-    async with services.unit() as session:
-        reminders.deliver_due(session, utcnow(), timedelta(minutes=grace), on_report, services.settings.tz)
+    await reminders.deliver_each(services, utcnow(), timedelta(minutes=grace), on_report)
 
 
 async def schedule_auto_reminder(context: BotContext) -> None:

@@ -147,6 +147,22 @@ def relabel(session: Session, comment_id: int, label: str) -> bool:
     return True
 
 
+def predict_each(classifier: Classifier, batch: list[str]) -> list[SentimentPrediction | None]:
+    """Predictions for a batch; if the model fails on it, item by item, None for the ones it fails on
+    (one bad text must not block every comment behind it)."""
+    try:
+        return list(classifier.predict(batch))
+    except Exception:
+        log.exception("sentiment batch of %d failed; classifying one by one", len(batch))
+    out: list[SentimentPrediction | None] = []
+    for text in batch:
+        try:
+            out.append(next(iter(classifier.predict([text]))))
+        except Exception:
+            out.append(None)
+    return out
+
+
 class SentimentWorker:
     """Background task: classify new comments and DMs in batches, then look for a surge."""
 
@@ -190,13 +206,17 @@ class SentimentWorker:
         if not comments and not dms:
             return False
         classifier = self.classifier
-        preds = await asyncio.to_thread(lambda: list(classifier.predict(c_texts + d_texts)))
+        preds = await asyncio.to_thread(predict_each, classifier, c_texts + d_texts)
         async with services.unit() as session:
             rows: list[Comment | DirectMessage] = [*comments, *dms]
             for row, pred in zip(rows, preds, strict=True):
                 target = (session.get(Comment, row.id) if isinstance(row, Comment)
                           else session.get(DirectMessage, row.id))
                 if target is None:  # deleted meanwhile (/forgetme)
+                    continue
+                if pred is None:  # the model failed on this one: skipped for good, never retried in a loop
+                    log.error("sentiment model failed on %s %s; marked unknown", type(row).__name__, row.id)
+                    target.sentiment = "unknown"
                     continue
                 target.sentiment = pred.label
                 target.p_negative, target.p_neutral, target.p_positive = pred.negative, pred.neutral, pred.positive
