@@ -116,7 +116,8 @@ def add_handlers(application: AnyApplication, services: Services) -> None:
     new_message = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE
     creators = filters.User(user_id=list(settings.creator.user_ids), allow_empty=False)
-    creator_chats = private | ConfiguredChat(services, lambda s: s.creator.inbox_chat_id, zero_is_any=False)
+    inbox = ConfiguredChat(services, lambda s: s.creator.inbox_chat_id, zero_is_any=False)
+    creator_chats = private | inbox
     application.add_handler(CommandHandler("start", setup.checklist, filters=creators & private & new_message))
     for name, handler in CREATOR_COMMANDS.items():
         application.add_handler(CommandHandler(name, handler, filters=creators & creator_chats & new_message))
@@ -131,7 +132,7 @@ def add_handlers(application: AnyApplication, services: Services) -> None:
 
     channel_filter = filters.UpdateType.CHANNEL_POSTS & ConfiguredChat(services, lambda s: s.channel.id)
     application.add_handler(MessageHandler(channel_filter, channel.channel_post))
-    group_filter = (filters.ChatType.GROUPS & filters.UpdateType.MESSAGES
+    group_filter = (filters.ChatType.GROUPS & filters.UpdateType.MESSAGES & ~inbox
                     & ConfiguredChat(services, lambda s: s.channel.discussion_group_id))
     application.add_handler(MessageHandler(group_filter, channel.group_message))
 

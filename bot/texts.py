@@ -209,7 +209,8 @@ SETUP_FAQ_NONE = ("<b>FAQ</b>: no entries yet, so every question comes to you. S
 SETUP_FAQ_UNTRAINED = "<b>FAQ</b>: {entries} entries, not trained yet. Tap “Train the FAQ” below."
 SETUP_FAQ_OK = "<b>FAQ</b>: {entries} entries, model {version} is live. /faq shows what you can do."
 SETUP_SCHEDULE_UTC = ("<b>Reports and time zone</b>: report {when}, but the time zone is UTC. "
-                      "Set yours, e.g. /timezone Europe/Berlin, so reports and best times fit your day.")
+                      "Set yours, e.g. /timezone Europe/Berlin (or /timezone UTC if that is right), so reports and best "
+                      "times fit your day.")
 SETUP_SCHEDULE_OK = "<b>Reports and time zone</b>: report {when} ({tz}). Change it with /report schedule."
 SETUP_USE_BUTTON = "Use {title}"
 SETUP_ADDED_CHANNEL = "I was added to the channel <b>{title}</b>. Use it as your channel?"

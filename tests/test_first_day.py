@@ -15,7 +15,15 @@ from bot.cli import main
 from bot.config import ChannelConfig, Settings
 from bot.sandbox.server import BotApiSandbox
 from bot.services import setup as setup_service
-from bot.store.models import ChannelPost, FaqAnswer, Handoff, RawUpdate, Reminder, SettingOverride
+from bot.store.models import (
+    ChannelPost,
+    Comment,
+    FaqAnswer,
+    Handoff,
+    RawUpdate,
+    Reminder,
+    SettingOverride,
+)
 from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 
@@ -123,17 +131,21 @@ async def test_a_brand_new_creator_sets_up_everything_in_the_chat(
         sandbox.send_document(maya, "broken.csv", b"question,answer\nWhat lens?,\n")
         await bot.settle()
         assert "I didn't import broken.csv: 1 problem(s)" in bot.replies_to(CREATOR_ID)[-1]
+        drone = "- questions:\n    - What drone do you fly?\n    - Which drone is that?\n  answer: A DJI Mini 4 Pro.\n"
+        sandbox.send_document(maya, "drone.yaml", drone.encode(), mime_type="application/x-yaml")
+        await bot.settle()
+        assert bot.replies_to(CREATOR_ID)[-1].startswith("✅ Imported 1 answers with 2 questions")
 
         # list, remove one entry by its button, and retrain from the chat by the button under that reply
         listing = await say(bot, maya, "/faq list")
-        assert listing.startswith("FAQ entries (4;") and "Where can I buy your presets?" in listing
+        assert listing.startswith("FAQ entries (5;") and "Where can I buy your presets?" in listing
         travel = next(line for line in listing.splitlines() if "Where do you travel next?" in line)
         travel_id = travel.split()[1]
         sandbox.press(maya, last_to(sandbox, CREATOR_ID), f"faq:rm:{travel_id}")
         await bot.settle()
-        assert bot.replies_to(CREATOR_ID)[-1].startswith(f"Removed entry {travel_id}; 3 entries left")
+        assert bot.replies_to(CREATOR_ID)[-1].startswith(f"Removed entry {travel_id}; 4 entries left")
         sandbox.press(maya, last_to(sandbox, CREATOR_ID), "faq:retrain")
-        await wait_for(lambda: any(t.startswith("✅ FAQ model v0001 is live: 3 answers")
+        await wait_for(lambda: any(t.startswith("✅ FAQ model v0001 is live: 4 answers")
                                    for t in bot.replies_to(CREATOR_ID)), 60, "the retrain to finish")
         await wait_for(lambda: bot.runtime.services.faq_model.version == "v0001", 10, "the new model")
 
@@ -144,6 +156,7 @@ async def test_a_brand_new_creator_sets_up_everything_in_the_chat(
         await bot.settle()
         assert (await say(bot, ana, "Where can I buy your presets?")) == PRESETS
         assert (await say(bot, ana, "Which tripod do you use?")).startswith("My tripod is a carbon")
+        assert (await say(bot, ana, "What drone do you fly?")).startswith("A DJI Mini 4 Pro")
 
         assert (await say(bot, maya, "/timezone Europe/Berlin")).startswith("✅ Time zone set to Europe/Berlin")
         marks = checklist_lines(await say(bot, maya, "/setup"))
@@ -235,6 +248,7 @@ async def test_small_talk_is_answered_never_handed_off_nor_counted(sandbox: BotA
     settings = settings_for(sandbox, sqlite_url, tmp_path / "data", smalltalk={"thanks": "Anytime! — Maya"},
                             limits={"follower_messages_per_minute": 60})
     ana = sandbox.user(101, "Ana")
+    sandbox.user(CREATOR_ID, "Maya")  # has started the bot: a handoff note reaches her
     async with running_bot(settings, sandbox) as bot:  # no FAQ: any question would be handed off
         for text, key in SMALL_TALK:
             expected = getattr(settings.smalltalk, key)
@@ -264,6 +278,11 @@ async def test_report_schedule_is_a_setting_not_a_reminder(sandbox: BotApiSandbo
         assert texts.SCHEDULE_BAD_DAY in bad
         assert (await say(bot, maya, "/report schedule off")).startswith("✅ Scheduled report: off")
         assert _report_rows(bot) == []
+        assert checklist_lines(await say(bot, maya, "/setup"))["Reports and time zone"] == "❌"  # UTC by default
+        assert (await say(bot, maya, "/timezone Mars/Olympus")).startswith("I don't know the time zone")
+        assert (await say(bot, maya, "/timezone UTC")).startswith("✅ Time zone set to UTC")
+        marks = checklist_lines(await say(bot, maya, "/setup"))
+        assert marks["Reports and time zone"] == "✅" and "report off" in bot.replies_to(CREATOR_ID)[-1]
 
 
 def _report_rows(bot: Harness) -> list[tuple[str, int, int]]:
@@ -308,7 +327,9 @@ async def test_a_group_the_bot_is_added_to_becomes_the_inbox(sandbox: BotApiSand
     ana = sandbox.user(101, "Ana")
     inbox = {"id": -1001000000099, "type": "supergroup", "title": "Maya's inbox"}
     sandbox.chats[inbox["id"]] = inbox
-    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path / "data"), sandbox) as bot:
+    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")  # no discussion group yet: any group
+    settings = dataclasses.replace(settings, channel=ChannelConfig(id=sandbox.channel["id"]))
+    async with running_bot(settings, sandbox) as bot:
         sandbox.add_bot(inbox, by=maya, status="member")
         await bot.settle()
         offer = last_to(sandbox, CREATOR_ID)
@@ -318,10 +339,16 @@ async def test_a_group_the_bot_is_added_to_becomes_the_inbox(sandbox: BotApiSand
         assert bot.runtime.services.settings.creator.inbox_chat_id == inbox["id"]
         assert checklist_lines(bot.replies_to(CREATOR_ID)[-1])["Inbox"] == "✅"
         assert (await say(bot, ana, "Do you run photo workshops?")) == texts.HANDOFF_TO_FOLLOWER
-        assert "Do you run photo workshops?" in sandbox.texts_to(inbox["id"])[-1]
-        sandbox.add_bot(sandbox.group, by=maya, status="left")  # removed from the discussion group
+        note = sandbox.sent[inbox["id"]][-1]
+        assert "Do you run photo workshops?" in note["text"]
+        sandbox.push_update({"message": sandbox._new_message(inbox, **{"from": maya}, text="Yes, in May!",
+                                                             reply_to_message=note)})
+        await wait_for(lambda: "Yes, in May!" in bot.replies_to(101)[-1], 20, "the answer from the inbox")
+        with bot.sessions() as s:  # the creator's reply in the inbox is no comment
+            assert s.scalar(select(func.count()).select_from(Comment)) == 0
+        sandbox.add_bot(sandbox.channel, by=maya, status="left")  # removed from the channel
         await bot.settle()
-        assert bot.replies_to(inbox["id"])[-1].startswith("⚠️ I was removed from Creator Channel Chat")
+        assert bot.replies_to(inbox["id"])[-1].startswith("⚠️ I was removed from Creator Channel,")
 
 
 def test_best_time_with_a_burst_at_midnight_leans_on_the_typical_evening() -> None:

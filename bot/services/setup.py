@@ -222,10 +222,10 @@ def _faq_item(faq: FaqState) -> Item:
     return Item(True, texts.SETUP_FAQ_OK.format(entries=faq.entries, version=faq.version))
 
 
-def _schedule_item(settings: Settings) -> Item:
+def _schedule_item(session: Session, settings: Settings) -> Item:
     sched = settings.schedule
     when = report_schedule_text(settings)
-    if sched.timezone == "UTC":
+    if sched.timezone == "UTC" and session.get(SettingOverride, "schedule.timezone") is None:  # UTC by default
         return Item(False, texts.SETUP_SCHEDULE_UTC.format(when=when))
     return Item(True, texts.SETUP_SCHEDULE_OK.format(when=when, tz=texts.esc(sched.timezone)))
 
@@ -247,7 +247,7 @@ def checklist(session: Session, settings: Settings, bot_name: str, channel: Chat
         _group_item(session, settings, channel, group),
         _inbox_item(session, settings, inbox),
         _faq_item(faq),
-        _schedule_item(settings),
+        _schedule_item(session, settings),
     ]
 
 
