@@ -408,3 +408,33 @@ async def test_one_failing_reminder_does_not_hold_back_the_others(sandbox: BotAp
         told = bot.replies_to(CREATOR_ID)
         assert "⏰ Reminder: post number 0" in told and "⏰ Reminder: post number 2" in told
         assert texts.REMINDER_FAILED.format(id=ids[1]) in told
+
+
+async def test_a_corrupt_live_faq_version_falls_back(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from tests.test_faq_bot import prepare
+
+    data = tmp_path / "data"
+    settings = settings_for(sandbox, sqlite_url, data)
+    prepare(settings)  # v0001, good
+    faq_root = data / "faq"
+    for broken in ("v0002", "v0003"):
+        (faq_root / broken).mkdir()
+        (faq_root / broken / "meta.json").write_text("{ not json")
+    (faq_root / "CURRENT").write_text("v0003\n")
+    ana = sandbox.user(101, "Ana")
+    async with running_bot(settings, sandbox) as bot:
+        model = bot.runtime.services.faq_model
+        assert model is not None and model.version == "v0001"  # the newest version that loads
+        sandbox.send_private(ana, "Which tripod do you use on hikes?")
+        await bot.settle()
+        assert bot.replies_to(101)[-1].startswith("My tripod is a carbon Peak Design")
+
+        (faq_root / "v0004").mkdir()
+        (faq_root / "CURRENT").write_text("v0004\n")  # published while running, unreadable
+        assert await asyncio.to_thread(model.reload_if_changed) is False
+        assert model.version == "v0001" and model.matcher is not None
+        (faq_root / "CURRENT").write_text("../../../etc\n")  # a pointer out of the model directory
+        assert await asyncio.to_thread(model.reload_if_changed) is False
+        assert model.version == "v0001"

@@ -35,6 +35,7 @@ class FaqModel:
         self.matcher: RoutedFaqMatcher | None = None
         self.version: str | None = None
         self.training = threading.Lock()
+        self._unreadable: set[str] = set()  # versions that failed to load (not retried every 15 s)
 
     def encoder(self, name: str = ENGLISH) -> Encoder:
         return self.models.encoder(name)
@@ -42,12 +43,24 @@ class FaqModel:
     def reload_if_changed(self) -> bool:
         """Load the published version if it is not the live one. Returns True when it switched."""
         name = versions.current(self.root)
-        if name is None or name == self.version:
+        if name is None or name == self.version or name in self._unreadable:
             return False
-        matcher = self.models.load_faq(self.root / name)
-        self.matcher, self.version = matcher, name  # one reference swap: readers see old or new
-        log.info("FAQ model %s is live (%d entries)", name, len(matcher.meta.entry_ids))
-        return True
+        candidates = [name]
+        if self.matcher is None:  # nothing live yet (start-up): fall back to the newest older version
+            candidates += [v for v in reversed(versions.versions(self.root)) if int(v[1:]) < int(name[1:])]
+        for candidate in candidates:
+            if candidate in self._unreadable:
+                continue
+            try:
+                matcher = self.models.load_faq(self.root / candidate)
+            except Exception:
+                self._unreadable.add(candidate)
+                log.exception("FAQ model %s cannot be loaded; keeping %s", candidate, self.version or "an older one")
+                continue
+            self.matcher, self.version = matcher, candidate  # one reference swap: readers see old or new
+            log.info("FAQ model %s is live (%d entries)", candidate, len(matcher.meta.entry_ids))
+            return True
+        return False
 
     def train(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
               progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
