@@ -217,8 +217,9 @@ def _faq_item(faq: FaqState) -> Item:
     if faq.entries == 0:
         return Item(False, texts.SETUP_FAQ_NONE)
     if faq.version is None:
-        return Item(False, texts.SETUP_FAQ_UNTRAINED.format(entries=faq.entries),
-                    RETRAIN_BUTTONS[0])
+        if faq.training:
+            return Item(False, texts.SETUP_FAQ_TRAINING.format(entries=faq.entries))
+        return Item(False, texts.SETUP_FAQ_UNTRAINED.format(entries=faq.entries), RETRAIN_BUTTONS[0])
     return Item(True, texts.SETUP_FAQ_OK.format(entries=faq.entries, version=faq.version))
 
 
