@@ -4,7 +4,7 @@ TweetEval test (tweets, macro-recall: the metric of the literature), GoEmotions 
 single-label ones, three-way accuracy) and SMP2020-EWECT `usual_eval_labeled` (general Weibo posts, three-way
 accuracy). Every text goes through `ModelFactory.sentiment()`, the same routed classifier the bot and the CLI use.
 
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/sentiment_domains.py [--english DIR] [--fp32] [--limit N]
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/sentiment_domains.py [--english DIR] [--torch] [--limit N]
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from nlp.sentiment_multilingual import RoutedSentiment, load_smp  # noqa: E402
 
 
 def classifier(data_dir: Path, multilingual_dir: str = "", english: Path | None = None,
-               quantize: bool = True) -> RoutedSentiment:
+               engine: str = "onnx") -> RoutedSentiment:
     """What the bot runs (default config), built by the one model factory."""
     return ModelFactory(data_dir, multilingual_dir=multilingual_dir, sentiment_dir=english,
-                        quantize=quantize).sentiment()
+                        engine=engine).sentiment()
 
 
 def labels(model: RoutedSentiment, texts: list[str]) -> np.ndarray:
@@ -46,14 +46,14 @@ def main() -> None:
                                                              + "/creatorbot-e5"))
     parser.add_argument("--multilingual-dir", default="")
     parser.add_argument("--english", help="an English model directory (default: the shipped weights)")
-    parser.add_argument("--fp32", action="store_true", help="no int8 quantisation")
+    parser.add_argument("--torch", action="store_true", help="transformers (the reference) instead of ONNX Runtime")
     parser.add_argument("--limit", type=int, default=0, help="score only the first N texts of each set")
     args = parser.parse_args()
     import torch
 
     shared = Path(args.shared)
     model = classifier(Path(args.data_dir), args.multilingual_dir, Path(args.english) if args.english else None,
-                       quantize=not args.fp32)
+                       engine="torch" if args.torch else "onnx")
     sets = {
         "TweetEval test (tweets)": load_tweeteval(shared / "tweeteval_sentiment")["test"],
         "GoEmotions test (Reddit, single-label)": load_goemotions(shared / "goemotions_sentiment", "test", True),
@@ -61,7 +61,7 @@ def main() -> None:
     }
     english = args.english or "shipped"
     print(f"# English model: {english}; multilingual: {model.multilingual.__class__.__name__} "
-          f"({'fp32' if args.fp32 else 'int8'}); torch threads {torch.get_num_threads()}, "
+          f"({'PyTorch fp32' if args.torch else 'ONNX Runtime'}); torch threads {torch.get_num_threads()}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
     for name, (texts, truth) in sets.items():
         if args.limit:

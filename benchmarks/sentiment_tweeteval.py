@@ -17,6 +17,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,7 @@ def frozen_lr(train: tuple[list[str], list[int]], test_texts: list[str], n: int 
     return pred
 
 
-def throughput(model: SentimentModel, texts: list[str], n: int = 4096) -> float:
+def throughput(model: Any, texts: list[str], n: int = 4096) -> float:
     """Classify and store comments at batch 64 (SQLite, one transaction per batch)."""
     from sqlalchemy import update
 
@@ -91,7 +92,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/tweeteval_sentiment"))
     parser.add_argument("--model", default=str(SHIPPED))
-    parser.add_argument("--fp32", action="store_true", help="do not quantise the linear layers to int8")
+    parser.add_argument("--torch", action="store_true",
+                        help="the transformers reference (fp32) instead of the ONNX Runtime engine the bot runs")
     args = parser.parse_args()
     import torch
 
@@ -103,7 +105,12 @@ def main() -> None:
     import transformers  # noqa: F401  (import cost is not the model's memory)
 
     before = rss_mb()
-    model = SentimentModel.load(args.model, quantize=not args.fp32)
+    if args.torch:
+        model: Any = SentimentModel.load(args.model)
+    else:
+        from nlp.sentiment_engine import EngineSentiment
+
+        model = EngineSentiment.load(Path(tempfile.mkdtemp()), Path(args.model))
     model.predict(["warm up"])
     added = rss_mb() - before
     t = time.perf_counter()
@@ -111,7 +118,8 @@ def main() -> None:
     seconds = time.perf_counter() - t
     pred = np.array([LABELS.index(p.label) if p.label in LABELS else 1 for p in preds])
     unknown = sum(p.label == "unknown" for p in preds)
-    report(f"shipped model (LoRA adapter + head, {'fp32' if args.fp32 else 'int8'})", pred, truth)
+    engine = "PyTorch fp32" if args.torch else f"ONNX Runtime {model.encoder.precision}"
+    report(f"shipped model ({engine})", pred, truth)
     print(f"{'':42s} ({unknown} tweets labelled unknown, counted as neutral; {len(texts) / seconds:.0f} tweets/s)")
     report("VADER", vader(texts), truth)
     report("frozen MiniLM + logistic regression (10 k)", frozen_lr(data["train"], texts), truth)

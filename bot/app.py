@@ -54,6 +54,7 @@ CREATOR_COMMANDS: dict[str, Handler] = {
     "sentiment": sentiment.mood,
     "report": reports.report,
     "export": reports.export,
+    "dashboard": creator.dashboard,
     "setup": setup.checklist,
     "faq": faq.faq_command,
     "cancel": faq.cancel,
@@ -102,6 +103,7 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
         .build()
     )
     attach_services(application, services)
+    run_late_jobs(application)
     add_handlers(application, services)
     schedule_jobs(application, settings)
     return application
@@ -148,3 +150,12 @@ def add_handlers(application: AnyApplication, services: Services) -> None:
     application.add_handler(MessageHandler(private & new_message & filters.COMMAND, followers.unknown_command))
     application.add_handler(MessageHandler(private & new_message, followers.private_message))
     application.add_error_handler(errors.on_error)
+
+
+def run_late_jobs(application: AnyApplication) -> None:
+    """A job the loop could not start on time (a busy second) runs late instead of being skipped
+    with an APScheduler "was missed by" warning."""
+    jq = application.job_queue
+    if jq is not None:
+        jq.scheduler.configure(job_defaults={"misfire_grace_time": None, "coalesce": True},
+                               **jq.scheduler_configuration)

@@ -120,6 +120,19 @@ class RecsysConfig:
 class ModelsConfig:
     routing: str = "auto"
     multilingual_dir: str = ""
+    engine: str = "onnx"
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The dashboard (a Telegram Mini App). `public_url` is the HTTPS address Telegram opens
+    (ending in /dashboard/); in polling mode the bot serves it on `listen`:`port` (0: not served),
+    in webhook mode on the webhook server."""
+
+    public_url: str = ""
+    listen: str = "127.0.0.1"
+    port: int = 0
+    auth_max_age_minutes: int = 1440
 
 
 @dataclass(frozen=True)
@@ -153,6 +166,7 @@ class Settings:
     sentiment: SentimentConfig = field(default_factory=SentimentConfig)
     recsys: RecsysConfig = field(default_factory=RecsysConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     smalltalk: SmallTalkConfig = field(default_factory=SmallTalkConfig)
 
     @property
@@ -203,7 +217,14 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
         ("models", "routing"): (
             lambda v: v in ("auto", "multilingual"),
             '"auto" (English to MiniLM, other scripts to multilingual-e5) or "multilingual" (one model for all)'),
+        ("models", "engine"): (
+            lambda v: v in ("onnx", "torch"),
+            '"onnx" (ONNX Runtime, exported once into the data directory) or "torch" (transformers)'),
         ("sentiment", "min_negative_share"): (lambda v: 0 < v <= 1, "use a share between 0 and 1"),
+        ("web", "public_url"): (lambda v: not v or v.startswith(("https://", "http://")),
+                                'use the HTTPS URL of the dashboard, e.g. "https://bot.example.com/dashboard/"'),
+        ("web", "port"): (lambda v: 0 <= v <= 65535, "use a TCP port from 1 to 65535, or 0 for no dashboard server"),
+        ("web", "auth_max_age_minutes"): (lambda v: v >= 1, "use a number of minutes of at least 1"),
         ("sentiment", "surge_ratio"): (lambda v: v >= 1, "use a ratio of at least 1, e.g. 2.0"),
     }
     check = checks.get((section, key))

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from sqlalchemy import select
 
 from bot.config import Settings, parse_settings
+from bot.demo_history import TIMEZONE, WEEKS, History, play_history, store_follower_counts
 from bot.runtime import BotRuntime
 from bot.sandbox.server import BotApiSandbox
 from bot.services.chart import render_chart
@@ -31,7 +32,7 @@ UNANSWERED = "Is there a student discount code?"
 CREATOR_REPLY = "Yes! Students get 20 % off everything in the shop with the code STUDENT20."
 
 
-def demo_settings(sandbox: BotApiSandbox, db_url: str, data_dir: str) -> Settings:
+def demo_settings(sandbox: BotApiSandbox, db_url: str, data_dir: str, dashboard_url: str = "") -> Settings:
     return parse_settings({
         "telegram": {"token": sandbox.token, "base_url": sandbox.root_url, "poll_timeout": 1},
         "creator": {"user_ids": [CREATOR_ID]},
@@ -39,6 +40,8 @@ def demo_settings(sandbox: BotApiSandbox, db_url: str, data_dir: str) -> Setting
         "database": {"url": db_url},
         "paths": {"data_dir": data_dir},
         "sentiment": {"min_comments": 6},
+        "schedule": {"timezone": TIMEZONE},
+        "web": {"public_url": dashboard_url},
     }, "<demo>", env={})
 
 
@@ -55,7 +58,7 @@ class Transcript:
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
 
-    def _busy(self) -> bool:
+    def busy(self) -> bool:
         with self.runtime.services.sessions() as s:
             return work_pending(s) or self.sandbox.pending_count > 0
 
@@ -63,7 +66,7 @@ class Transcript:
         """Wait until every update is handled and every reply sent, then print the replies."""
         deadline = time.monotonic() + timeout
         await asyncio.sleep(0.2)
-        while time.monotonic() < deadline and await asyncio.to_thread(self._busy):
+        while time.monotonic() < deadline and await asyncio.to_thread(self.busy):
             await asyncio.sleep(0.1)
         for chat_id, messages in self.sandbox.sent.items():
             start = self._seen.get(chat_id, 0)
@@ -74,6 +77,42 @@ class Transcript:
                 extra = "  " + " ".join(f"[{b['text']}]" for row in buttons for b in row) if buttons else ""
                 self.say(f"    bot → {who}: " + body.replace("\n", "\n        ") + extra)
             self._seen[chat_id] = len(messages)
+
+
+async def catch_up(sandbox: BotApiSandbox, t: Transcript, every: float = 5.0) -> None:
+    """Progress while the bot works through a backlog (a line every few seconds)."""
+    from sqlalchemy import func
+
+    from bot.store.models import RawUpdate
+
+    def done_and_total() -> tuple[int, int]:
+        with t.runtime.services.sessions() as session:
+            done = session.scalar(select(func.count()).select_from(RawUpdate).where(RawUpdate.status != "pending"))
+        return int(done or 0), int(done or 0) + sandbox.pending_count
+
+    _, total = await asyncio.to_thread(done_and_total)
+    last = time.monotonic()
+    while await asyncio.to_thread(t.busy):
+        await asyncio.sleep(0.25)
+        if time.monotonic() - last >= every:
+            done, total = await asyncio.to_thread(done_and_total)
+            t.say(f"  … {done} of about {max(total, done)} updates recorded")
+            last = time.monotonic()
+
+
+async def play_history_backlog(sandbox: BotApiSandbox, t: Transcript, history: History) -> None:
+    """The bot catches up on eight weeks of dated updates queued before it started."""
+    t.say(f"== {WEEKS} weeks of channel history ({TIMEZONE}) ==")
+    t.say(f"  {history.posts} posts with hashtags, {history.comments} comments, reactions under every post, "
+          f"{history.joins} joins and {history.leaves} leaves")
+    t.say("  (planted: the audience is busiest on Wednesdays at 19:00; #travel draws about three times "
+          "the interactions of #gear)")
+    await catch_up(sandbox, t)
+    await t.settle(timeout=600)
+    with t.runtime.services.sessions() as session, session.begin():
+        store_follower_counts(session, t.runtime.services.settings.channel.id, history)
+    first, last = history.follower_counts[0][1], history.follower_counts[-1][1]
+    t.say(f"  daily follower counts: {first} → {last}")
 
 
 async def play_channel(sandbox: BotApiSandbox, t: Transcript) -> dict[str, Any]:
@@ -223,6 +262,65 @@ async def play_creator(sandbox: BotApiSandbox, t: Transcript) -> None:
         await t.settle()
 
 
+class BrowserSandbox:
+    """`demo --serve`: the chat page and the creator's dashboard on one local HTTP port."""
+
+    def __init__(self, sandbox: BotApiSandbox, port: int) -> None:
+        self.sandbox = sandbox
+        self.port = port
+        self.runner: Any = None
+
+    async def bind(self) -> str:
+        """Reserve the port now (the dashboard URL goes into the bot's settings); returns that URL."""
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", self.port))
+            self.port = sock.getsockname()[1]
+        return f"http://127.0.0.1:{self.port}/dashboard/"
+
+    async def start(self, runtime: BotRuntime) -> str:
+        """Serve the chat page and the dashboard; returns the base URL."""
+        from aiohttp import web
+
+        from bot.web.app import make_dashboard_app
+        from bot.web.sandbox_chat import make_sandbox_chat_app
+
+        people = [self.sandbox.users[i] for i in (101, 102, 103, 111, CREATOR_ID) if i in self.sandbox.users]
+        root = web.Application()
+        root.add_subapp("/dashboard/", make_dashboard_app(runtime.services))
+        root.add_subapp("/sandbox/", make_sandbox_chat_app(self.sandbox, people, {CREATOR_ID}))
+
+        async def home(request: web.Request) -> web.Response:
+            raise web.HTTPFound("/sandbox/")
+
+        root.router.add_get("/", home)
+        self.runner = web.AppRunner(root, access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        return f"http://127.0.0.1:{self.port}"
+
+    async def serve(self, runtime: BotRuntime, t: Transcript) -> None:
+        """Serve until Ctrl-C."""
+        import signal
+
+        base = await self.start(runtime)
+        t.say("== Try it in a browser ==")
+        t.say(f"  chat with the bot (as a follower or as the creator): {base}/sandbox/")
+        t.say(f"  the creator's dashboard (signed in as Maya): {base}/sandbox/open?user_id={CREATOR_ID}&url=/dashboard/")
+        t.say("  Ctrl-C stops.")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        t.say("  stopping…")
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
 def prepare_faq(settings: Settings, out: TextIO, models: ModelFactory) -> None:
     """Import the sample FAQ of the demo's creator and train the first model version."""
     from bot.services.faq_training import import_and_train
@@ -236,20 +334,25 @@ def prepare_faq(settings: Settings, out: TextIO, models: ModelFactory) -> None:
           f"{matcher.meta.train_seconds:.1f} s", file=out, flush=True)
 
 
-async def run_demo(db_path: str | None, out: TextIO) -> int:
+async def run_demo(db_path: str | None, out: TextIO, serve: bool = False, port: int = 0) -> int:
+    """Play the scripted channel; with `serve`, keep running with the browser sandbox on `port`."""
     workdir = Path(tempfile.mkdtemp(prefix="creatorbot-demo-"))
     db_file = Path(db_path).resolve() if db_path else workdir / "demo.db"
     if db_file.exists():
         db_file.unlink()
     sandbox = BotApiSandbox()
     await sandbox.start()
-    settings = demo_settings(sandbox, f"sqlite:///{db_file}", str(workdir / "data"))
+    site = BrowserSandbox(sandbox, port) if serve else None
+    dashboard_url = await site.bind() if site else ""
+    settings = demo_settings(sandbox, f"sqlite:///{db_file}", str(workdir / "data"), dashboard_url)
     models = model_factory(settings)  # the bot's models, built the one way the CLI and benchmarks build them
     prepare_faq(settings, out, models)
+    history = play_history(sandbox, datetime.now(UTC), settings.tz)
     runtime = BotRuntime(settings, models=models)
     await runtime.start()
     t = Transcript(sandbox, runtime, out)
     try:
+        await play_history_backlog(sandbox, t, history)
         channel = await play_channel(sandbox, t)
         await play_followers(sandbox, t, channel["users"])
         await play_faq(sandbox, t, channel["users"])
@@ -261,14 +364,18 @@ async def run_demo(db_path: str | None, out: TextIO) -> int:
             report = build_report(session, settings, "week", datetime.now(UTC))
         chart = db_file.with_name("report-week.png")
         chart.write_bytes(render_chart(report, settings.tz))
+        t.say("== Stored ==")
+        for key, value in counts.as_dict().items():
+            t.say(f"  {key}: {value}")
+        t.say(f"  database: {db_file}")
+        t.say(f"  weekly report chart: {chart}")
+        if site is not None:
+            await site.serve(runtime, t)
     finally:
+        if site is not None:
+            await site.stop()
         await runtime.stop()
         await sandbox.stop()
-    t.say("== Stored ==")
-    for key, value in counts.as_dict().items():
-        t.say(f"  {key}: {value}")
-    t.say(f"  database: {db_file}")
-    t.say(f"  weekly report chart: {chart}")
     if sandbox.unimplemented:
         t.say(f"  sandbox saw unimplemented methods: {sandbox.unimplemented}")
         return 1

@@ -54,7 +54,12 @@ CREATOR_HELP = (
     "/report [day|week|month] – engagement report; /report schedule weekly mon 09:00 sets when it comes\n"
     "/retrain – train the FAQ model on new answers\n"
     "/close – close a handoff (reply to it)\n"
+    "/dashboard – charts, FAQ editing and reminders in a Mini App\n"
 )
+DASHBOARD_OPEN = "📊 Your dashboard: charts, FAQ editing and reminders. Only you can open it."
+DASHBOARD_BUTTON = "Open dashboard"
+DASHBOARD_OFF = ("The dashboard is not set up: set <code>[web] public_url</code> to the HTTPS address that "
+                 "serves it (see config.example.toml).")
 CREATOR_ONLY = "Sorry, that command is only for the channel's creator."
 NON_TEXT = "I can only read text messages for now. Please type your question."
 EMPTY_TEXT = "I didn't catch a question there. Please type it in words."
@@ -111,7 +116,14 @@ FEEDBACK_THANKS = "Thanks for the feedback!"
 FEEDBACK_UNKNOWN = "That button has expired."
 
 # --- topics, timing, reminders, A/B ---------------------------------------------------------
-SUGGEST_HEADER = "<b>What to post next</b>"
+INTERACTIONS_COUNT = "comments + reactions"  # what "interactions per post" counts, everywhere
+SUGGEST_HEADER = "<b>What to post next</b> (interactions = comments + reactions)"
+SUGGEST_WHY = ("#{tag}: {per_post:.1f} interactions per post over {posts} posts in the last {days} days, "
+               "{comparison}; {reach:.0f} % of active followers engaged with it.")
+SUGGEST_WHY_EARLY = ("#{tag}: only {posts} post{s} so far, {per_post:.1f} interactions per post — too early to "
+                     "judge; post on it again to find out.")
+SUGGEST_LIFT = "{lift:.1f}× the channel average"
+SUGGEST_ABOUT_AVERAGE = "about the channel average"
 SUGGEST_WINNER = "{rank}. {why}"
 SUGGEST_EXPERIMENT = "🧪 Experiment: {why}"
 SUGGEST_NONE = ("I don't have enough to go on yet: I need channel posts with #hashtags and some comments or "
@@ -145,7 +157,8 @@ REMINDER_CANCELLED = "Reminder #{id} cancelled."
 REMINDER_GONE = "That reminder is already gone."
 AUTO_REMINDER = "Time to post — suggested topic #{tag}"
 ABTEST_USAGE = "Usage: /abtest #tag1 #tag2 (or two hours: /abtest 9 18)"
-ABTEST_RESULT = "<b>A/B: {a} vs {b}</b>\n{a}: {n_a} posts, {mean_a:.1f} per post\n{b}: {n_b} posts, {mean_b:.1f} per post\n{verdict}"
+ABTEST_RESULT = ("<b>A/B: {a} vs {b}</b> (interactions = comments + reactions)\n{a}: {n_a} posts, {mean_a:.1f} per post\n"
+                 "{b}: {n_b} posts, {mean_b:.1f} per post\n{verdict}")
 
 # --- sentiment ------------------------------------------------------------------------------
 SURGE_ALERT = ("⚠️ <b>Negative comments are surging</b>: {negative} of the last {total} comments in "
@@ -164,6 +177,9 @@ RELABEL_FAILED = "That comment is gone."
 # --- reports, export, privacy -----------------------------------------------------------------
 REPORT_USAGE = ("Usage: /report [day|week|month]; the schedule: <code>/report schedule weekly mon 09:00</code>, "
                 "<code>daily 18:00</code> or <code>off</code>")
+REPORT_BUSIEST = "Busiest hour this {period}: {hour}"
+REPORT_BEST_SLOT = "Best time to post (all activity, as in /besttime): {slot}"
+REPORT_TOP_TAGS = "Top tags (interactions per post = comments + reactions): {tags}"
 REPORT_CAPTION = "📊 {period} report: {followers} followers, {posts} posts, engagement rate {rate}"
 EXPORT_CAPTION = "Your data as CSV files (see README.txt inside)."
 FORGETME_DONE = ("Done: I deleted your messages, your comment texts, your questions to the creator, your "

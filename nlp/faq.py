@@ -42,7 +42,10 @@ class Match:
     second_id: str | None = None
 
 
-OOS_SHARE = 0.25  # share of simulated out-of-scope questions when choosing the threshold
+# Share of simulated out-of-scope questions when choosing the threshold: what the precision target assumes
+# about the traffic. 0.25 overshot the target on new data (BANKING77/HWU64 with 15 % out-of-scope questions:
+# 97.3 / 96.3 % at a 95 % target, see benchmarks/faq_calibration.py); 0.15 lands on it.
+OOS_SHARE = 0.15
 
 
 @dataclass
@@ -195,7 +198,7 @@ class FaqMatcher:
         target_precision: float = 0.95,
         min_margin: float = 0.0,
         c: float = 10.0,
-        folds: int = 5,
+        folds: int = 10,
         seed: int = 0,
         progress: Progress | None = None,
     ) -> FaqMatcher:

@@ -180,3 +180,26 @@ def load_faq(path: str | Path) -> list[FaqEntry]:
     if not p.exists():
         raise FaqFileError(str(p), ["file not found"])
     return parse_faq_text(p.read_text(encoding="utf-8-sig"), str(p))
+
+
+def banking77_split(root: Path, shots: int, seed: int = 0) -> tuple[list[str], list[int], list[str], list[int]]:
+    """BANKING77 as (train texts, train labels, test texts, test labels): `shots` training questions
+    per intent drawn with `seed`, and the whole test set; labels index the sorted intent names."""
+    import numpy as np
+
+    def read(name: str) -> list[tuple[str, str]]:
+        with (root / name).open(encoding="utf-8") as f:
+            return [(r["text"], r["category"]) for r in csv.DictReader(f)]
+
+    train, test = read("train.csv"), read("test.csv")
+    labels = sorted({c for _, c in train})
+    by: dict[str, list[str]] = {}
+    for text, c in train:
+        by.setdefault(c, []).append(text)
+    rng = np.random.default_rng(seed)
+    tx, ty = [], []
+    for i, c in enumerate(labels):
+        for j in rng.permutation(len(by[c]))[:shots]:
+            tx.append(by[c][j])
+            ty.append(i)
+    return tx, ty, [t for t, _ in test], [labels.index(c) for _, c in test]

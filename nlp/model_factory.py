@@ -34,7 +34,7 @@ class ModelFactory:
     """
 
     def __init__(self, data_dir: Path, *, multilingual_dir: str = "", routing: str = "auto",
-                 sentiment_dir: Path | None = None, quantize: bool = True,
+                 sentiment_dir: Path | None = None, engine: str = "onnx",
                  encoder_factory: EncoderFactory | None = None) -> None:
         if routing not in ROUTINGS:
             raise ValueError(f"routing must be one of {', '.join(ROUTINGS)}, not {routing!r}")
@@ -42,7 +42,7 @@ class ModelFactory:
         self.multilingual_dir = multilingual_dir
         self.routing = routing
         self.sentiment_dir = sentiment_dir or SHIPPED
-        self.quantize = quantize
+        self.engine = engine  # "onnx": nlp/engine.py; "torch": transformers (the reference)
         self._encoder_factory = encoder_factory or self._build_encoder
         self._encoders: dict[str, Encoder] = {}
         self._sentiment: RoutedSentiment | None = None
@@ -67,6 +67,10 @@ class ModelFactory:
         return multilingual_model_dir(self.data_dir, self.multilingual_dir or None)
 
     def _build_encoder(self, name: str) -> Encoder:
+        if self.engine == "onnx" and name in (ENGLISH, MULTILINGUAL) and not (name == MULTILINGUAL and self.multilingual_dir):
+            from nlp import engine
+
+            return engine.minilm(self.data_dir) if name == ENGLISH else engine.multilingual(self.data_dir)
         if name == MULTILINGUAL:
             return TransformerEncoder(self._multilingual_path(), max_length=256, name=MULTILINGUAL, prefix="query: ")
         return TransformerEncoder.base(name)
@@ -85,7 +89,13 @@ class ModelFactory:
         """The routed classifier (built once): English LoRA model, multilingual model loaded on first need."""
         with self._lock:
             if self._sentiment is None:
-                english = SentimentModel.load(self.sentiment_dir, quantize=self.quantize)
+                english: Any
+                if self.engine == "onnx":
+                    from nlp.sentiment_engine import EngineSentiment
+
+                    english = EngineSentiment.load(self.data_dir, self.sentiment_dir)
+                else:
+                    english = SentimentModel.load(self.sentiment_dir)
                 self._sentiment = RoutedSentiment(english, self._multilingual_sentiment_loader(),
                                                   always=self.always_multilingual)
             return self._sentiment
@@ -101,7 +111,7 @@ class ModelFactory:
         def fresh(meta: SentimentMeta) -> TransformerEncoder:
             return TransformerEncoder(self._multilingual_path(), meta.max_length, MULTILINGUAL, meta.prefix)
 
-        model = SentimentModel.load(SHIPPED_E5, quantize=self.quantize, encoder=fresh)
+        model = SentimentModel.load(SHIPPED_E5, encoder=fresh)  # not on the engine yet: torch
         share_word_embeddings(model.encoder, self.multilingual_encoder())
         return model
 

@@ -20,6 +20,9 @@ import base64
 import hashlib
 import importlib.util
 import json
+import mmap
+import os
+import re
 import struct
 import unicodedata
 from dataclasses import dataclass
@@ -48,7 +51,29 @@ class E5File:
     scores: np.ndarray
     specials: dict[str, int]
     norm: dict[int, list[int]]
-    tensors: dict[str, np.ndarray]
+    path: Path
+    directory: dict[str, tuple[int, int, int]]  # name -> (elements, offset, bytes): read on demand
+
+    def raw(self, name: str) -> bytes:
+        """A tensor's bytes as stored (read from the file now: nothing is kept in memory)."""
+        _, offset, nbytes = self.directory[name]
+        with self.path.open("rb") as fh:
+            return os.pread(fh.fileno(), nbytes, offset)
+
+    def tensor(self, name: str) -> np.ndarray:
+        """One tensor as float32 (Q4_0 blocks dequantised)."""
+        count = self.directory[name][0]
+        raw = self.raw(name)
+        if len(raw) == count * 4:
+            return np.frombuffer(raw, dtype=np.float32, count=count).copy()
+        if len(raw) == count // 32 * 18:
+            return dequantize_q4_0(raw, count)
+        raise ConversionError(f"tensor {name}: {count} elements in {len(raw)} bytes not understood")
+
+    @property
+    def tensors(self) -> dict[str, np.ndarray]:
+        """Every tensor as float32 (about 470 MB: prefer `tensor(name)`)."""
+        return {name: self.tensor(name) for name in self.directory}
 
 
 def package_weights() -> Path:
@@ -64,7 +89,11 @@ def package_weights() -> Path:
 
 
 def check_hash(path: Path) -> None:
-    digest = hashlib.sha256(path.read_bytes()).digest()
+    sha = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            sha.update(chunk)
+    digest = sha.digest()
     got = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     if got != WEIGHTS_SHA256:
         raise ConversionError(f"{path} has sha256 {got}, expected {WEIGHTS_SHA256} ({PACKAGE}=={PACKAGE_VERSION})")
@@ -81,7 +110,16 @@ def dequantize_q4_0(raw: bytes | memoryview, n: int) -> np.ndarray:
 
 
 def read_e5(path: Path) -> E5File:
-    data = memoryview(path.read_bytes())
+    """The header, tokenizer and tensor directory; tensors stay in the file until asked for."""
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        view = memoryview(mm)
+        try:
+            return _parse(path, view)
+        finally:
+            view.release()
+
+
+def _parse(path: Path, data: memoryview) -> E5File:
     if bytes(data[:4]) != b"E5S1":
         raise ConversionError(f"{path} is not an E5S1 file")
     o = 8
@@ -93,7 +131,7 @@ def read_e5(path: Path) -> E5File:
     o += 20
     (bloblen,) = struct.unpack_from("<Q", data, o)
     o += 8
-    offs = np.frombuffer(data, dtype=np.uint32, count=n + 1, offset=o)
+    offs = np.frombuffer(data, dtype=np.uint32, count=n + 1, offset=o).copy()
     o += (n + 1) * 4
     scores = np.frombuffer(data, dtype=np.float32, count=n, offset=o).copy()
     o += n * 4
@@ -112,7 +150,7 @@ def read_e5(path: Path) -> E5File:
     o += nm_bytes
     (ndir,) = struct.unpack_from("<i", data, o)
     o += 4
-    tensors: dict[str, np.ndarray] = {}
+    tensors: dict[str, tuple[int, int, int]] = {}
     for _ in range(ndir):
         (nlen,) = struct.unpack_from("<H", data, o)
         o += 2
@@ -122,34 +160,33 @@ def read_e5(path: Path) -> E5File:
         o += 1
         count, off, nbytes = struct.unpack_from("<IQQ", data, o)
         o += 20
-        raw = data[off : off + nbytes]
-        if nbytes == count * 4:
-            tensors[name] = np.frombuffer(raw, dtype=np.float32, count=count).copy()
-        elif nbytes == count // 32 * 18:
-            tensors[name] = dequantize_q4_0(raw, count)
-        else:
+        if nbytes not in (count * 4, count // 32 * 18):
             raise ConversionError(f"tensor {name}: {count} elements in {nbytes} bytes (dtype {dtype}) not understood")
+        tensors[name] = (count, off, nbytes)
     config = {"hidden_size": h, "num_hidden_layers": nl, "num_attention_heads": nh, "intermediate_size": ff,
               "vocab_size": voc, "max_position_embeddings": maxp, "type_vocab_size": tvs,
               "layer_norm_eps": float(np.float32(eps)), "block": qk}
-    return E5File(config, pieces, scores, {"bos": bos, "eos": eos, "pad": pad, "unk": unk}, norm, tensors)
+    return E5File(config, pieces, scores, {"bos": bos, "eos": eos, "pad": pad, "unk": unk}, norm, path,
+                  tensors)
 
 
-def state_dict(f: E5File) -> dict[str, Any]:
+def state_dict(f: E5File, word_embeddings: bool = True) -> dict[str, Any]:
+    """The transformers BERT state dict; without the 250k x 384 word embeddings if asked (the engine
+    gathers those rows itself, see nlp/engine.py)."""
     import torch
 
     c = f.config
     h, ff = c["hidden_size"], c["intermediate_size"]
-    t = f.tensors
 
     def m(name: str, rows: int, cols: int) -> Any:
-        return torch.from_numpy(t[name].reshape(rows, cols).copy())
+        return torch.from_numpy(f.tensor(name).reshape(rows, cols))
 
     def v(name: str) -> Any:
-        return torch.from_numpy(t[name].copy())
+        return torch.from_numpy(f.tensor(name))
 
-    sd: dict[str, Any] = {
-        "embeddings.word_embeddings.weight": m("emb.word", c["vocab_size"], h),
+    sd: dict[str, Any] = {} if not word_embeddings else {
+        "embeddings.word_embeddings.weight": m("emb.word", c["vocab_size"], h)}
+    sd |= {
         "embeddings.position_embeddings.weight": m("emb.pos", c["max_position_embeddings"], h),
         "embeddings.token_type_embeddings.weight": m("emb.type", c["type_vocab_size"], h),
         "embeddings.LayerNorm.weight": v("emb.ln.w"), "embeddings.LayerNorm.bias": v("emb.ln.b"),
@@ -288,3 +325,78 @@ def engine_tokenize(f: E5File, text: str) -> list[int]:
         ids.append(unk if idx < 0 else idx)
         i = start
     return [f.specials["bos"], *reversed(ids), f.specials["eos"]]
+
+
+class UnigramTokenizer:
+    """What `build_tokenizer` builds (NFKC, the file's own rules where they differ, metaspace,
+    Viterbi over the pieces as in `engine_tokenize`), in plain Python for memory: a dict of the
+    250k pieces takes about 40 MB where a `tokenizers` Unigram takes 290 MB."""
+
+    def __init__(self, pieces: list[str], scores: list[float], norm: dict[int, list[int]],
+                 specials: dict[str, int]) -> None:
+        self.unk = specials["unk"]
+        self.bos, self.eos = specials["bos"], specials["eos"]
+        self.index = {p: i for i, p in enumerate(pieces) if i != self.unk}
+        self.scores = [float(s) for s in scores]
+        self.unk_score = min(self.scores) - 10.0
+        self.max_chars = max(len(p) for p in pieces)
+        self.table = {cp: target for cp, target in ((cp, "".join(chr(x) for x in out)) for cp, out in norm.items())
+                      if unicodedata.normalize("NFKC", chr(cp)) != target}
+
+    @classmethod
+    def from_file(cls, f: E5File) -> UnigramTokenizer:
+        return cls(f.pieces, [float(s) for s in f.scores], f.norm, f.specials)
+
+    def save(self, path: Path) -> None:
+        pieces = [""] * len(self.scores)
+        for p, i in self.index.items():
+            pieces[i] = p
+        pieces[self.unk] = "<unk>"
+        norm = {str(cp): [ord(ch) for ch in out] for cp, out in self.table.items()}
+        path.write_text(json.dumps({"pieces": pieces, "scores": self.scores, "norm": norm,
+                                    "specials": {"unk": self.unk, "bos": self.bos, "eos": self.eos}},
+                                   ensure_ascii=False))
+
+    @classmethod
+    def load(cls, path: Path) -> UnigramTokenizer:
+        raw = json.loads(path.read_text())
+        return cls(raw["pieces"], raw["scores"], {int(k): v for k, v in raw["norm"].items()}, raw["specials"])
+
+    def pieces(self, text: str) -> list[int]:
+        """Piece ids of `text`, no specials (Viterbi over the normalised, metaspace-marked text)."""
+        s = _SPACES.sub(" ", unicodedata.normalize("NFKC", text).translate(self.table))
+        if not s.startswith(" "):
+            s = " " + s
+        s = s.replace(" ", META)
+        n = len(s)
+        best = [-1e30] * (n + 1)
+        back_start = [0] * (n + 1)
+        back_id = [-1] * (n + 1)
+        best[0] = 0.0
+        index, scores, width = self.index, self.scores, self.max_chars
+        for i in range(n):
+            here = best[i]
+            if here <= -1e29:
+                continue
+            for e in range(i + 1, min(n, i + width) + 1):
+                idx = index.get(s[i:e])
+                if idx is not None:
+                    score = here + scores[idx]
+                    if score > best[e]:
+                        best[e], back_start[e], back_id[e] = score, i, idx
+            if here + self.unk_score > best[i + 1]:
+                best[i + 1], back_start[i + 1], back_id[i + 1] = here + self.unk_score, i, -1
+        ids: list[int] = []
+        i = n
+        while i > 0:
+            idx = back_id[i]
+            ids.append(self.unk if idx < 0 else idx)
+            i = back_start[i]
+        ids.reverse()
+        return ids
+
+    def encode(self, text: str, max_length: int) -> list[int]:
+        return [self.bos, *self.pieces(text)[: max_length - 2], self.eos]
+
+
+_SPACES = re.compile(" {2,}")

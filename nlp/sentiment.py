@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -93,16 +93,7 @@ class SentimentModel:
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[Prediction]:
         if not texts:
             return []
-        z = self.logits(texts, batch_size) + np.asarray(self.meta.bias, dtype=np.float32)
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        out = []
-        for text, row in zip(texts, p, strict=True):
-            readable = text.strip() and self.encoder.unknown_share(text) <= self.meta.unknown_share
-            label = LABELS[int(row.argmax())] if readable else UNKNOWN
-            out.append(Prediction(label, float(row[0]), float(row[1]), float(row[2])))
-        return out
+        return predictions(texts, self.logits(texts, batch_size), self.meta, self.encoder)
 
     # ------------------------------------------------------------------ training
     @classmethod
@@ -211,9 +202,9 @@ class SentimentModel:
         (p / "meta.json").write_text(json.dumps(meta, indent=1))
 
     @classmethod
-    def load(cls, path: str | Path = SHIPPED, quantize: bool = True,
-             encoder: EncoderLoader | None = None) -> SentimentModel:
-        """Load adapter + head onto the base model; `quantize` makes the linear layers int8 (faster on CPU).
+    def load(cls, path: str | Path = SHIPPED, encoder: EncoderLoader | None = None) -> SentimentModel:
+        """Load adapter + head onto the base model, fp32 on torch: the reference (the bot runs the same
+        weights on ONNX Runtime, `nlp.sentiment_engine.EngineSentiment`).
 
         `encoder(meta)` builds a fresh base model for `meta.base_model` (the adapter is merged into it, so it must
         not be an instance shared with anything else); the default knows all-MiniLM-L6-v2.
@@ -225,8 +216,6 @@ class SentimentModel:
         encoder_ = (encoder or _package_encoder)(meta)
         encoder_.max_length, encoder_.prefix = meta.max_length, meta.prefix
         merged = merge_lora(encoder_.model, p / "adapter").eval()  # plain BERT again: fast inference
-        if quantize:
-            merged = torch.ao.quantization.quantize_dynamic(merged, {torch.nn.Linear}, dtype=torch.qint8)
         encoder_.model = merged
         release_memory()
         head = torch.nn.Linear(encoder_.dim, len(LABELS))
@@ -241,6 +230,24 @@ class SentimentModel:
         raw = json.loads((path / "meta.json").read_text())
         raw["labels"] = tuple(raw.get("labels", LABELS))
         return SentimentMeta(**raw)
+
+
+class ReadsPieces(Protocol):
+    def unknown_share(self, text: str) -> float: ...
+
+
+def predictions(texts: Sequence[str], logits: np.ndarray, meta: SentimentMeta, encoder: ReadsPieces) -> list[Prediction]:
+    """Probabilities from logits (plus the tuned offsets); `unknown` where the encoder cannot read the text."""
+    z = logits + np.asarray(meta.bias, dtype=np.float32)
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    out = []
+    for text, row in zip(texts, p, strict=True):
+        readable = text.strip() and encoder.unknown_share(text) <= meta.unknown_share
+        label = LABELS[int(row.argmax())] if readable else UNKNOWN
+        out.append(Prediction(label, float(row[0]), float(row[1]), float(row[2])))
+    return out
 
 
 def _package_encoder(meta: SentimentMeta) -> TransformerEncoder:

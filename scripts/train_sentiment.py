@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--start-from", default="", help="an adapter directory to continue training")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-limit", type=int, default=0, help="score only the first N test texts of each set")
     parser.add_argument("--head-only", action="store_true",
                         help="keep the adapter of --start-from, train only a new head on the mixed data")
     args = parser.parse_args()
@@ -86,9 +87,11 @@ def main() -> None:
     model.meta.train.update(tweets=args.tweets, comments=args.comments, start_from=args.start_from or None,
                             head_only=args.head_only)
     model.save(args.out, adapter_from=Path(args.start_from or "nlp/weights/sentiment-minilm") if args.head_only else None)
-    print(f"trained in {time.time() - t0:.0f} s on {len(rows)} texts; bias {model.meta.bias}")
+    print(f"trained in {time.time() - t0:.0f} s on {len(rows)} texts; bias {model.meta.bias}", flush=True)
 
     def evaluate(texts: list[str], labels: list[int]) -> tuple[float, float]:
+        if args.eval_limit:
+            texts, labels = texts[: args.eval_limit], labels[: args.eval_limit]
         pred = np.array([LABELS.index(p.label) if p.label in LABELS else 1 for p in model.predict(texts)])
         truth = np.array(labels)
         return macro_recall(pred, truth) * 100, float((pred == truth).mean()) * 100

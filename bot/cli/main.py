@@ -78,7 +78,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo
 
-    return asyncio.run(run_demo(db_path=args.db, out=sys.stdout))
+    return asyncio.run(run_demo(db_path=args.db, out=sys.stdout, serve=args.serve, port=args.port))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("run", cmd_run, "run the bot (polling, or webhook when configured)")
     demo = add("demo", cmd_demo, "offline demo: a local Bot API sandbox, the real bot and a scripted channel")
     demo.add_argument("--db", metavar="PATH", help="keep the demo database at PATH")
+    demo.add_argument("--serve", action="store_true",
+                      help="keep running afterwards: a chat page to try the bot and the creator's dashboard")
+    demo.add_argument("--port", type=int, default=8765, help="HTTP port for --serve (default 8765; 0: any free port)")
     check = add("check-config", cmd_check_config, "validate a config file")
     check.add_argument("path", nargs="?", help="the file to check (default: --config)")
     check.add_argument("--generate-secret", action="store_true",

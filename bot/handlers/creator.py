@@ -18,6 +18,17 @@ async def stats(update: Update, context: BotContext) -> None:
     send_text(context.session, message.chat_id, texts.STATS.format(**counts.as_dict()))
 
 
+async def dashboard(update: Update, context: BotContext) -> None:
+    """A button that opens the dashboard Mini App (Telegram signs who opens it)."""
+    message = update.effective_message
+    assert message is not None
+    url = context.services.settings.web.public_url
+    if not url:
+        send_text(context.session, message.chat_id, texts.DASHBOARD_OFF)
+        return
+    send_text(context.session, message.chat_id, texts.DASHBOARD_OPEN, web_app=(texts.DASHBOARD_BUTTON, url))
+
+
 async def refuse(update: Update, context: BotContext) -> None:
     """A creator command from someone else, or from the creator in another chat.
 

@@ -40,9 +40,11 @@ def bot_api_call(row: OutboxMessage) -> BotApiCall:
             raise NotSendable("the text is gone")
         kwargs: dict[str, Any] = {"chat_id": chat_id, "text": p["text"], "parse_mode": PARSE_MODE,
                                   "link_preview_options": {"is_disabled": True}}
-        if p.get("buttons"):
-            kwargs["reply_markup"] = {"inline_keyboard": [
-                [{"text": label, "callback_data": data} for label, data in line] for line in p["buttons"]]}
+        keyboard = [[{"text": label, "callback_data": data} for label, data in line] for line in p.get("buttons", [])]
+        if p.get("web_app"):
+            keyboard.append([{"text": p["web_app"][0], "web_app": {"url": p["web_app"][1]}}])
+        if keyboard:
+            kwargs["reply_markup"] = {"inline_keyboard": keyboard}
         if p.get("reply_to") is not None:
             kwargs["reply_parameters"] = {"message_id": p["reply_to"], "allow_sending_without_reply": True}
         return BotApiCall("sendMessage", kwargs)

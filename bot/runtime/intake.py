@@ -98,7 +98,9 @@ class WebhookServer:
     """Receives updates over HTTPS (behind a proxy): store, then answer 200."""
 
     def __init__(self, sessions: sessionmaker[Session], on_stored: Callable[[list[dict[str, Any]]], None], secret: str,
-                 listen: str, port: int, path: str = "/telegram") -> None:
+                 listen: str, port: int, path: str = "/telegram",
+                 subapps: dict[str, web.Application] | None = None) -> None:
+        self.subapps = subapps or {}  # mounted next to the webhook (the dashboard)
         self.sessions = sessions
         self.on_stored = on_stored
         self.secret = secret
@@ -123,6 +125,8 @@ class WebhookServer:
     async def start(self) -> int:
         app = web.Application()
         app.router.add_post(self.path, self._receive)
+        for prefix, sub in self.subapps.items():
+            app.add_subapp(prefix, sub)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.listen, self.port)

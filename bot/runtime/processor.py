@@ -18,6 +18,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.services.deps import Services
+from bot.services.faq import questions_in
 from bot.services.outbox import OUTBOX_NEW
 from bot.services.unit import UpdateState, current_update
 from bot.store.updates import mark_update, pending_updates
@@ -76,6 +77,8 @@ class Processor:
                 batch = await asyncio.to_thread(self._batch)
                 if not batch:
                     self._overflow = False
+            if self.services.faq_model is not None:  # one model call for the questions of this batch
+                self.services.faq_model.prefetch(questions_in([p for u, p in batch if u not in self._seen]))
             for update_id, payload in batch:
                 if update_id in self._seen:
                     continue

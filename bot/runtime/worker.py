@@ -25,6 +25,8 @@ from bot.services.models import model_factory
 from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
 from bot.services.setup import refresh_settings
 from bot.store.db import make_engine, make_sessionmaker, upgrade
+from bot.web.server import WebServer, set_dashboard_menu_button, web_subapps
+from nlp.engine import allow_exports, stop_exports
 from nlp.model_factory import EncoderFactory, ModelFactory
 
 log = logging.getLogger(__name__)
@@ -62,21 +64,23 @@ class BotRuntime:
                                    functools.partial(notify_creator_once, settings=settings))
         self.sentiment = SentimentWorker(self.services, classifier_factory or classifier_loader(self.models))
         self.webhook: WebhookServer | None = None
+        self.web: WebServer | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
+        allow_exports()
         app = self.application
         await app.initialize()
         await self._load_models()
         await app.start()
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
         self._tasks.append(asyncio.create_task(self.processor.run(), name="processor"))
-        await self.sentiment.load()
+        # loads its model first (exported once on a first start): updates are handled meanwhile
         self._tasks.append(asyncio.create_task(self.sentiment.run(), name="sentiment"))
         tg = self.settings.telegram
         if tg.mode == "webhook":
             self.webhook = WebhookServer(self.services.sessions, self.processor.stored, tg.webhook_secret,
-                                         tg.webhook_listen, tg.webhook_port)
+                                         tg.webhook_listen, tg.webhook_port, subapps=web_subapps(self.services))
             await self.webhook.start()
             await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret,
                                       allowed_updates=ALLOWED_UPDATES)
@@ -84,9 +88,13 @@ class BotRuntime:
             await app.bot.delete_webhook()
             poller = Poller(app.bot, self.services.sessions, self.processor.stored, tg.poll_timeout)
             self._tasks.append(asyncio.create_task(poller.run(), name="poller"))
+            if self.settings.web.port:
+                self.web = WebServer(self.settings.web.listen, self.settings.web.port, web_subapps(self.services))
+                await self.web.start()
         with suppress(Exception):
             await app.bot.set_my_commands([BotCommand("start", "About this bot"),
                                            BotCommand("help", "What I can do")])
+        await set_dashboard_menu_button(app.bot, self.settings)
         log.info("creatorbot is running (%s)", tg.mode)
 
     async def _load_models(self) -> None:
@@ -101,6 +109,7 @@ class BotRuntime:
                 start_retrain(self.services, None)
 
     async def stop(self) -> None:
+        stop_exports()  # a first start may still be exporting a model: that child must not outlive us
         for task in [*self._tasks, *self.services.background]:
             task.cancel()
         for task in self._tasks:
@@ -109,6 +118,8 @@ class BotRuntime:
         self._tasks.clear()
         if self.webhook:
             await self.webhook.stop()
+        if self.web:
+            await self.web.stop()
         app = self.application
         if app.running:
             await app.stop()

@@ -107,6 +107,8 @@ class BotApiSandbox:
                                   "username": "creator_channel"}
         self.group: JSONDict = {"id": group_id, "type": "supergroup", "title": "Creator Channel Chat"}
         self.member_count = member_count
+        self.menu_buttons: dict[int, JSONDict] = {}  # chat id -> the menu button set by the bot
+        self.received: dict[int, list[JSONDict]] = {}  # private chat id -> messages users sent the bot
         self.calls: list[Call] = []
         self.delivered_at: dict[int, float] = {}  # update_id -> when getUpdates handed it out (perf_counter)
         self.unimplemented: list[str] = []
@@ -141,6 +143,7 @@ class BotApiSandbox:
             "logOut": lambda p, f: True,
             "close": lambda p, f: True,
             "setMyCommands": lambda p, f: True,
+            "setChatMenuButton": self._set_menu_button,
             "deleteMyCommands": lambda p, f: True,
             "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
@@ -481,6 +484,10 @@ class BotApiSandbox:
             msg.pop("reply_markup", None)
         return msg
 
+    def _set_menu_button(self, params: JSONDict, files: dict[str, bytes]) -> bool:
+        self.menu_buttons[int(params.get("chat_id", 0) or 0)] = params.get("menu_button") or {}
+        return True
+
     def _member_count(self, params: JSONDict, files: dict[str, bytes]) -> int:
         self._chat(params.get("chat_id"))
         return self.member_count
@@ -567,6 +574,7 @@ class BotApiSandbox:
         if reply_to is not None:
             fields["reply_to_message"] = reply_to
         msg = self._new_message(chat, **fields)
+        self.received.setdefault(chat["id"], []).append(msg)
         self.push_update({"message": msg})
         return msg
 
@@ -614,21 +622,21 @@ class BotApiSandbox:
         self.push_update({"message": msg})
         return msg
 
-    def reactions(self, post: JSONDict, counts: dict[str, int]) -> JSONDict:
+    def reactions(self, post: JSONDict, counts: dict[str, int], date: int | None = None) -> JSONDict:
         return self.push_update({"message_reaction_count": {
-            "chat": self.channel, "message_id": post["message_id"], "date": int(time.time()),
+            "chat": self.channel, "message_id": post["message_id"], "date": date or int(time.time()),
             "reactions": [{"type": {"type": "emoji", "emoji": e}, "total_count": n}
                           for e, n in counts.items()],
         }})
 
-    def member(self, user: JSONDict, joined: bool) -> JSONDict:
+    def member(self, user: JSONDict, joined: bool, date: int | None = None) -> JSONDict:
         old, new = ("left", "member") if joined else ("member", "left")
         if joined:
             self.member_count += 1
         else:
             self.member_count -= 1
         return self.push_update({"chat_member": {
-            "chat": self.channel, "from": user, "date": int(time.time()),
+            "chat": self.channel, "from": user, "date": date or int(time.time()),
             "old_chat_member": {"status": old, "user": user},
             "new_chat_member": {"status": new, "user": user},
         }})

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -115,6 +115,20 @@ def start_handoff(services: Services, session: Session, user: Person, chat_id: i
     return handoff
 
 
+def questions_in(payloads: list[dict[str, Any]]) -> list[str]:
+    """Texts of stored updates that will most likely ask the FAQ: private text messages, not commands."""
+    out = []
+    for payload in payloads:
+        message = payload.get("message") if isinstance(payload, dict) else None
+        if not isinstance(message, dict):
+            continue
+        chat, text = message.get("chat"), message.get("text")
+        if isinstance(chat, dict) and chat.get("type") == "private" and isinstance(text, str) \
+                and text.strip() and not text.startswith("/"):
+            out.append(text)
+    return out
+
+
 async def answer_question(services: Services, session: Session, message: IncomingMessage) -> None:
     """Answer from the FAQ, or hand off when the model is unsure (never invent an answer)."""
     assert message.from_user is not None and message.text is not None
@@ -134,8 +148,8 @@ async def answer_question(services: Services, session: Session, message: Incomin
     if matcher is None:
         start_handoff(services, session, user, message.chat_id, text, "no FAQ model yet", None)
         return
-    version = model.version if model is not None else "?"
-    match = (await asyncio.to_thread(matcher.match, [text]))[0]
+    assert model is not None
+    match, version = await model.match(text)
     if match.handoff:
         start_handoff(services, session, user, message.chat_id, text, match.reason, match.confidence)
         return

@@ -7,6 +7,7 @@ publishes it; the running bot notices the pointer change and swaps the matcher i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import threading
@@ -17,13 +18,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.models import model_factory
 from nlp import versions
+from nlp.batching import MicroBatcher
 from nlp.encoder import Encoder
-from nlp.faq import Progress
+from nlp.faq import Match, Progress
 from nlp.faq_data import FaqEntry
 from nlp.faq_routed import RoutedFaqMatcher
 from nlp.model_factory import ENGLISH, EncoderFactory, ModelFactory
 
 log = logging.getLogger(__name__)
+
+
+PREFETCH_LIMIT = 2000
+
+
+def _consume_exception(future: asyncio.Future[tuple[Match, str]]) -> None:
+    if not future.cancelled():
+        future.exception()  # read here too, so an unused prefetch that failed is not reported as lost
 
 
 class FaqModel:
@@ -36,6 +46,42 @@ class FaqModel:
         self.version: str | None = None
         self.training = threading.Lock()
         self._unreadable: set[str] = set()  # versions that failed to load (not retried every 15 s)
+        # questions that arrive together are matched in one model call (nlp/batching.py)
+        self.batcher: MicroBatcher[str, tuple[Match, str]] = MicroBatcher(self._match_batch, max_batch=64,
+                                                                          max_wait=0.002)
+        self._prefetched: dict[str, list[asyncio.Future[tuple[Match, str]]]] = {}
+
+    def _match_batch(self, questions: list[str]) -> list[tuple[Match, str]]:
+        matcher, version = self.matcher, self.version or "?"
+        if matcher is None:
+            raise RuntimeError("no FAQ model is live")
+        return [(m, version) for m in matcher.match(questions)]
+
+    def prefetch(self, questions: list[str]) -> None:
+        """Start matching questions the processor is about to hand to the handlers, all in one batch;
+        `match` then finds each result ready (or on its way)."""
+        if self.matcher is None or not questions:
+            return
+        if sum(len(v) for v in self._prefetched.values()) > PREFETCH_LIMIT:  # never asked for: drop
+            for futures in self._prefetched.values():
+                for future in futures:
+                    future.cancel()
+            self._prefetched.clear()
+        for q in questions:
+            future = asyncio.ensure_future(self.batcher.submit(q))
+            future.add_done_callback(_consume_exception)
+            self._prefetched.setdefault(q, []).append(future)
+
+    async def match(self, question: str) -> tuple[Match, str]:
+        """The best entry for one question and the model version that chose it."""
+        futures = self._prefetched.get(question)
+        if futures:
+            future = futures.pop(0)
+            if not futures:
+                del self._prefetched[question]
+            if not future.cancelled():
+                return await future
+        return await self.batcher.submit(question)
 
     def encoder(self, name: str = ENGLISH) -> Encoder:
         return self.models.encoder(name)

@@ -21,4 +21,4 @@ def model_factory(settings: Settings, encoder_factory: EncoderFactory | None = N
     """[paths] data_dir, [models] routing and multilingual_dir; `sentiment` overrides the English sentiment model."""
     return ModelFactory(settings.data_dir, multilingual_dir=settings.models.multilingual_dir,
                         routing=settings.models.routing, sentiment_dir=sentiment or sentiment_dir(settings),
-                        encoder_factory=encoder_factory)
+                        engine=settings.models.engine, encoder_factory=encoder_factory)

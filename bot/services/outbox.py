@@ -38,13 +38,17 @@ def send_text(
     text: str,
     *,
     buttons: list[list[tuple[str, str]]] | None = None,
+    web_app: tuple[str, str] | None = None,
     reply_to: int | None = None,
     purpose: str = "reply",
 ) -> OutboxMessage:
-    """Queue a message (text in the bot's parse mode). `buttons` are rows of (label, callback data)."""
+    """Queue a message (text in the bot's parse mode). `buttons` are rows of (label, callback data);
+    `web_app` is (label, URL) of a button that opens a Mini App."""
     params: dict[str, Any] = {"text": text}
     if buttons:
         params["buttons"] = [[[label, data] for label, data in row] for row in buttons]
+    if web_app:
+        params["web_app"] = list(web_app)
     if reply_to is not None:
         params["reply_to"] = reply_to
     return _queue(session, OutboxMessage(chat_id=chat_id, method=TEXT, params=params, purpose=purpose))

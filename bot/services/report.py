@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.config import Settings
+from bot.services.engagement import average_per_post, post_interactions, tag_interactions
+from bot.services.topics import posting_time_model
 from bot.store.models import (
-    ChannelPost,
     Comment,
     DirectMessage,
     FaqAnswer,
@@ -25,7 +26,6 @@ from bot.store.models import (
     Handoff,
     MembershipEvent,
     PostReactions,
-    PostTag,
 )
 from recsys.timing import PostingTimeModel, slot_name
 
@@ -60,7 +60,8 @@ class Report:
     sentiment_previous: dict[str, int] = field(default_factory=dict)
     top_posts: list[dict[str, Any]] = field(default_factory=list)
     top_tags: list[dict[str, Any]] = field(default_factory=list)
-    best_hour: str | None = None
+    best_hour: str | None = None  # the busiest hour of this period
+    best_slot: str | None = None  # the best hour of the week to post, as /besttime says (all activity)
     followers_series: list[tuple[datetime, int]] = field(default_factory=list)
     engagement_per_post: list[tuple[datetime, str, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -71,6 +72,7 @@ class Report:
             "metrics": {k: {**asdict(m), "change": m.change} for k, m in self.metrics.items()},
             "sentiment": self.sentiment, "sentiment_previous": self.sentiment_previous,
             "top_posts": self.top_posts, "top_tags": self.top_tags, "best_hour": self.best_hour,
+            "best_slot": self.best_slot,
             "followers_series": [(t.isoformat(), n) for t, n in self.followers_series],
             "notes": self.notes,
         }
@@ -107,25 +109,24 @@ def _window(session: Session, settings: Settings, start: datetime, end: datetime
         out["joins"] = out["leaves"] = missing(reason)
         out["net_growth"] = (Metric(float(followers - start_followers))
                              if followers is not None and start_followers is not None else missing(reason))
-    posts = list(session.scalars(select(ChannelPost).where(ChannelPost.posted_at >= start, ChannelPost.posted_at < end)))
+    posts = post_interactions(session, start, end)
     out["posts"] = Metric(len(posts))
-    ids = [p.id for p in posts]
-    comments = _count(session, select(func.count()).select_from(Comment).where(Comment.post_id.in_(ids))) if ids else 0
+    comments = sum(p.comments for p in posts)
+    reactions = sum(p.reactions for p in posts)
     any_reactions = session.scalar(select(func.count()).select_from(PostReactions))
-    reactions = int(session.scalar(select(func.sum(PostReactions.total)).where(PostReactions.post_id.in_(ids))) or 0) if ids else 0
     no_posts = "no posts in this period"
-    out["comments_per_post"] = Metric(comments / len(ids)) if ids else missing(no_posts)
+    out["comments_per_post"] = Metric(comments / len(posts)) if posts else missing(no_posts)
     if not any_reactions:
         out["reactions_per_post"] = missing("reactions: none received — the bot must be an admin of the "
                                             "channel with the right to see reactions")
     else:
-        out["reactions_per_post"] = Metric(reactions / len(ids)) if ids else missing(no_posts)
-    if not ids:
+        out["reactions_per_post"] = Metric(reactions / len(posts)) if posts else missing(no_posts)
+    if not posts:
         out["engagement_rate"] = missing(no_posts)
     elif followers is None:
         out["engagement_rate"] = missing("needs the follower count (see followers)")
     else:
-        out["engagement_rate"] = Metric((comments + reactions) / len(ids) / max(followers, 1) * 100)
+        out["engagement_rate"] = Metric(average_per_post(posts) / max(followers, 1) * 100)
 
     answered = _count(session, select(func.count()).select_from(FaqAnswer).where(
         FaqAnswer.created_at >= start, FaqAnswer.created_at < end))
@@ -167,22 +168,13 @@ def build_report(session: Session, settings: Settings, period: str, end: datetim
         report.notes.append("sentiment: no classified comments in this period" + (
             "" if any_labels else " — the bot must be an admin of the discussion group to see comments"))
 
-    engagement: dict[int, float] = {}
-    posts = list(session.scalars(select(ChannelPost).where(ChannelPost.posted_at >= start, ChannelPost.posted_at < end)
-                                 .order_by(ChannelPost.posted_at)))
-    for p in posts:
-        c = _count(session, select(func.count()).select_from(Comment).where(Comment.post_id == p.id))
-        r = session.get(PostReactions, p.id)
-        engagement[p.id] = c + (r.total if r else 0)
-        report.engagement_per_post.append((p.posted_at, texts.clip(p.text.replace("\n", " "), 40), engagement[p.id]))
-    for p in sorted(posts, key=lambda p: -engagement[p.id])[:3]:
-        report.top_posts.append({"text": texts.clip(p.text, 80), "engagement": engagement[p.id],
-                                 "posted_at": p.posted_at.isoformat()})
-    by_tag: dict[str, list[float]] = {}
-    for post_id, tag in session.execute(select(PostTag.post_id, PostTag.tag).where(PostTag.post_id.in_(list(engagement)))):
-        by_tag.setdefault(tag, []).append(engagement[post_id])
-    report.top_tags = [{"tag": t, "per_post": sum(v) / len(v), "posts": len(v)}
-                       for t, v in sorted(by_tag.items(), key=lambda kv: -sum(kv[1]) / len(kv[1]))[:3]]
+    posts = post_interactions(session, start, end)
+    report.engagement_per_post = [(p.posted_at, texts.clip(p.text.replace("\n", " "), 40), float(p.total))
+                                  for p in posts]
+    report.top_posts = [{"text": texts.clip(p.text, 80), "engagement": p.total, "posted_at": p.posted_at.isoformat()}
+                        for p in sorted(posts, key=lambda p: -p.total)[:3]]
+    by_tag = sorted(tag_interactions(session, posts).values(), key=lambda t: -t.per_post)
+    report.top_tags = [{"tag": t.tag, "per_post": t.per_post, "posts": t.posts} for t in by_tag[:3]]
 
     times = [c.timestamp() for c in session.scalars(select(Comment.created_at).where(
         Comment.created_at >= start, Comment.created_at < end))]
@@ -193,6 +185,7 @@ def build_report(session: Session, settings: Settings, period: str, end: datetim
 
         model = PostingTimeModel(tz=settings.tz, prior_strength=0.0).fit(np.array(times))
         report.best_hour = slot_name(model.best_hours(1)[0][0])
+        report.best_slot = slot_name(posting_time_model(session, settings).best_hours(1)[0][0])
     report.followers_series = [(t, n) for t, n in session.execute(
         select(FollowerCountSnapshot.taken_at, FollowerCountSnapshot.count)
         .where(FollowerCountSnapshot.taken_at >= start - length, FollowerCountSnapshot.taken_at < end)
@@ -234,8 +227,11 @@ def render_text(report: Report, tz: Any) -> str:
         lines.append("Top posts: " + "; ".join(f"“{texts.esc(p['text'])}” ({p['engagement']:.0f})"
                                                for p in report.top_posts))
     if report.top_tags:
-        lines.append("Top tags: " + ", ".join(f"#{texts.esc(t['tag'])} ({t['per_post']:.1f}/post)" for t in report.top_tags))
+        lines.append(texts.REPORT_TOP_TAGS.format(tags=", ".join(
+            f"#{texts.esc(t['tag'])} {t['per_post']:.1f}" for t in report.top_tags)))
     if report.best_hour:
-        lines.append(f"Busiest hour: {report.best_hour}")
+        lines.append(texts.REPORT_BUSIEST.format(period=report.period, hour=report.best_hour))
+    if report.best_slot:
+        lines.append(texts.REPORT_BEST_SLOT.format(slot=report.best_slot))
     lines += [f"<i>{texts.esc(n)}</i>" for n in report.notes]
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -176,14 +177,19 @@ class SentimentWorker:
         self._wake.set()
 
     async def load(self) -> None:
+        start = time.perf_counter()
         try:
             self.classifier = await asyncio.to_thread(self.factory)
         except Exception:
             log.exception("sentiment model could not be loaded; comments stay unclassified")
+            return
+        log.info("sentiment model ready (%.1f s)", time.perf_counter() - start)
 
     async def run(self) -> None:
         from bot.waiting import wait_event
 
+        if self.classifier is None:
+            await self.load()
         while True:
             self._wake.clear()
             try:

@@ -11,16 +11,24 @@ import scipy.sparse as sp
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import texts
 from bot.config import Settings
+from bot.services.engagement import (
+    TagInteractions,
+    average_per_post,
+    post_interactions,
+    tag_interactions,
+)
 from bot.store.models import ChannelPost, Comment, DirectMessage, PostReactions, PostTag, utcnow
 from nlp.encoder import Encoder
 from recsys.abtest import ABResult, compare
-from recsys.interest import Interactions, TagInterestModel, TagScore, explain
+from recsys.interest import Interactions, TagInterestModel, TagScore
 from recsys.tags import normalize_tag
 from recsys.timing import PostingTimeModel
 
 DM_WINDOW = timedelta(hours=24)  # a DM counts as engagement with the latest post within a day before it
 SOFT_TAG_MIN_SIMILARITY = 0.3
+SUGGEST_WINDOW = timedelta(days=30)  # the same window as /report month
 
 
 @dataclass(frozen=True)
@@ -173,11 +181,32 @@ def fit_interest(data: Dataset, settings: Settings, now: datetime | None = None)
 
 
 def suggest_topics(session: Session, settings: Settings, k: int = 3, now: datetime | None = None) -> list[Suggestion]:
+    """The model's ranking, explained with the measured interactions per post (see bot.services.engagement)."""
     data = load_dataset(session, settings)
     if not data.tags:
         return []
+    now = now or utcnow()
     model = fit_interest(data, settings, now)
-    return [Suggestion(data.tags[s.tag], s, explain(s, data.tags[s.tag])) for s in model.audience(k=k)]
+    recent = post_interactions(session, now - SUGGEST_WINDOW, now)
+    recent_tags = tag_interactions(session, recent)
+    every_tag = tag_interactions(session, post_interactions(session))
+    average = average_per_post(recent)
+    out = []
+    for s in model.audience(k=k):
+        name = data.tags[s.tag]
+        measured = recent_tags.get(name)
+        if s.experiment or measured is None:
+            seen = every_tag.get(name, TagInteractions(name, 0, 0))
+            why = texts.SUGGEST_WHY_EARLY.format(tag=texts.esc(name), posts=seen.posts,
+                                                 s="" if seen.posts == 1 else "s", per_post=seen.per_post)
+        else:
+            lift = measured.per_post / average if average else 1.0
+            comparison = (texts.SUGGEST_ABOUT_AVERAGE if 0.95 < lift < 1.05
+                          else texts.SUGGEST_LIFT.format(lift=lift))
+            why = texts.SUGGEST_WHY.format(tag=texts.esc(name), per_post=measured.per_post, posts=measured.posts,
+                                           days=SUGGEST_WINDOW.days, comparison=comparison, reach=s.reach * 100)
+        out.append(Suggestion(name, s, why))
+    return out
 
 
 def posting_time_model(session: Session, settings: Settings) -> PostingTimeModel:
@@ -194,21 +223,14 @@ def posting_time_model(session: Session, settings: Settings) -> PostingTimeModel
     return PostingTimeModel(tz=settings.tz).fit(np.array(times), np.array(weights))
 
 
-def post_engagement(session: Session, settings: Settings) -> dict[int, float]:
-    """Engagement per post: weighted comments plus weighted reactions."""
-    rc = settings.recsys
-    out: dict[int, float] = {pid: 0.0 for pid in session.scalars(select(ChannelPost.id))}
-    for (post_id,) in session.execute(select(Comment.post_id).where(Comment.post_id.is_not(None))):
-        if post_id is not None:
-            out[post_id] = out.get(post_id, 0.0) + rc.weight_comment
-    for post_id, total in session.execute(select(PostReactions.post_id, PostReactions.total)):
-        out[post_id] = out.get(post_id, 0.0) + rc.weight_reaction * total
-    return out
+def post_engagement(session: Session) -> dict[int, float]:
+    """Interactions per post (comments + reactions), as everywhere else."""
+    return {p.post_id: float(p.total) for p in post_interactions(session)}
 
 
 def ab_compare_tags(session: Session, settings: Settings, a: str, b: str) -> ABResult:
     a, b = normalize_tag(a), normalize_tag(b)
-    engagement = post_engagement(session, settings)
+    engagement = post_engagement(session)
     arms: dict[str, list[float]] = {a: [], b: []}
     for post_id, tag in session.execute(select(PostTag.post_id, PostTag.tag).where(PostTag.tag.in_([a, b]))):
         arms[tag].append(engagement.get(post_id, 0.0))
@@ -216,7 +238,7 @@ def ab_compare_tags(session: Session, settings: Settings, a: str, b: str) -> ABR
 
 
 def ab_compare_hours(session: Session, settings: Settings, a: int, b: int) -> ABResult:
-    engagement = post_engagement(session, settings)
+    engagement = post_engagement(session)
     arms: dict[int, list[float]] = {a: [], b: []}
     for post_id, at in session.execute(select(ChannelPost.id, ChannelPost.posted_at)):
         hour = at.astimezone(settings.tz).hour

@@ -1,0 +1,1 @@
+"""The creator's dashboard: a Telegram Mini App served by the bot's own aiohttp server."""

@@ -1,0 +1,190 @@
+"""The dashboard as an aiohttp sub-application (mounted under /dashboard/ by the bot's HTTP server).
+
+The shell page and its static files carry no data. Everything under `api/` needs the Mini App's
+`initData` in `Authorization: tma <initData>`, valid for the bot's token, fresh, and of a
+configured creator; anything else gets 401. Reads run in a worker thread on their own session;
+writes go through `services.unit()` like every other write of the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.services import reminders, sentiment
+from bot.services.deps import Services
+from bot.services.faq_editing import add_example, edit_answer, remove_example
+from bot.services.faq_training import start_retrain
+from bot.store.models import utcnow
+from bot.web import views
+from bot.web.auth import AuthError, WebAppUser, validate_init_data
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+USER_KEY = web.RequestKey("dashboard-user", WebAppUser)
+Action = Callable[[Session, "DashboardApp", WebAppUser, dict[str, str]], str | None]
+
+
+class DashboardApp:
+    def __init__(self, services: Services, now: Callable[[], datetime] = utcnow) -> None:
+        self.services = services
+        self.now = now
+        self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+
+    @property
+    def settings(self) -> Settings:
+        """The bot's live settings (the creator may change some in the chat)."""
+        return self.services.settings
+
+    # ------------------------------------------------------------------ auth
+    def authenticate(self, request: web.Request) -> WebAppUser:
+        header = request.headers.get("Authorization", "")
+        scheme, _, init_data = header.partition(" ")
+        if scheme.lower() != "tma":
+            raise AuthError("no initData")
+        user = validate_init_data(init_data.strip(), self.settings.telegram.token,
+                                  self.settings.web.auth_max_age_minutes * 60)
+        if not self.settings.is_creator(user.id):
+            raise AuthError("not a creator of this bot")
+        return user
+
+    @web.middleware
+    async def auth_middleware(self, request: web.Request,
+                              handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        if "/api/" not in request.path:
+            return await handler(request)
+        try:
+            user = self.authenticate(request)
+        except AuthError as exc:
+            return web.Response(status=401, text=f"401 Unauthorized: {exc}")
+        request[USER_KEY] = user
+        return await handler(request)
+
+    # ------------------------------------------------------------------ pages
+    def render(self, template: str, **context: Any) -> str:
+        return self.env.get_template(template).render(**context)
+
+    def page_html(self, session: Session, page: str, user: WebAppUser, query: dict[str, str],
+                  error: str | None = None) -> str:
+        settings, now = self.settings, self.now()
+        if page == "overview":
+            ctx = views.overview_page(session, settings, now, query.get("period", "week"))
+        elif page == "sentiment":
+            ctx = views.sentiment_page(session, settings, now)
+        elif page == "topics":
+            ctx = views.topics_page(session, settings, now, query.get("a", ""), query.get("b", ""))
+        elif page == "besttime":
+            ctx = views.besttime_page(session, settings, now)
+        elif page == "faq":
+            ctx = views.faq_page(session, settings, now, self.services.faq_model)
+        elif page == "reminders":
+            ctx = views.reminders_page(session, settings, user.id)
+        else:
+            raise web.HTTPNotFound(text="no such page")
+        return self.render(f"{page}.html", error=error, **ctx)
+
+    def _read_page(self, page: str, user: WebAppUser, query: dict[str, str], error: str | None = None) -> str:
+        with self.services.sessions() as session:
+            return self.page_html(session, page, user, query, error)
+
+    async def shell(self, request: web.Request) -> web.Response:
+        html = self.render("shell.html", pages=views.PAGES, titles=views.TITLES)
+        return web.Response(text=html, content_type="text/html")
+
+    async def page(self, request: web.Request) -> web.Response:
+        user: WebAppUser = request[USER_KEY]
+        html = await asyncio.to_thread(self._read_page, request.match_info["name"], user, dict(request.query))
+        return web.Response(text=html, content_type="text/html")
+
+    async def action(self, request: web.Request) -> web.Response:
+        user: WebAppUser = request[USER_KEY]
+        name = request.match_info["action"]
+        act = ACTIONS.get(name)
+        if act is None:
+            raise web.HTTPNotFound(text="no such action")
+        page, handler = act
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        async with self.services.unit() as session:
+            error = handler(session, self, user, form)
+        html = await asyncio.to_thread(self._read_page, page, user, {}, error)
+        return web.Response(text=html, content_type="text/html")
+
+
+# ---------------------------------------------------------------------- actions (one transaction each)
+def _int(form: dict[str, str], key: str) -> int:
+    value = form.get(key, "")
+    if not value.isdigit():
+        raise web.HTTPBadRequest(text=f"{key} must be a number")
+    return int(value)
+
+
+def _edit_answer(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
+    return None if edit_answer(session, form.get("entry_id", ""), form.get("answer", "")) else "Answer not saved."
+
+
+def _add_example(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
+    ok = add_example(session, form.get("entry_id", ""), form.get("question", ""))
+    return None if ok else "Example not added."
+
+
+def _remove_example(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
+    remove_example(session, _int(form, "example_id"))
+    return None
+
+
+def _retrain(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
+    # after the transaction commits: the training reads the edits just saved
+    asyncio.get_running_loop().call_soon(start_retrain, app.services, user.id)
+    return None
+
+
+def _relabel(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
+    ok = sentiment.relabel(session, _int(form, "comment_id"), form.get("label", ""))
+    return None if ok else "That comment is gone."
+
+
+def _create_reminder(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
+    text = form.get("text", "").strip()
+    try:
+        when, _ = reminders.parse_when(form.get("when", "").split(), app.now(), app.settings.tz)
+    except reminders.WhenError as exc:
+        return str(exc)
+    if not text:
+        return "Add the text of the reminder."
+    reminders.create(session, user.id, when, text)
+    return None
+
+
+def _cancel_reminder(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
+    return None if reminders.cancel(session, user.id, _int(form, "reminder_id")) else "That reminder is already gone."
+
+
+ACTIONS: dict[str, tuple[str, Action]] = {
+    "faq/entry": ("faq", _edit_answer),
+    "faq/example": ("faq", _add_example),
+    "faq/example/delete": ("faq", _remove_example),
+    "faq/retrain": ("faq", _retrain),
+    "sentiment/relabel": ("sentiment", _relabel),
+    "reminders/create": ("reminders", _create_reminder),
+    "reminders/cancel": ("reminders", _cancel_reminder),
+}
+
+
+def make_dashboard_app(services: Services, now: Callable[[], datetime] = utcnow) -> web.Application:
+    """The dashboard sub-application; mount it with `app.add_subapp("/dashboard/", ...)`."""
+    dash = DashboardApp(services, now)
+    app = web.Application(middlewares=[dash.auth_middleware])
+    app.router.add_get("/", dash.shell)
+    app.router.add_static("/static/", HERE / "static")
+    app.router.add_get("/api/page/{name}", dash.page)
+    app.router.add_post("/api/{action:.+}", dash.action)
+    return app

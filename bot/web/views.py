@@ -1,0 +1,208 @@
+"""What each dashboard page shows, read from the same service functions as the bot's messages.
+
+Each `*_page` function takes a read-only session and returns the template context; charts are
+inline SVG strings. Nothing here formats for Telegram: templates escape every value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import texts
+from bot.config import Settings
+from bot.services import reminders, topics
+from bot.services.engagement import post_interactions, tag_interactions
+from bot.services.faq_model import FaqModel
+from bot.services.report import LABELS, PERIODS, Metric, build_report
+from bot.store.models import (
+    ChannelPost,
+    Comment,
+    FaqAnswer,
+    FaqEntryRow,
+    FaqExample,
+    Handoff,
+    SentimentAlert,
+)
+from bot.web import charts
+from recsys.timing import DAY_NAMES, HOURS
+
+PAGES = ("overview", "sentiment", "topics", "besttime", "faq", "reminders")
+TITLES = {"overview": "Overview", "sentiment": "Sentiment", "topics": "Topics", "besttime": "Best time",
+          "faq": "FAQ", "reminders": "Reminders"}
+OVERVIEW_KPIS = ("followers", "engagement_rate", "comments_per_post", "reactions_per_post", "answered_automatically",
+                 "handed_off", "creator_median_response_minutes", "net_growth", "posts")
+LOW_CONFIDENCE = 0.6  # automatic answers below this are offered as examples to confirm
+
+
+@dataclass(frozen=True)
+class Kpi:
+    label: str
+    value: str
+    change: str
+    missing: str
+    trend: str  # up | down | flat | ""
+
+
+def _kpi(key: str, m: Metric) -> Kpi:
+    label, fmt = LABELS[key]
+    if m.value is None:
+        return Kpi(label, "—", "", m.missing or "", "")
+    change = m.change
+    trend = "" if change is None else "up" if change > 0 else "down" if change < 0 else "flat"
+    shown = "" if change is None else (fmt.replace("{:", "{:+") if "+" not in fmt else fmt).format(change)
+    return Kpi(label, fmt.format(m.value), shown, "", trend)
+
+
+def overview_page(session: Session, settings: Settings, now: datetime, period: str = "week") -> dict[str, Any]:
+    period = period if period in PERIODS else "week"
+    report = build_report(session, settings, period, now)
+    tz = settings.tz
+    posts = post_interactions(session, report.start, report.end)
+    labels = [f"{p.posted_at.astimezone(tz):%d %b %H:%M}" for p in posts]
+    per_post = charts.stacked_bars(labels, {"comments": [p.comments for p in posts],
+                                            "reactions": [p.reactions for p in posts]},
+                                   f"Interactions per post ({texts.INTERACTIONS_COUNT})", "interactions")
+    followers = charts.line_chart({"followers": [(t, float(n)) for t, n in report.followers_series]}, tz,
+                                  "Followers (this and the previous period)", "followers", marker_at=report.start)
+    now_q, before_q = report.metrics["questions"], report.metrics
+    answered = [_share(before_q["answered_automatically"].previous, before_q["questions"].previous),
+                _share(before_q["answered_automatically"].value, now_q.value)]
+    handed = [(before_q["questions"].previous or 0) - answered[0], (now_q.value or 0) - answered[1]]
+    questions = charts.stacked_bars(["previous " + period, "this " + period],
+                                    {"answered automatically": answered, "handed off to you": handed},
+                                    "Follower questions", "questions")
+    return {"period": period, "periods": list(PERIODS), "start": report.start.astimezone(tz),
+            "end": (report.end - timedelta(seconds=1)).astimezone(tz),
+            "kpis": [_kpi(k, report.metrics[k]) for k in OVERVIEW_KPIS],
+            "charts": [followers, per_post, questions], "top_posts": report.top_posts, "notes": report.notes}
+
+
+def _share(percent: float | None, total: float | None) -> float:
+    return round((percent or 0) / 100 * (total or 0))
+
+
+def sentiment_page(session: Session, settings: Settings, now: datetime, days: int = 30) -> dict[str, Any]:
+    tz = settings.tz
+    since = now - timedelta(days=days)
+    rows = session.execute(select(Comment.created_at, Comment.sentiment).where(
+        Comment.created_at >= since, Comment.sentiment.is_not(None)))
+    day_keys = [(since + timedelta(days=i + 1)).astimezone(tz).date() for i in range(days)]
+    index = {d: i for i, d in enumerate(day_keys)}
+    counts = {label: [0.0] * days for label in ("positive", "neutral", "negative", "unknown")}
+    for at, label in rows:
+        i = index.get(at.astimezone(tz).date())
+        if i is not None and label in counts:
+            counts[label][i] += 1
+    chart = charts.sentiment_bars([f"{d:%d %b}" for d in day_keys], counts)
+    alerts = []
+    for a in session.scalars(select(SentimentAlert).order_by(SentimentAlert.created_at.desc()).limit(3)):
+        post = session.get(ChannelPost, a.post_id) if a.post_id else None
+        behind = list(session.scalars(select(Comment).where(
+            Comment.post_id == a.post_id, Comment.sentiment == "negative").order_by(Comment.created_at).limit(12)))
+        alerts.append({"at": a.created_at.astimezone(tz), "negative": a.negative, "total": a.total,
+                       "baseline": a.baseline * 100, "post": post.text if post else texts.SURGE_NO_POST,
+                       "comments": behind})
+    recent = list(session.scalars(select(Comment).where(Comment.created_at >= now - timedelta(days=7),
+                                                        Comment.text.is_not(None))
+                                  .order_by(Comment.created_at.desc()).limit(30)))
+    return {"charts": [chart], "alerts": alerts, "recent": recent, "tz": tz}
+
+
+def topics_page(session: Session, settings: Settings, now: datetime, a: str = "", b: str = "") -> dict[str, Any]:
+    tz = settings.tz
+    suggestions = topics.suggest_topics(session, settings, now=now)
+    weeks = 8
+    start = now - timedelta(weeks=weeks)
+    ranked = sorted(tag_interactions(session, post_interactions(session, start, now)).values(),
+                    key=lambda t: -t.per_post)
+    series: dict[str, list[tuple[datetime, float]]] = {f"#{t.tag}": [] for t in ranked[:5]}
+    for w in range(weeks):
+        lo, hi = start + timedelta(weeks=w), start + timedelta(weeks=w + 1)
+        week = tag_interactions(session, post_interactions(session, lo, hi))
+        for t in ranked[:5]:
+            if t.tag in week:
+                series[f"#{t.tag}"].append((hi, week[t.tag].per_post))
+    chart = charts.line_chart(series, tz, f"Interactions per post by tag, per week ({texts.INTERACTIONS_COUNT})",
+                              "per post")
+    tags = [t.tag for t in ranked]
+    a = a or (tags[0] if tags else "")
+    b = b or (tags[-1] if len(tags) > 1 else "")
+    ab = topics.ab_compare_tags(session, settings, a, b) if a and b and a != b else None
+    return {"suggestions": suggestions, "ranked": ranked, "charts": [chart], "tags": tags, "a": a, "b": b, "ab": ab}
+
+
+def besttime_page(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
+    model = topics.posting_time_model(session, settings)
+    slots = model.best_slots(now, k=3)
+    grid = (model.scores * 100).reshape(7, 24)
+    chart = charts.heatmap(grid, DAY_NAMES, f"Audience activity by hour ({settings.schedule.timezone})",
+                           highlight=[(s.weekday(), s.hour) for s, _ in slots])
+    best = int(np.argmax(model.scores)) if model.total else None
+    return {"charts": [chart], "slots": [(f"{DAY_NAMES[s.weekday()]} {s:%d %b %H:%M}", share * 100)
+                                         for s, share in slots],
+            "total": int(model.total), "thin": model.total < 200, "tz": settings.schedule.timezone,
+            "best": f"{DAY_NAMES[best // 24]} {best % 24:02d}:00" if best is not None and best < HOURS else None}
+
+
+def faq_page(session: Session, settings: Settings, now: datetime, model: FaqModel | None) -> dict[str, Any]:
+    tz = settings.tz
+    entries = list(session.scalars(select(FaqEntryRow).where(FaqEntryRow.active.is_(True)).order_by(FaqEntryRow.id)))
+    examples: dict[str, list[FaqExample]] = {}
+    for ex in session.scalars(select(FaqExample).order_by(FaqExample.id)):
+        examples.setdefault(ex.entry_id, []).append(ex)
+    handoffs = list(session.scalars(select(Handoff).where(Handoff.status == "open").order_by(Handoff.created_at.desc())))
+    low = list(session.scalars(select(FaqAnswer).where(FaqAnswer.confidence < LOW_CONFIDENCE)
+                               .order_by(FaqAnswer.created_at.desc()).limit(20)))
+    since = now - timedelta(days=14)
+    day_keys = [(since + timedelta(days=i + 1)).astimezone(tz).date() for i in range(14)]
+    answered = _per_day(session, FaqAnswer.created_at, since, day_keys, tz)
+    handed = _per_day(session, Handoff.created_at, since, day_keys, tz)
+    chart = charts.stacked_bars([f"{d:%d %b}" for d in day_keys],
+                                {"answered automatically": answered, "handed off": handed},
+                                "Follower questions per day", "questions")
+    return {"entries": entries, "examples": examples, "handoffs": handoffs, "low": low, "charts": [chart],
+            "versions": model_versions(model), "training": bool(model and model.training.locked()), "tz": tz}
+
+
+def _per_day(session: Session, column: Any, since: datetime, days: list[Any], tz: Any) -> list[float]:
+    out = [0.0] * len(days)
+    index = {d: i for i, d in enumerate(days)}
+    for (at,) in session.execute(select(column).where(column >= since)):
+        i = index.get(at.astimezone(tz).date())
+        if i is not None:
+            out[i] += 1
+    return out
+
+
+def model_versions(model: FaqModel | None) -> list[dict[str, Any]]:
+    """Every trained FAQ version with its threshold and held-out coverage, newest first."""
+    if model is None:
+        return []
+    from nlp import versions
+    from nlp.faq import FaqMatcher
+
+    out = []
+    for name in reversed(versions.versions(model.root)):
+        try:
+            meta = FaqMatcher.read_meta(model.root / name)
+        except (OSError, ValueError):
+            continue
+        cal = meta.get("calibration", {})
+        out.append({"name": name, "live": name == model.version, "entries": len(meta.get("entry_ids", [])),
+                    "examples": meta.get("n_examples"), "threshold": cal.get("threshold"),
+                    "coverage": cal.get("held_out_coverage"), "precision": cal.get("held_out_precision"),
+                    "trained_at": datetime.fromtimestamp(meta.get("trained_at", 0))})
+    return out
+
+
+def reminders_page(session: Session, settings: Settings, chat_id: int) -> dict[str, Any]:
+    rows = reminders.active(session, chat_id)
+    tz = settings.tz
+    return {"reminders": [{"id": r.id, "when": r.due_at.astimezone(tz), "text": r.text, "recurrence": r.recurrence,
+                           "kind": r.kind} for r in rows], "tz": settings.schedule.timezone}

@@ -1,0 +1,53 @@
+"""Questions that reach the bot together are matched in one model call, each gets its own answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bot.sandbox.server import BotApiSandbox
+from bot.services.faq_training import import_and_train
+from nlp.faq_data import load_faq
+from tests.bot_harness import running_bot
+from tests.conftest import settings_for
+from tests.fakes import HashingEncoder
+
+SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "faq.yaml"
+
+
+class RecordingEncoder(HashingEncoder):
+    """The hashing fake, remembering how many texts each call embedded."""
+
+    def __init__(self, multilingual: bool = False) -> None:
+        super().__init__(multilingual=multilingual)
+        self.batches: list[int] = []
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        self.batches.append(len(texts))
+        return super().encode(texts, batch_size)
+
+
+async def test_a_burst_of_questions_costs_batches_and_everyone_gets_the_right_answer(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
+    import_and_train(settings, load_faq(SAMPLE), lambda name: HashingEncoder(), 0.95)
+    encoders: dict[str, RecordingEncoder] = {}
+
+    def factory(name: str) -> RecordingEncoder:
+        return encoders.setdefault(name, RecordingEncoder(multilingual=name == "multilingual-e5-small"))
+
+    questions = {"Which tripod do you use on hikes?": "My tripod is a carbon Peak Design",
+                 "Where can I buy your Lightroom presets?": "My Lightroom presets are in the shop"}
+    followers = [sandbox.user(500 + i, f"F{i}") for i in range(24)]
+    for i, user in enumerate(followers):  # all waiting before the bot polls: they arrive together
+        sandbox.send_private(user, list(questions)[i % 2])
+    async with running_bot(settings, sandbox, encoder_factory=factory) as bot:
+        await bot.settle()
+    for i, user in enumerate(followers):
+        (reply,) = bot.replies_to(user["id"])
+        assert reply.startswith(list(questions.values())[i % 2]), reply
+    english = encoders["hashing-fake"]  # the name the FAQ was trained with
+    assert sum(english.batches) == len(followers)  # each question embedded once
+    assert max(english.batches) >= 12, english.batches  # not one call per question

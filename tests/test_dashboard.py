@@ -1,0 +1,144 @@
+"""The dashboard sub-application over HTTP: initData authentication, pages with charts, actions."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.sandbox.server import BotApiSandbox
+from bot.services.deps import Services
+from bot.web.app import make_dashboard_app
+from bot.web.auth import AuthError, sign_init_data, validate_init_data
+from bot.web.views import PAGES
+from tests.bot_harness import Harness, running_bot
+from tests.conftest import CREATOR_ID, settings_for
+
+MAYA = {"id": CREATOR_ID, "first_name": "Maya"}
+
+
+def test_signed_init_data_validates_and_tampering_does_not() -> None:
+    token = "123:ABC"
+    data = sign_init_data(MAYA, token)
+    assert validate_init_data(data, token, 60).id == CREATOR_ID
+    with pytest.raises(AuthError, match="signature"):
+        validate_init_data(data, "123:OTHER", 60)
+    fields = dict(parse_qsl(data))
+    fields["user"] = json.dumps({"id": 1, "first_name": "Eve"})
+    with pytest.raises(AuthError, match="signature"):
+        validate_init_data(urlencode(fields), token, 60)
+    old = sign_init_data(MAYA, token, auth_date=int(time.time()) - 3600)
+    with pytest.raises(AuthError, match="stale"):
+        validate_init_data(old, token, 60)
+    with pytest.raises(AuthError):
+        validate_init_data("", token, 60)
+
+
+@asynccontextmanager
+async def dashboard(services: Services) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    root = web.Application()
+    root.add_subapp("/dashboard/", make_dashboard_app(services))
+    async with TestClient(TestServer(root)) as client:
+        yield client
+
+
+def auth(token: str, user: dict[str, object] = MAYA, age: int = 0) -> dict[str, str]:
+    return {"Authorization": "tma " + sign_init_data(user, token, auth_date=int(time.time()) - age)}
+
+
+async def _channel(sandbox: BotApiSandbox, bot: Harness) -> None:
+    ana = sandbox.user(101, "Ana")
+    post, forward = sandbox.channel_post("Sunrise over the lake #travel")
+    sandbox.comment(forward, ana, "<b>bold</b> <script>alert(1)</script> & more")
+    sandbox.comment(forward, ana, "Love it")
+    sandbox.reactions(post, {"👍": 4})
+    sandbox.member(ana, joined=True)
+    await bot.settle()
+
+
+async def test_every_page_needs_a_creators_fresh_signed_init_data(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    settings = settings_for(sandbox, sqlite_url, tmp_path)
+    token = settings.telegram.token
+    async with running_bot(settings, sandbox) as bot:
+        await _channel(sandbox, bot)
+        async with dashboard(bot.runtime.services) as client:
+            shell = await client.get("/dashboard/")
+            assert shell.status == 200 and "dashboard.js" in await shell.text()
+            for page in PAGES:
+                forged = {"Authorization": "tma " + sign_init_data(MAYA, "999:FORGED")}
+                for headers in ({}, forged, auth(token, age=2 * 86400), auth(token, {"id": 101, "first_name": "Ana"})):
+                    resp = await client.get(f"/dashboard/api/page/{page}", headers=headers)
+                    assert resp.status == 401, (page, headers)
+                ok = await client.get(f"/dashboard/api/page/{page}", headers=auth(token))
+                assert ok.status == 200, await ok.text()
+                html = await ok.text()
+                if page != "reminders":
+                    assert '<svg class="chart"' in html, page
+            resp = await client.post("/dashboard/api/reminders/create", data={"when": "in 2h", "text": "post"},
+                                     headers=auth(token, age=2 * 86400))
+            assert resp.status == 401
+            sentiment = await (await client.get("/dashboard/api/page/sentiment", headers=auth(token))).text()
+            assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in sentiment and "<script>" not in sentiment
+
+
+async def test_reminders_and_faq_edits_from_the_dashboard(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    from bot.services.faq import import_entries
+    from nlp.faq_data import FaqEntry
+
+    settings = settings_for(sandbox, sqlite_url, tmp_path)
+    token = settings.telegram.token
+    async with running_bot(settings, sandbox) as bot:
+        with bot.sessions() as s, s.begin():
+            import_entries(s, [FaqEntry("camera", "A Sony.", ["which camera do you use?"], [])])
+        async with dashboard(bot.runtime.services) as client:
+            html = await (await client.post("/dashboard/api/reminders/create", headers=auth(token),
+                                            data={"when": "tomorrow 18:00", "text": "post the <sunrise>"})).text()
+            assert "post the &lt;sunrise&gt;" in html
+            bad = await (await client.post("/dashboard/api/reminders/create", headers=auth(token),
+                                           data={"when": "someday", "text": "x"})).text()
+            assert 'class="error"' in bad
+            html = await (await client.post("/dashboard/api/faq/entry", headers=auth(token),
+                                            data={"entry_id": "camera", "answer": "A Nikon Z8 now."})).text()
+            assert "A Nikon Z8 now." in html
+            html = await (await client.post("/dashboard/api/faq/example", headers=auth(token),
+                                            data={"entry_id": "camera", "question": "what body do you shoot?"})).text()
+            assert "what body do you shoot?" in html
+
+
+async def test_the_bot_serves_the_dashboard_and_offers_it_to_the_creator(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    import socket
+
+    from aiohttp import ClientSession
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = "https://bot.example.com/dashboard/"
+    settings = settings_for(sandbox, sqlite_url, tmp_path, web={"public_url": url, "port": port})
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    ana = sandbox.user(101, "Ana")
+    async with running_bot(settings, sandbox) as bot, ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{port}/dashboard/") as resp:
+            assert resp.status == 200 and "dashboard.js" in await resp.text()
+        async with http.get(f"http://127.0.0.1:{port}/dashboard/api/page/overview") as resp:
+            assert resp.status == 401
+        async with http.get(f"http://127.0.0.1:{port}/dashboard/api/page/overview",
+                            headers=auth(settings.telegram.token)) as resp:
+            assert resp.status == 200 and "Overview" in await resp.text()
+        assert sandbox.menu_buttons[CREATOR_ID] == {"type": "web_app", "text": "Open dashboard", "web_app": {"url": url}}
+        assert 101 not in sandbox.menu_buttons
+        sandbox.send_private(maya, "/dashboard")
+        sandbox.send_private(ana, "/dashboard")
+        await bot.settle()
+    (offer,) = sandbox.sent[CREATOR_ID]
+    assert offer["reply_markup"]["inline_keyboard"] == [[{"text": "Open dashboard", "web_app": {"url": url}}]]
+    assert "only for the channel's creator" in sandbox.texts_to(101)[-1]
