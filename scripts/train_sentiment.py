@@ -76,7 +76,7 @@ def main() -> None:
 
     t0 = time.time()
     if args.head_only:
-        model = SentimentModel.load(args.start_from or "nlp/weights/sentiment-minilm")  # as the bot runs it
+        model = SentimentModel.load(args.start_from or "nlp/weights/sentiment-minilm")  # PyTorch, same weights
         model.refit_head([r[0] for r in rows], [r[1] for r in rows], (val_t[0] + val_g[0], val_t[1] + val_g[1]),
                          score_fn=score)
     else:
