@@ -210,7 +210,7 @@ async def play_faq(sandbox: BotApiSandbox, t: Transcript, users: tuple[Any, ...]
 async def play_sentiment(sandbox: BotApiSandbox, t: Transcript, runtime: BotRuntime) -> None:
     """Comments are labelled; a burst of negative ones under a post alerts the creator once."""
     t.say("== Comments are labelled; a negative surge alerts the creator ==")
-    _, forward = sandbox.channel_post("Big news: my photo course is now paid-only #business")
+    post, forward = sandbox.channel_post("Big news: my photo course is now paid-only #business")
     t.say("  channel post: Big news: my photo course is now paid-only #business")
     angry = ["This is so disappointing, I hate paywalls", "Worst decision ever. Unfollowing.",
              "Terrible news, I'm really upset", "Such a greedy move, awful", "I hate this, so sad",
@@ -224,10 +224,11 @@ async def play_sentiment(sandbox: BotApiSandbox, t: Transcript, runtime: BotRunt
     while time.monotonic() < deadline and not any("surging" in x for x in sandbox.texts_to(CREATOR_ID)):
         await asyncio.sleep(0.2)
     await t.settle()
-    from bot.store.models import Comment
+    from bot.store.models import ChannelPost, Comment
 
-    with runtime.services.sessions() as session:
-        for c in session.scalars(select(Comment).order_by(Comment.id)):
+    with runtime.services.sessions() as session:  # the comments under the post, as labelled
+        for c in session.scalars(select(Comment).join(ChannelPost, ChannelPost.id == Comment.post_id)
+                                 .where(ChannelPost.message_id == post["message_id"]).order_by(Comment.id)):
             t.say(f"  [{c.sentiment or '?':8s}] {c.text}")
 
 
