@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import socket
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from telegram import Update
 from telegram.ext import TypeHandler
 
@@ -18,7 +19,7 @@ from bot.runtime.worker import PollerRoleTaken
 from bot.sandbox.server import BotApiSandbox
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
 from bot.store.models import RawUpdate
-from bot.store.updates import store_raw_updates
+from bot.store.updates import claim_updates, store_raw_updates
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for
 
@@ -120,3 +121,22 @@ def test_webhook_port_comes_from_the_environment() -> None:
     assert parse_settings(raw, env={}).telegram.webhook_port == 8443
     with pytest.raises(ConfigError, match="CREATORBOT_WEBHOOK_PORT"):
         parse_settings(raw, env={"CREATORBOT_WEBHOOK_PORT": "eighty"})
+
+
+def test_a_comment_waits_for_its_post_while_a_dead_worker_holds_the_post(db_url: str) -> None:
+    """The channel is ordered with its discussion group: a comment is never handled before its post."""
+    upgrade(db_url)
+    sessions = make_sessionmaker(make_engine(db_url))
+    channel, group = -100, -200
+    post = {"update_id": 1, "channel_post": {"message_id": 1, "date": 1, "chat": {"id": channel, "type": "channel"},
+                                             "text": "new post #travel"}}
+    comment = {"update_id": 2, "message": {"message_id": 7, "date": 2, "chat": {"id": group, "type": "supergroup"},
+                                           "from": {"id": 11, "is_bot": False, "first_name": "Ana"},
+                                           "text": "love it"}}
+    with transaction(sessions) as s:
+        assert store_raw_updates(s, [post, comment], {channel: group}) == 2
+    with transaction(sessions) as s:
+        assert [r.update_id for r in claim_updates(s, "dead-worker", timedelta(minutes=5))] == [1, 2]
+    with transaction(sessions) as s:  # its lease still runs: the comment must not overtake the post
+        s.execute(update(RawUpdate).where(RawUpdate.update_id == 2).values(claimed_by=None, lease_until=None))
+        assert claim_updates(s, "new-worker", timedelta(minutes=5)) == []

@@ -14,7 +14,7 @@ import asyncio
 import hmac
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -35,17 +35,22 @@ ALLOWED_UPDATES = [
 ]
 
 
-def _store(sessions: sessionmaker[Session], payloads: list[dict[str, Any]]) -> int:
+Linked = Callable[[], Mapping[int, int]]  # chats ordered with another one (see `chat_key`)
+
+
+def _store(sessions: sessionmaker[Session], payloads: list[dict[str, Any]], linked: Linked) -> int:
     with sessions() as session, session.begin():
-        return store_raw_updates(session, payloads)
+        return store_raw_updates(session, payloads, linked())
 
 
 class Poller:
     """Long-polls getUpdates; every batch is committed before the next call confirms it."""
 
     def __init__(self, bot: Bot, sessions: sessionmaker[Session], on_stored: Callable[[int], None],
-                 timeout: int = 30, heartbeat: Callable[[], None] = lambda: None) -> None:
+                 timeout: int = 30, heartbeat: Callable[[], None] = lambda: None,
+                 linked: Linked = dict) -> None:
         self.bot = bot
+        self.linked = linked
         self.sessions = sessions
         self.on_stored = on_stored
         self.timeout = timeout
@@ -79,7 +84,7 @@ class Poller:
             delay = 1.0
             if not batch:
                 continue
-            stored = await asyncio.to_thread(_store, self.sessions, batch)
+            stored = await asyncio.to_thread(_store, self.sessions, batch, self.linked)
             ids = [u["update_id"] for u in batch if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
             if ids:
                 offset = max(ids) + 1  # not max(offset, ...): ids may restart lower after a quiet week
@@ -92,7 +97,8 @@ class WebhookServer:
     def __init__(self, sessions: sessionmaker[Session], on_stored: Callable[[int], None], secret: str,
                  listen: str, port: int, path: str = "/telegram",
                  extra_routes: Callable[[web.Application], None] | None = None,
-                 subapps: dict[str, web.Application] | None = None) -> None:
+                 subapps: dict[str, web.Application] | None = None, linked: Linked = dict) -> None:
+        self.linked = linked
         self.subapps = subapps or {}  # mounted next to the webhook (the dashboard)
         self.sessions = sessions
         self.on_stored = on_stored
@@ -115,7 +121,7 @@ class WebhookServer:
         if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
             return web.Response(status=400, text="not an update")
         try:
-            stored = await asyncio.to_thread(_store, self.sessions, [payload])
+            stored = await asyncio.to_thread(_store, self.sessions, [payload], self.linked)
         except Exception as exc:  # not stored: Telegram (or the load balancer) must deliver it again
             log.warning("could not store update %s: %s", payload["update_id"], exc)
             return web.Response(status=503, text="storage unavailable")

@@ -241,6 +241,11 @@ class BotRuntime:
             self.health.beat("models")
             await asyncio.sleep(2.0)
 
+    def _linked_chats(self) -> dict[int, int]:
+        """The channel is ordered with its discussion group (live settings: they may change in the chat)."""
+        channel = self.services.settings.channel
+        return {channel.id: channel.discussion_group_id} if channel.id and channel.discussion_group_id else {}
+
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         allow_exports()
@@ -267,14 +272,14 @@ class BotRuntime:
         if tg.mode == "webhook":
             self.webhook = WebhookServer(self.services.sessions, self._stored, tg.webhook_secret,
                                          tg.webhook_listen, tg.webhook_port, extra_routes=self.health.add_routes,
-                                         subapps=web_subapps(self.services))
+                                         subapps=web_subapps(self.services), linked=self._linked_chats)
             await self.webhook.start()
             await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret or None,
                                       allowed_updates=ALLOWED_UPDATES)
         else:
             await app.bot.delete_webhook()
             poller = Poller(app.bot, self.services.sessions, self._stored, tg.poll_timeout,
-                            lambda: self.health.beat("poller"))
+                            lambda: self.health.beat("poller"), linked=self._linked_chats)
             self._supervised("poller", poller.run)
             await self._serve_health()
             if self.settings.web.port:
@@ -332,6 +337,7 @@ class BotRuntime:
             await app.stop()
         await app.shutdown()
         self.engine.dispose()
+        allow_exports()  # stopped: a later start or a CLI command in this process may export again
         log.info("creatorbot stopped (worker %s)", self.worker)
 
     async def run_forever(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,8 +34,18 @@ def dedupe_key(payload: dict[str, Any]) -> str:
                                      default=str).encode()).hexdigest()
 
 
-def chat_key(payload: dict[str, Any]) -> int:
-    """The chat whose order this update belongs to (0: updates without a chat)."""
+def chat_key(payload: dict[str, Any], linked: Mapping[int, int] | None = None) -> int:
+    """The chat whose order this update belongs to (0: updates without a chat).
+
+    `linked` maps a chat onto the one it is ordered with: the channel onto its discussion group, so
+    a post, its automatic forward and the comments under it are handled in `update_id` order even
+    when a worker dies holding the post.
+    """
+    key = _own_chat(payload)
+    return (linked or {}).get(key, key)
+
+
+def _own_chat(payload: dict[str, Any]) -> int:
     body = payload.get(update_kind(payload))
     if not isinstance(body, dict):
         return 0
@@ -49,11 +59,15 @@ def chat_key(payload: dict[str, Any]) -> int:
     return 0
 
 
-def store_raw_updates(session: Session, payloads: list[dict[str, Any]]) -> int:
-    """Insert updates that are not stored yet; a redelivered update is ignored. Returns new rows."""
+def store_raw_updates(session: Session, payloads: list[dict[str, Any]],
+                      linked: Mapping[int, int] | None = None) -> int:
+    """Insert updates that are not stored yet; a redelivered update is ignored. Returns new rows.
+
+    `linked`: see `chat_key`.
+    """
     now = utcnow()
     rows = [
-        {"update_id": int(p["update_id"]), "dedupe_key": dedupe_key(p), "chat_key": chat_key(p),
+        {"update_id": int(p["update_id"]), "dedupe_key": dedupe_key(p), "chat_key": chat_key(p, linked),
          "kind": update_kind(p), "payload": p, "received_at": now, "status": PENDING,
          "attempts": 0, "not_before": now}
         for p in payloads
