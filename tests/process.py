@@ -11,31 +11,13 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from bot.sandbox.config import write_sandbox_config
 from bot.sandbox.server import BotApiSandbox
 from tests.conftest import CREATOR_ID
 
 
 def write_config(path: Path, sandbox: BotApiSandbox, db_file: Path, creators: tuple[int, ...] = (CREATOR_ID,)) -> Path:
-    path.write_text(f"""
-[telegram]
-token = "{sandbox.token}"
-base_url = "{sandbox.root_url}"
-poll_timeout = 1
-
-[creator]
-user_ids = [{", ".join(map(str, creators))}]
-
-[channel]
-id = {sandbox.channel['id']}
-discussion_group_id = {sandbox.group['id']}
-
-[database]
-url = "sqlite:///{db_file}"
-
-[paths]
-data_dir = "{path.parent / 'data'}"
-""")
-    return path
+    return write_sandbox_config(path, sandbox, f"sqlite:///{db_file}", creators)
 
 
 def start_bot(config: Path, log: Path) -> subprocess.Popen[bytes]:
