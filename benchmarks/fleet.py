@@ -37,6 +37,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.config import load_settings  # noqa: E402
+from bot.sandbox.config import write_sandbox_config  # noqa: E402
 from bot.sandbox.server import BotApiSandbox, SandboxThread  # noqa: E402
 from bot.services.faq_training import import_and_train  # noqa: E402
 from nlp.faq_data import load_faq  # noqa: E402
@@ -52,29 +53,13 @@ def free_port() -> int:
 
 
 def write_config(path: Path, sandbox: BotApiSandbox, db_url: str, webhook: bool) -> Path:
-    mode = 'mode = "webhook"\nwebhook_url = "http://127.0.0.1:9/telegram"' if webhook else "poll_timeout = 5"
-    path.write_text(f"""
-[telegram]
-token = "{sandbox.token}"
-base_url = "{sandbox.root_url}"
-{mode}
-
-[creator]
-user_ids = [1]
-
-[database]
-url = "{db_url}"
-
-[paths]
-data_dir = "{path.parent / 'data'}"
-
+    return write_sandbox_config(path, sandbox, db_url, (1,), webhook=webhook, extra="""
 [limits]
 send_per_second = 100000.0
 send_per_chat_per_second = 1000.0
 send_per_group_per_minute = 100000
 follower_messages_per_minute = 1000
 """)
-    return path
 
 
 def encoder_factory(name: str) -> Any:

@@ -15,13 +15,25 @@ from telegram.ext import (
     ContextTypes,
     MessageHandler,
     MessageReactionHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.config import Settings
 from bot.context import BotContext, attach_services
-from bot.handlers import channel, creator, errors, faq, followers, reports, sentiment, setup, topics
-from bot.services import faq_chat
+from bot.handlers import (
+    channel,
+    creator,
+    errors,
+    faq,
+    followers,
+    gate,
+    reports,
+    sentiment,
+    setup,
+    topics,
+)
+from bot.services import buttons, faq_chat
 from bot.services import setup as setup_service
 from bot.services.deps import Services
 
@@ -47,11 +59,12 @@ CREATOR_COMMANDS: dict[str, Handler] = {
     "cancel": faq.cancel,
     "timezone": setup.timezone,
 }
+GATE_GROUP = -100  # the gate runs before every other handler group
 # Inline-button presses: callback-data prefix -> handler.
 CALLBACKS: dict[str, Handler] = {
-    "fb": faq.feedback,
-    topics.REMINDER_CANCEL_PREFIX: topics.cancel_reminder,
-    "sl": sentiment.relabel,
+    buttons.FEEDBACK: faq.feedback,
+    buttons.REMINDER_CANCEL: topics.cancel_reminder,
+    buttons.RELABEL: sentiment.relabel,
     faq_chat.FAQ_PREFIX: faq.faq_button,
     setup_service.SETUP_PREFIX: setup.button,
 }
@@ -97,22 +110,30 @@ def build_application(settings: Settings, services: Services) -> AnyApplication:
 
 
 def add_handlers(application: AnyApplication, services: Services) -> None:
+    """Every update passes the gate first (foreign chats, malformed updates, follower rate limits).
+    Commands run only from new messages, never from edits; creator commands only in the creator's
+    private chat or the inbox group."""
     settings = services.settings
-    creators = filters.User(user_id=list(settings.creator.user_ids), allow_empty=False)
+    application.add_handler(TypeHandler(Update, gate.gate), group=GATE_GROUP)
+    new_message = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE
-    application.add_handler(CommandHandler("start", setup.checklist, filters=creators & private))
+    creators = filters.User(user_id=list(settings.creator.user_ids), allow_empty=False)
+    inbox = ConfiguredChat(services, lambda s: s.creator.inbox_chat_id, zero_is_any=False)
+    creator_chats = private | inbox
+    application.add_handler(CommandHandler("start", setup.checklist, filters=creators & private & new_message))
     for name, handler in CREATOR_COMMANDS.items():
-        application.add_handler(CommandHandler(name, handler, filters=creators))
-    application.add_handler(CommandHandler(list(CREATOR_COMMANDS), creator.refuse))
+        application.add_handler(CommandHandler(name, handler, filters=creators & creator_chats & new_message))
+    application.add_handler(CommandHandler(list(CREATOR_COMMANDS), creator.refuse, filters=new_message))
 
-    application.add_handler(CommandHandler("start", followers.start, filters=private))
-    application.add_handler(CommandHandler("help", followers.help_command, filters=private))
-    application.add_handler(CommandHandler("forgetme", reports.forgetme, filters=private))
+    application.add_handler(CommandHandler("start", followers.start, filters=private & new_message))
+    application.add_handler(CommandHandler("help", followers.help_command, filters=private & new_message))
+    application.add_handler(CommandHandler("forgetme", reports.forgetme, filters=private & new_message))
+    # before the group handler, so a reply in the inbox group is never taken for a comment
+    application.add_handler(MessageHandler(
+        creators & creator_chats & filters.REPLY & new_message & ~filters.COMMAND, faq.creator_reply))
 
     channel_filter = filters.UpdateType.CHANNEL_POSTS & ConfiguredChat(services, lambda s: s.channel.id)
     application.add_handler(MessageHandler(channel_filter, channel.channel_post))
-
-    inbox = ConfiguredChat(services, lambda s: s.creator.inbox_chat_id, zero_is_any=False)
     group_filter = (filters.ChatType.GROUPS & filters.UpdateType.MESSAGES & ~inbox
                     & ConfiguredChat(services, lambda s: s.channel.discussion_group_id))
     application.add_handler(MessageHandler(group_filter, channel.group_message))
@@ -123,15 +144,11 @@ def add_handlers(application: AnyApplication, services: Services) -> None:
     application.add_handler(ChatMemberHandler(setup.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     for prefix, handler in CALLBACKS.items():
         application.add_handler(CallbackQueryHandler(handler, pattern=f"^{prefix}:"))
-    creator_chats = private | inbox
+    application.add_handler(CallbackQueryHandler(faq.expired_button))
     application.add_handler(MessageHandler(
-        creators & creator_chats & filters.REPLY & filters.UpdateType.MESSAGE & ~filters.COMMAND,
-        faq.creator_reply))
-    application.add_handler(MessageHandler(
-        creators & private & filters.UpdateType.MESSAGE & filters.Document.ALL, faq.faq_file))
-    application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE & filters.COMMAND,
-                                           followers.unknown_command))
-    application.add_handler(MessageHandler(private & filters.UpdateType.MESSAGE, followers.private_message))
+        creators & private & new_message & filters.Document.ALL, faq.faq_file))
+    application.add_handler(MessageHandler(private & new_message & filters.COMMAND, followers.unknown_command))
+    application.add_handler(MessageHandler(private & new_message, followers.private_message))
     application.add_error_handler(errors.on_error)
 
 

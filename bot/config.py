@@ -356,7 +356,12 @@ def parse_settings(raw: dict[str, Any], source: str = "<config>", env: dict[str,
 def _cross_checks(settings: Settings) -> list[str]:
     """Problems that involve more than one key."""
     problems: list[str] = []
-    creator, channel = settings.creator, settings.channel
+    tg, creator, channel = settings.telegram, settings.creator, settings.channel
+    if tg.mode == "webhook" and not WEBHOOK_SECRET_RE.match(tg.webhook_secret):
+        problems.append(
+            '[telegram] webhook_secret must be 32 to 256 characters of A-Z, a-z, 0-9, "_" and "-" when '
+            'mode = "webhook" (without it anyone who reaches the endpoint can post updates as the creator): '
+            f"set {WEBHOOK_SECRET_ENV} or webhook_secret; `creatorbot check-config --generate-secret` makes one")
     if creator.inbox_chat_id and creator.inbox_chat_id in (channel.discussion_group_id, channel.id):
         problems.append(
             f"[creator] inbox_chat_id = {creator.inbox_chat_id} is the channel or its public discussion group: "

@@ -12,8 +12,21 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units: an emoji is often 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def clip(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` UTF-16 units (Telegram's measure), with "…" when cut."""
+    if utf16_len(text) <= limit:
+        return text
+    used = 0
+    for i, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > limit - 1:
+            return text[:i] + "…"
+    return text
 
 
 START = (
@@ -73,10 +86,20 @@ HANDOFF_TO_CREATOR = (
     "❓ <b>Question from {name}</b> (#{id}, {reason}):\n{question}\n\n"
     "<i>Reply to this message to answer; /close (as a reply) closes it without an answer.</i>"
 )
+HANDOFF_DIGEST_HEADER = "📬 <b>{n} more questions</b> came in at once:"
+HANDOFF_DIGEST_LINE = "#{id} <b>{name}</b>: {question}"
+HANDOFF_DIGEST_FOOTER = ("\n<i>Reply to this message with #id and your answer to answer one, "
+                         "e.g. “#12 Yes, it ships worldwide”; /close #id closes one.</i>")
+HANDOFF_DIGEST_PICK = "Start your reply with the question's #id from the list, e.g. “#12 your answer”."
 HANDOFF_FOLLOW_UP = "➕ <b>{name} adds</b> (#{id}):\n{question}"
 CREATOR_ANSWER = "💬 The creator answered your question:\n\n{answer}"
-RELAYED_LEARNED = "✅ Sent. I saved your answer as an FAQ example; train the FAQ (or /retrain) to use it."
-RELAYED_PENDING = "✅ Sent. Your answer waits for review before I learn from it."
+RELAYED_LEARNED = ("📨 On its way (I'll tell you if it can't be delivered). I saved your answer as an FAQ "
+                   "example; train the FAQ (or /retrain) to use it.")
+RELAYED_PENDING = ("📨 On its way (I'll tell you if it can't be delivered). Your answer waits for review "
+                   "before I learn from it.")
+RELAY_FAILED = "⚠️ Your answer to question #{id} could not be delivered: {error}"
+HANDOFF_UNDELIVERED = ("Sorry, I couldn't reach the creator with your question just now. "
+                       "Please ask again later; I'll answer what I can meanwhile.")
 HANDOFF_ALREADY_DONE = "That question is already {status}."
 RELAY_TEXT_ONLY = "Please answer with text: I can only relay text messages."
 HANDOFF_CLOSED_FOLLOWER = "The creator has closed your question. Feel free to ask something else!"
@@ -123,8 +146,10 @@ BESTTIME_NONE = ("<b>Best times to post</b> ({tz}): no audience activity yet (co
 BESTTIME_UTC = "<i>Times are in UTC: set your time zone with /timezone Europe/Berlin (your zone).</i>"
 BESTTIME_SLOT = "• {when} — {share:.1f} % of your audience's weekly activity"
 REMIND_USAGE = "I couldn't read that reminder: {error}.\nFor example: <code>{example}</code>"
+REMIND_TOO_MANY = "You have {n} active reminders, the most I keep. Cancel one in /reminders first."
 REMIND_SET = "⏰ Reminder set for {when}{recurrence}: {text}"
 REMINDER = "⏰ Reminder: {text}"
+REMINDER_FAILED = "⚠️ Reminder #{id} could not be prepared and was skipped (the log has the details)."
 REMINDERS_NONE = "You have no active reminders. Set one with /remind."
 REMINDERS_HEADER = "<b>Your reminders</b> (tap to cancel):"
 REMINDER_LINE = "• #{id} {when}{recurrence}: {text}"
@@ -157,8 +182,23 @@ REPORT_BEST_SLOT = "Best time to post (all activity, as in /besttime): {slot}"
 REPORT_TOP_TAGS = "Top tags (interactions per post = comments + reactions): {tags}"
 REPORT_CAPTION = "📊 {period} report: {followers} followers, {posts} posts, engagement rate {rate}"
 EXPORT_CAPTION = "Your data as CSV files (see README.txt inside)."
-FORGETME_DONE = ("Done: I deleted your messages, your comment texts, your questions to the creator and your "
-                 "feedback. Anonymous counts remain in the channel's statistics.")
+FORGETME_DONE = ("Done: I deleted your messages, your comment texts, your questions to the creator, your "
+                 "feedback and everything I had stored about you. Anonymous counts remain in the channel's "
+                 "statistics.")
+ALERT_FORGOTTEN = "⚠️ A sentiment alert was here; it quoted a follower who asked to be forgotten."
+
+# --- setup and security -----------------------------------------------------------------------
+WEBHOOK_SECRET_HOWTO = ("Put it in the environment as {env}=<secret> (or [telegram] webhook_secret); "
+                        "the bot hands it to Telegram with setWebhook.")
+HINT_CREATOR_IDS = ("[creator] user_ids is empty: nobody can use creator commands. Your numeric id: message "
+                    "@userinfobot (it replies with your id) and put it here, e.g. user_ids = [123456789].")
+HINT_CHANNEL_ID = ("[channel] id is 0: no channel is set, so posts are ignored. Add the bot to your channel as an "
+                   "administrator yourself: it offers you (in your private chat) to use it, or put the channel's "
+                   "id (-100…, shown by /setup) here. A chat someone else adds the bot to, it leaves.")
+HINT_GROUP_ID = ("[channel] discussion_group_id is 0: no discussion group is set, so comments are ignored. Add the "
+                 "bot to the channel's linked group yourself: it offers to use it, or put the group's id here.")
+CREATOR_CHAT_ONLY = ("Creator commands work only in our private chat (or your inbox group), so nobody else "
+                     "sees the answers. Send it to me here.")
 
 # --- the creator's setup checklist (/start, /setup) -------------------------------------------
 SETUP_HEADER = "<b>Setting up your assistant</b>"

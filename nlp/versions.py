@@ -40,8 +40,10 @@ def publish(root: Path, version: str) -> None:
 
 
 def current(root: Path) -> str | None:
+    """The published version: a name like v0007 that exists under `root` (anything else, such as a
+    path that leaves `root`, is no version)."""
     try:
-        name = (root / "CURRENT").read_text().strip()
-    except FileNotFoundError:
+        name = (root / "CURRENT").read_text(encoding="utf-8", errors="replace").strip()
+    except (FileNotFoundError, IsADirectoryError):
         return None
-    return name if (root / name).is_dir() else None
+    return name if _VERSION.match(name) and (root / name).is_dir() else None

@@ -24,6 +24,8 @@ from bot.store.models import (
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 
+SECRET = "webhook-secret_" * 3
+
 
 async def test_follower_start_is_answered_and_stored(sandbox: BotApiSandbox, db_url: str, tmp_path: Path) -> None:
     ana = sandbox.user(101, "Ana <script>")
@@ -151,10 +153,10 @@ async def test_webhook_mode_stores_then_answers(sandbox: BotApiSandbox, sqlite_u
         port = sock.getsockname()[1]
     settings = settings_for(sandbox, sqlite_url, tmp_path, telegram={
         "mode": "webhook", "webhook_url": f"http://127.0.0.1:{port}/telegram",
-        "webhook_port": port, "webhook_secret": "hush"})
+        "webhook_port": port, "webhook_secret": SECRET})
     ana = sandbox.user(101, "Ana")
     async with running_bot(settings, sandbox) as bot:
-        assert sandbox.webhook == {"url": f"http://127.0.0.1:{port}/telegram", "secret_token": "hush"}
+        assert sandbox.webhook == {"url": f"http://127.0.0.1:{port}/telegram", "secret_token": SECRET}
         sandbox.send_private(ana, "/start")
         await bot.settle()
         assert "Hi Ana" in bot.replies_to(101)[0]
@@ -165,5 +167,10 @@ async def test_webhook_mode_stores_then_answers(sandbox: BotApiSandbox, sqlite_u
                 f"http://127.0.0.1:{port}/telegram", json={"update_id": 999, "message": {}},
                 headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as resp:
             assert resp.status == 403
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "ünïcode-" + SECRET}):
+            async with aiohttp.ClientSession() as http, http.post(
+                    f"http://127.0.0.1:{port}/telegram", json={"update_id": 999, "message": {}},
+                    headers=headers) as resp:
+                assert resp.status == 403  # not a 500 for a header that is not ASCII
         with bot.sessions() as s:
             assert s.scalars(select(RawUpdate).where(RawUpdate.update_id == 999)).first() is None

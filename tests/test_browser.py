@@ -251,7 +251,7 @@ def test_chat_page_handoff_relay_and_the_dashboard_button(browser: Any, world: W
     note.wait_for()
     note.locator(".reply").click()
     say(maya, "No code for that one, sorry — but the shop has 10 % off this week.")
-    reply(maya, "Sent.")
+    reply(maya, "On its way")
     reply(ben, "The creator answered")
     assert "10 % off" in ben.inner_text("#log")
     say(ben, "<b>thanks</b> & bye")

@@ -92,7 +92,8 @@ async def test_handoff_relay_and_learning(sandbox: BotApiSandbox, sqlite_url: st
             handoff = s.scalars(select(Handoff)).one()
             assert handoff.status == "answered" and handoff.answer == answer
             learned = s.scalars(select(FaqExample).where(FaqExample.source == "handoff")).all()
-            assert {e.question for e in learned} == {UNRELATED, "Any code at all?"}
+            # only the question the creator answered is learned; the follow-up is not (FAQ poisoning)
+            assert {e.question for e in learned} == {UNRELATED}
 
         sandbox.send_private(maya, "/retrain")
         await bot.settle()

@@ -14,6 +14,7 @@ from bot import texts
 from bot.cli import main
 from bot.config import ChannelConfig, Settings
 from bot.sandbox.server import BotApiSandbox
+from bot.services import setup as setup_service
 from bot.store.models import (
     ChannelPost,
     Comment,
@@ -219,7 +220,12 @@ async def test_every_creator_command_on_an_empty_database(sandbox: BotApiSandbox
         assert len(evening) == 3 and all(int(line.split(":")[0][-2:]) in range(18, 23) for line in evening)
         assert "/setup" in by_command["/help"] and "/faq" in by_command["/help"]
 
-        # thin data: posts without hashtags, then one post per tag
+        # thin data: posts without hashtags, then one post per tag. First the creator picks the channel
+        # and its group (what the setup buttons do): posts from a chat nobody configured are not stored.
+        services = bot.runtime.services
+        async with services.unit() as session:
+            setup_service.change_settings(services, session, {
+                "channel.id": sandbox.channel["id"], "channel.discussion_group_id": sandbox.group["id"]})
         sandbox.channel_post("Sunrise at the lake")
         await bot.settle()
         assert (await say(bot, maya, "/suggest")) == texts.SUGGEST_MISSING["tags"].format(posts=1)
@@ -245,6 +251,7 @@ async def test_small_talk_is_answered_never_handed_off_nor_counted(sandbox: BotA
     settings = settings_for(sandbox, sqlite_url, tmp_path / "data", smalltalk={"thanks": "Anytime! — Maya"},
                             limits={"follower_messages_per_minute": 60})
     ana = sandbox.user(101, "Ana")
+    sandbox.user(CREATOR_ID, "Maya")  # has started the bot: a handoff note reaches her
     async with running_bot(settings, sandbox) as bot:  # no FAQ: any question would be handed off
         for text, key in SMALL_TALK:
             expected = getattr(settings.smalltalk, key)

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.config import load_settings
+from bot.sandbox.config import SANDBOX_WEBHOOK_SECRET, write_sandbox_config
 from bot.sandbox.server import BotApiSandbox, SandboxThread
 from bot.services.faq_training import import_and_train
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
@@ -41,26 +42,7 @@ FOLLOWERS, QUESTIONS_EACH = 1000, 3
 
 
 def fleet_config(path: Path, sandbox: BotApiSandbox, db_url: str, report_at: str = "09:00") -> Path:
-    path.write_text(f"""
-[telegram]
-token = "{sandbox.token}"
-base_url = "{sandbox.root_url}"
-mode = "webhook"
-webhook_url = "http://127.0.0.1:9/telegram"
-
-[creator]
-user_ids = [{CREATOR_ID}]
-
-[channel]
-id = {sandbox.channel['id']}
-discussion_group_id = {sandbox.group['id']}
-
-[database]
-url = "{db_url}"
-
-[paths]
-data_dir = "{path.parent / 'data'}"
-
+    return write_sandbox_config(path, sandbox, db_url, (CREATOR_ID,), webhook=True, extra=f"""
 [limits]
 send_per_second = {SEND_LIMIT}
 follower_messages_per_minute = 100
@@ -72,7 +54,6 @@ report_time = "{report_at}"
 [runtime]
 lease_seconds = 5
 """)
-    return path
 
 
 def start_worker(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -221,7 +202,8 @@ async def test_a_postgres_outage_heals_by_itself(pg_url: str, sandbox: BotApiSan
     admin = PG_ADMIN_URL.replace("+psycopg", "")
     port = free_port()
     settings = settings_for(sandbox, pg_url, tmp_path, telegram={
-        "mode": "webhook", "webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_port": port},
+        "mode": "webhook", "webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_port": port,
+        "webhook_secret": SANDBOX_WEBHOOK_SECRET},
         runtime={"lease_seconds": 5})
     users = [sandbox.user(20_000 + i, f"U{i}") for i in range(120)]
     statuses: list[int] = []

@@ -13,7 +13,7 @@ from nlp.faq_data import load_faq
 from nlp.language import foreign_share, needs_multilingual
 from nlp.sentiment_multilingual import RoutedSentiment
 from tests.bot_harness import running_bot
-from tests.conftest import settings_for, wait_for
+from tests.conftest import CREATOR_ID, settings_for, wait_for
 from tests.fakes import HashingEncoder, KeywordSentiment, fake_encoders
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,6 +34,7 @@ async def test_chinese_question_gets_the_chinese_answer(sandbox: BotApiSandbox, 
     assert matcher.multilingual is not None  # trained because the FAQ has Chinese entries
     li = sandbox.user(111, "李雷", language_code="zh-hans")
     ana = sandbox.user(101, "Ana")
+    sandbox.user(CREATOR_ID, "Maya")  # has started the bot: handoff notes reach her
     async with running_bot(settings, sandbox) as bot:
         sandbox.send_private(li, "你用的是哪款三脚架？")
         sandbox.send_private(ana, "Which tripod do you use?")

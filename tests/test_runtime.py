@@ -16,6 +16,7 @@ from bot.config import ConfigError, parse_settings
 from bot.runtime import BotRuntime
 from bot.runtime.processor import MAX_ATTEMPTS
 from bot.runtime.worker import PollerRoleTaken
+from bot.sandbox.config import SANDBOX_WEBHOOK_SECRET
 from bot.sandbox.server import BotApiSandbox
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
 from bot.store.models import RawUpdate
@@ -97,7 +98,8 @@ async def test_a_second_poller_refuses_to_start(sandbox: BotApiSandbox, sqlite_u
 async def test_healthz_and_metrics(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
     port = free_port()
     settings = settings_for(sandbox, sqlite_url, tmp_path, telegram={
-        "mode": "webhook", "webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_port": port})
+        "mode": "webhook", "webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_port": port,
+        "webhook_secret": SANDBOX_WEBHOOK_SECRET})
     async with running_bot(settings, sandbox) as bot:
         sandbox.send_private(sandbox.user(101, "Ana"), "/start")
         await bot.settle()
@@ -116,7 +118,8 @@ async def test_healthz_and_metrics(sandbox: BotApiSandbox, sqlite_url: str, tmp_
 
 
 def test_webhook_port_comes_from_the_environment() -> None:
-    raw = {"telegram": {"mode": "webhook", "webhook_url": "https://bot.example/telegram"}}
+    raw = {"telegram": {"mode": "webhook", "webhook_url": "https://bot.example/telegram",
+                        "webhook_secret": SANDBOX_WEBHOOK_SECRET}}
     assert parse_settings(raw, env={"CREATORBOT_WEBHOOK_PORT": "8601"}).telegram.webhook_port == 8601
     assert parse_settings(raw, env={}).telegram.webhook_port == 8443
     with pytest.raises(ConfigError, match="CREATORBOT_WEBHOOK_PORT"):

@@ -29,6 +29,13 @@ def _problems(raw: dict[str, object], env: dict[str, str] | None = None) -> str:
     return str(info.value)
 
 
+@pytest.mark.parametrize("secret", ["", "hush", "x" * 31, "é" * 40, "a b" * 20, "x" * 257])
+def test_webhook_mode_refuses_a_weak_or_missing_secret(secret: str) -> None:
+    raw = {"telegram": {"mode": "webhook", "webhook_url": "https://example.org/hook", "webhook_secret": secret}}
+    message = _problems(raw)
+    assert "[telegram] webhook_secret" in message and "--generate-secret" in message
+
+
 def test_webhook_secret_from_the_environment_is_accepted() -> None:
     raw = {"telegram": {"mode": "webhook", "webhook_url": "https://example.org/hook"}}
     settings = parse_settings(raw, env={"CREATORBOT_WEBHOOK_SECRET": GOOD_SECRET})

@@ -1,4 +1,4 @@
-"""`creatorbot faq import | train | ask`."""
+"""`creatorbot faq import | train | ask | review`."""
 
 from __future__ import annotations
 
@@ -101,6 +101,24 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
+    """List learned examples waiting for review; accept or reject them by id."""
+    from bot.services.faq import pending_examples, review_examples
+
+    with migrated_sessions(settings.database.url)() as session, session.begin():
+        if args.accept or args.reject:
+            accepted, rejected = review_examples(session, args.accept or [], args.reject or [])
+            print(f"accepted {accepted}, rejected {rejected}; `creatorbot faq train` uses the accepted ones",
+                  file=sys.stderr)
+            return 0
+        rows = pending_examples(session)
+        for example, answer in rows:
+            print(json.dumps({"id": example.id, "question": example.question, "answer": answer},
+                             ensure_ascii=False))
+        print(f"{len(rows)} example(s) wait for review: --accept ID ... / --reject ID ...", file=sys.stderr)
+    return 0
+
+
 def add_faq_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
     faq = sub.add_parser("faq", help="the creator's FAQ: import, train, ask")
     faq_sub = faq.add_subparsers(dest="faq_command", required=True, metavar="ACTION")
@@ -114,5 +132,9 @@ def add_faq_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]
     ask.add_argument("--output", help="JSONL file (default: stdout)")
     ask.add_argument("--model", help="a FAQ model directory (default: the published version)")
     ask.set_defaults(func=cmd_ask)
-    for p in (imp, train, ask):
+    review = faq_sub.add_parser("review", help="learned examples waiting for review (auto_accept_answers = false)")
+    review.add_argument("--accept", type=int, nargs="+", metavar="ID", help="make these examples training data")
+    review.add_argument("--reject", type=int, nargs="+", metavar="ID", help="delete these examples")
+    review.set_defaults(func=cmd_review)
+    for p in (imp, train, ask, review):
         common(p)

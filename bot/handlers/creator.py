@@ -30,7 +30,15 @@ async def dashboard(update: Update, context: BotContext) -> None:
 
 
 async def refuse(update: Update, context: BotContext) -> None:
-    """Anyone but the creator using a creator command gets a polite refusal."""
+    """A creator command from someone else, or from the creator in another chat.
+
+    Followers get a polite refusal in private (never a word in a group); the creator is told in
+    private where creator commands work, so the answer never lands in a public chat."""
     message = update.effective_message
-    if message is not None:
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    if context.services.settings.is_creator(user.id):
+        send_text(context.session, user.id, texts.CREATOR_CHAT_ONLY)
+    elif message.chat.type == "private":
         send_text(context.session, message.chat_id, texts.CREATOR_ONLY)

@@ -7,27 +7,33 @@ from telegram import Update
 from bot import texts
 from bot.context import BotContext
 from bot.handlers.incoming import incoming, person
-from bot.services import conversation, faq, faq_chat
+from bot.services import buttons, conversation, faq, faq_chat
 from bot.services.faq_training import start_retrain
 from bot.services.outbox import answer_callback, send_text
+from bot.services.privacy import attribute_update
+from bot.services.unit import current_raw_id
 
 
 async def creator_reply(update: Update, context: BotContext) -> None:
     """A creator's reply to a handoff note goes to the follower; other replies are plain messages."""
     message = update.effective_message
     assert message is not None and message.reply_to_message is not None
-    handoff = faq.handoff_for_reply(context.session, message.chat_id, message.reply_to_message.message_id)
+    handoff, answer = faq.handoff_for_reply(context.session, message.chat_id, message.reply_to_message.message_id,
+                                            message.text or "")
     if handoff is None:
-        if message.chat.type == "private":
+        if faq.is_digest(context.session, message.chat_id, message.reply_to_message.message_id):
+            send_text(context.session, message.chat_id, texts.HANDOFF_DIGEST_PICK)
+        elif message.chat.type == "private":
             await conversation.on_private_message(context.services, context.session, incoming(message))
         return
+    attribute_update(context.session, current_raw_id(), handoff.user_id)  # it quotes their question
     if handoff.status != "open":
         send_text(context.session, message.chat_id, texts.HANDOFF_ALREADY_DONE.format(status=handoff.status))
         return
-    if not message.text:
+    if not message.text or not answer:
         send_text(context.session, message.chat_id, texts.RELAY_TEXT_ONLY)
         return
-    faq.relay_creator_answer(context.services, context.session, handoff, message.text, message.chat_id)
+    faq.relay_creator_answer(context.services, context.session, handoff, answer, message.chat_id)
 
 
 async def close(update: Update, context: BotContext) -> None:
@@ -35,10 +41,12 @@ async def close(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     replied = message.reply_to_message
-    handoff = faq.handoff_for_reply(context.session, message.chat_id, replied.message_id) if replied else None
+    handoff, _ = (faq.handoff_for_reply(context.session, message.chat_id, replied.message_id,
+                                        " ".join(context.args or [])) if replied else (None, ""))
     if handoff is None or handoff.status != "open":
         send_text(context.session, message.chat_id, texts.CLOSE_USAGE)
         return
+    attribute_update(context.session, current_raw_id(), handoff.user_id)
     faq.close_handoff(context.session, handoff, message.chat_id)
 
 
@@ -128,10 +136,24 @@ async def faq_button(update: Update, context: BotContext) -> None:
 async def feedback(update: Update, context: BotContext) -> None:
     """👍 or 👎 under an automatic answer."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, answer_id, value = query.data.split(":")
+    assert query is not None
+    button = buttons.parse(query.data, buttons.FEEDBACK)
     toast = texts.FEEDBACK_UNKNOWN
-    if query.message is not None and answer_id.isdigit():
-        toast = faq.record_feedback(context.services, context.session, person(query.from_user), int(answer_id), value,
-                                    query.message.chat.id, query.message.message_id)
+    if query.message is not None and button is not None:
+        toast = faq.record_feedback(context.services, context.session, person(query.from_user), button.item_id,
+                                    button.choice, query.message.chat.id, query.message.message_id)
     answer_callback(context.session, query.id, query.from_user.id, toast)
+
+
+async def expired_button(update: Update, context: BotContext) -> None:
+    """Any button press no other handler took (forged or stale data): "expired", never a traceback."""
+    query = update.callback_query
+    assert query is not None
+    answer_callback(context.session, query.id, query.from_user.id, texts.FEEDBACK_UNKNOWN)
+
+
+async def handoff_digest(context: BotContext) -> None:
+    """Job: questions that came in a burst reach the creator as one digest, not one message each."""
+    services = context.services
+    async with services.unit() as session:
+        faq.send_digest(session, services.settings)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from telegram import Update
 
 from bot import texts
@@ -9,11 +12,13 @@ from bot.config import ConfigError
 from bot.context import BotContext
 from bot.services import setup
 from bot.services.export import export_zip
-from bot.services.outbox import send_file, send_text
+from bot.services.faq_training import retrain_without_forgotten
+from bot.services.outbox import FORGETME_PURPOSE, send_file, send_text
 from bot.services.privacy import forget_follower, purge_raw_updates
 from bot.services.report import PERIODS
 from bot.services.report_delivery import ensure_report_schedule, send_report
 from bot.store.models import utcnow
+from bot.store.outbox_queue import prune_paces
 
 
 async def report(update: Update, context: BotContext) -> None:
@@ -58,8 +63,13 @@ async def forgetme(update: Update, context: BotContext) -> None:
     """Delete what the bot stored about this follower."""
     message = update.effective_message
     assert message is not None and message.from_user is not None
-    forget_follower(context.session, message.from_user.id)
-    send_text(context.session, message.chat_id, texts.FORGETME_DONE, purpose="forgetme")
+    services = context.services
+    user_id = message.from_user.id
+    removed = await asyncio.to_thread(forget_follower, context.session, user_id, services.settings.data_dir)
+    services.follower_limits.forget(user_id)
+    send_text(context.session, message.chat_id, texts.FORGETME_DONE, purpose=FORGETME_PURPOSE)
+    if removed["learned_examples"]:
+        retrain_without_forgotten(services)
 
 
 async def retention(context: BotContext) -> None:
@@ -67,4 +77,5 @@ async def retention(context: BotContext) -> None:
     services = context.services
     async with services.unit() as session:
         purge_raw_updates(session, services.settings.database.retention_days)
+        prune_paces(session, time.time() - 60)  # chats nothing was sent to lately
         ensure_report_schedule(session, services.settings)

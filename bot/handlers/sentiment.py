@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot import texts
 from bot.context import BotContext
-from bot.services import sentiment
+from bot.services import buttons, sentiment
 from bot.services.outbox import answer_callback, send_text
 
 
@@ -32,8 +32,8 @@ async def mood(update: Update, context: BotContext) -> None:
 async def relabel(update: Update, context: BotContext) -> None:
     """A relabel button: store the creator's correction."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, comment_id, label = query.data.split(":")
-    ok = (context.services.settings.is_creator(query.from_user.id) and comment_id.isdigit()
-          and sentiment.relabel(context.session, int(comment_id), label))
+    assert query is not None
+    button = buttons.parse(query.data, buttons.RELABEL)
+    ok = (button is not None and context.services.settings.is_creator(query.from_user.id)
+          and sentiment.relabel(context.session, button.item_id, button.choice))
     answer_callback(context.session, query.id, query.from_user.id, texts.RELABELLED if ok else texts.RELABEL_FAILED)

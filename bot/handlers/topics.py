@@ -9,14 +9,12 @@ from telegram import Update
 
 from bot import texts
 from bot.context import BotContext
-from bot.services import reminders, topics
+from bot.services import buttons, reminders, topics
 from bot.services.outbox import answer_callback, send_text
 from bot.services.report_delivery import send_report
 from bot.services.stats import stored_counts
 from bot.store.models import Reminder, utcnow
 from recsys.timing import DAY_NAMES
-
-REMINDER_CANCEL_PREFIX = "rm"
 
 
 def _when(dt_local: datetime) -> str:
@@ -85,11 +83,16 @@ async def remind(update: Update, context: BotContext) -> None:
         when, rest = reminders.parse_when(args, utcnow(), settings.tz)
         if not rest:
             raise reminders.WhenError("no text after the time", f"{' '.join(args)} post the sunrise set")
+        if len(" ".join(rest)) > reminders.MAX_TEXT:
+            raise reminders.WhenError(f"the text is longer than {reminders.MAX_TEXT} characters")
     except reminders.WhenError as exc:
         send_text(context.session, message.chat_id, texts.REMIND_USAGE.format(
             error=texts.esc(exc.problem), example=texts.esc(exc.example)))
         return
     text = " ".join(rest)
+    if reminders.active_count(context.session, message.chat_id) >= reminders.MAX_ACTIVE:
+        send_text(context.session, message.chat_id, texts.REMIND_TOO_MANY.format(n=reminders.MAX_ACTIVE))
+        return
     reminders.create(context.session, message.chat_id, when, text)
     send_text(context.session, message.chat_id, texts.REMIND_SET.format(
         when=_when(when.due_at.astimezone(settings.tz)), text=texts.esc(text),
@@ -105,23 +108,24 @@ async def list_reminders(update: Update, context: BotContext) -> None:
         send_text(context.session, message.chat_id, texts.REMINDERS_NONE)
         return
     tz = context.services.settings.tz
+    rows = rows[:reminders.MAX_ACTIVE + 5]  # manual ones are capped; auto and report ones are few
     lines = [texts.REMINDERS_HEADER] + [texts.REMINDER_LINE.format(
-        id=r.id, when=_when(r.due_at.astimezone(tz)), text=texts.esc(r.text),
+        id=r.id, when=_when(r.due_at.astimezone(tz)), text=texts.esc(texts.clip(r.text, 80)),
         recurrence="" if r.recurrence == "once" else f" ({r.recurrence})") for r in rows]
-    buttons = [[(f"✖ #{r.id}", f"{REMINDER_CANCEL_PREFIX}:{r.id}")] for r in rows]
-    send_text(context.session, message.chat_id, "\n".join(lines), buttons=buttons)
+    cancel = [[(f"✖ #{r.id}", buttons.make(buttons.REMINDER_CANCEL, r.id))] for r in rows]
+    send_text(context.session, message.chat_id, "\n".join(lines), buttons=cancel)
 
 
 async def cancel_reminder(update: Update, context: BotContext) -> None:
     """A cancel button under /reminders."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    rid = query.data.split(":", 1)[1]
+    button = buttons.parse(query.data, buttons.REMINDER_CANCEL)
     chat_id = query.message.chat.id if query.message else query.from_user.id
-    ok = rid.isdigit() and context.services.settings.is_creator(query.from_user.id) and reminders.cancel(
-        context.session, chat_id, int(rid))
+    ok = button is not None and context.services.settings.is_creator(query.from_user.id) and reminders.cancel(
+        context.session, chat_id, button.item_id)
     answer_callback(context.session, query.id, query.from_user.id,
-                    texts.REMINDER_CANCELLED.format(id=rid) if ok else texts.REMINDER_GONE)
+                    texts.REMINDER_CANCELLED.format(id=button.item_id) if ok and button else texts.REMINDER_GONE)
 
 
 async def abtest(update: Update, context: BotContext) -> None:
@@ -152,8 +156,7 @@ async def deliver_reminders(context: BotContext) -> None:
     def on_report(session: Session, row: Reminder) -> None:
         send_report(session, services.settings, row.chat_id, "week" if row.recurrence == "weekly" else "day")
 
-    async with services.unit() as session:
-        reminders.deliver_due(session, utcnow(), timedelta(minutes=grace), on_report, services.settings.tz)
+    await reminders.deliver_each(services, utcnow(), timedelta(minutes=grace), on_report)
 
 
 async def schedule_auto_reminder(context: BotContext) -> None:

@@ -57,6 +57,8 @@ def bot_api_call(row: OutboxMessage) -> BotApiCall:
     if row.method == outbox.CALLBACK_ANSWER:
         return BotApiCall("answerCallbackQuery", {"callback_query_id": p["callback_query_id"],
                                                   "text": p.get("text", "")})
+    if row.method == outbox.LEAVE_CHAT:
+        return BotApiCall("leaveChat", {"chat_id": chat_id})
     if row.method[:1].islower() and any(c.isupper() for c in row.method):
         # rows queued before outbox kinds existed hold the Bot API call itself
         kwargs = dict(p)

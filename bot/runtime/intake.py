@@ -91,6 +91,17 @@ class Poller:
             self.on_stored(stored)
 
 
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def secret_matches(got: str, secret: str) -> bool:
+    """Constant-time comparison of the header with the configured secret; any header that is not
+    ASCII (or an empty secret) simply does not match."""
+    if not secret:
+        return False
+    return hmac.compare_digest(got.encode("utf-8", "surrogateescape"), secret.encode())
+
+
 class WebhookServer:
     """Receives updates over HTTPS (behind a proxy): store, then answer 200."""
 
@@ -110,10 +121,8 @@ class WebhookServer:
         self._runner: web.AppRunner | None = None
 
     async def _receive(self, request: web.Request) -> web.Response:
-        if self.secret:
-            got = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-            if not hmac.compare_digest(got, self.secret):
-                return web.Response(status=403, text="bad secret token")
+        if not secret_matches(request.headers.get(SECRET_HEADER, ""), self.secret):
+            return web.Response(status=403, text="bad secret token")
         try:
             payload = await request.json()
         except ValueError:

@@ -18,11 +18,13 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.context import BotContext
 from bot.handlers import channel, reports, topics
+from bot.handlers import faq as faq_handlers
 from bot.services.faq import examples_since
 from bot.services.faq_training import start_retrain
 from bot.services.setup import refresh_settings
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+DIGEST_INTERVAL = 10.0  # seconds between looks for questions waiting for a digest
 
 
 Job = Callable[[BotContext], Coroutine[Any, Any, None]]
@@ -91,6 +93,7 @@ def schedule_faq_jobs(application: AnyApplication, settings: Settings, is_leader
         return
     jq.run_repeating(reload_faq_model, interval=FAQ_RELOAD_SECONDS, first=FAQ_RELOAD_SECONDS, name="faq-reload")
     jq.run_repeating(reload_settings, interval=15.0, first=15.0, name="settings-reload")
+    jq.run_repeating(leader_only(faq_handlers.handoff_digest, is_leader), interval=DIGEST_INTERVAL, first=2.0, name="handoff-digest")
     hh, mm = (int(x) for x in settings.faq.retrain_time.split(":"))
     jq.run_daily(leader_only(nightly_retrain, is_leader), time=dt.time(hh, mm, tzinfo=settings.tz), name="faq-nightly-retrain")
 

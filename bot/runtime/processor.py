@@ -149,7 +149,7 @@ class Processor:
         services = self.services
         async with services.db_lock:
             with services.sessions() as session:
-                state = UpdateState(session)
+                state = UpdateState(session, raw_id=row.id)
                 token = current_update.set(state)
                 try:
                     with session.begin():

@@ -35,10 +35,13 @@ from telegram.warnings import PTBUserWarning
 from bot.config import LimitsConfig
 from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
 from bot.runtime.health import Metrics
+from bot.services.faq import undeliverable
+from bot.services.outbox import FORGETME_PURPOSE
 from bot.store.models import DirectMessage, OutboxMessage, utcnow
 from bot.store.outbox_queue import (
     claim_outbox,
     dead_letter,
+    delete_sent,
     mark_sent,
     move_chat,
     pace_chat,
@@ -230,10 +233,18 @@ class OutboxSender:
         retry_later(session, row.id, seconds, f"429: retry after {seconds:g} s")
 
     async def _dead(self, row: OutboxMessage, error: str) -> None:
-        self._transaction(lambda s: dead_letter(s, row.id, error))
+        self._transaction(lambda s: self._dead_letter(s, row, error))
         self.metrics.outbox_dead.inc()
 
+    @staticmethod
+    def _dead_letter(session: Session, row: OutboxMessage, error: str) -> None:
+        dead_letter(session, row.id, error)
+        undeliverable(session, row, error)  # whoever waited on it hears the truth
+
     def _mark_sent(self, session: Session, row: OutboxMessage, message: Message | None, call: BotApiCall) -> None:
+        if row.purpose == FORGETME_PURPOSE:  # nothing of a forgotten follower stays, not even this
+            delete_sent(session, row.id)
+            return
         mark_sent(session, row.id, message.message_id if message else None)
         if call.sends_message:
             pace_chat(session, row.chat_id, time.time() + self._pace(row.chat_id))

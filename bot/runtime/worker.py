@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from telegram import Bot, BotCommand
 
 from bot.app import AnyApplication, api_root, build_application
-from bot.config import Settings
+from bot.config import WEBHOOK_SECRET_RE, Settings
 from bot.runtime.health import Health, Metrics
 from bot.runtime.intake import ALLOWED_UPDATES, Poller, WebhookServer
 from bot.runtime.jobs import schedule_jobs
@@ -100,6 +100,10 @@ class BotRuntime:
             raise SystemExit(
                 "no bot token: set CREATORBOT_TOKEN or [telegram] token in the config "
                 "(or try `creatorbot demo`, which needs none)")
+        if settings.telegram.mode == "webhook" and not WEBHOOK_SECRET_RE.match(settings.telegram.webhook_secret):
+            raise SystemExit(
+                "webhook mode needs a webhook secret of at least 32 characters of A-Za-z0-9_- "
+                "(`creatorbot check-config --generate-secret` makes one)")
         self.settings = settings
         if migrate:
             upgrade(settings.database.url)
@@ -274,7 +278,7 @@ class BotRuntime:
                                          tg.webhook_listen, tg.webhook_port, extra_routes=self.health.add_routes,
                                          subapps=web_subapps(self.services), linked=self._linked_chats)
             await self.webhook.start()
-            await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret or None,
+            await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret,
                                       allowed_updates=ALLOWED_UPDATES)
         else:
             await app.bot.delete_webhook()

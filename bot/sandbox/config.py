@@ -7,15 +7,22 @@ from pathlib import Path
 
 from bot.sandbox.server import BotApiSandbox
 
+# The sandbox's webhook secret (a real deployment makes its own: check-config --generate-secret).
+SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret-0123456789abcdef"
+
 
 def write_sandbox_config(path: Path, sandbox: BotApiSandbox, db_url: str, creators: Iterable[int] = (),
-                         extra: str = "") -> Path:
-    """Write a polling config for `sandbox` to `path` (data next to it); `extra` is appended TOML."""
+                         extra: str = "", webhook: bool = False) -> Path:
+    """Write a config for `sandbox` to `path` (data next to it); `extra` is appended TOML.
+
+    Polling, or with `webhook` webhook mode (each worker's port from CREATORBOT_WEBHOOK_PORT)."""
+    mode = (f'mode = "webhook"\nwebhook_url = "http://127.0.0.1:9/telegram"\n'
+            f'webhook_secret = "{SANDBOX_WEBHOOK_SECRET}"' if webhook else "poll_timeout = 1")
     path.write_text(f"""
 [telegram]
 token = "{sandbox.token}"
 base_url = "{sandbox.root_url}"
-poll_timeout = 1
+{mode}
 
 [creator]
 user_ids = [{", ".join(map(str, creators))}]

@@ -140,6 +140,7 @@ class BotApiSandbox:
         self.linked_chat: dict[int, int] = {channel_id: group_id, group_id: channel_id}
         self.files: dict[str, bytes] = {}  # file_path -> content, served under /file/bot<token>/
         self.failures: dict[str, list[ApiError]] = {}
+        self.blocked_chats: set[int] = set()  # sends to these fail with 403 (blocked, never pressed Start)
         self.deliver_all = False  # True: ignore allowed_updates (a type newer than the bot)
         self.per_chat_interval = 0.0  # > 0: answer 429 when a chat is sent to faster than this
         # A load balancer in front of several webhook receivers: deliver round-robin to these URLs
@@ -184,6 +185,7 @@ class BotApiSandbox:
             "getChatAdministrators": self._get_chat_administrators,
             "getFile": self._get_file,
             "deleteMessage": lambda p, f: True,
+            "leaveChat": lambda p, f: True,
         }
 
     # ------------------------------------------------------------------ lifecycle
@@ -301,6 +303,8 @@ class BotApiSandbox:
         queued = self.failures.get(method)
         if queued:
             raise queued.pop(0)
+        if method.startswith("send") and _as_int(params.get("chat_id")) in self.blocked_chats:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         if self.per_chat_interval > 0 and method.startswith("send") and method != "sendChatAction":
             chat_id = int(params.get("chat_id", 0))
             now = time.monotonic()
@@ -354,7 +358,7 @@ class BotApiSandbox:
                 self.updates = self.updates[offset:]
 
     def _wanted(self, update: JSONDict) -> bool:
-        kind = next(k for k in update if k != "update_id")
+        kind = next((k for k in update if k != "update_id"), "")
         if self.deliver_all:
             return True
         if self.allowed_updates:
@@ -486,7 +490,7 @@ class BotApiSandbox:
         text = str(params.get(key, ""))
         if params.get("parse_mode") == "HTML":
             text = check_html(text)
-        if len(text) > (4096 if key == "text" else 1024):
+        if len(text.encode("utf-16-le")) // 2 > (4096 if key == "text" else 1024):  # Telegram counts UTF-16
             raise ApiError(400, f"Bad Request: {'message' if key == 'text' else 'caption'} is too long")
         return text
 
@@ -723,6 +727,13 @@ def _decode_value(key: str, value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class SandboxThread:

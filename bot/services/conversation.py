@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -14,34 +11,18 @@ from bot.services.faq import answer_question
 from bot.services.followers import record_incoming
 from bot.services.incoming import IncomingMessage
 from bot.services.outbox import send_text
-from bot.store.models import DirectMessage, utcnow
 
 MAX_TEXT = 4096
 
 
-def over_limit(session: Session, user_id: int, per_minute: int) -> tuple[bool, bool]:
-    """(is over the per-minute limit, has just crossed it) for this follower."""
-    since = utcnow() - timedelta(minutes=1)
-    recent = session.scalar(select(func.count()).select_from(DirectMessage).where(
-        DirectMessage.user_id == user_id, DirectMessage.direction == "in",
-        DirectMessage.created_at >= since)) or 0
-    return recent > per_minute, recent == per_minute + 1
-
-
 async def on_private_message(services: Services, session: Session, message: IncomingMessage) -> None:
-    record_incoming(session, message)
+    record_incoming(session, message)  # the gate (bot/handlers/gate.py) already applied the rate limit
     assert message.from_user is not None
-    over, crossed = over_limit(session, message.from_user.id,
-                               services.settings.limits.follower_messages_per_minute)
-    if over:
-        if crossed:
-            send_text(session, message.chat_id, texts.SLOW_DOWN)
-        return
     text = message.text or ""
     if message.text is None:
         send_text(session, message.chat_id, texts.NON_TEXT)
         return
-    if len(text) >= MAX_TEXT:
+    if texts.utf16_len(text) >= MAX_TEXT:
         send_text(session, message.chat_id, texts.TOO_LONG)
         return
     if services.settings.is_creator(message.from_user.id) and faq_chat.continue_dialog(

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.services.chats import ForeignChats
+from bot.services.limits import FollowerLimiter
 from bot.services.unit import unit_of_work, update_session
 from bot.store.write_lock import WriteLock
 
@@ -27,6 +29,11 @@ class Services:
     wake_sender: Callable[[], None] = lambda: None  # a hint that outbox rows were committed
     faq_model: FaqModel | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    follower_limits: FollowerLimiter = field(init=False)
+    foreign_chats: ForeignChats = field(default_factory=ForeignChats)
+
+    def __post_init__(self) -> None:
+        self.follower_limits = FollowerLimiter(self.settings.limits.follower_messages_per_minute)
 
     def spawn(self, coro: Any) -> bool:
         """Run `coro` in the background, keeping a reference until it ends."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ class FaqModel:
         self.matcher: RoutedFaqMatcher | None = None
         self.version: str | None = None
         self.training = threading.Lock()
+        self._unreadable: set[str] = set()  # versions that failed to load (not retried every 15 s)
         # questions that arrive together are matched in one model call (nlp/batching.py)
         self.batcher: MicroBatcher[str, tuple[Match, str]] = MicroBatcher(self._match_batch, max_batch=64,
                                                                           max_wait=0.002)
@@ -87,12 +89,24 @@ class FaqModel:
     def reload_if_changed(self) -> bool:
         """Load the published version if it is not the live one. Returns True when it switched."""
         name = versions.current(self.root)
-        if name is None or name == self.version:
+        if name is None or name == self.version or name in self._unreadable:
             return False
-        matcher = self.models.load_faq(self.root / name)
-        self.matcher, self.version = matcher, name  # one reference swap: readers see old or new
-        log.info("FAQ model %s is live (%d entries)", name, len(matcher.meta.entry_ids))
-        return True
+        candidates = [name]
+        if self.matcher is None:  # nothing live yet (start-up): fall back to the newest older version
+            candidates += [v for v in reversed(versions.versions(self.root)) if int(v[1:]) < int(name[1:])]
+        for candidate in candidates:
+            if candidate in self._unreadable:
+                continue
+            try:
+                matcher = self.models.load_faq(self.root / candidate)
+            except Exception:
+                self._unreadable.add(candidate)
+                log.exception("FAQ model %s cannot be loaded; keeping %s", candidate, self.version or "an older one")
+                continue
+            self.matcher, self.version = matcher, candidate  # one reference swap: readers see old or new
+            log.info("FAQ model %s is live (%d entries)", candidate, len(matcher.meta.entry_ids))
+            return True
+        return False
 
     def train(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
               progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
@@ -104,6 +118,21 @@ class FaqModel:
             matcher.save(path)
             versions.publish(self.root, path.name)
             return path.name, matcher
+
+    def drop_versions_except(self, keep: str | None) -> int:
+        """Delete every version directory but `keep` (None: all of them, and nothing is live).
+
+        After /forgetme the older versions hold the forgotten follower's questions."""
+        removed = 0
+        with self.training:  # never while a version is being written
+            if keep is None:
+                (self.root / "CURRENT").unlink(missing_ok=True)
+                self.matcher, self.version = None, None
+            for name in versions.versions(self.root):
+                if name != keep:
+                    shutil.rmtree(self.root / name, ignore_errors=True)
+                    removed += 1
+        return removed
 
 
 def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target_precision: float,

@@ -25,16 +25,32 @@ def start_retrain(services: Services, notify_chat: int | None) -> bool:
     return services.spawn(retrain(services, notify_chat))
 
 
-async def retrain(services: Services, notify_chat: int | None) -> str | None:
+def retrain_without_forgotten(services: Services) -> bool:
+    """After /forgetme removed learned examples: once that transaction has committed, train a version
+    without them and delete every older version (they hold the forgotten questions). Waits for a
+    running training instead of skipping."""
+    if services.faq_model is None:
+        return False
+    return services.spawn(retrain(services, None, drop_older=True))
+
+
+async def retrain(services: Services, notify_chat: int | None, drop_older: bool = False) -> str | None:
     model = services.faq_model
     if model is None:
         return None
     faq = services.settings.faq
+    if drop_older:
+        async with services.db_lock:
+            pass  # the update that asked for this holds the lock until it has committed
     try:
         version, matcher = await asyncio.to_thread(
             train_from_database, model, services.sessions, faq.target_precision, faq.min_margin)
         await asyncio.to_thread(model.reload_if_changed)
+        if drop_older:
+            await asyncio.to_thread(model.drop_versions_except, version)
     except Exception as exc:
+        if drop_older:  # nothing left to train on: no version may keep the forgotten questions
+            await asyncio.to_thread(model.drop_versions_except, None)
         log.exception("FAQ training failed")
         if notify_chat is not None:
             async with services.unit() as session:

@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session
 
 from bot.store.models import OutboxMessage
 
+FORGETME_PURPOSE = "forgetme"  # the confirmation of /forgetme: deleted once sent, never recorded
+
 # Outbox kinds (OutboxMessage.method)
 TEXT = "text"
 PHOTO = "photo"
 DOCUMENT = "document"
 REMOVE_BUTTONS = "remove_buttons"
 CALLBACK_ANSWER = "callback_answer"
+LEAVE_CHAT = "leave_chat"
 
 
 def _queue(session: Session, row: OutboxMessage) -> OutboxMessage:
@@ -76,3 +79,8 @@ def answer_callback(session: Session, callback_query_id: str, user_id: int, text
     return _queue(session, OutboxMessage(chat_id=user_id, method=CALLBACK_ANSWER,
                                          params={"callback_query_id": callback_query_id, "text": text},
                                          purpose="callback"))
+
+
+def leave_chat(session: Session, chat_id: int) -> OutboxMessage:
+    """Queue leaving a group or channel the bot does not belong in."""
+    return _queue(session, OutboxMessage(chat_id=chat_id, method=LEAVE_CHAT, params={}, purpose="leave"))

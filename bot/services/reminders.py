@@ -7,22 +7,31 @@ the bot was down is sent once, late, if it is within the grace period; older one
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.services.deps import Services
 from bot.services.outbox import send_text
 from bot.store.models import Reminder
 
+log = logging.getLogger(__name__)
 _WEEKDAYS = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
 _IN = re.compile(r"^in\s+(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?)$")
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
+
+
+# Limits that keep /reminders within one Telegram message (4096 UTF-16 units, 100 buttons).
+MAX_ACTIVE = 25
+MAX_TEXT = 200
+MAX_AHEAD_DAYS = 3660
 
 
 class WhenError(ValueError):
@@ -72,8 +81,10 @@ def parse_when(words: list[str], now: datetime, tz: ZoneInfo) -> tuple[When, lis
                             "in 30m stretch")
         used = 2 if _IN.match(f"in {w[1]}") else 3
         n, unit = int(m.group(1)), m.group(2)[0]
-        delta = {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
-        return When(now + delta, "once"), words[used:]
+        minutes = n * {"m": 1, "h": 60, "d": 24 * 60}[unit]
+        if minutes > MAX_AHEAD_DAYS * 24 * 60:
+            raise WhenError(f"that is too far ahead: at most {MAX_AHEAD_DAYS} days", "in 3d post the recap")
+        return When(now + timedelta(minutes=minutes), "once"), words[used:]
     if w[0] == "daily" or (w[0] == "every" and _word(w, 1) == "day"):
         skip = 1 if w[0] == "daily" else 2
         t = _at_time(local, _word(w, skip), " ".join(words[:skip]), "daily 18:00 go live")
@@ -102,6 +113,8 @@ def parse_when(words: list[str], now: datetime, tz: ZoneInfo) -> tuple[When, lis
         t = _at_time(date, _word(w, 1), words[0], example)
         if t <= local:
             raise WhenError("that time is in the past", example)
+        if t - local > timedelta(days=MAX_AHEAD_DAYS):
+            raise WhenError(f"that is too far ahead: at most {MAX_AHEAD_DAYS} days", example)
         return When(t, "once"), words[2:]
     if _TIME.match(w[0]):
         t = _at_time(local, w[0], "", "18:00 go live")
@@ -120,6 +133,11 @@ def create(session: Session, chat_id: int, when: When, text: str, kind: str = "m
     session.add(row)
     session.flush()
     return row
+
+
+def active_count(session: Session, chat_id: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(Reminder).where(
+        Reminder.chat_id == chat_id, Reminder.status == "active", Reminder.kind != "report")) or 0)
 
 
 def active(session: Session, chat_id: int) -> list[Reminder]:
@@ -144,34 +162,82 @@ def next_occurrence(due: datetime, recurrence: str, tz: ZoneInfo) -> datetime:
     return (local + step).replace(tzinfo=tz)
 
 
-def deliver_due(session: Session, now: datetime, grace: timedelta,
+def due_ids(session: Session, now: datetime) -> list[int]:
+    return list(session.scalars(select(Reminder.id).where(Reminder.status == "active", Reminder.due_at <= now)
+                                .order_by(Reminder.due_at)))
+
+
+def deliver_one(session: Session, reminder_id: int, now: datetime, grace: timedelta,
                 on_report: Callable[[Session, Reminder], None] | None = None,
-                tz: ZoneInfo | None = None) -> int:
-    """Queue every reminder that is due; returns how many were sent. Call inside one transaction.
+                tz: ZoneInfo | None = None) -> bool:
+    """Queue one due reminder (or skip it if it is past the grace period) and move it on; returns
+    whether it was sent. Its own transaction: one that fails cannot hold back the others.
 
     A reminder of kind "report" is handed to `on_report` (which queues the report) instead of text.
     """
-    sent = 0
-    rows = session.scalars(select(Reminder).where(Reminder.status == "active", Reminder.due_at <= now)
-                           .order_by(Reminder.due_at).with_for_update(skip_locked=True))
-    for row in rows:
-        late = now - row.due_at
-        if late <= grace:
-            if row.kind == "report" and on_report is not None:
-                on_report(session, row)
-            else:
-                send_text(session, row.chat_id, texts.REMINDER.format(text=texts.esc(row.text)), purpose="reminder")
-            row.sent_count += 1
-            row.last_sent_at = now
-            sent += 1
+    row = session.scalar(select(Reminder).where(Reminder.id == reminder_id, Reminder.status == "active",
+                                                Reminder.due_at <= now).with_for_update(skip_locked=True))
+    if row is None:  # another worker took it
+        return False
+    sent = False
+    if now - row.due_at <= grace:
+        if row.kind == "report" and on_report is not None:
+            on_report(session, row)
         else:
-            row.missed_count += 1
-        if row.recurrence == "once":
-            row.status = "done"
-        else:
-            zone = tz or ZoneInfo("UTC")
-            due = next_occurrence(row.due_at, row.recurrence, zone)
-            while due <= now:  # skip occurrences missed while down (one late send at most)
-                due = next_occurrence(due, row.recurrence, zone)
-            row.due_at = due
+            send_text(session, row.chat_id, texts.REMINDER.format(text=texts.esc(row.text)), purpose="reminder")
+        row.sent_count += 1
+        row.last_sent_at = now
+        sent = True
+    else:
+        row.missed_count += 1
+    _move_on(row, now, tz)
     return sent
+
+
+def _move_on(row: Reminder, now: datetime, tz: ZoneInfo | None) -> None:
+    if row.recurrence == "once":
+        row.status = "done"
+        return
+    zone = tz or ZoneInfo("UTC")
+    due = next_occurrence(row.due_at, row.recurrence, zone)
+    while due <= now:  # skip occurrences missed while down (one late send at most)
+        due = next_occurrence(due, row.recurrence, zone)
+    row.due_at = due
+
+
+def skip_failed(session: Session, reminder_id: int, now: datetime, tz: ZoneInfo | None = None) -> None:
+    """A reminder whose delivery raised: moved on (a one-off is marked failed) and the creator told."""
+    row = session.get(Reminder, reminder_id)
+    if row is None or row.status != "active":
+        return
+    row.missed_count += 1
+    _move_on(row, now, tz)
+    if row.recurrence == "once":
+        row.status = "failed"
+    send_text(session, row.chat_id, texts.REMINDER_FAILED.format(id=row.id), purpose="reminder")
+
+
+async def deliver_each(services: Services, now: datetime, grace: timedelta,
+                       on_report: Callable[[Session, Reminder], None] | None = None) -> int:
+    """The reminder job: every due reminder in its own transaction, so one that fails is skipped and
+    reported (skip_failed) while the others are sent. Returns how many were sent."""
+    tz = services.settings.tz
+    with services.sessions() as session:
+        due = due_ids(session, now)
+    sent = 0
+    for reminder_id in due:
+        try:
+            async with services.unit() as session:
+                sent += deliver_one(session, reminder_id, now, grace, on_report, tz)
+        except Exception:
+            log.exception("reminder %s failed; skipped", reminder_id)
+            async with services.unit() as session:
+                skip_failed(session, reminder_id, now, tz)
+    return sent
+
+
+def deliver_due(session: Session, now: datetime, grace: timedelta,
+                on_report: Callable[[Session, Reminder], None] | None = None,
+                tz: ZoneInfo | None = None) -> int:
+    """Queue every reminder that is due in this one transaction; returns how many were sent."""
+    return sum(deliver_one(session, rid, now, grace, on_report, tz) for rid in due_ids(session, now))

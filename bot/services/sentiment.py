@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.config import Settings
+from bot.services import buttons as buttons_data
 from bot.services.deps import Services
 from bot.services.outbox import send_text
 from bot.store.models import (
@@ -32,7 +33,6 @@ BATCH = 64
 LABELS = ("negative", "neutral", "positive")
 BASELINE_DAYS = 7
 BASELINE_PRIOR = (3.0, 17.0)  # Beta prior on the negative share: 15 % over 20 pseudo-comments
-RELABEL_PREFIX = "sl"
 
 
 class SentimentPrediction(Protocol):
@@ -130,7 +130,7 @@ def alert(session: Session, settings: Settings, surge: Surge) -> None:
     buttons: list[list[tuple[str, str]]] = []
     for i, (comment_id, text) in enumerate(surge.examples, 1):
         lines.append(f"{i}. “{texts.esc(texts.clip(text, 200))}”")
-        buttons.append([(f"{i}: {label}", f"{RELABEL_PREFIX}:{comment_id}:{label[:3]}")
+        buttons.append([(f"{i}: {label}", buttons_data.make(buttons_data.RELABEL, comment_id, label[:3]))
                         for label in ("neutral", "positive")])
     send_text(session, chat, "\n".join(lines), buttons=buttons, purpose="sentiment-alert")
 
@@ -146,6 +146,22 @@ def relabel(session: Session, comment_id: int, label: str) -> bool:
     comment.sentiment = full
     comment.sentiment_source = "creator"
     return True
+
+
+def predict_each(classifier: Classifier, batch: list[str]) -> list[SentimentPrediction | None]:
+    """Predictions for a batch; if the model fails on it, item by item, None for the ones it fails on
+    (one bad text must not block every comment behind it)."""
+    try:
+        return list(classifier.predict(batch))
+    except Exception:
+        log.exception("sentiment batch of %d failed; classifying one by one", len(batch))
+    out: list[SentimentPrediction | None] = []
+    for text in batch:
+        try:
+            out.append(next(iter(classifier.predict([text]))))
+        except Exception:
+            out.append(None)
+    return out
 
 
 class SentimentWorker:
@@ -196,13 +212,17 @@ class SentimentWorker:
         if not comments and not dms:
             return False
         classifier = self.classifier
-        preds = await asyncio.to_thread(lambda: list(classifier.predict(c_texts + d_texts)))
+        preds = await asyncio.to_thread(predict_each, classifier, c_texts + d_texts)
         async with services.unit() as session:
             rows: list[Comment | DirectMessage] = [*comments, *dms]
             for row, pred in zip(rows, preds, strict=True):
                 target = (session.get(Comment, row.id) if isinstance(row, Comment)
                           else session.get(DirectMessage, row.id))
                 if target is None:  # deleted meanwhile (/forgetme)
+                    continue
+                if pred is None:  # the model failed on this one: skipped for good, never retried in a loop
+                    log.error("sentiment model failed on %s %s; marked unknown", type(row).__name__, row.id)
+                    target.sentiment = "unknown"
                     continue
                 target.sentiment = pred.label
                 target.p_negative, target.p_neutral, target.p_positive = pred.negative, pred.neutral, pred.positive

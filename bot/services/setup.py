@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.config import Settings, with_overrides
+from bot.services.chats import PRESENT
 from bot.services.deps import Services
 from bot.services.faq import RETRAIN_BUTTONS
 from bot.services.report_delivery import ensure_report_schedule
@@ -24,7 +25,6 @@ SETUP_PREFIX = "setup"
 CHAT_SETTINGS = ("channel.id", "channel.discussion_group_id", "creator.inbox_chat_id", "schedule.timezone",
                  "schedule.report", "schedule.report_time", "schedule.report_weekday")
 ADMIN = {"administrator", "creator"}
-PRESENT = ADMIN | {"member", "restricted"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
 

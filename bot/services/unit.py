@@ -21,6 +21,7 @@ class UpdateState:
     """What happened while one update was handled."""
 
     session: Session
+    raw_id: int | None = None  # the stored update's row (RawUpdate.id)
     errors: list[BaseException] = field(default_factory=list)
 
 
@@ -33,6 +34,12 @@ def update_session() -> Session:
     if state is None:
         raise RuntimeError("no update is being handled: use `async with services.unit()`")
     return state.session
+
+
+def current_raw_id() -> int | None:
+    """The row of the stored update being handled (None outside update handling)."""
+    state = current_update.get()
+    return None if state is None else state.raw_id
 
 
 @asynccontextmanager

@@ -77,6 +77,16 @@ class RawUpdate(Base):
     lease_until: Mapped[datetime | None]
 
 
+class UpdatePerson(Base):
+    """A person an update is from or about (sender, quoted author, joined member): /forgetme finds
+    their raw updates by id through this index, never by text."""
+
+    __tablename__ = "update_people"
+    raw_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("raw_updates.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, index=True)
+
+
 class Follower(Base):
     __tablename__ = "followers"
     user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -83,6 +83,21 @@ def dead_letter(session: Session, row_id: int, error: str) -> None:
     """A row that can never be sent: set aside, so the chat's later rows go on."""
     session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
         status=DEAD, last_error=error[:500], attempts=OutboxMessage.attempts + 1, lease_until=None))
+
+
+def delete_sent(session: Session, row_id: int) -> None:
+    """A sent row that must leave no trace (the /forgetme confirmation)."""
+    session.execute(delete(OutboxMessage).where(OutboxMessage.id == row_id))
+
+
+def prune_paces(session: Session, before: float) -> int:
+    """Forget the pace of chats nothing was sent to lately (the table would grow with every chat)."""
+    return len(session.execute(delete(SendPace).where(SendPace.chat_id != EVERY_CHAT, SendPace.next_at < before)
+                               .returning(SendPace.chat_id)).all())
+
+
+def forget_pace(session: Session, chat_id: int) -> None:
+    session.execute(delete(SendPace).where(SendPace.chat_id == chat_id))
 
 
 def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> int:

@@ -19,13 +19,30 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from bot.store.models import RawUpdate, utcnow
+from bot.store.models import RawUpdate, UpdatePerson, utcnow
 
 PENDING, DONE, SKIPPED, DEAD = "pending", "done", "skipped", "error"
 
 
 def update_kind(payload: dict[str, Any]) -> str:
     return next((k for k in payload if k != "update_id"), "empty")[:40]
+
+
+def people_in(payload: Any) -> set[int]:
+    """Ids of the persons (non-bot users and private chats) anywhere in an update."""
+    found: set[int] = set()
+    stack = [payload]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            pid = value.get("id")
+            if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and (
+                    ("first_name" in value and value.get("is_bot") is not True) or value.get("type") == "private"):
+                found.add(pid)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
 
 
 def dedupe_key(payload: dict[str, Any]) -> str:
@@ -61,7 +78,8 @@ def _own_chat(payload: dict[str, Any]) -> int:
 
 def store_raw_updates(session: Session, payloads: list[dict[str, Any]],
                       linked: Mapping[int, int] | None = None) -> int:
-    """Insert updates that are not stored yet; a redelivered update is ignored. Returns new rows.
+    """Insert updates that are not stored yet, with the persons each is about (the index /forgetme
+    uses); a redelivered update is ignored. Returns new rows.
 
     `linked`: see `chat_key`.
     """
@@ -78,8 +96,13 @@ def store_raw_updates(session: Session, payloads: list[dict[str, Any]],
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = (insert(RawUpdate).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(RawUpdate.id))
-    return len(session.execute(stmt).all())
+            .returning(RawUpdate.id, RawUpdate.dedupe_key))
+    new = {str(key): int(raw_id) for raw_id, key in session.execute(stmt).all()}
+    people = [{"raw_id": new[r["dedupe_key"]], "user_id": pid} for r in rows if r["dedupe_key"] in new
+              for pid in sorted(people_in(r["payload"]))]
+    if people:
+        session.execute(insert(UpdatePerson).values(people).on_conflict_do_nothing())
+    return len(new)
 
 
 def next_offset(session: Session) -> int:

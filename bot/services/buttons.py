@@ -1,0 +1,45 @@
+"""Inline-button callback data: made and parsed in one place.
+
+Any client can send any bytes as callback data, so parsing is strict: a known prefix, a positive
+id and, where the button has one, a known choice. Everything else is an expired button.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FEEDBACK = "fb"
+REMINDER_CANCEL = "rm"
+RELABEL = "sl"
+CHOICES: dict[str, tuple[str, ...]] = {
+    FEEDBACK: ("up", "down"),
+    REMINDER_CANCEL: (),
+    RELABEL: ("neg", "neu", "pos"),
+}
+_DATA = re.compile(r"([a-z]{2}):([1-9][0-9]{0,17})(?::([a-z]{2,4}))?")
+
+
+@dataclass(frozen=True)
+class Button:
+    prefix: str
+    item_id: int
+    choice: str = ""
+
+
+def make(prefix: str, item_id: int, choice: str = "") -> str:
+    return f"{prefix}:{item_id}:{choice}" if choice else f"{prefix}:{item_id}"
+
+
+def parse(data: object, prefix: str) -> Button | None:
+    """The button, if `data` is exactly what `make(prefix, ...)` produces; else None."""
+    if not isinstance(data, str) or len(data) > 64:
+        return None
+    m = _DATA.fullmatch(data)
+    if m is None or m.group(1) != prefix:
+        return None
+    choice = m.group(3) or ""
+    choices = CHOICES.get(prefix)
+    if choices is None or (choice not in choices if choices else choice != ""):
+        return None
+    return Button(prefix, int(m.group(2)), choice)

@@ -1,0 +1,200 @@
+"""/forgetme forgets exactly one person: by ids, everywhere, and nobody else (issue 11: 2, 3)."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect, select, text
+from sqlalchemy.orm import Session
+
+from bot import texts
+from bot.sandbox.server import BotApiSandbox
+from bot.services.export import write_export
+from bot.services.privacy import forget_follower
+from bot.store.db import make_engine, make_sessionmaker, upgrade
+from bot.store.models import (
+    Comment,
+    DirectMessage,
+    FaqExample,
+    Follower,
+    RawUpdate,
+    UpdatePerson,
+    utcnow,
+)
+from tests.bot_harness import running_bot
+from tests.conftest import CREATOR_ID, settings_for, wait_for
+from tests.test_faq_bot import prepare
+
+XENA, YURI, ZOE = 7310001, 7310002, 7310003
+X_MARKERS = ("wombat9931", "quokka5521", "Xenaphon")
+
+
+def _values(bot: Any) -> list[tuple[str, tuple[Any, ...]]]:
+    rows = []
+    with bot.sessions() as s:
+        for table in inspect(s.get_bind()).get_table_names():
+            rows += [(table, tuple(r)) for r in s.execute(text(f"select * from {table}"))]
+    return rows
+
+
+def _blob(value: Any) -> str:
+    if isinstance(value, bytes):
+        try:
+            with zipfile.ZipFile(io.BytesIO(value)) as zf:
+                return " ".join(zf.read(n).decode("utf-8", "replace") for n in zf.namelist())
+        except zipfile.BadZipFile:
+            return value.decode("utf-8", "replace")
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+
+
+def _rows_of(bot: Any, user_id: int) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row that belongs to a follower, exactly as stored."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with bot.sessions() as s:
+        raw_ids = list(s.scalars(select(UpdatePerson.raw_id).where(UpdatePerson.user_id == user_id)))
+        queries = {
+            "raw_updates": f"select * from raw_updates where id in ({','.join(map(str, raw_ids)) or 0})",
+            "direct_messages": f"select * from direct_messages where user_id = {user_id}",
+            "comments": f"select * from comments where user_id = {user_id}",
+            "followers": f"select * from followers where user_id = {user_id}",
+            "handoffs": f"select * from handoffs where user_id = {user_id}",
+            "outbox": f"select * from outbox where chat_id = {user_id}",
+            "membership_events": f"select * from membership_events where user_id = {user_id}",
+        }
+        for name, sql in queries.items():
+            out[name] = sorted((tuple(r) for r in s.execute(text(sql))), key=repr)
+    return out
+
+
+async def test_forgetme_forgets_one_follower_everywhere_and_nobody_else(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    settings = settings_for(sandbox, sqlite_url, data, sentiment={
+        "min_comments": 2, "min_negative_share": 0.1, "surge_ratio": 1.0})
+    prepare(settings)  # FAQ version 1
+    xena = sandbox.user(XENA, "Xenaphon", username="xenaphon_x")
+    yuri, zoe = sandbox.user(YURI, "Yuri"), sandbox.user(ZOE, "Zoe")
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    async with running_bot(settings, sandbox) as bot:
+        services = bot.runtime.services
+        _, forward = sandbox.channel_post("Sunset over the bay #travel")
+        for who in (xena, yuri, zoe):
+            sandbox.member(who, joined=True)
+            sandbox.send_private(who, "/start")
+        sandbox.send_private(xena, "that lens for the wombat9931 shot, is it awful?")
+        sandbox.send_private(yuri, "that lens for the sunset shot?")
+        for who in (xena, yuri, zoe):
+            sandbox.send_private(who, "that")
+        sandbox.comment(forward, xena, "awful quokka5521 view, that")
+        sandbox.comment(forward, yuri, "that view, awful")
+        sandbox.comment(forward, zoe, "that view")
+        await bot.settle()
+        notes = [m for m in sandbox.sent[CREATOR_ID] if "wombat9931" in (m.get("text") or "")]
+        assert notes, "Xena's question was handed to the creator"
+        sandbox.send_private(maya, "A 70-200 zoom, stopped down", reply_to=notes[0])
+        await bot.settle()
+        sandbox.send_private(maya, "/retrain")
+        await wait_for(lambda: any("is live" in t for t in bot.replies_to(CREATOR_ID)), 90, "the retrain")
+        sandbox.send_private(maya, "/export")
+        await bot.settle()
+        with bot.sessions() as s:
+            write_export(s, data / "exports" / "earlier")
+            assert s.scalar(select(FaqExample).where(FaqExample.question.contains("wombat9931"))) is not None
+        assert any("Negative comments are surging" in t for t in bot.replies_to(CREATOR_ID))
+        everything = " ".join(_blob(v) for _, row in _values(bot) for v in row)
+        assert all(m in everything for m in X_MARKERS)  # the test really stored Xena's data everywhere
+        trained_with_her = {p.name for p in (data / "faq").glob("v*")}  # her question's embeddings are in there
+
+        before_yuri, before_zoe = _rows_of(bot, YURI), _rows_of(bot, ZOE)
+        threads: list[str] = []
+
+        def _record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.upper().startswith("DELETE FROM FOLLOWERS"):
+                threads.append(threading.current_thread().name)
+
+        event.listen(bot.runtime.engine, "before_cursor_execute", _record)
+        sandbox.send_private(xena, "/forgetme")
+        pending = sandbox.send_private(zoe, "that is my pending message")  # stored, not handled yet
+        await bot.settle()
+        await wait_for(lambda: not services.background, 90, "the retrain without Xena's questions")
+        await bot.settle()
+
+        assert bot.replies_to(XENA)[-1] == texts.FORGETME_DONE
+        assert threads and threading.main_thread().name not in threads  # off the event loop
+        with bot.sessions() as s:
+            last_of_zoe = max(s.scalars(select(UpdatePerson.raw_id).where(UpdatePerson.user_id == ZOE)))
+            zoe_update = s.get(RawUpdate, last_of_zoe)
+            assert zoe_update is not None and zoe_update.payload["message"]["text"] == pending["text"]
+            assert zoe_update.status == "done"
+            assert s.scalar(select(DirectMessage).where(DirectMessage.text == "that is my pending message"))
+            assert s.scalar(select(Follower).where(Follower.user_id == XENA)) is None
+            assert len(s.scalars(select(Comment)).all()) == 3  # counts stay, anonymised
+        after_yuri, after_zoe = _rows_of(bot, YURI), _rows_of(bot, ZOE)
+        assert after_yuri == before_yuri  # byte for byte
+        for name, rows in before_zoe.items():
+            if name != "followers":  # her last_seen moves with her new message
+                assert set(rows) <= set(after_zoe[name]), name  # earlier rows unchanged; her new ones added
+
+        for table, row in _values(bot):
+            for value in row:
+                blob = _blob(value)
+                assert not any(m in blob for m in X_MARKERS), (table, row)
+                assert value != XENA and str(XENA) not in blob, (table, row)
+        files = [p for p in data.rglob("*") if p.is_file()]
+        for path in files:
+            content = path.read_bytes().decode("utf-8", "replace")
+            assert not any(m in content for m in X_MARKERS) and str(XENA) not in content, path
+        assert not (data / "exports").exists() or not any((data / "exports").iterdir())
+        assert services.faq_model is not None and services.faq_model.version is not None
+        left = {p.name for p in (data / "faq").glob("v*")}
+        assert len(left) == 1 and not left & trained_with_her  # retrained without her; older versions deleted
+        assert services.faq_model.version in left
+        assert XENA not in services.follower_limits._windows
+
+
+def test_forget_is_bounded_by_ids_and_runs_where_it_is_called(tmp_path: Path) -> None:
+    """Thousands of other people's rows are never read: every statement filters by an id."""
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    now = utcnow()
+    with sessions() as s, s.begin():
+        for i in range(3000):
+            uid = 10_000 + i
+            s.add(RawUpdate(id=i + 1, update_id=i + 1, dedupe_key=f"k{i}", kind="message",
+                            payload={"message": {"text": "that thing"}}, status="pending"))
+            s.add(UpdatePerson(raw_id=i + 1, user_id=uid))
+            s.add(DirectMessage(user_id=uid, chat_id=uid, message_id=1, direction="in", text="that thing",
+                                created_at=now))
+        s.add(DirectMessage(user_id=5, chat_id=5, message_id=1, direction="in", text="that", created_at=now))
+    statements: list[str] = []
+    loaded: list[object] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    @event.listens_for(Session, "loaded_as_persistent")
+    def _loaded(session: Session, instance: object) -> None:
+        loaded.append(instance)
+
+    thread_names: list[str] = []
+    with sessions() as s, s.begin():
+        worker = threading.Thread(target=lambda: (thread_names.append(threading.current_thread().name),
+                                                  forget_follower(s, 5, tmp_path)))
+        worker.start()
+        worker.join()
+    event.remove(Session, "loaded_as_persistent", _loaded)
+    reads = [st for st in statements if st.upper().startswith(("SELECT", "UPDATE", "DELETE"))]
+    assert reads and all(" WHERE " in st.upper() for st in reads), [st for st in reads if " WHERE " not in st.upper()]
+    assert len(loaded) < 10  # none of the 6000 other rows came into Python
+    with create_engine(url).connect() as conn:
+        assert conn.execute(text("select count(*) from raw_updates")).scalar() == 3000
+        assert conn.execute(text("select count(*) from direct_messages")).scalar() == 3000
+    engine.dispose()
