@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import Application
 
 from bot.config import Settings
@@ -23,6 +25,7 @@ from bot.services.faq import examples_since
 from bot.services.faq_training import start_retrain
 from bot.services.setup import refresh_settings
 
+log = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 DIGEST_INTERVAL = 10.0  # seconds between looks for questions waiting for a digest
 
@@ -61,10 +64,15 @@ def schedule_member_count(application: AnyApplication, settings: Settings, is_le
 
 
 async def reload_faq_model(context: BotContext) -> None:
-    """Job: switch to a newly published FAQ version (trained here or by `creatorbot faq train`)."""
+    """Job: switch to the FAQ version published in the database (by any worker's /retrain, the nightly
+    retrain or `creatorbot faq train`)."""
     model = context.services.faq_model
-    if model is not None:
+    if model is None:
+        return
+    try:
         await asyncio.to_thread(model.reload_if_changed)
+    except SQLAlchemyError as exc:  # the database is away: keep answering with the live version
+        log.warning("cannot read the published FAQ version (%s); keeping %s", type(exc).__name__, model.version)
 
 
 async def reload_settings(context: BotContext) -> None:
