@@ -21,9 +21,11 @@ from bot.config import Settings
 from bot.context import BotContext
 from bot.handlers import channel, reports, topics
 from bot.handlers import faq as faq_handlers
+from bot.services.auto_reminder import schedule_auto_reminder
 from bot.services.faq import examples_since
 from bot.services.faq_training import start_retrain
 from bot.services.setup import refresh_settings
+from bot.services.soft_tags import tag_untagged_posts
 
 log = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -32,6 +34,7 @@ DIGEST_INTERVAL = 10.0  # seconds between looks for questions waiting for a dige
 
 Job = Callable[[BotContext], Coroutine[Any, Any, None]]
 FAQ_RELOAD_SECONDS = 5.0
+SOFT_TAG_SECONDS = 60.0
 LATE_IS_FINE = {"misfire_grace_time": None}  # a start-up job runs even when a busy start delays it
 
 
@@ -113,5 +116,17 @@ def schedule_topic_jobs(application: AnyApplication, settings: Settings, is_lead
     jq.run_repeating(leader_only(topics.deliver_reminders, is_leader), interval=20.0, first=0.5, name="reminders")
     jq.run_repeating(leader_only(reports.retention, is_leader), interval=24 * 3600.0, first=0.2,
                      name="retention-and-report-schedule", job_kwargs=LATE_IS_FINE)
+    jq.run_repeating(leader_only(soft_tag_posts, is_leader), interval=SOFT_TAG_SECONDS, first=SOFT_TAG_SECONDS,
+                     name="soft-tags")
     if settings.recsys.auto_reminders:
-        jq.run_daily(leader_only(topics.schedule_auto_reminder, is_leader), time=dt.time(0, 10, tzinfo=settings.tz), name="auto-reminder")
+        jq.run_daily(leader_only(auto_reminder, is_leader), time=dt.time(0, 10, tzinfo=settings.tz), name="auto-reminder")
+
+
+async def auto_reminder(context: BotContext) -> None:
+    """Job (daily, when enabled): a reminder at today's best slot with the top suggested topic."""
+    await schedule_auto_reminder(context.services)
+
+
+async def soft_tag_posts(context: BotContext) -> None:
+    """Job: soft tags for posts without hashtags, so /suggest and the reports count them."""
+    await tag_untagged_posts(context.services)
