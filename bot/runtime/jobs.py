@@ -60,9 +60,8 @@ def schedule_member_count(application: AnyApplication, settings: Settings, is_le
     jq = application.job_queue
     if jq is None:  # the channel may be set later, in the chat: the job reads the live settings
         return
-    hh, mm = (int(x) for x in settings.schedule.member_count_time.split(":"))
     snapshot = leader_only(channel.snapshot_member_count, is_leader)
-    jq.run_daily(snapshot, time=dt.time(hh, mm, tzinfo=settings.tz), name="member-count")
+    jq.run_daily(snapshot, time=settings.schedule.member_count_clock.replace(tzinfo=settings.tz), name="member-count")
     jq.run_once(snapshot, when=1.0, name="member-count-at-start", job_kwargs=LATE_IS_FINE)
 
 
@@ -105,8 +104,8 @@ def schedule_faq_jobs(application: AnyApplication, settings: Settings, is_leader
     jq.run_repeating(reload_faq_model, interval=FAQ_RELOAD_SECONDS, first=FAQ_RELOAD_SECONDS, name="faq-reload")
     jq.run_repeating(reload_settings, interval=15.0, first=15.0, name="settings-reload")
     jq.run_repeating(leader_only(faq_handlers.handoff_digest, is_leader), interval=DIGEST_INTERVAL, first=2.0, name="handoff-digest")
-    hh, mm = (int(x) for x in settings.faq.retrain_time.split(":"))
-    jq.run_daily(leader_only(nightly_retrain, is_leader), time=dt.time(hh, mm, tzinfo=settings.tz), name="faq-nightly-retrain")
+    jq.run_daily(leader_only(nightly_retrain, is_leader), time=settings.faq.retrain_clock.replace(tzinfo=settings.tz),
+                 name="faq-nightly-retrain")
 
 
 def schedule_topic_jobs(application: AnyApplication, settings: Settings, is_leader: Callable[[], bool]) -> None:
