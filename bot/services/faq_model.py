@@ -80,6 +80,17 @@ class FaqModel:
             future.add_done_callback(_consume_exception)
             self._prefetched.setdefault(q, []).append(future)
 
+    async def ready(self, questions: list[str]) -> None:
+        """Wait until a match of each question is ready (prefetching those that are not on their way),
+        so that the `match` calls of the update's handler find them done: the processor calls this
+        before it opens the update's transaction, and no transaction stays open across a model call."""
+        if self.matcher is None or not questions:
+            return
+        self.prefetch([q for q in dict.fromkeys(questions) if not self._prefetched.get(q)])
+        waiting = [futures[0] for q in questions if (futures := self._prefetched.get(q))]
+        if waiting:
+            await asyncio.wait(waiting)  # a failed match is the handler's to see, as without this wait
+
     async def match(self, question: str) -> tuple[Match, str]:
         """The best entry for one question and the model version that chose it."""
         futures = self._prefetched.get(question)
