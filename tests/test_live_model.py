@@ -25,9 +25,10 @@ TRIPOD = "Which tripod do you use on hikes?"
 
 
 @pytest.fixture
-def fleet(sqlite_url: str, tmp_path: Path) -> tuple[Settings, sessionmaker[Session]]:
-    settings = parse_settings({"paths": {"data_dir": str(tmp_path / "shared")}, "database": {"url": sqlite_url}})
-    sessions = migrated_sessions(sqlite_url)
+def fleet(db_url: str, tmp_path: Path) -> tuple[Settings, sessionmaker[Session]]:
+    """SQLite, and PostgreSQL when it is reachable (what a fleet runs on)."""
+    settings = parse_settings({"paths": {"data_dir": str(tmp_path / "shared")}, "database": {"url": db_url}})
+    sessions = migrated_sessions(db_url)
     with sessions() as session, session.begin():
         import_entries(session, load_faq(SAMPLE))
     return settings, sessions
