@@ -2,11 +2,14 @@
 
 Every key has a default, so every command runs without a config file. Errors name the key,
 the bad value and the fix; unknown keys are rejected with the closest valid key suggested.
+Times of day ("HH:MM") and weekdays ("mon") are parsed here, once, into fields the rest of the
+bot uses (`ScheduleConfig.report_clock`, `report_weekday_index`, ...).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import ipaddress
 import os
@@ -25,7 +28,28 @@ WEBHOOK_PORT_ENV = "CREATORBOT_WEBHOOK_PORT"  # each worker of a fleet its own p
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # Telegram allows 1-256 characters of A-Za-z0-9_- in a webhook secret; we insist on 32 or more.
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as config values; Monday is 0, as in datetime
+
+
+def parse_clock(value: str) -> dt.time | None:
+    """A 24-hour "HH:MM" config value as a time of day (None: not one)."""
+    if not _TIME_RE.match(value):
+        return None
+    hh, mm = value.split(":")
+    return dt.time(int(hh), int(mm))
+
+
+def parse_weekday(value: str) -> int | None:
+    """A weekday config value ("mon" ... "sun") as 0 ... 6 (None: not one)."""
+    return WEEKDAYS.index(value) if value in WEEKDAYS else None
+
+
+def _parsed(section: str, key: str, value: str, parse: Any) -> Any:
+    """`parse(value)`, or the ConfigError that names the key and the fix."""
+    parsed = parse(value)
+    if parsed is None:
+        raise ConfigError(f"[{section}]", [_check_value(section, key, value) or f"[{section}] {key} = {value!r} is not valid"])
+    return parsed
 
 
 class ConfigError(Exception):
@@ -81,6 +105,16 @@ class ScheduleConfig:
     report_weekday: str = "mon"
     member_count_time: str = "00:05"
     reminder_grace_minutes: int = 60
+    report_clock: dt.time = field(init=False, repr=False, compare=False)  # report_time, local to `timezone`
+    report_weekday_index: int = field(init=False, repr=False, compare=False)  # report_weekday: 0 is Monday
+    member_count_clock: dt.time = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "report_clock", _parsed("schedule", "report_time", self.report_time, parse_clock))
+        object.__setattr__(self, "report_weekday_index",
+                           _parsed("schedule", "report_weekday", self.report_weekday, parse_weekday))
+        object.__setattr__(self, "member_count_clock",
+                           _parsed("schedule", "member_count_time", self.member_count_time, parse_clock))
 
 
 @dataclass(frozen=True)
@@ -97,6 +131,10 @@ class FaqConfig:
     min_margin: float = 0.0
     auto_accept_answers: bool = True
     retrain_time: str = "03:30"
+    retrain_clock: dt.time = field(init=False, repr=False, compare=False)  # retrain_time, local to [schedule] timezone
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "retrain_clock", _parsed("faq", "retrain_time", self.retrain_time, parse_clock))
 
 
 @dataclass(frozen=True)
@@ -217,7 +255,7 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
         ),
         ("schedule", "report_time"): (lambda v: bool(_TIME_RE.match(v)), 'use 24-hour "HH:MM", e.g. "09:00"'),
         ("schedule", "member_count_time"): (lambda v: bool(_TIME_RE.match(v)), 'use 24-hour "HH:MM"'),
-        ("schedule", "report_weekday"): (lambda v: v in _WEEKDAYS, f"use one of {', '.join(_WEEKDAYS)}"),
+        ("schedule", "report_weekday"): (lambda v: v in WEEKDAYS, f"use one of {', '.join(WEEKDAYS)}"),
         ("faq", "target_precision"): (lambda v: 0.5 <= v < 1.0, "use a share between 0.5 and 0.999, e.g. 0.95"),
         ("faq", "retrain_time"): (lambda v: bool(_TIME_RE.match(v)), 'use 24-hour "HH:MM"'),
         ("database", "url"): (
@@ -301,6 +339,12 @@ def _coerce(tp: Any, value: Any) -> tuple[bool, Any]:
     raise TypeError(tp)
 
 
+def _keys(cls: Any) -> dict[str, Any]:
+    """The config keys of a section and their types (fields parsed from them are not keys)."""
+    hints = get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+
+
 def _suggest(name: str, options: list[str]) -> str:
     close = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
     if close:
@@ -322,7 +366,7 @@ def parse_settings(raw: dict[str, Any], source: str = "<config>", env: dict[str,
             problems.append(f"{name} must be a table: write it as [{name}] with keys below it")
             continue
         cls = section_types[name]
-        hints = get_type_hints(cls)
+        hints = _keys(cls)
         kwargs: dict[str, Any] = {}
         for key, val in value.items():
             if key not in hints:
@@ -409,7 +453,7 @@ def with_overrides(settings: Settings, values: dict[str, Any], source: str = "<c
     for dotted, value in values.items():
         section, _, key = dotted.partition(".")
         cls = section_types.get(section)
-        hints = get_type_hints(cls) if cls is not None else {}
+        hints = _keys(cls) if cls is not None else {}
         if key not in hints:
             problems.append(f"unknown setting {dotted}")
             continue

@@ -1,6 +1,8 @@
-"""Versioned model directories: root/v0001, root/v0002, ... and a CURRENT pointer.
+"""Versioned model directories: root/v0001, root/v0002, ... and a CURRENT pointer file.
 
-The pointer is replaced atomically, so a reader sees either the old or the new version.
+The pointer is replaced atomically, so a reader sees either the old or the new version. An
+application may keep its pointer elsewhere (the bot keeps it in its database) and check the names
+it reads with `is_version`.
 """
 
 from __future__ import annotations
@@ -39,11 +41,21 @@ def publish(root: Path, version: str) -> None:
     os.replace(tmp, root / "CURRENT")
 
 
+def is_version(root: Path, name: str) -> bool:
+    """Whether `name` is a version like v0007 that exists under `root` (a path that leaves `root`
+    is not)."""
+    return bool(_VERSION.match(name)) and (root / name).is_dir()
+
+
 def current(root: Path) -> str | None:
-    """The published version: a name like v0007 that exists under `root` (anything else, such as a
-    path that leaves `root`, is no version)."""
+    """The version the pointer file publishes (None: no pointer, or it names no version)."""
     try:
         name = (root / "CURRENT").read_text(encoding="utf-8", errors="replace").strip()
     except (FileNotFoundError, IsADirectoryError):
         return None
-    return name if _VERSION.match(name) and (root / name).is_dir() else None
+    return name if is_version(root, name) else None
+
+
+def unpublish(root: Path) -> None:
+    """Remove the pointer file: no version is published."""
+    (root / "CURRENT").unlink(missing_ok=True)

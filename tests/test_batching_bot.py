@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from bot.sandbox.server import BotApiSandbox
 from bot.services.faq_training import import_and_train
 from nlp.faq_data import load_faq
 from tests.bot_harness import running_bot
-from tests.conftest import settings_for
+from tests.conftest import settings_for, wait_for
 from tests.fakes import HashingEncoder
 
 SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "faq.yaml"
@@ -51,3 +52,44 @@ async def test_a_burst_of_questions_costs_batches_and_everyone_gets_the_right_an
     english = encoders["hashing-fake"]  # the name the FAQ was trained with
     assert sum(english.batches) == len(followers)  # each question embedded once
     assert max(english.batches) >= 12, english.batches  # not one call per question
+
+
+class GatedEncoder(HashingEncoder):
+    """The hashing fake; once armed, each call waits at a gate the test opens."""
+
+    def __init__(self, multilingual: bool = False) -> None:
+        super().__init__(multilingual=multilingual)
+        self.armed = False
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        if self.armed:
+            self.entered.set()
+            self.gate.wait(10)
+        return super().encode(texts, batch_size)
+
+
+async def test_no_transaction_stays_open_while_a_question_is_matched(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
+    import_and_train(settings, load_faq(SAMPLE), lambda name: HashingEncoder(), 0.95)
+    encoders: dict[str, GatedEncoder] = {}
+
+    def factory(name: str) -> GatedEncoder:
+        return encoders.setdefault(name, GatedEncoder(multilingual=name == "multilingual-e5-small"))
+
+    ana = sandbox.user(101, "Ana")
+    async with running_bot(settings, sandbox, encoder_factory=factory) as bot:
+        for encoder in encoders.values():
+            encoder.armed = True
+        sandbox.send_private(ana, "Which tripod do you use on hikes?")
+        await wait_for(lambda: any(e.entered.is_set() for e in encoders.values()), 10, "the model call")
+        lock = bot.runtime.services.db_lock
+        try:  # the handler's transaction (which holds the lock from start to commit) has not begun
+            await wait_for(lambda: not lock.locked(), 2, "the write lock to be free during the model call")
+        finally:
+            for encoder in encoders.values():
+                encoder.gate.set()
+        await bot.settle()
+        assert bot.replies_to(101)[-1].startswith("My tripod is a carbon Peak Design")

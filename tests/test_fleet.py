@@ -99,8 +99,9 @@ def max_per_second(times: list[float]) -> int:
 def answered_entries(settings: Any) -> list[tuple[str, str]]:
     """(question, answer) of every demo entry the trained model answers by itself."""
     from bot.services.faq_model import faq_model_for
+    from bot.store.db import migrated_sessions
 
-    model = faq_model_for(settings, fake_encoders)
+    model = faq_model_for(settings, fake_encoders, sessions=migrated_sessions(settings.database.url))
     assert model.reload_if_changed() and model.matcher is not None
     entries = load_faq(DEMO_FAQ)
     matches = model.matcher.match([e.questions[0] for e in entries])

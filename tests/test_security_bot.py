@@ -432,16 +432,24 @@ async def test_one_failing_reminder_does_not_hold_back_the_others(sandbox: BotAp
 async def test_a_corrupt_live_faq_version_falls_back(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
     import asyncio
 
+    from bot.store.db import migrated_sessions
+    from bot.store.live_models import FAQ, publish_version
     from tests.test_faq_bot import prepare
 
     data = tmp_path / "data"
     settings = settings_for(sandbox, sqlite_url, data)
     prepare(settings)  # v0001, good
+    sessions = migrated_sessions(sqlite_url)
+
+    def publish(version: str) -> None:  # as another worker would
+        with sessions() as session, session.begin():
+            publish_version(session, FAQ, version)
+
     faq_root = data / "faq"
     for broken in ("v0002", "v0003"):
         (faq_root / broken).mkdir()
         (faq_root / broken / "meta.json").write_text("{ not json")
-    (faq_root / "CURRENT").write_text("v0003\n")
+    publish("v0003")
     ana = sandbox.user(101, "Ana")
     async with running_bot(settings, sandbox) as bot:
         model = bot.runtime.services.faq_model
@@ -451,9 +459,9 @@ async def test_a_corrupt_live_faq_version_falls_back(sandbox: BotApiSandbox, sql
         assert bot.replies_to(101)[-1].startswith("My tripod is a carbon Peak Design")
 
         (faq_root / "v0004").mkdir()
-        (faq_root / "CURRENT").write_text("v0004\n")  # published while running, unreadable
+        publish("v0004")  # published while running, unreadable
         assert await asyncio.to_thread(model.reload_if_changed) is False
         assert model.version == "v0001" and model.matcher is not None
-        (faq_root / "CURRENT").write_text("../../../etc\n")  # a pointer out of the model directory
+        publish("../../../etc")  # a pointer out of the model directory
         assert await asyncio.to_thread(model.reload_if_changed) is False
         assert model.version == "v0001"

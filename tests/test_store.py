@@ -17,7 +17,7 @@ def test_migrations_create_every_table(db_url: str) -> None:
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
     for name in ("raw_updates", "followers", "direct_messages", "channel_posts", "post_tags", "comments",
-                 "post_reactions", "follower_counts", "membership_events", "outbox"):
+                 "post_reactions", "follower_counts", "membership_events", "outbox", "live_models"):
         assert name in tables
     upgrade(db_url)  # a second upgrade is a no-op
 

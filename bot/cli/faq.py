@@ -52,9 +52,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services.faq_model import faq_model_for, train_from_database
 
-    model = faq_model_for(settings)
+    sessions = migrated_sessions(settings.database.url)
+    model = faq_model_for(settings, sessions=sessions)
     try:
-        version, matcher = train_from_database(model, migrated_sessions(settings.database.url), settings.faq.target_precision,
+        version, matcher = train_from_database(model, sessions, settings.faq.target_precision,
                                                settings.faq.min_margin, tqdm_progress())
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -63,19 +64,20 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     print(f"FAQ model {version} saved in {model.root / version} and published: "
           f"{len(matcher.meta.entry_ids)} answers, {matcher.meta.n_examples} questions, "
           f"threshold {cal.threshold:.3f} ({cal.source}), {matcher.meta.train_seconds:.1f} s; "
-          "a running bot switches to it within 15 s", file=sys.stderr)
+          "running workers switch to it within seconds", file=sys.stderr)
     return 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services.faq_model import faq_model_for
     from bot.services.models import model_factory
-    from nlp import versions
 
+    models = model_factory(settings)
     if args.model:
         path = Path(args.model)
-    else:
-        root = settings.data_dir / "faq"
-        name = versions.current(root)
+    else:  # the version the bot answers with
+        live = faq_model_for(settings, models=models, sessions=migrated_sessions(settings.database.url))
+        root, name = live.root, live.published()
         if name is None:
             print(f"error: no trained FAQ model in {root}: run `creatorbot faq train` or pass --model DIR",
                   file=sys.stderr)
@@ -84,7 +86,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if not (path / "meta.json").exists():
         print(f"error: {path} is not a FAQ model directory (no meta.json)", file=sys.stderr)
         return 2
-    matcher = model_factory(settings).load_faq(path)
+    matcher = models.load_faq(path)
     lines = Path(args.input).read_text(encoding="utf-8").splitlines()
     questions = [q.strip() for q in lines if q.strip()]
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115

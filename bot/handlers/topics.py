@@ -10,6 +10,7 @@ from telegram import Update
 from bot import texts
 from bot.context import BotContext
 from bot.services import buttons, reminders, topics
+from bot.services.abtest import compare_arms
 from bot.services.outbox import answer_callback, send_text
 from bot.services.report_delivery import send_report
 from bot.services.stats import stored_counts
@@ -26,9 +27,6 @@ async def suggest(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     session, settings = context.session, context.services.settings
-    model = context.services.faq_model
-    if model is not None and model.matcher is not None:
-        topics.soft_tag_untagged_posts(session, model.matcher.encoder)
     gap = topics.missing_for_suggestions(session)
     if gap in ("posts", "tags"):
         send_text(session, message.chat_id, texts.SUGGEST_MISSING[gap].format(**stored_counts(session).as_dict()))
@@ -132,20 +130,14 @@ async def abtest(update: Update, context: BotContext) -> None:
     """Compare two tags (or two posting hours) with a proper test."""
     message = update.effective_message
     assert message is not None
-    args = list(context.args or [])
-    settings = context.services.settings
-    if len(args) != 2:
+    comparison = compare_arms(context.session, context.services.settings, list(context.args or []))
+    if comparison is None:
         send_text(context.session, message.chat_id, texts.ABTEST_USAGE)
         return
-    if all(a.isdigit() and int(a) < 24 for a in args):
-        result = topics.ab_compare_hours(context.session, settings, int(args[0]), int(args[1]))
-        a, b = f"{int(args[0]):02d}:00", f"{int(args[1]):02d}:00"
-    else:
-        result = topics.ab_compare_tags(context.session, settings, args[0], args[1])
-        a, b = f"#{args[0].lstrip('#').lower()}", f"#{args[1].lstrip('#').lower()}"
+    result = comparison.result
     send_text(context.session, message.chat_id, texts.ABTEST_RESULT.format(
-        a=texts.esc(a), b=texts.esc(b), n_a=result.n_a, n_b=result.n_b, mean_a=result.mean_a,
-        mean_b=result.mean_b, verdict=texts.esc(result.verdict)))
+        a=texts.esc(comparison.a), b=texts.esc(comparison.b), n_a=result.n_a, n_b=result.n_b,
+        mean_a=result.mean_a, mean_b=result.mean_b, verdict=texts.esc(result.verdict)))
 
 
 async def deliver_reminders(context: BotContext) -> None:
@@ -157,19 +149,3 @@ async def deliver_reminders(context: BotContext) -> None:
         send_report(session, services.settings, row.chat_id, "week" if row.recurrence == "weekly" else "day")
 
     await reminders.deliver_each(services, utcnow(), timedelta(minutes=grace), on_report)
-
-
-async def schedule_auto_reminder(context: BotContext) -> None:
-    """Job (daily, when enabled): a reminder at today's best slot with the top suggested topic."""
-    services = context.services
-    chat = services.settings.creator_chat_id
-    if chat is None:
-        return
-    async with services.unit() as session:
-        suggestions = [s for s in topics.suggest_topics(session, services.settings) if not s.score.experiment]
-        if not suggestions:
-            return
-        model = topics.posting_time_model(session, services.settings)
-        start, _ = model.best_slots(utcnow(), k=1, horizon_hours=24)[0]
-        reminders.create(session, chat, reminders.When(start, "once"),
-                         texts.AUTO_REMINDER.format(tag=suggestions[0].tag), kind="auto")

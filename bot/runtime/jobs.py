@@ -10,25 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import Application
 
 from bot.config import Settings
 from bot.context import BotContext
 from bot.handlers import channel, reports, topics
 from bot.handlers import faq as faq_handlers
+from bot.services.auto_reminder import schedule_auto_reminder
 from bot.services.faq import examples_since
 from bot.services.faq_training import start_retrain
 from bot.services.setup import refresh_settings
+from bot.services.soft_tags import tag_untagged_posts
 
+log = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 DIGEST_INTERVAL = 10.0  # seconds between looks for questions waiting for a digest
 
 
 Job = Callable[[BotContext], Coroutine[Any, Any, None]]
 FAQ_RELOAD_SECONDS = 5.0
+SOFT_TAG_SECONDS = 60.0
 LATE_IS_FINE = {"misfire_grace_time": None}  # a start-up job runs even when a busy start delays it
 
 
@@ -54,17 +60,21 @@ def schedule_member_count(application: AnyApplication, settings: Settings, is_le
     jq = application.job_queue
     if jq is None:  # the channel may be set later, in the chat: the job reads the live settings
         return
-    hh, mm = (int(x) for x in settings.schedule.member_count_time.split(":"))
     snapshot = leader_only(channel.snapshot_member_count, is_leader)
-    jq.run_daily(snapshot, time=dt.time(hh, mm, tzinfo=settings.tz), name="member-count")
+    jq.run_daily(snapshot, time=settings.schedule.member_count_clock.replace(tzinfo=settings.tz), name="member-count")
     jq.run_once(snapshot, when=1.0, name="member-count-at-start", job_kwargs=LATE_IS_FINE)
 
 
 async def reload_faq_model(context: BotContext) -> None:
-    """Job: switch to a newly published FAQ version (trained here or by `creatorbot faq train`)."""
+    """Job: switch to the FAQ version published in the database (by any worker's /retrain, the nightly
+    retrain or `creatorbot faq train`)."""
     model = context.services.faq_model
-    if model is not None:
+    if model is None:
+        return
+    try:
         await asyncio.to_thread(model.reload_if_changed)
+    except SQLAlchemyError as exc:  # the database is away: keep answering with the live version
+        log.warning("cannot read the published FAQ version (%s); keeping %s", type(exc).__name__, model.version)
 
 
 async def reload_settings(context: BotContext) -> None:
@@ -94,8 +104,8 @@ def schedule_faq_jobs(application: AnyApplication, settings: Settings, is_leader
     jq.run_repeating(reload_faq_model, interval=FAQ_RELOAD_SECONDS, first=FAQ_RELOAD_SECONDS, name="faq-reload")
     jq.run_repeating(reload_settings, interval=15.0, first=15.0, name="settings-reload")
     jq.run_repeating(leader_only(faq_handlers.handoff_digest, is_leader), interval=DIGEST_INTERVAL, first=2.0, name="handoff-digest")
-    hh, mm = (int(x) for x in settings.faq.retrain_time.split(":"))
-    jq.run_daily(leader_only(nightly_retrain, is_leader), time=dt.time(hh, mm, tzinfo=settings.tz), name="faq-nightly-retrain")
+    jq.run_daily(leader_only(nightly_retrain, is_leader), time=settings.faq.retrain_clock.replace(tzinfo=settings.tz),
+                 name="faq-nightly-retrain")
 
 
 def schedule_topic_jobs(application: AnyApplication, settings: Settings, is_leader: Callable[[], bool]) -> None:
@@ -105,5 +115,17 @@ def schedule_topic_jobs(application: AnyApplication, settings: Settings, is_lead
     jq.run_repeating(leader_only(topics.deliver_reminders, is_leader), interval=20.0, first=0.5, name="reminders")
     jq.run_repeating(leader_only(reports.retention, is_leader), interval=24 * 3600.0, first=0.2,
                      name="retention-and-report-schedule", job_kwargs=LATE_IS_FINE)
+    jq.run_repeating(leader_only(soft_tag_posts, is_leader), interval=SOFT_TAG_SECONDS, first=SOFT_TAG_SECONDS,
+                     name="soft-tags")
     if settings.recsys.auto_reminders:
-        jq.run_daily(leader_only(topics.schedule_auto_reminder, is_leader), time=dt.time(0, 10, tzinfo=settings.tz), name="auto-reminder")
+        jq.run_daily(leader_only(auto_reminder, is_leader), time=dt.time(0, 10, tzinfo=settings.tz), name="auto-reminder")
+
+
+async def auto_reminder(context: BotContext) -> None:
+    """Job (daily, when enabled): a reminder at today's best slot with the top suggested topic."""
+    await schedule_auto_reminder(context.services)
+
+
+async def soft_tag_posts(context: BotContext) -> None:
+    """Job: soft tags for posts without hashtags, so /suggest and the reports count them."""
+    await tag_untagged_posts(context.services)

@@ -5,6 +5,9 @@ only succeeds while this worker still holds the claim, so an update is handled e
 when a lease ran out and another worker took it over. A failing update is retried with a growing
 delay; after `MAX_ATTEMPTS` it is dead-lettered (status `error`) and the creator hears about it.
 Errors that say the database itself is unreachable do not count as attempts.
+
+Questions in a batch are matched by the FAQ model in one call, started before any update of the
+batch is handled, and an update's transaction opens only once its match is ready.
 """
 
 from __future__ import annotations
@@ -133,6 +136,8 @@ class Processor:
             self.metrics.updates_handled.labels(SKIPPED).inc()
             return True
         started = time.perf_counter()
+        if self.services.faq_model is not None:  # the model call happens here, before the transaction
+            await self.services.faq_model.ready(questions_in([row.payload]))
         try:
             await self._process(row, update)
         except LostClaim:

@@ -112,7 +112,7 @@ class BotRuntime:
         sessions = make_sessionmaker(self.engine)
         self.models = models or model_factory(settings, encoder_factory)  # FAQ and sentiment share its encoders
         self.services = Services(settings=settings, sessions=sessions, file_settings=settings,
-                                 faq_model=faq_model_for(settings, models=self.models))
+                                 faq_model=faq_model_for(settings, models=self.models, sessions=sessions))
         with self.services.sessions() as session:  # settings changed in the chat win over the file
             refresh_settings(self.services, session)
         self.application: AnyApplication = build_application(self.services.settings, self.services)

@@ -82,7 +82,7 @@ def import_and_train(settings: Settings, entries: list[FaqEntry], encoder_factor
         with sessions() as session, session.begin():
             import_entries(session, entries)
         precision = settings.faq.target_precision if target_precision is None else target_precision
-        return train_from_database(faq_model_for(settings, encoder_factory, models), sessions, precision,
+        return train_from_database(faq_model_for(settings, encoder_factory, models, sessions), sessions, precision,
                                    settings.faq.min_margin)
     finally:
         engine.dispose()

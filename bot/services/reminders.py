@@ -18,12 +18,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.config import WEEKDAYS
 from bot.services.deps import Services
 from bot.services.outbox import send_text
 from bot.store.models import Reminder
 
 log = logging.getLogger(__name__)
-_WEEKDAYS = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
+_WEEKDAYS = {d: i for i, d in enumerate(WEEKDAYS)}
 _IN = re.compile(r"^in\s+(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?)$")
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
 

@@ -15,8 +15,6 @@ from bot.services.reminders import When, create
 from bot.services.report import build_report, render_text
 from bot.store.models import Reminder, utcnow
 
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
 
 def send_report(session: Session, settings: Settings, chat_id: int, period: str, end: datetime | None = None) -> None:
     """Queue the chart as a photo with a short caption, then the full report text."""
@@ -36,11 +34,10 @@ def _num(value: float | None) -> str:
 
 def next_report_time(settings: Settings, now: datetime) -> datetime:
     sched = settings.schedule
-    hh, mm = (int(x) for x in sched.report_time.split(":"))
     local = now.astimezone(settings.tz)
-    due = local.replace(hour=hh, minute=mm, second=0, microsecond=0)
+    due = local.replace(hour=sched.report_clock.hour, minute=sched.report_clock.minute, second=0, microsecond=0)
     if sched.report == "weekly":
-        due += timedelta(days=(_WEEKDAYS.index(sched.report_weekday) - due.weekday()) % 7)
+        due += timedelta(days=(sched.report_weekday_index - due.weekday()) % 7)
         if due <= local:
             due += timedelta(days=7)
     elif due <= local:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import texts
-from bot.config import Settings, with_overrides
+from bot.config import WEEKDAYS, Settings, with_overrides
 from bot.services.chats import PRESENT
 from bot.services.deps import Services
 from bot.services.faq import RETRAIN_BUTTONS
@@ -25,7 +25,6 @@ SETUP_PREFIX = "setup"
 CHAT_SETTINGS = ("channel.id", "channel.discussion_group_id", "creator.inbox_chat_id", "schedule.timezone",
                  "schedule.report", "schedule.report_time", "schedule.report_weekday")
 ADMIN = {"administrator", "creator"}
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
 
 
@@ -72,10 +71,10 @@ def parse_report_schedule(words: list[str]) -> dict[str, Any]:
             raise ValueError(texts.SCHEDULE_BAD_DAY)
         values["schedule.report_weekday"] = rest[0][:3]
         rest = rest[1:]
-    if len(rest) != 1 or not _HHMM.match(rest[0]):
+    clock = _HHMM.match(rest[0]) if len(rest) == 1 else None
+    if clock is None:
         raise ValueError(texts.SCHEDULE_BAD_TIME)
-    hh, mm = rest[0].replace(".", ":").split(":")
-    values["schedule.report_time"] = f"{int(hh):02d}:{mm}"
+    values["schedule.report_time"] = f"{int(clock.group(1)):02d}:{clock.group(2)}"  # as the config writes it
     return values
 
 

@@ -20,14 +20,12 @@ from bot.services.engagement import (
     tag_interactions,
 )
 from bot.store.models import ChannelPost, Comment, DirectMessage, PostReactions, PostTag, utcnow
-from nlp.encoder import Encoder
 from recsys.abtest import ABResult, compare
 from recsys.interest import Interactions, TagInterestModel, TagScore
 from recsys.tags import normalize_tag
 from recsys.timing import PostingTimeModel
 
 DM_WINDOW = timedelta(hours=24)  # a DM counts as engagement with the latest post within a day before it
-SOFT_TAG_MIN_SIMILARITY = 0.3
 SUGGEST_WINDOW = timedelta(days=30)  # the same window as /report month
 
 
@@ -46,26 +44,6 @@ class Suggestion:
     tag: str
     score: TagScore
     why: str
-
-
-def soft_tag_untagged_posts(session: Session, encoder: Encoder, top: int = 2) -> int:
-    """Give posts without hashtags soft tags from the creator's tag vocabulary (embedding similarity)."""
-    vocab = sorted(set(session.scalars(select(PostTag.tag).where(PostTag.source == "hashtag"))))
-    tagged = set(session.scalars(select(PostTag.post_id)))
-    untagged = [p for p in session.scalars(select(ChannelPost)) if p.id not in tagged and p.text.strip()]
-    if not vocab or not untagged:
-        return 0
-    tag_vecs = encoder.encode([t.replace("_", " ") for t in vocab])
-    post_vecs = encoder.encode([p.text for p in untagged])
-    sims = post_vecs @ tag_vecs.T
-    added = 0
-    for post, row in zip(untagged, sims, strict=True):
-        best = [int(i) for i in np.argsort(-row)[:top] if row[i] >= SOFT_TAG_MIN_SIMILARITY]
-        total = sum(float(row[i]) for i in best) or 1.0
-        for i in best:
-            session.add(PostTag(post_id=post.id, tag=vocab[i], weight=float(row[i]) / total, source="soft"))
-            added += 1
-    return added
 
 
 def epoch(column: Any, session: Session) -> Any:

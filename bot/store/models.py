@@ -240,6 +240,16 @@ class RuntimeLease(Base):
     expires_at: Mapped[datetime]
 
 
+class LiveModel(Base):
+    """Which version of a model every worker of the fleet answers with (kind "faq": a directory name
+    under `<data_dir>/faq`). Workers poll this row and switch when it changes."""
+
+    __tablename__ = "live_models"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ErrorNotice(Base):
     """When the creator was last told about an unexpected error of one kind (no storms)."""
 

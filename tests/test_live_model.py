@@ -1,0 +1,129 @@
+"""The live FAQ version is published in the database: every worker of a fleet follows it.
+
+Two workers here are two `FaqModel`s on one database and one (shared) data directory, as two
+`creatorbot run` processes would have them; each reloads the way the 5-second job does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings, parse_settings
+from bot.services.faq import import_entries
+from bot.services.faq_model import FaqModel, faq_model_for, train_from_database
+from bot.store.db import migrated_sessions
+from bot.store.live_models import FAQ, live_version, publish_version
+from nlp import versions
+from nlp.faq_data import load_faq
+from tests.fakes import fake_encoders
+
+SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "faq.yaml"
+TRIPOD = "Which tripod do you use on hikes?"
+
+
+@pytest.fixture
+def fleet(db_url: str, tmp_path: Path) -> tuple[Settings, sessionmaker[Session]]:
+    """SQLite, and PostgreSQL when it is reachable (what a fleet runs on)."""
+    settings = parse_settings({"paths": {"data_dir": str(tmp_path / "shared")}, "database": {"url": db_url}})
+    sessions = migrated_sessions(db_url)
+    with sessions() as session, session.begin():
+        import_entries(session, load_faq(SAMPLE))
+    return settings, sessions
+
+
+def worker(settings: Settings, sessions: sessionmaker[Session]) -> FaqModel:
+    return faq_model_for(settings, fake_encoders, sessions=sessions)
+
+
+def train(model: FaqModel, sessions: sessionmaker[Session]) -> str:
+    version, _ = train_from_database(model, sessions, 0.95)
+    return version
+
+
+def publish(sessions: sessionmaker[Session], version: str) -> None:
+    with sessions() as session, session.begin():
+        publish_version(session, FAQ, version)
+
+
+def answer(model: FaqModel) -> str:
+    assert model.matcher is not None
+    return model.matcher.match([TRIPOD])[0].entry_id
+
+
+def test_a_version_trained_by_one_worker_goes_live_on_the_other(fleet: tuple[Settings, sessionmaker[Session]]) -> None:
+    settings, sessions = fleet
+    a, b = worker(settings, sessions), worker(settings, sessions)
+    assert b.reload_if_changed() is False and b.version is None  # nothing published yet
+
+    first = train(a, sessions)
+    with sessions() as session:
+        assert live_version(session, FAQ) == first == "v0001"
+    assert not (a.root / "CURRENT").exists()  # the database holds the pointer, not the directory
+    assert b.reload_if_changed() and b.version == "v0001" and answer(b) == "tripod"
+
+    second = train(a, sessions)  # /retrain on worker a
+    assert b.reload_if_changed() and b.version == second == "v0002"
+    assert b.reload_if_changed() is False  # nothing new
+
+
+def test_a_broken_published_version_leaves_the_other_worker_on_its_own(
+        fleet: tuple[Settings, sessionmaker[Session]]) -> None:
+    settings, sessions = fleet
+    a, b = worker(settings, sessions), worker(settings, sessions)
+    train(a, sessions)
+    assert b.reload_if_changed() and b.version == "v0001"
+
+    broken = versions.new_version_dir(a.root)  # v0002: half written, or from an incompatible release
+    (broken / "meta.json").write_text("{ not json")
+    publish(sessions, broken.name)
+    assert b.reload_if_changed() is False
+    assert b.version == "v0001" and answer(b) == "tripod"  # still answering with the previous version
+    assert b.reload_if_changed() is False  # and not trying the broken one every 5 seconds
+
+    publish(sessions, "../../etc")  # a pointer out of the model directory is no version
+    assert b.reload_if_changed() is False and b.version == "v0001"
+
+    assert train(a, sessions) == "v0003"  # the next good version goes live again
+    assert b.reload_if_changed() and b.version == "v0003"
+
+
+def test_a_version_missing_from_the_workers_directory_keeps_the_live_one(
+        fleet: tuple[Settings, sessionmaker[Session]], tmp_path: Path) -> None:
+    settings, sessions = fleet
+    a = worker(settings, sessions)
+    train(a, sessions)
+    elsewhere = parse_settings({"paths": {"data_dir": str(tmp_path / "not-shared")},
+                                "database": {"url": settings.database.url}})
+    b = worker(elsewhere, sessions)  # a worker started without the shared data directory
+    assert b.reload_if_changed() is False and b.matcher is None
+
+
+def test_a_database_without_a_pointer_uses_the_pointer_file(fleet: tuple[Settings, sessionmaker[Session]]) -> None:
+    """Upgrading from before the pointer was in the database: the versions and CURRENT are on disk."""
+    settings, sessions = fleet
+    offline = FaqModel(settings.data_dir, worker(settings, sessions).models)  # no database: the file
+    assert train(offline, sessions) == "v0001"
+    assert versions.current(offline.root) == "v0001"
+    with sessions() as session:
+        assert live_version(session, FAQ) is None
+
+    b = worker(settings, sessions)
+    assert b.reload_if_changed() and b.version == "v0001"
+    assert train(worker(settings, sessions), sessions) == "v0002"  # from now on the database decides
+    (b.root / "CURRENT").write_text("v0001\n")
+    assert b.reload_if_changed() and b.version == "v0002"
+
+
+def test_forgetting_every_version_withdraws_the_pointer(fleet: tuple[Settings, sessionmaker[Session]]) -> None:
+    settings, sessions = fleet
+    a, b = worker(settings, sessions), worker(settings, sessions)
+    train(a, sessions)
+    assert a.reload_if_changed() and b.reload_if_changed()
+    a.drop_versions_except(None)
+    with sessions() as session:
+        assert live_version(session, FAQ) is None
+    assert a.version is None and versions.versions(a.root) == []
+    assert b.reload_if_changed() and b.version is None and b.matcher is None  # b forgets it too
