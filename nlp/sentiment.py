@@ -270,6 +270,8 @@ def merge_lora(model: Any, adapter: Path) -> Any:
             if not key.endswith("lora_A.weight"):
                 continue
             name = key.removeprefix("base_model.model.").removesuffix(".lora_A.weight")
+            if name not in modules and name.startswith("pooler."):
+                continue  # the pooler is unused (embeddings are mean-pooled) and may be left out of the model
             b = weights[key.replace("lora_A", "lora_B")]
             modules[name].weight += (b @ a) * scale
     return model

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.engine import OnnxEncoder, exported, sentiment_export
+from nlp.engine import Export, OnnxEncoder, exported, sentiment_export
 from nlp.sentiment import SHIPPED, Prediction, SentimentMeta, SentimentModel, predictions
 
 
@@ -20,9 +20,12 @@ class EngineSentiment:
         self.meta = meta
 
     @classmethod
-    def load(cls, data_dir: Path, path: Path = SHIPPED, precision: str | None = None) -> EngineSentiment:
-        """Exported (once per version of the weights) into `data_dir`, then loaded from there."""
-        out = exported(data_dir, sentiment_export(path), precision)
+    def load(cls, data_dir: Path, path: Path = SHIPPED, precision: str | None = None,
+             spec: Export | None = None) -> EngineSentiment:
+        """Exported (once per version of the weights) into `data_dir`, then loaded from there.
+
+        `spec`: how to export `path` (default: a LoRA adapter on MiniLM)."""
+        out = exported(data_dir, spec or sentiment_export(path), precision)
         head = np.load(out / "head.npz")
         return cls(OnnxEncoder(out, name=f"sentiment:{path.name}"), head["weights"], head["bias"], SentimentModel.read_meta(path))
 

