@@ -133,7 +133,7 @@ class Bot:
             if proc.poll() is not None:
                 raise SystemExit(f"the bot exited:\n{self.log.read_text()[-3000:]}")
             time.sleep(0.01)
-        raise SystemExit("the bot did not start in time")
+        raise SystemExit(f"the bot did not start in time (waited for {lines}):\n{self.log.read_text()[-3000:]}")
 
     @staticmethod
     def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -226,11 +226,13 @@ class BotRuntime:
         without waiting for it; comments wait in the database meanwhile.
         """
         if self.sentiment.classifier is None:
+            start = time.perf_counter()
             try:
                 self.sentiment.classifier = await in_daemon_thread(self.sentiment.factory)
             except Exception:
                 log.exception("sentiment model could not be loaded; comments stay unclassified")
                 return
+            log.info("sentiment model ready (%.1f s)", time.perf_counter() - start)
         while True:
             self.health.beat("sentiment")
             busy = SCHEDULER in self.roles and await self.sentiment.step()
