@@ -34,7 +34,7 @@ E5 = "multilingual-e5-small"
 SENTIMENT = "sentiment-minilm"
 SENTIMENT_E5 = "sentiment-e5"
 # Measured on BANKING77 (MiniLM), the Chinese FAQ set and SMP2020 (e5), TweetEval (sentiment).
-PRECISION = {MINILM: "int8", E5: "fp32", SENTIMENT: "int8", SENTIMENT_E5: "fp32"}
+PRECISION = {MINILM: "int8", E5: "fp32", SENTIMENT: "int8", SENTIMENT_E5: "int8"}
 MAX_LENGTH = {MINILM: 128, E5: 256, SENTIMENT: 64, SENTIMENT_E5: 128}
 
 

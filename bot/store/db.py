@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Engine, Update, create_engine, event, make_url, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -57,6 +57,12 @@ def _private_sqlite_file(url: str) -> None:
         path.touch(mode=0o600)
     if path.stat().st_mode & 0o077:
         path.chmod(0o600)
+
+
+def plain_update(entity: Any) -> Update:
+    """An UPDATE that leaves objects already loaded in the session as they are (no Python-side
+    evaluation of the criteria): the queue's hot statements touch rows no handler holds."""
+    return update(entity).execution_options(synchronize_session=False)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
+from bot.store.db import plain_update
 from bot.store.models import OutboxMessage, SendPace, utcnow
 
 PENDING, SENT, DEAD = "pending", "sent", "failed"
@@ -36,7 +37,7 @@ def claim_outbox(session: Session, worker: str, lease: timedelta, limit: int = 5
         stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
     rows = list(session.scalars(stmt))
     if rows:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
+        session.execute(plain_update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
                         .values(claimed_by=worker, lease_until=now + lease))
     return rows
 
@@ -68,20 +69,20 @@ def pace_chat(session: Session, chat_id: int, not_before: float) -> None:
 
 
 def mark_sent(session: Session, row_id: int, message_id: int | None) -> None:
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
+    session.execute(plain_update(OutboxMessage).where(OutboxMessage.id == row_id).values(
         status=SENT, sent_at=utcnow(), attempts=OutboxMessage.attempts + 1, sent_message_id=message_id,
         lease_until=None))
 
 
 def retry_later(session: Session, row_id: int, seconds: float, error: str) -> None:
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
+    session.execute(plain_update(OutboxMessage).where(OutboxMessage.id == row_id).values(
         attempts=OutboxMessage.attempts + 1, last_error=error[:500], lease_until=None,
         next_attempt_at=utcnow() + timedelta(seconds=seconds)))
 
 
 def dead_letter(session: Session, row_id: int, error: str) -> None:
     """A row that can never be sent: set aside, so the chat's later rows go on."""
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(
+    session.execute(plain_update(OutboxMessage).where(OutboxMessage.id == row_id).values(
         status=DEAD, last_error=error[:500], attempts=OutboxMessage.attempts + 1, lease_until=None))
 
 
@@ -114,7 +115,7 @@ def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> int:
 
 def release_outbox(session: Session, worker: str, ids: list[int] | None = None) -> None:
     """Hand back what `worker` claimed and did not send (all of it, or `ids`)."""
-    stmt = update(OutboxMessage).where(OutboxMessage.claimed_by == worker, OutboxMessage.status == PENDING)
+    stmt = plain_update(OutboxMessage).where(OutboxMessage.claimed_by == worker, OutboxMessage.status == PENDING)
     if ids is not None:
         stmt = stmt.where(OutboxMessage.id.in_(ids))
     session.execute(stmt.values(lease_until=None))

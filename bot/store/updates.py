@@ -14,11 +14,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
+from bot.store.db import plain_update
 from bot.store.models import RawUpdate, UpdatePerson, utcnow
 
 PENDING, DONE, SKIPPED, DEAD = "pending", "done", "skipped", "error"
@@ -145,7 +146,7 @@ def claim_updates(session: Session, worker: str, lease: timedelta, chats: int = 
                                    RawUpdate.id.not_in(ids))
         .order_by(RawUpdate.update_id, RawUpdate.id).limit(chats * per_chat)))
     ids += follow
-    session.execute(update(RawUpdate).where(RawUpdate.id.in_(ids))
+    session.execute(plain_update(RawUpdate).where(RawUpdate.id.in_(ids))
                     .values(claimed_by=worker, lease_until=now + lease))
     return list(session.scalars(select(RawUpdate).where(RawUpdate.id.in_(ids))
                                 .order_by(RawUpdate.update_id, RawUpdate.id)))
@@ -158,7 +159,7 @@ def finish_update(session: Session, row_id: int, worker: str, status: str = DONE
     An update its own handler erased (/forgetme deletes the follower's raw updates) counts as handled.
     """
     result = session.execute(
-        update(RawUpdate).where(RawUpdate.id == row_id, RawUpdate.claimed_by == worker,
+        plain_update(RawUpdate).where(RawUpdate.id == row_id, RawUpdate.claimed_by == worker,
                                 RawUpdate.status == PENDING)
         .values(status=status, error=error, processed_at=utcnow(), lease_until=None))
     if result.rowcount:  # type: ignore[attr-defined]
@@ -173,14 +174,14 @@ def retry_update(session: Session, row_id: int, worker: str, delay: timedelta, e
                               "claimed_by": None}
     if counts:
         values["attempts"] = RawUpdate.attempts + 1
-    session.execute(update(RawUpdate).where(RawUpdate.id == row_id, RawUpdate.claimed_by == worker,
+    session.execute(plain_update(RawUpdate).where(RawUpdate.id == row_id, RawUpdate.claimed_by == worker,
                                             RawUpdate.status == PENDING).values(**values))
     return int(session.scalar(select(RawUpdate.attempts).where(RawUpdate.id == row_id)) or 0)
 
 
 def release_claims(session: Session, worker: str, ids: Sequence[int] | None = None) -> None:
     """Hand back what `worker` claimed but did not handle (all of it, or `ids`)."""
-    stmt = update(RawUpdate).where(RawUpdate.claimed_by == worker, RawUpdate.status == PENDING)
+    stmt = plain_update(RawUpdate).where(RawUpdate.claimed_by == worker, RawUpdate.status == PENDING)
     if ids is not None:
         stmt = stmt.where(RawUpdate.id.in_(list(ids)))
     session.execute(stmt.values(lease_until=None, claimed_by=None))
@@ -189,7 +190,7 @@ def release_claims(session: Session, worker: str, ids: Sequence[int] | None = No
 def mark_update(session: Session, update_id: int, status: str, error: str | None = None) -> None:
     """Set the status of every pending row with `update_id` (tools and tests; workers use claims)."""
     session.execute(
-        update(RawUpdate).where(RawUpdate.update_id == update_id, RawUpdate.status == PENDING)
+        plain_update(RawUpdate).where(RawUpdate.update_id == update_id, RawUpdate.status == PENDING)
         .values(status=status, error=error, processed_at=utcnow())
     )
 
