@@ -221,9 +221,6 @@ def _session(path: Path) -> Any:
     opts.log_severity_level = 3
     # threads sleep when idle instead of spinning: the bot shares small machines with a database
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    # no per-session arena: each model would keep its largest batch's buffers for good (four models:
-    # 734 MB resident after batches of 64 with the arena, 559 MB without, at the same speed)
-    opts.enable_cpu_mem_arena = False
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
