@@ -83,6 +83,9 @@ async def test_unknown_and_malformed_updates_are_stored_and_skipped(
         sandbox.deliver_all = True
         odd = sandbox.push_update({"future_update_kind": {"id": "x", "shiny_new_field": [1, 2]}})
         broken = sandbox.push_update({"message": "this is not a message object"})
+        dateless = sandbox.push_update({"message": {  # found by the fuzz test: it failed on comments.created_at
+            "message_id": 9, "date": None, "chat": sandbox.group, "text": "a comment without a date",
+            "from": {"id": 202, "is_bot": False, "first_name": "Fay"}}})
         sandbox.send_private(ana, "/start")  # the bot keeps working after them
         await bot.settle()
         with bot.sessions() as s:
@@ -91,6 +94,7 @@ async def test_unknown_and_malformed_updates_are_stored_and_skipped(
         assert rows[odd["update_id"]].payload["future_update_kind"]["shiny_new_field"] == [1, 2]
         assert rows[broken["update_id"]].status == "skipped"
         assert "malformed" in (rows[broken["update_id"]].error or "")
+        assert rows[dateless["update_id"]].status == "done" and rows[dateless["update_id"]].error is None
         assert len(bot.replies_to(101)) == 1  # only the /start reply, no error reply
         assert bot.replies_to(CREATOR_ID) == []
 

@@ -26,7 +26,8 @@ def _malformed(update: Update) -> bool:
     message = update.effective_message
     if message is not None:
         chat = getattr(message, "chat", None)
-        if chat is None or not isinstance(message.message_id, int) or not isinstance(chat.id, int):
+        if chat is None or not isinstance(message.message_id, int) or not isinstance(chat.id, int) \
+                or not isinstance(message.date, datetime):
             return True
         if not all(isinstance(v, str | None) for v in (message.text, message.caption, chat.type)):
             return True
