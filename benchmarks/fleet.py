@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -38,6 +37,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.config import load_settings  # noqa: E402
 from bot.sandbox.config import write_sandbox_config  # noqa: E402
+from bot.sandbox.processes import stop_all  # noqa: E402
 from bot.sandbox.server import BotApiSandbox, SandboxThread  # noqa: E402
 from bot.services.faq_training import import_and_train  # noqa: E402
 from nlp.faq_data import load_faq  # noqa: E402
@@ -161,13 +161,7 @@ def run_postgres(workers: int, n: int, questions: list[str]) -> tuple[float, flo
             pushed = burst(sandbox, questions, n)
             return measure(sandbox, pushed, 900)
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, text
 
 from bot.config import load_settings
 from bot.sandbox.config import SANDBOX_WEBHOOK_SECRET, write_sandbox_config
+from bot.sandbox.processes import stop_all
 from bot.sandbox.server import BotApiSandbox, SandboxThread
 from bot.services.faq_training import import_and_train
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
@@ -162,13 +163,7 @@ def test_three_workers_killed_twice_lose_and_repeat_nothing(pg_url: str, tmp_pat
                        300, "every message sent, the reminder and the report due", poll=1)
             time.sleep(2)
         finally:
-            for proc in workers:
-                proc.send_signal(signal.SIGTERM)
-            for proc in workers:
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop_all(workers)
 
         diagnostics = "\n".join(log.read_text()[-1500:] for log in logs)
         # every update stored once and handled once
