@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -165,40 +164,13 @@ def predict_each(classifier: Classifier, batch: list[str]) -> list[SentimentPred
 
 
 class SentimentWorker:
-    """Background task: classify new comments and DMs in batches, then look for a surge."""
+    """Classifies new comments and DMs in batches, then looks for a surge; the runtime loads the
+    classifier in the background and calls `step` (bot/runtime/worker.py)."""
 
     def __init__(self, services: Services, factory: ClassifierFactory) -> None:
         self.services = services
         self.factory = factory
         self.classifier: Classifier | None = None
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def load(self) -> None:
-        start = time.perf_counter()
-        try:
-            self.classifier = await asyncio.to_thread(self.factory)
-        except Exception:
-            log.exception("sentiment model could not be loaded; comments stay unclassified")
-            return
-        log.info("sentiment model ready (%.1f s)", time.perf_counter() - start)
-
-    async def run(self) -> None:
-        from bot.waiting import wait_event
-
-        if self.classifier is None:
-            await self.load()
-        while True:
-            self._wake.clear()
-            try:
-                busy = await self.step()
-            except Exception:
-                log.exception("sentiment step failed; retrying")
-                busy = False
-            if not busy:
-                await wait_event(self._wake, 1.0)
 
     async def step(self) -> bool:
         """Classify one batch of each kind; returns True if there may be more."""
