@@ -123,7 +123,7 @@ class Bot:
         # a bot that loads its sentiment model after it starts polling says when that is ready
         lines = [b"creatorbot is running"]
         if any(b"sentiment model ready" in path.read_bytes() for path in
-               (self.repo / "bot/services/sentiment.py", self.repo / "bot/runtime/worker.py") if path.exists()):
+               (self.repo / "bot/channel/sentiment.py", self.repo / "bot/runtime/worker.py") if path.exists()):
             lines.append(b"sentiment model ready")
         while time.perf_counter() - t0 < timeout:
             with self.log.open("rb") as f:

@@ -29,7 +29,7 @@ def rss_mb() -> float:
 
 
 def main() -> None:
-    from bot.services.faq_model import FaqModel
+    from bot.faq.model import FaqModel
     from nlp.faq_data import load_faq
     from nlp.language import needs_multilingual
     from nlp.model_factory import ModelFactory

@@ -17,9 +17,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import parse_settings
-from bot.services.topics import suggest_topics
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import ChannelPost, Comment, PostReactions, PostTag
+from bot.topics.suggestions import suggest_topics
 
 
 def populate(url: str, n: int, n_posts: int = 600, n_tags: int = 40, seed: int = 0) -> None:

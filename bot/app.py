@@ -19,23 +19,21 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channel import handlers as channel
+from bot.channel import sentiment_handlers as sentiment
 from bot.config import Settings
-from bot.context import BotContext, attach_services
-from bot.handlers import (
-    channel,
-    creator,
-    errors,
-    faq,
-    followers,
-    gate,
-    reports,
-    sentiment,
-    setup,
-    topics,
-)
-from bot.services import buttons, faq_chat
-from bot.services import setup as setup_service
-from bot.services.deps import Services
+from bot.faq import authoring as faq_chat
+from bot.faq import followers
+from bot.faq import handlers as faq
+from bot.kernel import buttons, gate
+from bot.kernel import error_handler as errors
+from bot.kernel.context import BotContext, attach_services
+from bot.kernel.services import Services
+from bot.reports import creator
+from bot.reports import handlers as reports
+from bot.setup import checklist as setup_service
+from bot.setup import handlers as setup
+from bot.topics import handlers as topics
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]

@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot.config import Settings
+from bot.kernel.stats import work_pending
 from bot.runtime import BotRuntime
 from bot.sandbox.server import BotApiSandbox
-from bot.services.stats import work_pending
 from tests.conftest import wait_for
 
 

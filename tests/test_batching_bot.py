@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.faq.training import import_and_train
 from bot.sandbox.server import BotApiSandbox
-from bot.services.faq_training import import_and_train
 from nlp.faq_data import load_faq
 from tests.bot_harness import running_bot
 from tests.conftest import settings_for, wait_for

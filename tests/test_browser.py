@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from bot.demo import CREATOR_ID, BrowserSandbox
-from bot.demo_history import TIMEZONE, play_history, store_follower_counts
+from bot.demo.history import TIMEZONE, play_history, store_follower_counts
+from bot.demo.runner import CREATOR_ID, BrowserSandbox
+from bot.faq.training import import_and_train
 from bot.sandbox.server import BotApiSandbox
-from bot.services.faq_training import import_and_train
 from bot.store.models import utcnow
 from bot.web.auth import sign_init_data
 from bot.web.views import PAGES, TITLES

@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.kernel.services import Services
 from bot.sandbox.server import BotApiSandbox
-from bot.services.deps import Services
 from bot.web.app import make_dashboard_app
 from bot.web.auth import AuthError, sign_init_data, validate_init_data
 from bot.web.views import PAGES
@@ -90,7 +90,7 @@ async def test_every_page_needs_a_creators_fresh_signed_init_data(
 
 
 async def test_reminders_and_faq_edits_from_the_dashboard(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    from bot.services.faq import import_entries
+    from bot.faq.service import import_entries
     from nlp.faq_data import FaqEntry
 
     settings = settings_for(sandbox, sqlite_url, tmp_path)

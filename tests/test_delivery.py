@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.kernel.outbox import send_text
 from bot.sandbox.server import BotApiSandbox
-from bot.services.outbox import send_text
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
 from bot.store.models import OutboxMessage, utcnow
 from bot.store.outbox_queue import claim_outbox, mark_sent, pace_chat, reserve_slots

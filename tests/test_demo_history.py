@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.demo_history import PLANTED_SLOT, TIMEZONE, play_history, store_follower_counts
+from bot.demo.history import PLANTED_SLOT, TIMEZONE, play_history, store_follower_counts
 from bot.sandbox.server import BotApiSandbox
 from bot.store.models import utcnow
 from recsys.timing import DAY_NAMES

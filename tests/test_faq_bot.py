@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.config import Settings
+from bot.faq.training import import_and_train
 from bot.sandbox.server import BotApiSandbox
-from bot.services.faq_training import import_and_train
 from bot.store.db import upgrade
 from bot.store.models import FaqAnswer, FaqExample, Handoff
 from nlp.faq_data import load_faq

@@ -14,7 +14,7 @@ from bot import texts
 from bot.cli import main
 from bot.config import ChannelConfig, Settings
 from bot.sandbox.server import BotApiSandbox
-from bot.services import setup as setup_service
+from bot.setup import checklist as setup_service
 from bot.store.models import (
     ChannelPost,
     Comment,

@@ -22,10 +22,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.config import load_settings
+from bot.faq.training import import_and_train
 from bot.sandbox.config import SANDBOX_WEBHOOK_SECRET, write_sandbox_config
 from bot.sandbox.processes import stop_all
 from bot.sandbox.server import BotApiSandbox, SandboxThread
-from bot.services.faq_training import import_and_train
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
 from bot.store.models import Reminder, utcnow
 from nlp.faq_data import load_faq
@@ -99,7 +99,7 @@ def max_per_second(times: list[float]) -> int:
 
 def answered_entries(settings: Any) -> list[tuple[str, str]]:
     """(question, answer) of every demo entry the trained model answers by itself."""
-    from bot.services.faq_model import faq_model_for
+    from bot.faq.model import faq_model_for
     from bot.store.db import migrated_sessions
 
     model = faq_model_for(settings, fake_encoders, sessions=migrated_sessions(settings.database.url))

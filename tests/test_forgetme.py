@@ -13,9 +13,9 @@ from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.kernel.export import write_export
+from bot.privacy.forget import forget_follower
 from bot.sandbox.server import BotApiSandbox
-from bot.services.export import write_export
-from bot.services.privacy import forget_follower
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import (
     Comment,

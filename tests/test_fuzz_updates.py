@@ -25,9 +25,9 @@ from sqlalchemy import func, select
 
 from bot import texts
 from bot.config import Settings
+from bot.kernel.stats import work_pending
 from bot.runtime import BotRuntime
 from bot.sandbox.server import BotApiSandbox, check_html
-from bot.services.stats import work_pending
 from bot.store.models import ErrorNotice, OutboxMessage, RawUpdate
 from bot.store.updates import people_in
 from tests.conftest import CREATOR_ID, settings_for

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings, parse_settings
-from bot.services.faq import import_entries
-from bot.services.faq_model import FaqModel, faq_model_for, train_from_database
+from bot.faq.model import FaqModel, faq_model_for, train_from_database
+from bot.faq.service import import_entries
 from bot.store.db import migrated_sessions
 from bot.store.live_models import FAQ, live_version, publish_version
 from nlp import versions

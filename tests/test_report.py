@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bot.config import parse_settings
-from bot.services.chart import render_chart
-from bot.services.export import export_files
-from bot.services.report import build_report, render_text
+from bot.kernel.export import export_files
+from bot.reports.chart import render_chart
+from bot.reports.report import build_report, render_text
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import (
     ChannelPost,

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import texts
+from bot.faq.service import pending_examples, review_examples, training_entries
+from bot.kernel.limits import FollowerLimiter
 from bot.sandbox.server import BotApiSandbox
-from bot.services.faq import pending_examples, review_examples, training_entries
-from bot.services.limits import FollowerLimiter
 from bot.store.models import (
     ChannelPost,
     Comment,
@@ -403,7 +403,7 @@ async def test_one_failing_reminder_does_not_hold_back_the_others(sandbox: BotAp
                                                                   tmp_path: Path) -> None:
     from datetime import timedelta
 
-    from bot.services import reminders as reminder_service
+    from bot.kernel import reminders as reminder_service
     from bot.store.models import utcnow
 
     sandbox.user(CREATOR_ID, "Maya")

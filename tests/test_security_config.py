@@ -15,8 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import StatementError
 
 from bot.config import WEBHOOK_SECRET_RE, ConfigError, parse_settings
-from bot.services.errors import describe
-from bot.services.export import export_zip, write_export
+from bot.kernel.errors import describe
+from bot.kernel.export import export_zip, write_export
 from bot.store.db import make_engine, make_sessionmaker, safe_url, upgrade
 from bot.store.models import DirectMessage, utcnow
 

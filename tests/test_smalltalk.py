@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import SmallTalkConfig
-from bot.services.smalltalk import classify, reply
+from bot.faq.smalltalk import classify, reply
 
 
 @pytest.mark.parametrize(("text", "kind"), [

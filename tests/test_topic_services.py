@@ -12,19 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import parse_settings
-from bot.services.abtest import compare_arms
-from bot.services.auto_reminder import plan_auto_reminder, schedule_auto_reminder
-from bot.services.deps import Services
-from bot.services.faq import import_entries, training_entries
-from bot.services.faq_model import faq_model_for
-from bot.services.soft_tags import (
-    soft_tags,
-    store_soft_tags,
-    tag_untagged_posts,
-    untagged_posts,
-)
+from bot.faq.model import faq_model_for
+from bot.faq.service import import_entries, training_entries
+from bot.kernel.services import Services
 from bot.store.db import migrated_sessions
 from bot.store.models import ChannelPost, Comment, PostTag, Reminder, utcnow
+from bot.topics.abtest import compare_arms
+from bot.topics.auto_reminder import plan_auto_reminder, schedule_auto_reminder
+from bot.topics.soft_tags import soft_tags, store_soft_tags, tag_untagged_posts, untagged_posts
 from nlp.faq_data import load_faq
 from tests.conftest import CREATOR_ID
 from tests.fakes import HashingEncoder

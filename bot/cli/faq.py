@@ -32,7 +32,7 @@ def tqdm_progress() -> Callable[[str, int, int], None]:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services.faq import import_entries
+    from bot.faq.service import import_entries
     from nlp.faq_data import FaqFileError, load_faq
 
     try:
@@ -50,7 +50,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services.faq_model import faq_model_for, train_from_database
+    from bot.faq.model import faq_model_for, train_from_database
 
     sessions = migrated_sessions(settings.database.url)
     model = faq_model_for(settings, sessions=sessions)
@@ -69,8 +69,8 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services.faq_model import faq_model_for
-    from bot.services.models import model_factory
+    from bot.faq.model import faq_model_for
+    from bot.kernel.model_factory import model_factory
 
     models = model_factory(settings)
     if args.model:
@@ -105,7 +105,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
     """List learned examples waiting for review; accept or reject them by id."""
-    from bot.services.faq import pending_examples, review_examples
+    from bot.faq.service import pending_examples, review_examples
 
     with migrated_sessions(settings.database.url)() as session, session.begin():
         if args.accept or args.reject:

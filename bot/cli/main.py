@@ -37,7 +37,7 @@ def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
         print(texts.WEBHOOK_SECRET_HOWTO.format(env=WEBHOOK_SECRET_ENV), file=sys.stderr)
         return 0
     path = args.path or args.config
-    from bot.services.setup import chat_settings_report
+    from bot.setup.checklist import chat_settings_report
 
     file_settings = load_settings(path)  # raises ConfigError with every problem
     print(f"{path or '<defaults>'}: configuration is valid", file=sys.stderr)
@@ -100,7 +100,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.demo import run_demo
+    from bot.demo.runner import run_demo
 
     return asyncio.run(run_demo(db_path=args.db, out=sys.stdout, serve=args.serve, port=args.port))
 

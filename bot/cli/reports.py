@@ -12,8 +12,8 @@ from bot.config import Settings
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services.chart import render_chart
-    from bot.services.report import build_report, render_text
+    from bot.reports.chart import render_chart
+    from bot.reports.report import build_report, render_text
     from bot.store.db import migrated_sessions
     from bot.store.models import utcnow
 
@@ -34,7 +34,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services.export import write_export
+    from bot.kernel.export import write_export
     from bot.store.db import migrated_sessions
 
     with migrated_sessions(settings.database.url)() as session:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.services.models import model_factory, sentiment_dir
+from bot.kernel.model_factory import model_factory, sentiment_dir
 
 LABEL_IDS = {"negative": 0, "neutral": 1, "positive": 2, "0": 0, "1": 1, "2": 2}
 

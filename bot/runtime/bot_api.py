@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram import InputFile
 
-from bot.services import outbox
+from bot.kernel import outbox
 from bot.store.models import OutboxMessage
 from bot.texts import PARSE_MODE
 

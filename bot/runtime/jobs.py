@@ -17,15 +17,17 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import Application
 
+from bot.channel import handlers as channel
 from bot.config import Settings
-from bot.context import BotContext
-from bot.handlers import channel, reports, topics
-from bot.handlers import faq as faq_handlers
-from bot.services.auto_reminder import schedule_auto_reminder
-from bot.services.faq import examples_since
-from bot.services.faq_training import start_retrain
-from bot.services.setup import refresh_settings
-from bot.services.soft_tags import tag_untagged_posts
+from bot.faq import handlers as faq_handlers
+from bot.faq.service import examples_since
+from bot.faq.training import start_retrain
+from bot.kernel.context import BotContext
+from bot.reports import handlers as reports
+from bot.setup.checklist import refresh_settings
+from bot.topics import handlers as topics
+from bot.topics.auto_reminder import schedule_auto_reminder
+from bot.topics.soft_tags import tag_untagged_posts
 
 log = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]

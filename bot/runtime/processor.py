@@ -27,10 +27,11 @@ from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import Application
 
+from bot.faq.service import questions_in
+from bot.kernel.services import Services
+from bot.kernel.unit import UpdateState, current_update
+from bot.kernel.waiting import wait_event
 from bot.runtime.health import Metrics
-from bot.services.deps import Services
-from bot.services.faq import questions_in
-from bot.services.unit import UpdateState, current_update
 from bot.store.models import RawUpdate
 from bot.store.updates import (
     DEAD,
@@ -41,7 +42,6 @@ from bot.store.updates import (
     release_claims,
     retry_update,
 )
-from bot.waiting import wait_event
 
 log = logging.getLogger(__name__)
 

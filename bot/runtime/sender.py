@@ -33,10 +33,11 @@ from telegram.error import (
 from telegram.warnings import PTBUserWarning
 
 from bot.config import LimitsConfig
+from bot.faq.service import undeliverable
+from bot.kernel.outbox import FORGETME_PURPOSE
+from bot.kernel.waiting import wait_event
 from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
 from bot.runtime.health import Metrics
-from bot.services.faq import undeliverable
-from bot.services.outbox import FORGETME_PURPOSE
 from bot.store.models import DirectMessage, OutboxMessage, utcnow
 from bot.store.outbox_queue import (
     claim_outbox,
@@ -49,7 +50,6 @@ from bot.store.outbox_queue import (
     reserve_slots,
     retry_later,
 )
-from bot.waiting import wait_event
 
 log = logging.getLogger(__name__)
 # We call the Bot API through do_api_request on purpose: raw JSON in and out, no re-encoding.

@@ -27,21 +27,21 @@ from sqlalchemy import select, update
 from telegram import Bot, BotCommand
 
 from bot.app import AnyApplication, api_root, build_application
+from bot.channel.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
 from bot.config import WEBHOOK_SECRET_RE, Settings
+from bot.faq.model import faq_model_for
+from bot.faq.service import training_entries
+from bot.faq.training import start_retrain
+from bot.kernel.errors import notify_creator_once
+from bot.kernel.model_factory import model_factory
+from bot.kernel.services import Services
 from bot.runtime.health import Health, Metrics
 from bot.runtime.intake import ALLOWED_UPDATES, Poller, WebhookServer
 from bot.runtime.jobs import schedule_jobs
 from bot.runtime.processor import Processor
 from bot.runtime.sender import OutboxSender
 from bot.runtime.supervision import supervise
-from bot.services.deps import Services
-from bot.services.errors import notify_creator_once
-from bot.services.faq import training_entries
-from bot.services.faq_model import faq_model_for
-from bot.services.faq_training import start_retrain
-from bot.services.models import model_factory
-from bot.services.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
-from bot.services.setup import refresh_settings
+from bot.setup.checklist import refresh_settings
 from bot.store import leases
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import OutboxMessage, RawUpdate, RuntimeLease, utcnow

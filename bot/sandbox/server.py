@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, ClientSession, ClientTimeout, web
 
-from bot.waiting import wait_event
+from bot.kernel.waiting import wait_event
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,12 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from bot.channel import sentiment
 from bot.config import Settings
-from bot.services import reminders, sentiment
-from bot.services.deps import Services
-from bot.services.faq_editing import add_example, edit_answer, remove_example
-from bot.services.faq_training import start_retrain
+from bot.faq.editing import add_example, edit_answer, remove_example
+from bot.faq.training import start_retrain
+from bot.kernel import reminders
+from bot.kernel.services import Services
 from bot.store.models import utcnow
 from bot.web import views
 from bot.web.auth import AuthError, WebAppUser, validate_init_data

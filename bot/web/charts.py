@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.services.chart import SENTIMENT_COLOURS
+from bot.reports.chart import SENTIMENT_COLOURS
 
 _LOCK = threading.Lock()  # pyplot's state is global: one figure at a time
 BLUE, PURPLE, ORANGE, GREY = "#1e88e5", "#8e24aa", "#fb8c00", "#9e9e9e"

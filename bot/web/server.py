@@ -10,7 +10,7 @@ from telegram import Bot, MenuButtonWebApp, WebAppInfo
 
 from bot import texts
 from bot.config import Settings
-from bot.services.deps import Services
+from bot.kernel.services import Services
 from bot.web.app import make_dashboard_app
 
 DASHBOARD_PATH = "/dashboard/"

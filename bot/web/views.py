@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.config import Settings
-from bot.services import reminders, topics
-from bot.services.engagement import post_interactions, tag_interactions
-from bot.services.faq_model import FaqModel
-from bot.services.report import LABELS, PERIODS, Metric, build_report
+from bot.faq.model import FaqModel
+from bot.kernel import reminders
+from bot.kernel.engagement import post_interactions, tag_interactions
+from bot.reports.report import LABELS, PERIODS, Metric, build_report
 from bot.store.models import (
     ChannelPost,
     Comment,
@@ -29,6 +29,7 @@ from bot.store.models import (
     Handoff,
     SentimentAlert,
 )
+from bot.topics import suggestions as topics
 from bot.web import charts
 from recsys.timing import DAY_NAMES, HOURS
 

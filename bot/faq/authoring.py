@@ -1,0 +1,158 @@
+"""The FAQ built from the chat: a file sent to the bot, `/faq add` (question, then answer), list and
+remove entries, handed-off questions without an entry; every change offers a retrain."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot import texts
+from bot.faq.service import RETRAIN_BUTTONS, import_entries
+from bot.kernel.outbox import send_text
+from bot.kernel.services import Services
+from bot.store.models import ChatDialog, FaqEntryRow, FaqExample, Handoff, utcnow
+from nlp.faq_data import FaqEntry, FaqFileError, entry_id_for, parse_faq_text
+
+FAQ_PREFIX = "faq"
+ADD_DIALOG = "faq_add"
+DIALOG_EXPIRES = timedelta(minutes=30)
+MAX_FILE_BYTES = 2 * 1024 * 1024
+LIST_LIMIT = 30
+
+
+
+def entry_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(FaqEntryRow).where(FaqEntryRow.active.is_(True))) or 0)
+
+
+def overview(services: Services, session: Session, chat_id: int) -> None:
+    """/faq: how many entries, which model, and what to do."""
+    model = services.faq_model
+    version = model.version if model is not None else None
+    send_text(session, chat_id, texts.FAQ_OVERVIEW.format(
+        entries=entry_count(session), version=version or texts.FAQ_NO_MODEL))
+
+
+# --- a file sent to the bot -------------------------------------------------------------------
+
+def too_big(size: int | None) -> bool:
+    return size is not None and size > MAX_FILE_BYTES
+
+
+def import_file(session: Session, chat_id: int, file_name: str, data: bytes) -> bool:
+    """Parse a CSV or YAML FAQ file (as `creatorbot faq import`) and store it; the reply says what happened."""
+    try:
+        entries = parse_faq_text(data.decode("utf-8-sig"), file_name)
+    except UnicodeDecodeError:
+        send_text(session, chat_id, texts.FAQ_FILE_NOT_UTF8.format(name=texts.esc(file_name)))
+        return False
+    except FaqFileError as exc:
+        problems = "\n".join(f"• {texts.esc(texts.clip(p, 200))}" for p in exc.problems[:15])
+        more = len(exc.problems) - 15
+        send_text(session, chat_id, texts.FAQ_FILE_PROBLEMS.format(
+            name=texts.esc(file_name), n=len(exc.problems), problems=problems,
+            more=texts.FAQ_FILE_MORE.format(n=more) if more > 0 else ""))
+        return False
+    summary = import_entries(session, entries)
+    send_text(session, chat_id, texts.FAQ_IMPORTED.format(
+        entries=summary.entries, questions=summary.questions, new_entries=summary.new_entries,
+        new_questions=summary.new_questions), buttons=RETRAIN_BUTTONS)
+    return True
+
+
+# --- /faq add: question, then answer -----------------------------------------------------------
+
+def start_add(session: Session, chat_id: int) -> None:
+    dialog = session.get(ChatDialog, chat_id)
+    if dialog is None:
+        session.add(ChatDialog(chat_id=chat_id, kind=ADD_DIALOG, data={"step": "question"}))
+    else:
+        dialog.kind, dialog.data, dialog.updated_at = ADD_DIALOG, {"step": "question"}, utcnow()
+    send_text(session, chat_id, texts.FAQ_ADD_QUESTION)
+
+
+def cancel_dialog(session: Session, chat_id: int) -> bool:
+    dialog = session.get(ChatDialog, chat_id)
+    if dialog is None:
+        return False
+    session.delete(dialog)
+    return True
+
+
+def continue_dialog(services: Services, session: Session, chat_id: int, text: str) -> bool:
+    """Feed the creator's message to a conversation in progress; False when there is none."""
+    dialog = session.get(ChatDialog, chat_id)
+    if dialog is None:
+        return False
+    if utcnow() - dialog.updated_at > DIALOG_EXPIRES:
+        session.delete(dialog)
+        return False
+    if dialog.kind != ADD_DIALOG:
+        return False
+    if dialog.data.get("step") == "question":
+        questions = [q.strip() for q in text.split("\n") if q.strip()]
+        dialog.data = {"step": "answer", "questions": questions}
+        dialog.updated_at = utcnow()
+        send_text(session, chat_id, texts.FAQ_ADD_ANSWER.format(n=len(questions)))
+        return True
+    questions = list(dialog.data.get("questions") or [])
+    answer = text.strip()
+    session.delete(dialog)
+    summary = import_entries(session, [FaqEntry(entry_id_for(answer), answer, questions)])
+    entry_id = entry_id_for(answer)
+    send_text(session, chat_id, texts.FAQ_ADDED.format(
+        id=entry_id, questions=len(questions), new=summary.new_questions, total=entry_count(session)),
+        buttons=RETRAIN_BUTTONS)
+    return True
+
+
+# --- list, remove, unanswered ------------------------------------------------------------------
+
+def list_entries(session: Session, chat_id: int) -> None:
+    rows = list(session.scalars(select(FaqEntryRow).where(FaqEntryRow.active.is_(True)).order_by(FaqEntryRow.created_at)))
+    if not rows:
+        send_text(session, chat_id, texts.FAQ_EMPTY)
+        return
+    counts = {entry_id: int(n) for entry_id, n in session.execute(
+        select(FaqExample.entry_id, func.count()).where(FaqExample.status == "accepted").group_by(FaqExample.entry_id))}
+    firsts: dict[str, str] = {}
+    for entry_id, question in session.execute(select(FaqExample.entry_id, FaqExample.question)
+                                              .order_by(FaqExample.id)):
+        firsts.setdefault(entry_id, question)
+    shown = rows[:LIST_LIMIT]
+    lines = [texts.FAQ_LIST_HEADER.format(n=len(rows))] + [texts.FAQ_LIST_LINE.format(
+        id=texts.esc(r.id), question=texts.esc(texts.clip(firsts.get(r.id, "—"), 60)),
+        n=counts.get(r.id, 0), answer=texts.esc(texts.clip(r.answer, 80))) for r in shown]
+    if len(rows) > LIST_LIMIT:
+        lines.append(texts.FAQ_LIST_MORE.format(n=len(rows) - LIST_LIMIT))
+    buttons = [[(f"✖ {r.id}", f"{FAQ_PREFIX}:rm:{r.id}")] for r in shown]
+    send_text(session, chat_id, "\n".join(lines), buttons=buttons)
+
+
+def remove_entry(session: Session, chat_id: int, entry_id: str) -> bool:
+    row = session.get(FaqEntryRow, entry_id)
+    if row is None or not row.active:
+        send_text(session, chat_id, texts.FAQ_REMOVE_UNKNOWN.format(id=texts.esc(entry_id)))
+        return False
+    row.active = False
+    send_text(session, chat_id, texts.FAQ_REMOVED.format(id=texts.esc(entry_id), total=entry_count(session)),
+              buttons=RETRAIN_BUTTONS)
+    return True
+
+
+def unanswered(session: Session, chat_id: int, limit: int = 20) -> None:
+    """Handed-off questions that did not become an FAQ entry (open ones first)."""
+    rows = list(session.scalars(select(Handoff).where(Handoff.learned_entry_id.is_(None), Handoff.question.is_not(None))
+                                .order_by((Handoff.status == "open").desc(), Handoff.created_at.desc()).limit(limit)))
+    if not rows:
+        send_text(session, chat_id, texts.FAQ_UNANSWERED_NONE)
+        return
+    lines = [texts.FAQ_UNANSWERED_HEADER] + [texts.FAQ_UNANSWERED_LINE.format(
+        id=h.id, status=h.status, question=texts.esc(texts.clip(h.question or "", 120))) for h in rows]
+    send_text(session, chat_id, "\n".join(lines))
+
+
+def has_entries(session: Session) -> bool:
+    return entry_count(session) > 0

@@ -1,0 +1,210 @@
+"""The FAQ model the bot answers with: versions on disk, training, and switching without a restart.
+
+Versions live in `<data_dir>/faq/v0001, v0002, ...` (a fleet shares that directory); the live one is
+named in the database (`live_models`), so every worker sees the same pointer. Training (from
+`/retrain`, the nightly job or `creatorbot faq train` in another process) writes a new version and
+publishes it; every worker notices the pointer change within seconds and swaps its matcher in
+atomically. A version that cannot be loaded leaves the worker on the one it has.
+
+The pointer file `<data_dir>/faq/CURRENT` is read only while the database has no pointer yet (a bot
+upgraded from before 0008) or when there is no database (a library user of `FaqModel`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.kernel.model_factory import model_factory
+from bot.store import live_models
+from nlp import versions
+from nlp.batching import MicroBatcher
+from nlp.encoder import Encoder
+from nlp.faq import Match, Progress
+from nlp.faq_data import FaqEntry
+from nlp.faq_routed import RoutedFaqMatcher
+from nlp.model_factory import ENGLISH, EncoderFactory, ModelFactory
+
+log = logging.getLogger(__name__)
+
+
+PREFETCH_LIMIT = 2000
+
+
+def _consume_exception(future: asyncio.Future[tuple[Match, str]]) -> None:
+    if not future.cancelled():
+        future.exception()  # read here too, so an unused prefetch that failed is not reported as lost
+
+
+class FaqModel:
+    """Holds the live matcher; thread-safe reload and training."""
+
+    def __init__(self, data_dir: Path, models: ModelFactory, sessions: sessionmaker[Session] | None = None) -> None:
+        self.root = data_dir / "faq"
+        self.models = models
+        self.sessions = sessions  # where the live version is published (None: the pointer file)
+        self.matcher: RoutedFaqMatcher | None = None
+        self.version: str | None = None
+        self.training = threading.Lock()
+        self._unreadable: set[str] = set()  # versions that failed to load (not retried every 5 s)
+        self._missing: set[str] = set()  # published versions not in our directory (warned about once)
+        # questions that arrive together are matched in one model call (nlp/batching.py)
+        self.batcher: MicroBatcher[str, tuple[Match, str]] = MicroBatcher(self._match_batch, max_batch=64,
+                                                                          max_wait=0.002)
+        self._prefetched: dict[str, list[asyncio.Future[tuple[Match, str]]]] = {}
+
+    def _match_batch(self, questions: list[str]) -> list[tuple[Match, str]]:
+        matcher, version = self.matcher, self.version or "?"
+        if matcher is None:
+            raise RuntimeError("no FAQ model is live")
+        return [(m, version) for m in matcher.match(questions)]
+
+    def prefetch(self, questions: list[str]) -> None:
+        """Start matching questions the processor is about to hand to the handlers, all in one batch;
+        `match` then finds each result ready (or on its way)."""
+        if self.matcher is None or not questions:
+            return
+        if sum(len(v) for v in self._prefetched.values()) > PREFETCH_LIMIT:  # never asked for: drop
+            for futures in self._prefetched.values():
+                for future in futures:
+                    future.cancel()
+            self._prefetched.clear()
+        for q in questions:
+            future = asyncio.ensure_future(self.batcher.submit(q))
+            future.add_done_callback(_consume_exception)
+            self._prefetched.setdefault(q, []).append(future)
+
+    async def ready(self, questions: list[str]) -> None:
+        """Wait until a match of each question is ready (prefetching those that are not on their way),
+        so that the `match` calls of the update's handler find them done: the processor calls this
+        before it opens the update's transaction, and no transaction stays open across a model call."""
+        if self.matcher is None or not questions:
+            return
+        self.prefetch([q for q in dict.fromkeys(questions) if not self._prefetched.get(q)])
+        waiting = [futures[0] for q in questions if (futures := self._prefetched.get(q))]
+        if waiting:
+            await asyncio.wait(waiting)  # a failed match is the handler's to see, as without this wait
+
+    async def match(self, question: str) -> tuple[Match, str]:
+        """The best entry for one question and the model version that chose it."""
+        futures = self._prefetched.get(question)
+        if futures:
+            future = futures.pop(0)
+            if not futures:
+                del self._prefetched[question]
+            if not future.cancelled():
+                return await future
+        return await self.batcher.submit(question)
+
+    def encoder(self, name: str = ENGLISH) -> Encoder:
+        return self.models.encoder(name)
+
+    def published(self) -> str | None:
+        """The version published for the fleet, if it is in our directory (blocking: reads the database)."""
+        if self.sessions is None:
+            return versions.current(self.root)
+        with self.sessions() as session:
+            name = live_models.live_version(session, live_models.FAQ)
+        if name is None:  # never published through the database: the pointer file, from before 0008
+            return versions.current(self.root)
+        if versions.is_version(self.root, name):
+            return name
+        if name not in self._missing:
+            self._missing.add(name)
+            log.warning("FAQ model %r is published but %s has no such version: give every worker the same "
+                        "[paths] data_dir; keeping %s", name, self.root, self.version or "none")
+        return None
+
+    def _publish(self, name: str) -> None:
+        if self.sessions is None:
+            versions.publish(self.root, name)
+            return
+        with self.sessions() as session, session.begin():
+            live_models.publish_version(session, live_models.FAQ, name)
+
+    def _unpublish(self) -> None:
+        versions.unpublish(self.root)
+        if self.sessions is not None:
+            with self.sessions() as session, session.begin():
+                live_models.withdraw(session, live_models.FAQ)
+
+    def reload_if_changed(self) -> bool:
+        """Load the published version if it is not the live one. Returns True when it switched.
+
+        A version that cannot be loaded leaves the live one in place. When nothing is published and
+        the live version's directory is gone, every version was deleted on purpose (/forgetme on
+        another worker): this one stops answering with it too."""
+        name = self.published()
+        if name is None and self.version is not None and not versions.is_version(self.root, self.version):
+            log.info("FAQ model %s was deleted and nothing is published: no FAQ answers until a retrain", self.version)
+            self.matcher, self.version = None, None
+            return True
+        if name is None or name == self.version or name in self._unreadable:
+            return False
+        candidates = [name]
+        if self.matcher is None:  # nothing live yet (start-up): fall back to the newest older version
+            candidates += [v for v in reversed(versions.versions(self.root)) if int(v[1:]) < int(name[1:])]
+        for candidate in candidates:
+            if candidate in self._unreadable:
+                continue
+            try:
+                matcher = self.models.load_faq(self.root / candidate)
+            except Exception:
+                self._unreadable.add(candidate)
+                log.exception("FAQ model %s cannot be loaded; keeping %s", candidate, self.version or "an older one")
+                continue
+            self.matcher, self.version = matcher, candidate  # one reference swap: readers see old or new
+            log.info("FAQ model %s is live (%d entries)", candidate, len(matcher.meta.entry_ids))
+            return True
+        return False
+
+    def train(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
+              progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
+        """Train, save and publish a new version; the caller decides when to reload."""
+        with self.training:
+            matcher = self.models.fit_faq(entries, target_precision=target_precision, min_margin=min_margin,
+                                          progress=progress)
+            path = versions.new_version_dir(self.root)
+            matcher.save(path)
+            self._publish(path.name)
+            return path.name, matcher
+
+    def drop_versions_except(self, keep: str | None) -> int:
+        """Delete every version directory but `keep` (None: all of them, and nothing is live).
+
+        After /forgetme the older versions hold the forgotten follower's questions."""
+        removed = 0
+        with self.training:  # never while a version is being written
+            if keep is None:
+                self._unpublish()
+                self.matcher, self.version = None, None
+            for name in versions.versions(self.root):
+                if name != keep:
+                    shutil.rmtree(self.root / name, ignore_errors=True)
+                    removed += 1
+        return removed
+
+
+def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target_precision: float,
+                        min_margin: float = 0.0, progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
+    """Blocking: read accepted examples, train and publish (run it in a thread)."""
+    from bot.faq.service import training_entries
+
+    with sessions() as session:
+        entries = training_entries(session)
+    if not entries:
+        raise ValueError("no FAQ entries yet: import a FAQ file first (creatorbot faq import FILE)")
+    return model.train(entries, target_precision, min_margin, progress)
+
+
+def faq_model_for(settings: Any, encoder_factory: EncoderFactory | None = None,
+                  models: ModelFactory | None = None, sessions: sessionmaker[Session] | None = None) -> FaqModel:
+    """The FAQ model as the config asks for it ([paths] data_dir, [models] routing and directory),
+    published through the database of `sessions`."""
+    return FaqModel(settings.data_dir, models or model_factory(settings, encoder_factory), sessions)

@@ -1,0 +1,39 @@
+"""Followers and their direct messages."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.kernel.messages import IncomingMessage, Person
+from bot.store.models import DirectMessage, Follower, utcnow
+
+
+def upsert_follower(session: Session, user: Person) -> Follower:
+    follower = session.get(Follower, user.id)
+    now = utcnow()
+    if follower is None:
+        follower = Follower(user_id=user.id, first_seen=now)
+        session.add(follower)
+    follower.first_name = user.first_name or ""
+    follower.last_name = user.last_name
+    follower.username = user.username
+    follower.language_code = user.language_code
+    follower.last_seen = now
+    return follower
+
+
+def record_incoming(session: Session, message: IncomingMessage) -> DirectMessage:
+    """Store a follower's message to the bot (idempotent for a replayed update)."""
+    assert message.from_user is not None
+    upsert_follower(session, message.from_user)
+    existing = session.query(DirectMessage).filter_by(
+        chat_id=message.chat_id, message_id=message.message_id, direction="in").one_or_none()
+    if existing is not None:
+        return existing
+    dm = DirectMessage(user_id=message.from_user.id, chat_id=message.chat_id,
+                       message_id=message.message_id, direction="in",
+                       content_type=message.content_type, text=message.text or message.caption,
+                       created_at=message.date)
+    session.add(dm)
+    session.flush()
+    return dm

@@ -1,0 +1,235 @@
+"""/forgetme and retention: a follower's data leaves the database; aggregate counts stay.
+
+Forgetting selects by the follower's ids only (their user id, their rows' keys, the index of persons
+in each raw update), never by matching text, so it cannot touch another person's rows. Every query
+is bounded by an indexed id; the caller runs it off the event loop.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from bot import texts
+from bot.faq.service import DIGEST_PURPOSE
+from bot.kernel import buttons
+from bot.kernel.export import export_zip
+from bot.store.models import (
+    Comment,
+    DirectMessage,
+    FaqAnswer,
+    FaqExample,
+    Follower,
+    Handoff,
+    MembershipEvent,
+    OutboxMessage,
+    RawUpdate,
+    SentimentCorrection,
+    UpdatePerson,
+    utcnow,
+)
+from bot.store.outbox_queue import forget_pace
+
+# Keys under which an update quotes another message (whose text and author are not the sender's).
+_QUOTING_KEYS = ("reply_to_message", "quote", "external_reply", "pinned_message")
+FORGOTTEN_USER = {"id": 0, "is_bot": False, "first_name": "(forgotten)"}
+CHUNK = 500
+
+
+def attribute_update(session: Session, raw_id: int | None, user_id: int) -> None:
+    """Mark a stored update (row `raw_id`) as being about a follower who is not in it by id (the
+    creator's reply that quotes a handoff note about them), so /forgetme finds it."""
+    if raw_id is not None and session.get(UpdatePerson, (raw_id, user_id)) is None:
+        session.add(UpdatePerson(raw_id=raw_id, user_id=user_id))
+
+
+def _main_object(payload: dict[str, Any]) -> dict[str, Any]:
+    return next((v for k, v in payload.items() if k != "update_id" and isinstance(v, dict)), {})
+
+
+def is_own_update(payload: dict[str, Any], user_id: int) -> bool:
+    """Is this the follower's own update (they sent it, it is their private chat, they joined or left)?"""
+    main = _main_object(payload)
+    member = _field(main, "new_chat_member")
+    return user_id in (_field(main, "from").get("id"), _field(main, "chat").get("id"),
+                       _field(member, "user").get("id"))
+
+
+def _field(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def scrub(value: Any, user_id: int) -> Any:
+    """Another person's update with everything of this follower taken out: messages they wrote
+    and anything quoted are dropped, their user objects replaced by a placeholder."""
+    if isinstance(value, list):
+        return [scrub(v, user_id) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get("id") == user_id and ("first_name" in value or value.get("type") == "private"):
+        return dict(FORGOTTEN_USER)
+    return {k: scrub(v, user_id) for k, v in value.items() if k not in _QUOTING_KEYS}
+
+
+def _chunks(ids: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+def _alert_comment_ids(row: OutboxMessage) -> set[int]:
+    rows = row.params.get("buttons") if isinstance(row.params, dict) else None
+    ids: set[int] = set()
+    for line in rows or []:
+        for _label, data in line:
+            button = buttons.parse(data, buttons.RELABEL)
+            if button is not None:
+                ids.add(button.item_id)
+    return ids
+
+
+def _forget_outbox(session: Session, user_id: int, handoffs: list[Handoff], comment_ids: list[int],
+                   since: Any) -> tuple[int, list[tuple[int, int]]]:
+    """Delete what was sent to the follower or about them (notes, follow-ups, digests listing them:
+    the others in such a digest are listed again in the next one); redact alerts quoting their
+    comments. Returns (rows touched, (chat id, message id) of copies recorded as direct messages)."""
+    purposes = [f"handoff:{h.id}" for h in handoffs]
+    digests = [h.creator_outbox_id for h in handoffs if h.creator_outbox_id is not None]
+    condition = OutboxMessage.chat_id == user_id
+    if purposes:
+        condition = or_(condition, OutboxMessage.purpose.in_(purposes))
+    if digests:
+        condition = or_(condition, and_(OutboxMessage.id.in_(digests), OutboxMessage.purpose == DIGEST_PURPOSE))
+        session.execute(update(Handoff).where(Handoff.user_id != user_id, Handoff.creator_outbox_id.in_(digests))
+                        .values(creator_outbox_id=None))
+    rows = list(session.execute(delete(OutboxMessage).where(condition)
+                                .returning(OutboxMessage.chat_id, OutboxMessage.sent_message_id)).all())
+    copies = [(int(c), int(m)) for c, m in rows if m is not None]
+    touched = len(rows)
+    if comment_ids and since is not None:
+        wanted = set(comment_ids)
+        for alert in session.scalars(select(OutboxMessage).where(
+                OutboxMessage.purpose == "sentiment-alert", OutboxMessage.created_at >= since)):
+            if _alert_comment_ids(alert) & wanted:
+                alert.params = {"text": texts.ALERT_FORGOTTEN}
+                if alert.sent_message_id is not None:
+                    copies.append((alert.chat_id, alert.sent_message_id))
+                touched += 1
+    return touched, copies
+
+
+def _forget_raw_updates(session: Session, user_id: int) -> tuple[int, int]:
+    """Delete the follower's own raw updates; scrub others' updates that mention or quote them."""
+    ids = list(session.scalars(select(UpdatePerson.raw_id).where(UpdatePerson.user_id == user_id)))
+    deleted = scrubbed = 0
+    for chunk in _chunks(ids):
+        for raw in session.scalars(select(RawUpdate).where(RawUpdate.id.in_(chunk))):
+            if is_own_update(raw.payload, user_id):
+                session.delete(raw)
+                deleted += 1
+            else:
+                raw.payload = scrub(raw.payload, user_id)
+                raw.error = None
+                scrubbed += 1
+        session.execute(delete(UpdatePerson).where(UpdatePerson.user_id == user_id,
+                                                   UpdatePerson.raw_id.in_(chunk)))
+    return deleted, scrubbed
+
+
+def _forget_learned_examples(session: Session, user_id: int, handoffs: list[Handoff]) -> int:
+    """FAQ examples learned from this follower's questions (unless another follower asked the same)."""
+    removed = 0
+    for h in handoffs:
+        if not (h.learned_entry_id and h.question):
+            continue
+        shared = session.scalar(select(Handoff.id).where(
+            Handoff.user_id != user_id, Handoff.learned_entry_id == h.learned_entry_id,
+            Handoff.question == h.question).limit(1))
+        if shared is None:
+            removed += len(session.execute(delete(FaqExample).where(
+                FaqExample.entry_id == h.learned_entry_id, FaqExample.question == h.question.strip(),
+                FaqExample.source == "handoff").returning(FaqExample.id)).all())
+    return removed
+
+
+def forget_follower(session: Session, user_id: int, data_dir: Path | None = None) -> dict[str, int]:
+    """Delete what the bot stored about one follower. Returns what was removed, by kind.
+
+    Blocking, bounded by indexed ids: run it off the event loop. Raw updates, messages, handoffs,
+    answers, feedback, membership events, learned FAQ examples and outbox rows to or about them
+    go; their comments stay as anonymous counts. Alerts quoting their comments are redacted,
+    pending exports are rebuilt without them and export files in `data_dir/exports` are deleted.
+    `learned_examples` > 0 means the FAQ model must be retrained without them.
+    """
+    removed: dict[str, int] = {}
+    handoffs = list(session.scalars(select(Handoff).where(Handoff.user_id == user_id)))
+    comments = list(session.execute(select(Comment.id, Comment.created_at).where(Comment.user_id == user_id)))
+    comment_ids = [c.id for c in comments]
+    since = min((c.created_at for c in comments), default=None)
+
+    removed["learned_examples"] = _forget_learned_examples(session, user_id, handoffs)
+    removed["outbox"], copies = _forget_outbox(session, user_id, handoffs, comment_ids, since)
+    dm_condition = DirectMessage.user_id == user_id
+    if copies:  # the bot's notes to the creator's private chat, recorded as direct messages
+        dm_condition = or_(dm_condition, tuple_(DirectMessage.chat_id, DirectMessage.message_id).in_(copies))
+    removed["direct_messages"] = len(session.execute(delete(DirectMessage).where(dm_condition)
+                                                     .returning(DirectMessage.id)).all())
+    removed["handoffs"] = len(session.execute(delete(Handoff).where(Handoff.user_id == user_id)
+                                              .returning(Handoff.id)).all())
+    removed["answers_and_feedback"] = len(session.execute(delete(FaqAnswer).where(FaqAnswer.user_id == user_id)
+                                                          .returning(FaqAnswer.id)).all())
+    for chunk in _chunks(comment_ids):
+        session.execute(update(SentimentCorrection).where(SentimentCorrection.comment_id.in_(chunk))
+                        .values(text=None))
+    # comments stay as anonymous counts (with their sentiment) for the channel's statistics
+    removed["comments_anonymised"] = len(session.execute(update(Comment).where(Comment.user_id == user_id)
+                                                         .values(text=None, user_id=None).returning(Comment.id)).all())
+    removed["membership_events"] = len(session.execute(delete(MembershipEvent).where(
+        MembershipEvent.user_id == user_id).returning(MembershipEvent.id)).all())
+    removed["raw_updates"], removed["raw_updates_scrubbed"] = _forget_raw_updates(session, user_id)
+    removed["followers"] = len(session.execute(delete(Follower).where(Follower.user_id == user_id)
+                                               .returning(Follower.user_id)).all())
+    forget_pace(session, user_id)  # when the bot last wrote to their chat
+    session.flush()
+    removed["exports"] = _forget_in_exports(session, data_dir)
+    return removed
+
+
+def _forget_in_exports(session: Session, data_dir: Path | None) -> int:
+    """Exports made before: queued ones are rebuilt from what is left, sent ones lose their bytes,
+    files written to `data_dir/exports` are deleted."""
+    touched = 0
+    pending = and_(OutboxMessage.purpose == "export", OutboxMessage.status == "pending")
+    rows = list(session.scalars(select(OutboxMessage).where(pending)))
+    if rows:
+        fresh = export_zip(session)
+        for row in rows:
+            row.file_data = fresh
+        touched += len(rows)
+    touched += len(session.execute(update(OutboxMessage).where(
+        OutboxMessage.purpose == "export", OutboxMessage.status != "pending", OutboxMessage.file_data.is_not(None))
+        .values(file_data=None).returning(OutboxMessage.id)).all())
+    exports = data_dir / "exports" if data_dir is not None else None
+    if exports is not None and exports.is_dir():
+        for child in exports.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+            touched += 1
+    return touched
+
+
+def purge_raw_updates(session: Session, days: int) -> int:
+    """Retention: delete handled raw updates older than `days` (0 keeps everything)."""
+    if days <= 0:
+        return 0
+    cutoff = utcnow() - timedelta(days=days)
+    return len(session.execute(delete(RawUpdate).where(RawUpdate.received_at < cutoff, RawUpdate.status != "pending")
+                               .returning(RawUpdate.update_id)).all())

@@ -1,0 +1,152 @@
+"""Creator commands for what and when to post: /suggest, /besttime, /remind, /reminders, /abtest."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+from telegram import Update
+
+from bot import texts
+from bot.kernel import buttons, reminders
+from bot.kernel.context import BotContext
+from bot.kernel.outbox import answer_callback, send_text
+from bot.kernel.stats import stored_counts
+from bot.reports.delivery import send_report
+from bot.store.models import Reminder, utcnow
+from bot.topics import suggestions as topics
+from bot.topics.abtest import compare_arms
+from recsys.timing import DAY_NAMES
+
+
+def _when(dt_local: datetime) -> str:
+    return f"{DAY_NAMES[dt_local.weekday()]} {dt_local:%d %b %H:%M}"
+
+
+async def suggest(update: Update, context: BotContext) -> None:
+    """The top topics with their reasons, and one experiment."""
+    message = update.effective_message
+    assert message is not None
+    session, settings = context.session, context.services.settings
+    gap = topics.missing_for_suggestions(session)
+    if gap in ("posts", "tags"):
+        send_text(session, message.chat_id, texts.SUGGEST_MISSING[gap].format(**stored_counts(session).as_dict()))
+        return
+    suggestions = topics.suggest_topics(session, settings)
+    if not suggestions:
+        send_text(session, message.chat_id, texts.SUGGEST_NONE)
+        return
+    lines = [texts.SUGGEST_HEADER]
+    if gap == "engagement":
+        lines.append(texts.SUGGEST_MISSING[gap])
+    rank = 0
+    for s in suggestions:
+        if s.score.experiment:
+            lines.append(texts.SUGGEST_EXPERIMENT.format(why=texts.esc(s.why)))
+        else:
+            rank += 1
+            lines.append(texts.SUGGEST_WINNER.format(rank=rank, why=texts.esc(s.why)))
+    if not any(s.score.experiment for s in suggestions):
+        lines.append(texts.SUGGEST_NO_EXPERIMENT.format(n=3))
+    elif rank == 0:
+        lines.append(texts.SUGGEST_ALL_EXPERIMENTS.format(n=3))
+    send_text(session, message.chat_id, "\n".join(lines))
+
+
+async def besttime(update: Update, context: BotContext) -> None:
+    """The next best slots to post, from the audience's activity."""
+    message = update.effective_message
+    assert message is not None
+    settings = context.services.settings
+    model = topics.posting_time_model(context.session, settings)
+    slots = model.best_slots(utcnow(), k=3)
+    n = model.interactions
+    tz = texts.esc(settings.schedule.timezone)
+    if n == 0:
+        lines = [texts.BESTTIME_NONE.format(tz=tz)]
+    else:
+        lines = [texts.BESTTIME_HEADER.format(tz=tz, n=n, thin=texts.BESTTIME_THIN if n < 200 else "")]
+    lines += [texts.BESTTIME_SLOT.format(when=_when(start), share=score * 100) for start, score in slots]
+    if settings.schedule.timezone == "UTC":
+        lines.append(texts.BESTTIME_UTC)
+    send_text(context.session, message.chat_id, "\n".join(lines))
+
+
+async def remind(update: Update, context: BotContext) -> None:
+    """Set a one-off or recurring reminder."""
+    message = update.effective_message
+    assert message is not None
+    settings = context.services.settings
+    args = list(context.args or [])
+    try:
+        when, rest = reminders.parse_when(args, utcnow(), settings.tz)
+        if not rest:
+            raise reminders.WhenError("no text after the time", f"{' '.join(args)} post the sunrise set")
+        if len(" ".join(rest)) > reminders.MAX_TEXT:
+            raise reminders.WhenError(f"the text is longer than {reminders.MAX_TEXT} characters")
+    except reminders.WhenError as exc:
+        send_text(context.session, message.chat_id, texts.REMIND_USAGE.format(
+            error=texts.esc(exc.problem), example=texts.esc(exc.example)))
+        return
+    text = " ".join(rest)
+    if reminders.active_count(context.session, message.chat_id) >= reminders.MAX_ACTIVE:
+        send_text(context.session, message.chat_id, texts.REMIND_TOO_MANY.format(n=reminders.MAX_ACTIVE))
+        return
+    reminders.create(context.session, message.chat_id, when, text)
+    send_text(context.session, message.chat_id, texts.REMIND_SET.format(
+        when=_when(when.due_at.astimezone(settings.tz)), text=texts.esc(text),
+        recurrence="" if when.recurrence == "once" else f" ({when.recurrence})"))
+
+
+async def list_reminders(update: Update, context: BotContext) -> None:
+    """List active reminders with a cancel button each."""
+    message = update.effective_message
+    assert message is not None
+    rows = reminders.active(context.session, message.chat_id)
+    if not rows:
+        send_text(context.session, message.chat_id, texts.REMINDERS_NONE)
+        return
+    tz = context.services.settings.tz
+    rows = rows[:reminders.MAX_ACTIVE + 5]  # manual ones are capped; auto and report ones are few
+    lines = [texts.REMINDERS_HEADER] + [texts.REMINDER_LINE.format(
+        id=r.id, when=_when(r.due_at.astimezone(tz)), text=texts.esc(texts.clip(r.text, 80)),
+        recurrence="" if r.recurrence == "once" else f" ({r.recurrence})") for r in rows]
+    cancel = [[(f"✖ #{r.id}", buttons.make(buttons.REMINDER_CANCEL, r.id))] for r in rows]
+    send_text(context.session, message.chat_id, "\n".join(lines), buttons=cancel)
+
+
+async def cancel_reminder(update: Update, context: BotContext) -> None:
+    """A cancel button under /reminders."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    button = buttons.parse(query.data, buttons.REMINDER_CANCEL)
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    ok = button is not None and context.services.settings.is_creator(query.from_user.id) and reminders.cancel(
+        context.session, chat_id, button.item_id)
+    answer_callback(context.session, query.id, query.from_user.id,
+                    texts.REMINDER_CANCELLED.format(id=button.item_id) if ok and button else texts.REMINDER_GONE)
+
+
+async def abtest(update: Update, context: BotContext) -> None:
+    """Compare two tags (or two posting hours) with a proper test."""
+    message = update.effective_message
+    assert message is not None
+    comparison = compare_arms(context.session, context.services.settings, list(context.args or []))
+    if comparison is None:
+        send_text(context.session, message.chat_id, texts.ABTEST_USAGE)
+        return
+    result = comparison.result
+    send_text(context.session, message.chat_id, texts.ABTEST_RESULT.format(
+        a=texts.esc(comparison.a), b=texts.esc(comparison.b), n_a=result.n_a, n_b=result.n_b,
+        mean_a=result.mean_a, mean_b=result.mean_b, verdict=texts.esc(result.verdict)))
+
+
+async def deliver_reminders(context: BotContext) -> None:
+    """Job: send due reminders (every 20 s, and at start-up)."""
+    services = context.services
+    grace = services.settings.schedule.reminder_grace_minutes
+
+    def on_report(session: Session, row: Reminder) -> None:
+        send_report(session, services.settings, row.chat_id, "week" if row.recurrence == "weekly" else "day")
+
+    await reminders.deliver_each(services, utcnow(), timedelta(minutes=grace), on_report)
