@@ -102,8 +102,8 @@ async def bot_latency(m: FaqMatcher, questions: list[str], n: int = 100) -> tupl
     Returns p50/p99 of the bot-side latency (getUpdates hands the update over -> the bot's
     sendMessage arrives) and p50/p99 end to end (question pushed -> reply recorded).
     """
+    from bot.app import create_runtime
     from bot.config import parse_settings
-    from bot.runtime import BotRuntime
     from bot.sandbox.server import BotApiSandbox, SandboxThread
 
     thread = SandboxThread(BotApiSandbox())
@@ -115,7 +115,7 @@ async def bot_latency(m: FaqMatcher, questions: list[str], n: int = 100) -> tupl
         "paths": {"data_dir": str(tmp / "data")}}, env={})
     from tests.fakes import KeywordSentiment
 
-    runtime = BotRuntime(settings, classifier_factory=KeywordSentiment)  # sentiment is not measured here
+    runtime = create_runtime(settings, classifier_factory=KeywordSentiment)  # sentiment is not measured here
     assert runtime.services.faq_model is not None
     runtime.services.faq_model.matcher, runtime.services.faq_model.version = m, "bench"
     await runtime.start()

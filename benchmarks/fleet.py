@@ -98,7 +98,7 @@ def measure(sandbox: BotApiSandbox, pushed: dict[int, float], timeout: float) ->
 
 
 def run_sqlite(n: int, encoder: str, questions: list[str]) -> tuple[float, float, float]:
-    from bot.runtime import BotRuntime
+    from bot.app import create_runtime
     from tests.fakes import KeywordSentiment
 
     tmp = Path(tempfile.mkdtemp())
@@ -107,7 +107,7 @@ def run_sqlite(n: int, encoder: str, questions: list[str]) -> tuple[float, float
         import_and_train(settings, load_faq(DEMO_FAQ), encoder_factory(encoder))
 
         async def main() -> tuple[float, float, float]:
-            runtime = BotRuntime(settings, encoder_factory=encoder_factory(encoder), classifier_factory=KeywordSentiment)
+            runtime = create_runtime(settings, encoder_factory=encoder_factory(encoder), classifier_factory=KeywordSentiment)
             await runtime.start()
             try:
                 await asyncio.sleep(2)

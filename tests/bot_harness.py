@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from bot.app import create_runtime
 from bot.config import Settings
 from bot.kernel.stats import work_pending
 from bot.runtime import BotRuntime
@@ -40,7 +41,7 @@ async def running_bot(settings: Settings, sandbox: BotApiSandbox, **factories: A
 
     factories.setdefault("encoder_factory", fake_encoders)
     factories.setdefault("classifier_factory", KeywordSentiment)
-    runtime = BotRuntime(settings, **factories)
+    runtime = create_runtime(settings, **factories)
     await runtime.start()
     try:
         yield Harness(runtime, sandbox)

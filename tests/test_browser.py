@@ -53,7 +53,7 @@ class World:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def _start(self) -> None:
-        from bot.runtime import BotRuntime
+        from bot.app import create_runtime
 
         self.sandbox = sandbox = BotApiSandbox()
         await sandbox.start()
@@ -64,7 +64,7 @@ class World:
                                 sentiment={"min_comments": 6})
         await asyncio.to_thread(import_and_train, settings, load_faq(SAMPLE), fake_encoders, 0.95)
         history = play_history(sandbox, utcnow())
-        self.runtime = BotRuntime(settings, encoder_factory=fake_encoders, classifier_factory=KeywordSentiment)
+        self.runtime = create_runtime(settings, encoder_factory=fake_encoders, classifier_factory=KeywordSentiment)
         await self.runtime.start()
         self.bot = Harness(self.runtime, sandbox)
         await self.bot.settle(300)

@@ -31,10 +31,10 @@ def prepare(settings: Settings) -> None:
 
 
 async def start(settings: Settings, sandbox: BotApiSandbox) -> Any:
-    from bot.runtime import BotRuntime
+    from bot.app import create_runtime
     from tests.fakes import KeywordSentiment
 
-    runtime = BotRuntime(settings, encoder_factory=fake_factory, classifier_factory=KeywordSentiment)
+    runtime = create_runtime(settings, encoder_factory=fake_factory, classifier_factory=KeywordSentiment)
     await runtime.start()
     return Harness(runtime, sandbox)
 

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot import texts
+from bot.app import create_runtime
 from bot.config import Settings
 from bot.kernel.stats import work_pending
 from bot.runtime import BotRuntime
@@ -70,7 +71,7 @@ class BotThread:
         self.call(self.sandbox.start())
 
         async def start() -> BotRuntime:
-            runtime = BotRuntime(self.make_settings(), encoder_factory=fake_encoders, classifier_factory=KeywordSentiment)
+            runtime = create_runtime(self.make_settings(), encoder_factory=fake_encoders, classifier_factory=KeywordSentiment)
             await runtime.start()
             return runtime
 

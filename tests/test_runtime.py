@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from telegram import Update
 from telegram.ext import TypeHandler
 
+from bot.app import create_runtime
 from bot.config import ConfigError, parse_settings
-from bot.runtime import BotRuntime
 from bot.runtime.processor import MAX_ATTEMPTS
 from bot.runtime.worker import PollerRoleTaken
 from bot.sandbox.config import SANDBOX_WEBHOOK_SECRET
@@ -86,7 +86,7 @@ def test_a_reused_update_id_is_a_new_update(db_url: str) -> None:
 async def test_a_second_poller_refuses_to_start(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
     settings = settings_for(sandbox, sqlite_url, tmp_path)
     async with running_bot(settings, sandbox) as bot:
-        second = BotRuntime(settings)
+        second = create_runtime(settings)
         with pytest.raises(PollerRoleTaken, match="poller role"):
             await second.start()
         await second.stop()

@@ -418,7 +418,7 @@ async def test_one_failing_reminder_does_not_hold_back_the_others(sandbox: BotAp
         def broken_report(session: Any, row: Reminder) -> None:  # the report of this one cannot be built
             raise ValueError("chart failed")
 
-        sent = await reminder_service.deliver_each(services, utcnow(), timedelta(minutes=60), broken_report)
+        sent = await reminder_service.deliver_each(services, utcnow(), timedelta(minutes=60), {"report": broken_report})
         await bot.settle()
         assert sent == 2
         with bot.sessions() as s:

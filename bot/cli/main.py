@@ -86,9 +86,9 @@ def _test_only_factory(env_name: str) -> Any:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.runtime import BotRuntime
+    from bot.app import create_runtime
 
-    runtime = BotRuntime(settings, encoder_factory=_test_only_factory(TEST_ENCODER_ENV),
+    runtime = create_runtime(settings, encoder_factory=_test_only_factory(TEST_ENCODER_ENV),
                          classifier_factory=_test_only_factory(TEST_CLASSIFIER_ENV))
     asyncio.run(runtime.run_forever())
     # Everything is committed and closed. A model call still running in a worker thread (a comment

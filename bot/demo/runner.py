@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import select
 
+from bot.app import create_runtime
 from bot.config import Settings, parse_settings
 from bot.demo.history import TIMEZONE, WEEKS, History, play_history, store_follower_counts
 from bot.kernel.model_factory import model_factory
@@ -349,7 +350,7 @@ async def run_demo(db_path: str | None, out: TextIO, serve: bool = False, port: 
     models = model_factory(settings)  # the bot's models, built the one way the CLI and benchmarks build them
     prepare_faq(settings, out, models)
     history = play_history(sandbox, datetime.now(UTC), settings.tz)
-    runtime = BotRuntime(settings, models=models)
+    runtime = create_runtime(settings, models=models)
     await runtime.start()
     t = Transcript(sandbox, runtime, out)
     try:

@@ -9,9 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
-from bot.faq.service import RETRAIN_BUTTONS, import_entries
+from bot.faq.model import live_model
+from bot.faq.service import import_entries
+from bot.kernel.buttons import RETRAIN_BUTTONS
 from bot.kernel.outbox import send_text
 from bot.kernel.services import Services
+from bot.kernel.stats import faq_entry_count as entry_count
 from bot.store.models import ChatDialog, FaqEntryRow, FaqExample, Handoff, utcnow
 from nlp.faq_data import FaqEntry, FaqFileError, entry_id_for, parse_faq_text
 
@@ -23,13 +26,9 @@ LIST_LIMIT = 30
 
 
 
-def entry_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(FaqEntryRow).where(FaqEntryRow.active.is_(True))) or 0)
-
-
 def overview(services: Services, session: Session, chat_id: int) -> None:
     """/faq: how many entries, which model, and what to do."""
-    model = services.faq_model
+    model = live_model(services)
     version = model.version if model is not None else None
     send_text(session, chat_id, texts.FAQ_OVERVIEW.format(
         entries=entry_count(session), version=version or texts.FAQ_NO_MODEL))

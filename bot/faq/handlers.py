@@ -12,9 +12,9 @@ from bot.faq.training import start_retrain
 from bot.kernel import buttons
 from bot.kernel.context import BotContext
 from bot.kernel.convert import incoming, person
+from bot.kernel.followers import attribute_update
 from bot.kernel.outbox import answer_callback, send_text
 from bot.kernel.unit import current_raw_id
-from bot.privacy.forget import attribute_update
 
 
 async def creator_reply(update: Update, context: BotContext) -> None:
@@ -146,17 +146,3 @@ async def feedback(update: Update, context: BotContext) -> None:
         toast = faq.record_feedback(context.services, context.session, person(query.from_user), button.item_id,
                                     button.choice, query.message.chat.id, query.message.message_id)
     answer_callback(context.session, query.id, query.from_user.id, toast)
-
-
-async def expired_button(update: Update, context: BotContext) -> None:
-    """Any button press no other handler took (forged or stale data): "expired", never a traceback."""
-    query = update.callback_query
-    assert query is not None
-    answer_callback(context.session, query.id, query.from_user.id, texts.FEEDBACK_UNKNOWN)
-
-
-async def handoff_digest(context: BotContext) -> None:
-    """Job: questions that came in a burst reach the creator as one digest, not one message each."""
-    services = context.services
-    async with services.unit() as session:
-        faq.send_digest(session, services.settings)

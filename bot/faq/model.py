@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.kernel.model_factory import model_factory
+from bot.kernel.services import Services
 from bot.store import live_models
 from nlp import versions
 from nlp.batching import MicroBatcher
@@ -58,6 +59,11 @@ class FaqModel:
         self.batcher: MicroBatcher[str, tuple[Match, str]] = MicroBatcher(self._match_batch, max_batch=64,
                                                                           max_wait=0.002)
         self._prefetched: dict[str, list[asyncio.Future[tuple[Match, str]]]] = {}
+
+    def live_encoder(self) -> Encoder | None:
+        """The live version's encoder (soft tags embed posts with it); None before the first version."""
+        matcher = self.matcher
+        return matcher.encoder if matcher is not None else None
 
     def _match_batch(self, questions: list[str]) -> list[tuple[Match, str]]:
         matcher, version = self.matcher, self.version or "?"
@@ -208,3 +214,10 @@ def faq_model_for(settings: Any, encoder_factory: EncoderFactory | None = None,
     """The FAQ model as the config asks for it ([paths] data_dir, [models] routing and directory),
     published through the database of `sessions`."""
     return FaqModel(settings.data_dir, models or model_factory(settings, encoder_factory), sessions)
+
+
+def live_model(services: Services) -> FaqModel | None:
+    """The FAQ model this feature attached to `services` at start-up (see `bot.faq.register`)."""
+    model = services.faq_model
+    assert model is None or isinstance(model, FaqModel)
+    return model

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.config import Settings
+from bot.faq.model import live_model
 from bot.kernel import buttons
+from bot.kernel.buttons import RETRAIN_BUTTONS
 from bot.kernel.messages import IncomingMessage, Person
-from bot.kernel.outbox import edit_buttons, send_text
+from bot.kernel.outbox import DIGEST_PURPOSE, edit_buttons, send_text
 from bot.kernel.services import Services
 from bot.store.models import (
     FaqAnswer,
@@ -27,8 +29,6 @@ from bot.store.models import (
     utcnow,
 )
 from nlp.faq_data import FaqEntry, entry_id_for, normalize_question
-
-RETRAIN_BUTTONS = [[(texts.FAQ_RETRAIN_BUTTON, "faq:retrain")]]  # offered after every change to the FAQ
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ async def answer_question(services: Services, session: Session, message: Incomin
             # a follow-up is shown to the creator but never becomes part of the question that is learned
         send_text(session, message.chat_id, texts.HANDOFF_STILL_OPEN)
         return
-    model = services.faq_model
+    model = live_model(services)
     matcher = model.matcher if model is not None else None
     if matcher is None:
         start_handoff(services, session, user, message.chat_id, text, "no FAQ model yet", None)
@@ -206,7 +206,6 @@ def undeliverable(session: Session, row: OutboxMessage, error: str) -> None:
 # --- a digest instead of a flood of notes -----------------------------------------------------
 DIGEST_AFTER = 5  # notes to the creator still waiting to be sent before new handoffs wait for a digest
 DIGEST_SIZE = 15  # questions per digest (one Telegram message)
-DIGEST_PURPOSE = "handoff-digest"
 _DIGEST_PICK = re.compile(r"\s*#(\d{1,12})\b\s*(.*)", re.S)
 
 

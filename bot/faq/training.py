@@ -7,7 +7,7 @@ import logging
 
 from bot import texts
 from bot.config import Settings
-from bot.faq.model import faq_model_for, train_from_database
+from bot.faq.model import faq_model_for, live_model, train_from_database
 from bot.kernel.outbox import send_text
 from bot.kernel.services import Services
 from nlp.faq_data import FaqEntry
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def start_retrain(services: Services, notify_chat: int | None) -> bool:
     """Start training unless a training is running. The creator is told when it is live."""
-    model = services.faq_model
+    model = live_model(services)
     if model is None or model.training.locked():
         return False
     return services.spawn(retrain(services, notify_chat))
@@ -29,13 +29,13 @@ def retrain_without_forgotten(services: Services) -> bool:
     """After /forgetme removed learned examples: once that transaction has committed, train a version
     without them and delete every older version (they hold the forgotten questions). Waits for a
     running training instead of skipping."""
-    if services.faq_model is None:
+    if live_model(services) is None:
         return False
     return services.spawn(retrain(services, None, drop_older=True))
 
 
 async def retrain(services: Services, notify_chat: int | None, drop_older: bool = False) -> str | None:
-    model = services.faq_model
+    model = live_model(services)
     if model is None:
         return None
     faq = services.settings.faq

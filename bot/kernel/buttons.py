@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot import texts
+
 FEEDBACK = "fb"
 REMINDER_CANCEL = "rm"
 RELABEL = "sl"
@@ -43,3 +45,7 @@ def parse(data: object, prefix: str) -> Button | None:
     if choices is None or (choice not in choices if choices else choice != ""):
         return None
     return Button(prefix, int(m.group(2)), choice)
+
+
+# Offered after every change to the FAQ (the FAQ's own buttons and the setup checklist).
+RETRAIN_BUTTONS = [[(texts.FAQ_RETRAIN_BUTTON, "faq:retrain")]]

@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.store.models import ChannelPost, Comment, PostReactions, PostTag
+from bot.config import Settings
+from bot.store.models import ChannelPost, Comment, DirectMessage, PostReactions, PostTag
+from recsys.timing import PostingTimeModel
 
 
 @dataclass(frozen=True)
@@ -74,3 +77,17 @@ def tag_interactions(session: Session, posts: list[PostInteractions]) -> dict[st
 
 def average_per_post(posts: list[PostInteractions]) -> float:
     return sum(p.total for p in posts) / len(posts) if posts else 0.0
+
+
+def posting_time_model(session: Session, settings: Settings) -> PostingTimeModel:
+    """Audience activity (comments, DMs, reaction updates) by hour of week in the creator's time zone."""
+    rc = settings.recsys
+    times, weights = [], []
+    for (at,) in session.execute(select(Comment.created_at)):
+        times.append(at.timestamp())
+        weights.append(rc.weight_comment)
+    for (at,) in session.execute(select(DirectMessage.created_at).where(  # the creator's own commands are no audience
+            DirectMessage.direction == "in", DirectMessage.user_id.not_in(settings.creator.user_ids))):
+        times.append(at.timestamp())
+        weights.append(rc.weight_dm)
+    return PostingTimeModel(tz=settings.tz).fit(np.array(times), np.array(weights))

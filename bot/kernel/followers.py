@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.kernel.messages import IncomingMessage, Person
-from bot.store.models import DirectMessage, Follower, utcnow
+from bot.store.models import DirectMessage, Follower, UpdatePerson, utcnow
 
 
 def upsert_follower(session: Session, user: Person) -> Follower:
@@ -37,3 +37,10 @@ def record_incoming(session: Session, message: IncomingMessage) -> DirectMessage
     session.add(dm)
     session.flush()
     return dm
+
+
+def attribute_update(session: Session, raw_id: int | None, user_id: int) -> None:
+    """Mark a stored update (row `raw_id`) as being about a follower who is not in it by id (the
+    creator's reply that quotes a handoff note about them), so /forgetme finds it."""
+    if raw_id is not None and session.get(UpdatePerson, (raw_id, user_id)) is None:
+        session.add(UpdatePerson(raw_id=raw_id, user_id=user_id))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.store.models import OutboxMessage
 
 FORGETME_PURPOSE = "forgetme"  # the confirmation of /forgetme: deleted once sent, never recorded
+DIGEST_PURPOSE = "handoff-digest"  # a digest of waiting follower questions, sent to the creator
 
 # Outbox kinds (OutboxMessage.method)
 TEXT = "text"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -19,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.config import WEEKDAYS
+from bot.kernel.context import BotContext
 from bot.kernel.outbox import send_text
 from bot.kernel.services import Services
-from bot.store.models import Reminder
+from bot.store.models import Reminder, utcnow
 
 log = logging.getLogger(__name__)
 _WEEKDAYS = {d: i for i, d in enumerate(WEEKDAYS)}
@@ -169,12 +171,13 @@ def due_ids(session: Session, now: datetime) -> list[int]:
 
 
 def deliver_one(session: Session, reminder_id: int, now: datetime, grace: timedelta,
-                on_report: Callable[[Session, Reminder], None] | None = None,
+                senders: Mapping[str, Callable[[Session, Reminder], None]] | None = None,
                 tz: ZoneInfo | None = None) -> bool:
     """Queue one due reminder (or skip it if it is past the grace period) and move it on; returns
     whether it was sent. Its own transaction: one that fails cannot hold back the others.
 
-    A reminder of kind "report" is handed to `on_report` (which queues the report) instead of text.
+    A reminder whose kind has a sender in `senders` ("report": the reports feature queues the report)
+    is handed to it; any other is sent as its text.
     """
     row = session.scalar(select(Reminder).where(Reminder.id == reminder_id, Reminder.status == "active",
                                                 Reminder.due_at <= now).with_for_update(skip_locked=True))
@@ -182,8 +185,9 @@ def deliver_one(session: Session, reminder_id: int, now: datetime, grace: timede
         return False
     sent = False
     if now - row.due_at <= grace:
-        if row.kind == "report" and on_report is not None:
-            on_report(session, row)
+        send = (senders or {}).get(row.kind)
+        if send is not None:
+            send(session, row)
         else:
             send_text(session, row.chat_id, texts.REMINDER.format(text=texts.esc(row.text)), purpose="reminder")
         row.sent_count += 1
@@ -219,17 +223,21 @@ def skip_failed(session: Session, reminder_id: int, now: datetime, tz: ZoneInfo 
 
 
 async def deliver_each(services: Services, now: datetime, grace: timedelta,
-                       on_report: Callable[[Session, Reminder], None] | None = None) -> int:
-    """The reminder job: every due reminder in its own transaction, so one that fails is skipped and
-    reported (skip_failed) while the others are sent. Returns how many were sent."""
+                       senders: Mapping[str, Callable[[Session, Reminder], None]] | None = None) -> int:
+    """Every due reminder in its own transaction, so one that fails is skipped and reported
+    (skip_failed) while the others are sent. Returns how many were sent.
+
+    `senders`: by kind (default: what the features registered, `Registry.reminder_kinds`)."""
     tz = services.settings.tz
+    if senders is None:
+        senders = {kind: partial(send, services) for kind, send in services.registry.reminder_kinds.items()}
     with services.sessions() as session:
         due = due_ids(session, now)
     sent = 0
     for reminder_id in due:
         try:
             async with services.unit() as session:
-                sent += deliver_one(session, reminder_id, now, grace, on_report, tz)
+                sent += deliver_one(session, reminder_id, now, grace, senders, tz)
         except Exception:
             log.exception("reminder %s failed; skipped", reminder_id)
             async with services.unit() as session:
@@ -237,8 +245,7 @@ async def deliver_each(services: Services, now: datetime, grace: timedelta,
     return sent
 
 
-def deliver_due(session: Session, now: datetime, grace: timedelta,
-                on_report: Callable[[Session, Reminder], None] | None = None,
-                tz: ZoneInfo | None = None) -> int:
-    """Queue every reminder that is due in this one transaction; returns how many were sent."""
-    return sum(deliver_one(session, rid, now, grace, on_report, tz) for rid in due_ids(session, now))
+async def deliver_reminders(context: BotContext) -> None:
+    """Job: send due reminders (every 20 s, and at start-up)."""
+    services = context.services
+    await deliver_each(services, utcnow(), timedelta(minutes=services.settings.schedule.reminder_grace_minutes))

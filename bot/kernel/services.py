@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.kernel.chats import ForeignChats
 from bot.kernel.limits import FollowerLimiter
+from bot.kernel.registry import Registry
 from bot.kernel.unit import unit_of_work, update_session
 from bot.kernel.write_lock import WriteLock
+from nlp.encoder import Encoder
 
-if TYPE_CHECKING:
-    from bot.faq.model import FaqModel
+
+class LiveFaqModel(Protocol):
+    """What rooms other than the FAQ may read of its live model (`bot.faq.model.FaqModel`)."""
+
+    version: str | None
+    training: threading.Lock  # held while a new version trains
+
+    def live_encoder(self) -> Encoder | None:
+        """The live version's encoder (None before the first version)."""
 
 
 @dataclass
@@ -27,7 +37,8 @@ class Services:
     file_settings: Settings | None = None  # the config file's settings; `settings` adds those changed in the chat
     db_lock: WriteLock = field(default_factory=WriteLock)
     wake_sender: Callable[[], None] = lambda: None  # a hint that outbox rows were committed
-    faq_model: FaqModel | None = None
+    faq_model: LiveFaqModel | None = None  # set by the FAQ feature (bot/faq)
+    registry: Registry = field(default_factory=Registry)  # what the features registered (bot/app.py)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     follower_limits: FollowerLimiter = field(init=False)
     foreign_chats: ForeignChats = field(default_factory=ForeignChats)

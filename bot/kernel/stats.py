@@ -11,6 +11,7 @@ from bot.store.models import (
     ChannelPost,
     Comment,
     DirectMessage,
+    FaqEntryRow,
     Follower,
     FollowerCountSnapshot,
     MembershipEvent,
@@ -64,3 +65,8 @@ def stored_counts(session: Session) -> StoredCounts:
         updates=count(select(func.count()).select_from(RawUpdate)),
         pending=count(select(func.count()).select_from(RawUpdate).where(RawUpdate.status == "pending")),
     )
+
+
+def faq_entry_count(session: Session) -> int:
+    """Active FAQ entries (the setup checklist and the FAQ overview show it)."""
+    return int(session.scalar(select(func.count()).select_from(FaqEntryRow).where(FaqEntryRow.active.is_(True))) or 0)

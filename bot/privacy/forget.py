@@ -17,9 +17,9 @@ from sqlalchemy import and_, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot import texts
-from bot.faq.service import DIGEST_PURPOSE
 from bot.kernel import buttons
 from bot.kernel.export import export_zip
+from bot.kernel.outbox import DIGEST_PURPOSE
 from bot.store.models import (
     Comment,
     DirectMessage,
@@ -40,13 +40,6 @@ from bot.store.outbox_queue import forget_pace
 _QUOTING_KEYS = ("reply_to_message", "quote", "external_reply", "pinned_message")
 FORGOTTEN_USER = {"id": 0, "is_bot": False, "first_name": "(forgotten)"}
 CHUNK = 500
-
-
-def attribute_update(session: Session, raw_id: int | None, user_id: int) -> None:
-    """Mark a stored update (row `raw_id`) as being about a follower who is not in it by id (the
-    creator's reply that quotes a handoff note about them), so /forgetme finds it."""
-    if raw_id is not None and session.get(UpdatePerson, (raw_id, user_id)) is None:
-        session.add(UpdatePerson(raw_id=raw_id, user_id=user_id))
 
 
 def _main_object(payload: dict[str, Any]) -> dict[str, Any]:

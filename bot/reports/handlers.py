@@ -1,24 +1,19 @@
-"""/report and /export for the creator, /forgetme for followers, and the retention job."""
+"""/report, /export and /stats for the creator, and the job that keeps the report schedule."""
 
 from __future__ import annotations
-
-import asyncio
-import time
 
 from telegram import Update
 
 from bot import texts
 from bot.config import ConfigError
-from bot.faq.training import retrain_without_forgotten
 from bot.kernel.context import BotContext
 from bot.kernel.export import export_zip
-from bot.kernel.outbox import FORGETME_PURPOSE, send_file, send_text
-from bot.privacy.forget import forget_follower, purge_raw_updates
+from bot.kernel.live_settings import change_settings, parse_report_schedule, report_schedule_text
+from bot.kernel.outbox import send_file, send_text
+from bot.kernel.stats import stored_counts
 from bot.reports.delivery import ensure_report_schedule, send_report
 from bot.reports.report import PERIODS
-from bot.setup import checklist as setup
 from bot.store.models import utcnow
-from bot.store.outbox_queue import prune_paces
 
 
 async def report(update: Update, context: BotContext) -> None:
@@ -41,13 +36,13 @@ def report_schedule(context: BotContext, chat_id: int, words: list[str]) -> None
     session, services = context.session, context.services
     if words:
         try:
-            setup.change_settings(services, session, setup.parse_report_schedule(words))
+            change_settings(services, session, parse_report_schedule(words))
         except (ValueError, ConfigError) as exc:
             send_text(session, chat_id, texts.SCHEDULE_USAGE.format(error=texts.esc(str(exc))))
             return
     settings = services.settings
     send_text(session, chat_id, (texts.SCHEDULE_SET if words else texts.SCHEDULE_NOW).format(
-        when=setup.report_schedule_text(settings), tz=texts.esc(settings.schedule.timezone)))
+        when=report_schedule_text(settings), tz=texts.esc(settings.schedule.timezone)))
 
 
 async def export(update: Update, context: BotContext) -> None:
@@ -59,23 +54,16 @@ async def export(update: Update, context: BotContext) -> None:
               caption=texts.EXPORT_CAPTION, purpose="export")
 
 
-async def forgetme(update: Update, context: BotContext) -> None:
-    """Delete what the bot stored about this follower."""
+async def stats(update: Update, context: BotContext) -> None:
+    """Show what is stored so far."""
     message = update.effective_message
-    assert message is not None and message.from_user is not None
-    services = context.services
-    user_id = message.from_user.id
-    removed = await asyncio.to_thread(forget_follower, context.session, user_id, services.settings.data_dir)
-    services.follower_limits.forget(user_id)
-    send_text(context.session, message.chat_id, texts.FORGETME_DONE, purpose=FORGETME_PURPOSE)
-    if removed["learned_examples"]:
-        retrain_without_forgotten(services)
+    assert message is not None
+    counts = stored_counts(context.session)
+    send_text(context.session, message.chat_id, texts.STATS.format(**counts.as_dict()))
 
 
-async def retention(context: BotContext) -> None:
-    """Job (daily): purge raw updates past the retention period; keep the report schedule in sync."""
+async def keep_report_schedule(context: BotContext) -> None:
+    """Job (daily, and at start-up): the scheduled report's reminder matches the live settings."""
     services = context.services
     async with services.unit() as session:
-        purge_raw_updates(session, services.settings.database.retention_days)
-        prune_paces(session, time.time() - 60)  # chats nothing was sent to lately
         ensure_report_schedule(session, services.settings)

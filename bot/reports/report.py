@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.config import Settings
-from bot.kernel.engagement import average_per_post, post_interactions, tag_interactions
+from bot.kernel.engagement import (
+    average_per_post,
+    post_interactions,
+    posting_time_model,
+    tag_interactions,
+)
 from bot.store.models import (
     Comment,
     DirectMessage,
@@ -26,7 +31,6 @@ from bot.store.models import (
     MembershipEvent,
     PostReactions,
 )
-from bot.topics.suggestions import posting_time_model
 from recsys.timing import PostingTimeModel, slot_name
 
 PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}

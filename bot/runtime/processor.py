@@ -6,8 +6,9 @@ when a lease ran out and another worker took it over. A failing update is retrie
 delay; after `MAX_ATTEMPTS` it is dead-lettered (status `error`) and the creator hears about it.
 Errors that say the database itself is unreachable do not count as attempts.
 
-Questions in a batch are matched by the FAQ model in one call, started before any update of the
-batch is handled, and an update's transaction opens only once its match is ready.
+Model work for a batch (the FAQ's matching of its questions, `Registry.prefetch`) starts in one call
+before any update of the batch is handled, and an update's transaction opens only once its part is
+ready.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import Application
 
-from bot.faq.service import questions_in
 from bot.kernel.services import Services
 from bot.kernel.unit import UpdateState, current_update
 from bot.kernel.waiting import wait_event
@@ -110,8 +110,9 @@ class Processor:
         """Handle claimed rows in order; a chat whose update failed keeps its later ones for later."""
         deadline = time.monotonic() + self.lease.total_seconds() * 0.8
         held: set[int] = set()
-        if self.services.faq_model is not None:  # one model call for the questions of this batch
-            self.services.faq_model.prefetch(questions_in([row.payload for row in batch]))
+        payloads = [row.payload for row in batch]
+        for prefetch in self.services.registry.prefetch:  # e.g. one model call for the batch's questions
+            prefetch.start(self.services, payloads)
         try:
             for row in batch:
                 if row.chat_key in held or time.monotonic() > deadline:
@@ -136,8 +137,8 @@ class Processor:
             self.metrics.updates_handled.labels(SKIPPED).inc()
             return True
         started = time.perf_counter()
-        if self.services.faq_model is not None:  # the model call happens here, before the transaction
-            await self.services.faq_model.ready(questions_in([row.payload]))
+        for prefetch in self.services.registry.prefetch:  # model calls happen here, before the transaction
+            await prefetch.ready(self.services, row.payload)
         try:
             await self._process(row, update)
         except LostClaim:

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import timedelta
 from typing import Any
@@ -33,8 +33,8 @@ from telegram.error import (
 from telegram.warnings import PTBUserWarning
 
 from bot.config import LimitsConfig
-from bot.faq.service import undeliverable
 from bot.kernel.outbox import FORGETME_PURPOSE
+from bot.kernel.registry import Undeliverable
 from bot.kernel.waiting import wait_event
 from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
 from bot.runtime.health import Metrics
@@ -81,8 +81,10 @@ class OutboxSender:
     """
 
     def __init__(self, bot_factory: Callable[[], Bot], sessions: sessionmaker[Session], limits: LimitsConfig,
-                 worker: str, lease: timedelta, metrics: Metrics, heartbeat: Callable[[], None] = lambda: None) -> None:
+                 worker: str, lease: timedelta, metrics: Metrics, heartbeat: Callable[[], None] = lambda: None,
+                 undeliverable: Sequence[Undeliverable] = ()) -> None:
         self.bot_factory = bot_factory
+        self.undeliverable = tuple(undeliverable)  # features' reactions to a dead-lettered row
         self.bot: Bot | None = None
         self.sessions = sessions
         self.worker = worker
@@ -236,10 +238,10 @@ class OutboxSender:
         self._transaction(lambda s: self._dead_letter(s, row, error))
         self.metrics.outbox_dead.inc()
 
-    @staticmethod
-    def _dead_letter(session: Session, row: OutboxMessage, error: str) -> None:
+    def _dead_letter(self, session: Session, row: OutboxMessage, error: str) -> None:
         dead_letter(session, row.id, error)
-        undeliverable(session, row, error)  # whoever waited on it hears the truth
+        for react in self.undeliverable:  # whoever waited on it hears the truth
+            react(session, row, error)
 
     def _mark_sent(self, session: Session, row: OutboxMessage, message: Message | None, call: BotApiCall) -> None:
         if row.purpose == FORGETME_PURPOSE:  # nothing of a forgotten follower stays, not even this

@@ -15,37 +15,34 @@ import os
 import secrets
 import signal
 import socket
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import web
 from sqlalchemy import select, update
 from telegram import Bot, BotCommand
 
-from bot.app import AnyApplication, api_root, build_application
-from bot.channel.sentiment import ClassifierFactory, SentimentWorker, classifier_loader
 from bot.config import WEBHOOK_SECRET_RE, Settings
-from bot.faq.model import faq_model_for
-from bot.faq.service import training_entries
-from bot.faq.training import start_retrain
 from bot.kernel.errors import notify_creator_once
+from bot.kernel.live_settings import refresh_settings
 from bot.kernel.model_factory import model_factory
+from bot.kernel.registry import LoopEnv, Registry
 from bot.kernel.services import Services
+from bot.runtime.application import AnyApplication, api_root, build_application
 from bot.runtime.health import Health, Metrics
+from bot.runtime.http_site import WebServer
 from bot.runtime.intake import ALLOWED_UPDATES, Poller, WebhookServer
 from bot.runtime.jobs import schedule_jobs
 from bot.runtime.processor import Processor
 from bot.runtime.sender import OutboxSender
 from bot.runtime.supervision import supervise
-from bot.setup.checklist import refresh_settings
 from bot.store import leases
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import OutboxMessage, RawUpdate, RuntimeLease, utcnow
-from bot.web.server import WebServer, set_dashboard_menu_button, web_subapps
 from nlp.engine import allow_exports, stop_exports
 from nlp.model_factory import EncoderFactory, ModelFactory
 
@@ -56,30 +53,6 @@ SCHEDULER, POLLER, RECEIVER = "scheduler", "poller", "webhook:"
 ROLE_TTL = timedelta(seconds=15)
 ROLE_RENEW_SECONDS = 4.0
 
-
-async def in_daemon_thread(work: Callable[[], T]) -> T:
-    """`await` a blocking call in a daemon thread: unlike `asyncio.to_thread`, a process that is
-    told to stop does not wait for it (a model that is still loading)."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: Any, error: BaseException | None) -> None:
-        if not future.done():
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
-
-    def run() -> None:
-        try:
-            result, error = work(), None
-        except BaseException as exc:
-            result, error = None, exc
-        with suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(settle, result, error)
-
-    threading.Thread(target=run, daemon=True, name="model-load").start()
-    return await future
 
 
 def worker_id() -> str:
@@ -93,9 +66,8 @@ class PollerRoleTaken(SystemExit):
 class BotRuntime:
     """Start with `await start()`, stop with `await stop()`; `run_forever()` does both around signals."""
 
-    def __init__(self, settings: Settings, *, migrate: bool = True,
-                 encoder_factory: EncoderFactory | None = None,
-                 classifier_factory: ClassifierFactory | None = None, models: ModelFactory | None = None) -> None:
+    def __init__(self, settings: Settings, registry: Registry, *, migrate: bool = True,
+                 encoder_factory: EncoderFactory | None = None, models: ModelFactory | None = None) -> None:
         if not settings.telegram.token:
             raise SystemExit(
                 "no bot token: set CREATORBOT_TOKEN or [telegram] token in the config "
@@ -111,20 +83,20 @@ class BotRuntime:
         self.engine = make_engine(settings.database.url)
         sessions = make_sessionmaker(self.engine)
         self.models = models or model_factory(settings, encoder_factory)  # FAQ and sentiment share its encoders
-        self.services = Services(settings=settings, sessions=sessions, file_settings=settings,
-                                 faq_model=faq_model_for(settings, models=self.models, sessions=sessions))
+        self.services = Services(settings=settings, sessions=sessions, file_settings=settings, registry=registry)
+        for build in registry.on_build:  # e.g. the FAQ attaches its live model
+            build(self.services, self.models)
         with self.services.sessions() as session:  # settings changed in the chat win over the file
             refresh_settings(self.services, session)
-        self.application: AnyApplication = build_application(self.services.settings, self.services)
+        self.application: AnyApplication = build_application(self.services)
         self.metrics = Metrics()
         self.health = Health(sessions, self.metrics, self.worker)
         lease = timedelta(seconds=settings.runtime.lease_seconds)
         self.sender = OutboxSender(self._sender_bot, sessions, settings.limits, self.worker, lease,
-                                   self.metrics, lambda: self.health.beat("sender"))
+                                   self.metrics, lambda: self.health.beat("sender"), registry.undeliverable)
         self.services.wake_sender = self.sender.wake
         self.processor = Processor(self.application, self.services, self._notify_dead, self.worker, lease,
                                    self.metrics, lambda: self.health.beat("processor"))
-        self.sentiment = SentimentWorker(self.services, classifier_factory or classifier_loader(self.models))
         self.roles: set[str] = set()
         self.webhook: WebhookServer | None = None
         self._health_runner: web.AppRunner | None = None
@@ -219,33 +191,18 @@ class BotRuntime:
     def _supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         self._tasks.append(asyncio.create_task(supervise(name, loop, self.health, self._notify), name=name))
 
-    async def _classify(self) -> None:
-        """Sentiment for new comments, on the scheduler worker only (one alert per surge).
-
-        The classifier loads here, in the background, so a worker is up (and stops on SIGTERM)
-        without waiting for it; comments wait in the database meanwhile.
-        """
-        if self.sentiment.classifier is None:
-            start = time.perf_counter()
-            try:
-                self.sentiment.classifier = await in_daemon_thread(self.sentiment.factory)
-            except Exception:
-                log.exception("sentiment model could not be loaded; comments stay unclassified")
-                return
-            log.info("sentiment model ready (%.1f s)", time.perf_counter() - start)
-        while True:
-            self.health.beat("sentiment")
-            busy = SCHEDULER in self.roles and await self.sentiment.step()
-            if not busy:
-                await asyncio.sleep(1.0)
-
     async def _watch_models(self) -> None:
         while True:
-            model = self.services.faq_model
-            if model is not None:
-                self.health.set_model("faq", model.version)
+            for name, version in self.services.registry.model_versions.items():
+                self.health.set_model(name, version(self.services))
             self.health.beat("models")
             await asyncio.sleep(2.0)
+
+    def _is_leader(self) -> bool:
+        return SCHEDULER in self.roles
+
+    def _web_apps(self) -> dict[str, web.Application]:
+        return {prefix: sub for make in self.services.registry.web_apps for prefix, sub in make(self.services).items()}
 
     def _linked_chats(self) -> dict[int, int]:
         """The channel is ordered with its discussion group (live settings: they may change in the chat)."""
@@ -266,19 +223,22 @@ class BotRuntime:
             await asyncio.to_thread(self._reclaim_all)
         app = self.application
         await app.initialize()
-        await self._load_models()
+        for started in self.services.registry.on_start:  # e.g. the live FAQ version loads before any update
+            await started(self.services, self._is_leader())
         # scheduled now, not at construction: a job due "0.2 s after start" must not be missed
-        schedule_jobs(app, self.services.settings, lambda: SCHEDULER in self.roles)
+        schedule_jobs(app, self.services, self._is_leader)
         await app.start()
         self._supervised("roles", self._keep_roles)
         self._supervised("sender", self.sender.run)
         self._supervised("processor", self.processor.run)
-        self._supervised("sentiment", self._classify)
         self._supervised("models", self._watch_models)
+        for loop in self.services.registry.loops:  # e.g. sentiment for new comments
+            env = LoopEnv(is_leader=self._is_leader, beat=partial(self.health.beat, loop.name))
+            self._supervised(loop.name, loop.make(self.services, env))
         if tg.mode == "webhook":
             self.webhook = WebhookServer(self.services.sessions, self._stored, tg.webhook_secret,
                                          tg.webhook_listen, tg.webhook_port, extra_routes=self.health.add_routes,
-                                         subapps=web_subapps(self.services), linked=self._linked_chats)
+                                         subapps=self._web_apps(), linked=self._linked_chats)
             await self.webhook.start()
             await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret,
                                       allowed_updates=ALLOWED_UPDATES)
@@ -289,12 +249,13 @@ class BotRuntime:
             self._supervised("poller", poller.run)
             await self._serve_health()
             if self.settings.web.port:
-                self.web = WebServer(self.settings.web.listen, self.settings.web.port, web_subapps(self.services))
+                self.web = WebServer(self.settings.web.listen, self.settings.web.port, self._web_apps())
                 await self.web.start()
         with suppress(Exception):
             await app.bot.set_my_commands([BotCommand("start", "About this bot"),
                                            BotCommand("help", "What I can do")])
-        await set_dashboard_menu_button(app.bot, self.settings)
+        for ready in self.services.registry.on_bot_ready:  # e.g. the dashboard's menu button
+            await ready(app.bot, self.settings)
         log.info("creatorbot is running (%s, worker %s)", tg.mode, self.worker)
 
     def _stored(self, count: int) -> None:
@@ -310,17 +271,6 @@ class BotRuntime:
         self._health_runner = web.AppRunner(app, access_log=None)
         await self._health_runner.setup()
         await web.TCPSite(self._health_runner, rt.health_listen, rt.health_port).start()
-
-    async def _load_models(self) -> None:
-        """Load the live FAQ version before handling anything; train one if only entries exist."""
-        model = self.services.faq_model
-        assert model is not None
-        if not await asyncio.to_thread(model.reload_if_changed):
-            with self.services.sessions() as session:
-                has_entries = bool(training_entries(session))
-            if has_entries and model.matcher is None and SCHEDULER in self.roles:
-                log.info("FAQ entries but no trained model: training one in the background")
-                start_retrain(self.services, None)
 
     async def stop(self) -> None:
         stop_exports()  # a first start may still be exporting a model: that child must not outlive us

@@ -9,9 +9,10 @@ from telegram.error import TelegramError
 
 from bot import texts
 from bot.config import ConfigError
-from bot.faq import authoring as faq_chat
 from bot.kernel.context import BotContext
+from bot.kernel.live_settings import change_settings
 from bot.kernel.outbox import answer_callback, send_text
+from bot.kernel.stats import faq_entry_count
 from bot.setup import checklist as setup
 
 
@@ -36,7 +37,7 @@ async def send_checklist(context: BotContext, chat_id: int) -> None:
     session, services = context.session, context.services
     settings = services.settings
     model = services.faq_model
-    faq = setup.FaqState(faq_chat.entry_count(session), model.version if model is not None else None,
+    faq = setup.FaqState(faq_entry_count(session), model.version if model is not None else None,
                          model is not None and model.training.locked())
     items = setup.checklist(
         session, settings, context.bot.username,
@@ -100,8 +101,19 @@ async def timezone(update: Update, context: BotContext) -> None:
         send_text(session, message.chat_id, texts.TIMEZONE_USAGE.format(tz=texts.esc(services.settings.schedule.timezone)))
         return
     try:
-        setup.change_settings(services, session, {"schedule.timezone": args[0]})
+        change_settings(services, session, {"schedule.timezone": args[0]})
     except ConfigError:
         send_text(session, message.chat_id, texts.TIMEZONE_BAD.format(tz=texts.esc(args[0])))
         return
     send_text(session, message.chat_id, texts.TIMEZONE_SET.format(tz=texts.esc(args[0])))
+
+
+async def dashboard(update: Update, context: BotContext) -> None:
+    """A button that opens the dashboard Mini App (Telegram signs who opens it)."""
+    message = update.effective_message
+    assert message is not None
+    url = context.services.settings.web.public_url
+    if not url:
+        send_text(context.session, message.chat_id, texts.DASHBOARD_OFF)
+        return
+    send_text(context.session, message.chat_id, texts.DASHBOARD_OPEN, web_app=(texts.DASHBOARD_BUTTON, url))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot import texts
 from bot.config import Settings
 from bot.kernel import reminders
+from bot.kernel.engagement import posting_time_model
 from bot.kernel.services import Services
 from bot.store.models import Reminder, utcnow
 from bot.topics import suggestions as topics
@@ -28,7 +29,7 @@ def plan_auto_reminder(session: Session, settings: Settings, now: datetime) -> A
     suggestions = [s for s in topics.suggest_topics(session, settings, now=now) if not s.score.experiment]
     if not suggestions:
         return None
-    start, _ = topics.posting_time_model(session, settings).best_slots(now, k=1, horizon_hours=24)[0]
+    start, _ = posting_time_model(session, settings).best_slots(now, k=1, horizon_hours=24)[0]
     return AutoReminder(start, texts.AUTO_REMINDER.format(tag=suggestions[0].tag))
 
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy.orm import Session
 from telegram import Update
 
 from bot import texts
 from bot.kernel import buttons, reminders
 from bot.kernel.context import BotContext
+from bot.kernel.engagement import posting_time_model
 from bot.kernel.outbox import answer_callback, send_text
 from bot.kernel.stats import stored_counts
-from bot.reports.delivery import send_report
-from bot.store.models import Reminder, utcnow
+from bot.store.models import utcnow
 from bot.topics import suggestions as topics
 from bot.topics.abtest import compare_arms
 from recsys.timing import DAY_NAMES
@@ -58,7 +57,7 @@ async def besttime(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     settings = context.services.settings
-    model = topics.posting_time_model(context.session, settings)
+    model = posting_time_model(context.session, settings)
     slots = model.best_slots(utcnow(), k=3)
     n = model.interactions
     tz = texts.esc(settings.schedule.timezone)
@@ -139,14 +138,3 @@ async def abtest(update: Update, context: BotContext) -> None:
     send_text(context.session, message.chat_id, texts.ABTEST_RESULT.format(
         a=texts.esc(comparison.a), b=texts.esc(comparison.b), n_a=result.n_a, n_b=result.n_b,
         mean_a=result.mean_a, mean_b=result.mean_b, verdict=texts.esc(result.verdict)))
-
-
-async def deliver_reminders(context: BotContext) -> None:
-    """Job: send due reminders (every 20 s, and at start-up)."""
-    services = context.services
-    grace = services.settings.schedule.reminder_grace_minutes
-
-    def on_report(session: Session, row: Reminder) -> None:
-        send_report(session, services.settings, row.chat_id, "week" if row.recurrence == "weekly" else "day")
-
-    await reminders.deliver_each(services, utcnow(), timedelta(minutes=grace), on_report)

@@ -70,8 +70,8 @@ def store_soft_tags(session: Session, tags: list[SoftTag]) -> int:
 async def tag_untagged_posts(services: Services) -> int:
     """Soft-tag the posts that have no tag yet, with the live FAQ model's encoder (none yet: later)."""
     model = services.faq_model
-    matcher = model.matcher if model is not None else None
-    if matcher is None:
+    encoder = model.live_encoder() if model is not None else None
+    if encoder is None:
         return 0
 
     def read() -> Untagged:
@@ -79,7 +79,7 @@ async def tag_untagged_posts(services: Services) -> int:
             return untagged_posts(session)
 
     work = await asyncio.to_thread(read)
-    tags = await asyncio.to_thread(soft_tags, matcher.encoder, work)
+    tags = await asyncio.to_thread(soft_tags, encoder, work)
     if not tags:
         return 0
     async with services.unit() as session:

@@ -23,7 +23,6 @@ from bot.store.models import ChannelPost, Comment, DirectMessage, PostReactions,
 from recsys.abtest import ABResult, compare
 from recsys.interest import Interactions, TagInterestModel, TagScore
 from recsys.tags import normalize_tag
-from recsys.timing import PostingTimeModel
 
 DM_WINDOW = timedelta(hours=24)  # a DM counts as engagement with the latest post within a day before it
 SUGGEST_WINDOW = timedelta(days=30)  # the same window as /report month
@@ -185,20 +184,6 @@ def suggest_topics(session: Session, settings: Settings, k: int = 3, now: dateti
                                            days=SUGGEST_WINDOW.days, comparison=comparison, reach=s.reach * 100)
         out.append(Suggestion(name, s, why))
     return out
-
-
-def posting_time_model(session: Session, settings: Settings) -> PostingTimeModel:
-    """Audience activity (comments, DMs, reaction updates) by hour of week in the creator's time zone."""
-    rc = settings.recsys
-    times, weights = [], []
-    for (at,) in session.execute(select(Comment.created_at)):
-        times.append(at.timestamp())
-        weights.append(rc.weight_comment)
-    for (at,) in session.execute(select(DirectMessage.created_at).where(  # the creator's own commands are no audience
-            DirectMessage.direction == "in", DirectMessage.user_id.not_in(settings.creator.user_ids))):
-        times.append(at.timestamp())
-        weights.append(rc.weight_dm)
-    return PostingTimeModel(tz=settings.tz).fit(np.array(times), np.array(weights))
 
 
 def post_engagement(session: Session) -> dict[int, float]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot.channel import sentiment
 from bot.config import Settings
 from bot.faq.editing import add_example, edit_answer, remove_example
+from bot.faq.model import live_model
 from bot.faq.training import start_retrain
 from bot.kernel import reminders
 from bot.kernel.services import Services
@@ -86,7 +87,7 @@ class DashboardApp:
         elif page == "besttime":
             ctx = views.besttime_page(session, settings, now)
         elif page == "faq":
-            ctx = views.faq_page(session, settings, now, self.services.faq_model)
+            ctx = views.faq_page(session, settings, now, live_model(self.services))
         elif page == "reminders":
             ctx = views.reminders_page(session, settings, user.id)
         else:

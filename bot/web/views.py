@@ -18,7 +18,7 @@ from bot import texts
 from bot.config import Settings
 from bot.faq.model import FaqModel
 from bot.kernel import reminders
-from bot.kernel.engagement import post_interactions, tag_interactions
+from bot.kernel.engagement import post_interactions, posting_time_model, tag_interactions
 from bot.reports.report import LABELS, PERIODS, Metric, build_report
 from bot.store.models import (
     ChannelPost,
@@ -139,7 +139,7 @@ def topics_page(session: Session, settings: Settings, now: datetime, a: str = ""
 
 
 def besttime_page(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
-    model = topics.posting_time_model(session, settings)
+    model = posting_time_model(session, settings)
     slots = model.best_slots(now, k=3)
     grid = (model.scores * 100).reshape(7, 24)
     chart = charts.heatmap(grid, DAY_NAMES, f"Audience activity by hour ({settings.schedule.timezone})",

@@ -1,0 +1,35 @@
+"""/forgetme for followers, and the retention job."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from telegram import Update
+
+from bot import texts
+from bot.kernel.context import BotContext
+from bot.kernel.outbox import FORGETME_PURPOSE, send_text
+from bot.privacy.forget import forget_follower, purge_raw_updates
+from bot.store.outbox_queue import prune_paces
+
+
+async def forgetme(update: Update, context: BotContext) -> None:
+    """Delete what the bot stored about this follower."""
+    message = update.effective_message
+    assert message is not None and message.from_user is not None
+    services = context.services
+    user_id = message.from_user.id
+    removed = await asyncio.to_thread(forget_follower, context.session, user_id, services.settings.data_dir)
+    services.follower_limits.forget(user_id)
+    send_text(context.session, message.chat_id, texts.FORGETME_DONE, purpose=FORGETME_PURPOSE)
+    for react in services.registry.after_forget:  # e.g. the FAQ retrains without their questions
+        react(services, removed)
+
+
+async def retention(context: BotContext) -> None:
+    """Job (daily): purge raw updates past the retention period and the pace of chats gone quiet."""
+    services = context.services
+    async with services.unit() as session:
+        purge_raw_updates(session, services.settings.database.retention_days)
+        prune_paces(session, time.time() - 60)  # chats nothing was sent to lately
