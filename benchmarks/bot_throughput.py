@@ -1,4 +1,4 @@
-"""The real `creatorbot run` against the fake Bot API (bot/sandbox), Telegram's send limits lifted.
+"""The real `creatorbot run` against the fake Bot API (botapi_sandbox), Telegram's send limits lifted.
 
 Measures, through the whole bot (poll, store, handle, answer, send):
 - start-up: seconds from launch to "creatorbot is running" (models loaded), first and second start;
@@ -34,8 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.sandbox.config import write_sandbox_config  # noqa: E402
-from bot.sandbox.server import BotApiSandbox, SandboxThread  # noqa: E402
+from botapi_sandbox.config import write_sandbox_config  # noqa: E402
+from botapi_sandbox.server import BotApiSandbox, SandboxThread  # noqa: E402
 
 UNLIMITED = """
 [limits]

@@ -104,7 +104,7 @@ async def bot_latency(m: FaqMatcher, questions: list[str], n: int = 100) -> tupl
     """
     from bot.app import create_runtime
     from bot.config import parse_settings
-    from bot.sandbox.server import BotApiSandbox, SandboxThread
+    from botapi_sandbox.server import BotApiSandbox, SandboxThread
 
     thread = SandboxThread(BotApiSandbox())
     sandbox = thread.__enter__()

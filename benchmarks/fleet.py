@@ -37,9 +37,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.config import load_settings  # noqa: E402
 from bot.faq.training import import_and_train  # noqa: E402
-from bot.sandbox.config import write_sandbox_config  # noqa: E402
-from bot.sandbox.processes import stop_all  # noqa: E402
-from bot.sandbox.server import BotApiSandbox, SandboxThread  # noqa: E402
+from botapi_sandbox.config import write_sandbox_config  # noqa: E402
+from botapi_sandbox.processes import stop_all  # noqa: E402
+from botapi_sandbox.server import BotApiSandbox, SandboxThread  # noqa: E402
 from nlp.faq_data import load_faq  # noqa: E402
 
 DEMO_FAQ = ROOT / "bot" / "demo_data" / "faq.yaml"

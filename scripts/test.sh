@@ -7,7 +7,7 @@ export OMP_WAIT_POLICY=PASSIVE HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZER
 PY=.venv/bin
 status=0
 step() { echo "== $*"; "$@" || status=1; }
-step $PY/ruff check --output-format concise bot nlp recsys tests benchmarks
+step $PY/ruff check --output-format concise bot nlp recsys botapi_sandbox tests benchmarks
 step $PY/mypy
 step $PY/lint-imports --no-cache
 # Fast and slow tests (slow ones load real models); PostgreSQL tests run when the server is up.

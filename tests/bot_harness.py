@@ -10,7 +10,7 @@ from bot.app import create_runtime
 from bot.config import Settings
 from bot.kernel.stats import work_pending
 from bot.runtime import BotRuntime
-from bot.sandbox.server import BotApiSandbox
+from botapi_sandbox.server import BotApiSandbox
 from tests.conftest import wait_for
 
 

@@ -17,7 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bot.config import Settings, parse_settings
-from bot.sandbox.server import BotApiSandbox
+from botapi_sandbox.server import BotApiSandbox
 
 CREATOR_ID = 9001
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from bot.sandbox.config import write_sandbox_config
-from bot.sandbox.server import BotApiSandbox
+from botapi_sandbox.config import write_sandbox_config
+from botapi_sandbox.server import BotApiSandbox
 from tests.conftest import CREATOR_ID
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.faq.training import import_and_train
-from bot.sandbox.server import BotApiSandbox
+from botapi_sandbox.server import BotApiSandbox
 from nlp.faq_data import load_faq
 from tests.bot_harness import running_bot
 from tests.conftest import settings_for, wait_for

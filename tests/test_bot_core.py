@@ -9,7 +9,6 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 from bot import texts
-from bot.sandbox.server import BotApiSandbox
 from bot.store.models import (
     ChannelPost,
     Comment,
@@ -21,6 +20,7 @@ from bot.store.models import (
     PostTag,
     RawUpdate,
 )
+from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 

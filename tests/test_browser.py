@@ -22,10 +22,10 @@ import pytest
 from bot.demo.history import TIMEZONE, play_history, store_follower_counts
 from bot.demo.runner import CREATOR_ID, BrowserSandbox
 from bot.faq.training import import_and_train
-from bot.sandbox.server import BotApiSandbox
 from bot.store.models import utcnow
 from bot.web.auth import sign_init_data
 from bot.web.views import PAGES, TITLES
+from botapi_sandbox.server import BotApiSandbox
 from nlp.faq_data import load_faq
 from tests.bot_harness import Harness
 from tests.conftest import settings_for

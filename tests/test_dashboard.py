@@ -14,10 +14,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.kernel.services import Services
-from bot.sandbox.server import BotApiSandbox
 from bot.web.app import make_dashboard_app
 from bot.web.auth import AuthError, sign_init_data, validate_init_data
 from bot.web.views import PAGES
+from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.kernel.outbox import send_text
-from bot.sandbox.server import BotApiSandbox
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
 from bot.store.models import OutboxMessage, utcnow
 from bot.store.outbox_queue import claim_outbox, mark_sent, pace_chat, reserve_slots
+from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import settings_for
 

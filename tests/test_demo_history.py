@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from bot.demo.history import PLANTED_SLOT, TIMEZONE, play_history, store_follower_counts
-from bot.sandbox.server import BotApiSandbox
 from bot.store.models import utcnow
+from botapi_sandbox.server import BotApiSandbox
 from recsys.timing import DAY_NAMES
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for

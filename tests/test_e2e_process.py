@@ -6,7 +6,7 @@ import random
 import signal
 from pathlib import Path
 
-from bot.sandbox.server import BotApiSandbox, SandboxThread
+from botapi_sandbox.server import BotApiSandbox, SandboxThread
 from tests.process import query, start_bot, stop_bot, wait_until, write_config
 
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from bot import texts
 from bot.config import Settings
 from bot.faq.training import import_and_train
-from bot.sandbox.server import BotApiSandbox
 from bot.store.db import upgrade
 from bot.store.models import FaqAnswer, FaqExample, Handoff
+from botapi_sandbox.server import BotApiSandbox
 from nlp.faq_data import load_faq
 from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for

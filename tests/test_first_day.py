@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from bot import texts
 from bot.cli import main
 from bot.config import ChannelConfig, Settings
-from bot.sandbox.server import BotApiSandbox
 from bot.setup import checklist as setup_service
 from bot.store.models import (
     ChannelPost,
@@ -24,6 +23,7 @@ from bot.store.models import (
     Reminder,
     SettingOverride,
 )
+from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 
@@ -72,7 +72,7 @@ def button(message: dict[str, Any], prefix: str) -> str:
 async def say(bot: Harness, user: dict[str, Any], text: str) -> str:
     """Send `text` and return the bot's (last) reply to it."""
     before = len(bot.replies_to(user["id"]))
-    bot.sandbox.send_private(user, text)
+    botapi_sandbox.send_private(user, text)
     await wait_for(lambda: len(bot.replies_to(user["id"])) > before, 20, f"a reply to {text!r}")
     await bot.settle()
     return bot.replies_to(user["id"])[-1]

@@ -23,11 +23,11 @@ from sqlalchemy import create_engine, text
 
 from bot.config import load_settings
 from bot.faq.training import import_and_train
-from bot.sandbox.config import SANDBOX_WEBHOOK_SECRET, write_sandbox_config
-from bot.sandbox.processes import stop_all
-from bot.sandbox.server import BotApiSandbox, SandboxThread
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
 from bot.store.models import Reminder, utcnow
+from botapi_sandbox.config import SANDBOX_WEBHOOK_SECRET, write_sandbox_config
+from botapi_sandbox.processes import stop_all
+from botapi_sandbox.server import BotApiSandbox, SandboxThread
 from nlp.faq_data import load_faq
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, PG_ADMIN_URL, _reset_pg, settings_for, wait_for

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from bot import texts
 from bot.kernel.export import write_export
 from bot.privacy.forget import forget_follower
-from bot.sandbox.server import BotApiSandbox
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import (
     Comment,
@@ -26,6 +25,7 @@ from bot.store.models import (
     UpdatePerson,
     utcnow,
 )
+from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 from tests.test_faq_bot import prepare

@@ -28,9 +28,9 @@ from bot.app import create_runtime
 from bot.config import Settings
 from bot.kernel.stats import work_pending
 from bot.runtime import BotRuntime
-from bot.sandbox.server import BotApiSandbox, check_html
 from bot.store.models import ErrorNotice, OutboxMessage, RawUpdate
 from bot.store.updates import people_in
+from botapi_sandbox.server import BotApiSandbox, check_html
 from tests.conftest import CREATOR_ID, settings_for
 from tests.fakes import KeywordSentiment, fake_encoders
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import main as cli
-from bot.sandbox.server import BotApiSandbox
 from bot.store.models import Comment
+from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import settings_for, wait_for
 from tests.fakes import fake_encoders

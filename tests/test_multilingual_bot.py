@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.faq.training import import_and_train
-from bot.sandbox.server import BotApiSandbox
 from bot.store.models import Comment
+from botapi_sandbox.server import BotApiSandbox
 from nlp.faq_data import load_faq
 from nlp.language import foreign_share, needs_multilingual
 from nlp.sentiment_multilingual import RoutedSentiment

@@ -16,11 +16,11 @@ from bot.app import create_runtime
 from bot.config import ConfigError, parse_settings
 from bot.runtime.processor import MAX_ATTEMPTS
 from bot.runtime.worker import PollerRoleTaken
-from bot.sandbox.config import SANDBOX_WEBHOOK_SECRET
-from bot.sandbox.server import BotApiSandbox
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
 from bot.store.models import RawUpdate
 from bot.store.updates import claim_updates, store_raw_updates
+from botapi_sandbox.config import SANDBOX_WEBHOOK_SECRET
+from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, Conflict
 
-from bot.sandbox.server import BotApiSandbox
+from botapi_sandbox.server import BotApiSandbox
 from tests.conftest import wait_for
 
 

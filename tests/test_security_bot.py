@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from bot import texts
 from bot.faq.service import pending_examples, review_examples, training_entries
 from bot.kernel.limits import FollowerLimiter
-from bot.sandbox.server import BotApiSandbox
 from bot.store.models import (
     ChannelPost,
     Comment,
@@ -24,6 +23,7 @@ from bot.store.models import (
     RawUpdate,
     Reminder,
 )
+from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.sandbox.server import BotApiSandbox
 from bot.store.models import Comment, DirectMessage, SentimentAlert, SentimentCorrection
+from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 

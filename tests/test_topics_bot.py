@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from bot import texts
-from bot.sandbox.server import BotApiSandbox
 from bot.store.models import Reminder, utcnow
+from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 

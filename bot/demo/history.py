@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.channel.posts import record_member_count
-from bot.sandbox.server import BotApiSandbox, JSONDict
+from botapi_sandbox.server import BotApiSandbox, JSONDict
 
 TIMEZONE = "Europe/Rome"
 WEEKS = 8

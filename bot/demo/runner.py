@@ -23,7 +23,7 @@ from bot.kernel.stats import stored_counts, work_pending
 from bot.reports.chart import render_chart
 from bot.reports.report import build_report
 from bot.runtime import BotRuntime
-from bot.sandbox.server import BotApiSandbox
+from botapi_sandbox.server import BotApiSandbox
 from nlp.model_factory import ModelFactory
 
 CREATOR_ID = 9001

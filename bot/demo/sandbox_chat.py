@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.sandbox.server import BotApiSandbox, JSONDict
 from bot.web.auth import sign_init_data
+from botapi_sandbox.server import BotApiSandbox, JSONDict
 
 HERE = Path(__file__).parent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot.sandbox.server import BotApiSandbox
+from botapi_sandbox.server import BotApiSandbox
 
 # The sandbox's webhook secret (a real deployment makes its own: check-config --generate-secret).
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret-0123456789abcdef"

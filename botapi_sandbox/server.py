@@ -13,6 +13,7 @@ comments reply to that forward.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html.parser
 import itertools
 import json
@@ -24,8 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import BodyPartReader, ClientSession, ClientTimeout, web
-
-from bot.kernel.waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +49,14 @@ def _chat_of(update: JSONDict) -> Any:
     sender = body.get("from")
     return ("user", sender.get("id")) if isinstance(sender, dict) else None
 
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    """Until `event` is set or `timeout` seconds pass (`asyncio.timeout` keeps a cancellation, unlike
+    `wait_for` on 3.11)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()
 
 class ApiError(Exception):
     def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
@@ -347,7 +354,7 @@ class BotApiSandbox:
                 for u in batch:
                     self.delivered_at.setdefault(u["update_id"], now)
                 return batch
-            await wait_event(changed, min(remaining, 0.5))
+            await _wait(changed, min(remaining, 0.5))
 
     def _confirm(self, offset: int) -> None:
         with self._lock:
@@ -431,7 +438,7 @@ class BotApiSandbox:
             hook = self.webhook
             update = self._next_delivery() if hook and index < self.webhook_connections else None
             if not hook or update is None:
-                await wait_event(changed, 0.2)
+                await _wait(changed, 0.2)
                 continue
             delivered = False
             try:
