@@ -90,7 +90,7 @@ async def test_every_page_needs_a_creators_fresh_signed_init_data(
 
 
 async def test_reminders_and_faq_edits_from_the_dashboard(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    from bot.faq.service import import_entries
+    from bot.faq.entries import import_entries
     from nlp.faq_data import FaqEntry
 
     settings = settings_for(sandbox, sqlite_url, tmp_path)

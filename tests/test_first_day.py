@@ -72,7 +72,7 @@ def button(message: dict[str, Any], prefix: str) -> str:
 async def say(bot: Harness, user: dict[str, Any], text: str) -> str:
     """Send `text` and return the bot's (last) reply to it."""
     before = len(bot.replies_to(user["id"]))
-    botapi_sandbox.send_private(user, text)
+    bot.sandbox.send_private(user, text)
     await wait_for(lambda: len(bot.replies_to(user["id"])) > before, 20, f"a reply to {text!r}")
     await bot.settle()
     return bot.replies_to(user["id"])[-1]

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings, parse_settings
+from bot.faq.entries import import_entries
 from bot.faq.model import FaqModel, faq_model_for, train_from_database
-from bot.faq.service import import_entries
 from bot.store.db import migrated_sessions
 from bot.store.live_models import FAQ, live_version, publish_version
 from nlp import versions

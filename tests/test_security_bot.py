@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import texts
-from bot.faq.service import pending_examples, review_examples, training_entries
+from bot.faq.entries import pending_examples, review_examples, training_entries
 from bot.kernel.limits import FollowerLimiter
 from bot.store.models import (
     ChannelPost,

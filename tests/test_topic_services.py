@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import parse_settings
+from bot.faq.entries import import_entries, training_entries
 from bot.faq.model import faq_model_for
-from bot.faq.service import import_entries, training_entries
 from bot.kernel.services import Services
 from bot.store.db import migrated_sessions
 from bot.store.models import ChannelPost, Comment, PostTag, Reminder, utcnow

@@ -32,7 +32,7 @@ def tqdm_progress() -> Callable[[str, int, int], None]:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.faq.service import import_entries
+    from bot.faq.entries import import_entries
     from nlp.faq_data import FaqFileError, load_faq
 
     try:
@@ -105,7 +105,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
     """List learned examples waiting for review; accept or reject them by id."""
-    from bot.faq.service import pending_examples, review_examples
+    from bot.faq.entries import pending_examples, review_examples
 
     with migrated_sessions(settings.database.url)() as session, session.begin():
         if args.accept or args.reject:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from telegram.ext import MessageHandler, filters
 
 from bot.faq import authoring, followers, handlers, jobs
+from bot.faq.handoffs import undeliverable
 from bot.faq.model import faq_model_for, live_model
-from bot.faq.service import undeliverable
 from bot.faq.training import retrain_without_forgotten
 from bot.kernel import buttons
 from bot.kernel.registry import Job, Prefetch, Registry

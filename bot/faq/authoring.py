@@ -1,5 +1,6 @@
-"""The FAQ built from the chat: a file sent to the bot, `/faq add` (question, then answer), list and
-remove entries, handed-off questions without an entry; every change offers a retrain."""
+"""Authoring the FAQ, one use case for the chat and the dashboard: a file sent to the bot, `/faq add`
+(question, then answer), list and remove entries, handed-off questions without an entry, and editing
+answers and example questions by hand; every change offers a retrain."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.faq.entries import import_entries
 from bot.faq.model import live_model
-from bot.faq.service import import_entries
 from bot.kernel.buttons import RETRAIN_BUTTONS
 from bot.kernel.outbox import send_text
 from bot.kernel.services import Services
 from bot.kernel.stats import faq_entry_count as entry_count
 from bot.store.models import ChatDialog, FaqEntryRow, FaqExample, Handoff, utcnow
-from nlp.faq_data import FaqEntry, FaqFileError, entry_id_for, parse_faq_text
+from nlp.faq_data import FaqEntry, FaqFileError, entry_id_for, normalize_question, parse_faq_text
 
 FAQ_PREFIX = "faq"
 ADD_DIALOG = "faq_add"
@@ -155,3 +156,38 @@ def unanswered(session: Session, chat_id: int, limit: int = 20) -> None:
 
 def has_entries(session: Session) -> bool:
     return entry_count(session) > 0
+
+
+# --- editing by hand (the dashboard): answers and example questions ---------------------------------
+
+def edit_answer(session: Session, entry_id: str, answer: str) -> bool:
+    row = session.get(FaqEntryRow, entry_id)
+    if row is None or not answer.strip():
+        return False
+    row.answer = answer.strip()
+    return True
+
+
+def add_example(session: Session, entry_id: str, question: str) -> bool:
+    """An accepted example question for an entry (a duplicate is ignored)."""
+    question = question.strip()
+    if session.get(FaqEntryRow, entry_id) is None or not question:
+        return False
+    known = {normalize_question(q) for q in session.scalars(
+        select(FaqExample.question).where(FaqExample.entry_id == entry_id))}
+    if normalize_question(question) in known:
+        pending = session.scalar(select(FaqExample).where(FaqExample.entry_id == entry_id,
+                                                          FaqExample.question == question))
+        if pending is not None:
+            pending.status = "accepted"
+        return True
+    session.add(FaqExample(entry_id=entry_id, question=question, source="creator", status="accepted"))
+    return True
+
+
+def remove_example(session: Session, example_id: int) -> bool:
+    row = session.get(FaqExample, example_id)
+    if row is None:
+        return False
+    session.delete(row)
+    return True

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from bot import texts
 from bot.faq import authoring as faq_chat
 from bot.faq import smalltalk
-from bot.faq.service import answer_question
+from bot.faq.answering import answer_question
 from bot.kernel.followers import record_incoming
 from bot.kernel.messages import IncomingMessage
 from bot.kernel.outbox import send_text

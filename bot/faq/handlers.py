@@ -5,9 +5,8 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import texts
+from bot.faq import answering, conversation, handoffs
 from bot.faq import authoring as faq_chat
-from bot.faq import conversation
-from bot.faq import service as faq
 from bot.faq.training import start_retrain
 from bot.kernel import buttons
 from bot.kernel.context import BotContext
@@ -21,10 +20,10 @@ async def creator_reply(update: Update, context: BotContext) -> None:
     """A creator's reply to a handoff note goes to the follower; other replies are plain messages."""
     message = update.effective_message
     assert message is not None and message.reply_to_message is not None
-    handoff, answer = faq.handoff_for_reply(context.session, message.chat_id, message.reply_to_message.message_id,
+    handoff, answer = handoffs.handoff_for_reply(context.session, message.chat_id, message.reply_to_message.message_id,
                                             message.text or "")
     if handoff is None:
-        if faq.is_digest(context.session, message.chat_id, message.reply_to_message.message_id):
+        if handoffs.is_digest(context.session, message.chat_id, message.reply_to_message.message_id):
             send_text(context.session, message.chat_id, texts.HANDOFF_DIGEST_PICK)
         elif message.chat.type == "private":
             await conversation.on_private_message(context.services, context.session, incoming(message))
@@ -36,7 +35,7 @@ async def creator_reply(update: Update, context: BotContext) -> None:
     if not message.text or not answer:
         send_text(context.session, message.chat_id, texts.RELAY_TEXT_ONLY)
         return
-    faq.relay_creator_answer(context.services, context.session, handoff, answer, message.chat_id)
+    handoffs.relay_creator_answer(context.services, context.session, handoff, answer, message.chat_id)
 
 
 async def close(update: Update, context: BotContext) -> None:
@@ -44,13 +43,13 @@ async def close(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     replied = message.reply_to_message
-    handoff, _ = (faq.handoff_for_reply(context.session, message.chat_id, replied.message_id,
+    handoff, _ = (handoffs.handoff_for_reply(context.session, message.chat_id, replied.message_id,
                                         " ".join(context.args or [])) if replied else (None, ""))
     if handoff is None or handoff.status != "open":
         send_text(context.session, message.chat_id, texts.CLOSE_USAGE)
         return
     attribute_update(context.session, current_raw_id(), handoff.user_id)
-    faq.close_handoff(context.session, handoff, message.chat_id)
+    handoffs.close_handoff(context.session, handoff, message.chat_id)
 
 
 async def retrain(update: Update, context: BotContext) -> None:
@@ -143,6 +142,6 @@ async def feedback(update: Update, context: BotContext) -> None:
     button = buttons.parse(query.data, buttons.FEEDBACK)
     toast = texts.FEEDBACK_UNKNOWN
     if query.message is not None and button is not None:
-        toast = faq.record_feedback(context.services, context.session, person(query.from_user), button.item_id,
+        toast = answering.record_feedback(context.services, context.session, person(query.from_user), button.item_id,
                                     button.choice, query.message.chat.id, query.message.message_id)
     answer_callback(context.session, query.id, query.from_user.id, toast)

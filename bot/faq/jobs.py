@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.faq import service
+from bot.faq import answering, entries, handoffs
 from bot.faq.model import live_model
 from bot.faq.training import start_retrain
 from bot.kernel.context import BotContext
@@ -35,7 +35,7 @@ async def handoff_digest(context: BotContext) -> None:
     """Job: questions that came in a burst reach the creator as one digest, not one message each."""
     services = context.services
     async with services.unit() as session:
-        service.send_digest(session, services.settings)
+        handoffs.send_digest(session, services.settings)
 
 
 async def nightly_retrain(context: BotContext) -> None:
@@ -46,7 +46,7 @@ async def nightly_retrain(context: BotContext) -> None:
         return
     trained_at = model.matcher.meta.trained_at if model.matcher else 0.0
     with services.sessions() as session:
-        new = service.examples_since(session, trained_at)
+        new = entries.examples_since(session, trained_at)
     if new:
         start_retrain(services, services.settings.creator_chat_id)
 
@@ -57,7 +57,7 @@ async def load_live_version(services: Services, leader: bool) -> None:
     assert model is not None
     if not await asyncio.to_thread(model.reload_if_changed):
         with services.sessions() as session:
-            has_entries = bool(service.training_entries(session))
+            has_entries = bool(entries.training_entries(session))
         if has_entries and model.matcher is None and leader:
             log.info("FAQ entries but no trained model: training one in the background")
             start_retrain(services, None)
@@ -67,11 +67,11 @@ def start_matching(services: Services, payloads: Sequence[dict[str, Any]]) -> No
     """One model call for the questions of a batch of stored updates."""
     model = live_model(services)
     if model is not None:
-        model.prefetch(service.questions_in(list(payloads)))
+        model.prefetch(answering.questions_in(list(payloads)))
 
 
 async def matched(services: Services, payload: dict[str, Any]) -> None:
     """Wait for this update's questions to be matched (before its transaction opens)."""
     model = live_model(services)
     if model is not None:
-        await model.ready(service.questions_in([payload]))
+        await model.ready(answering.questions_in([payload]))

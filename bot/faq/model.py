@@ -200,7 +200,7 @@ class FaqModel:
 def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target_precision: float,
                         min_margin: float = 0.0, progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
     """Blocking: read accepted examples, train and publish (run it in a thread)."""
-    from bot.faq.service import training_entries
+    from bot.faq.entries import training_entries
 
     with sessions() as session:
         entries = training_entries(session)

@@ -72,7 +72,7 @@ def import_and_train(settings: Settings, entries: list[FaqEntry], encoder_factor
 
     What `creatorbot faq import` followed by `faq train` does; the demo and tests use it directly.
     """
-    from bot.faq.service import import_entries
+    from bot.faq.entries import import_entries
     from bot.store.db import make_engine, make_sessionmaker, upgrade
 
     upgrade(settings.database.url)

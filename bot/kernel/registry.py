@@ -66,8 +66,8 @@ class Job:
 class Prefetch:
     """Model work for a batch of stored updates, done before any of their transactions opens."""
 
-    start: Callable[["Services", Sequence[dict[str, Any]]], None]  # begin the batch's model call
-    ready: Callable[["Services", dict[str, Any]], Awaitable[None]]  # wait for one update's part of it
+    start: Callable[[Services, Sequence[dict[str, Any]]], None]  # begin the batch's model call
+    ready: Callable[[Services, dict[str, Any]], Awaitable[None]]  # wait for one update's part of it
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class Loop:
     """A background loop the runtime supervises (restarted with back-off when it fails)."""
 
     name: str
-    make: Callable[["Services", LoopEnv], Callable[[], Awaitable[None]]]
+    make: Callable[[Services, LoopEnv], Callable[[], Awaitable[None]]]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.channel import sentiment
 from bot.config import Settings
-from bot.faq.editing import add_example, edit_answer, remove_example
+from bot.faq.authoring import add_example, edit_answer, remove_example
 from bot.faq.model import live_model
 from bot.faq.training import start_retrain
 from bot.kernel import reminders

@@ -1,0 +1,84 @@
+"""Answering a follower's question: the live model's match, the answer with 👍/👎, or a handoff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import texts
+from bot.faq.handoffs import _display_name, open_handoff_for, start_handoff
+from bot.faq.model import live_model
+from bot.kernel import buttons
+from bot.kernel.messages import IncomingMessage, Person
+from bot.kernel.outbox import edit_buttons, send_text
+from bot.kernel.services import Services
+from bot.store.models import (
+    FaqAnswer,
+    utcnow,
+)
+
+
+def questions_in(payloads: list[dict[str, Any]]) -> list[str]:
+    """Texts of stored updates that will most likely ask the FAQ: private text messages, not commands."""
+    out = []
+    for payload in payloads:
+        message = payload.get("message") if isinstance(payload, dict) else None
+        if not isinstance(message, dict):
+            continue
+        chat, text = message.get("chat"), message.get("text")
+        if isinstance(chat, dict) and chat.get("type") == "private" and isinstance(text, str) \
+                and text.strip() and not text.startswith("/"):
+            out.append(text)
+    return out
+
+
+async def answer_question(services: Services, session: Session, message: IncomingMessage) -> None:
+    """Answer from the FAQ, or hand off when the model is unsure (never invent an answer)."""
+    assert message.from_user is not None and message.text is not None
+    user, text = message.from_user, message.text
+    pending = open_handoff_for(session, user.id)
+    if pending is not None:
+        creator_chat = services.settings.creator_chat_id
+        if creator_chat is not None and pending.creator_outbox_id is not None:
+            send_text(session, creator_chat, texts.HANDOFF_FOLLOW_UP.format(
+                name=texts.esc(_display_name(user)), question=texts.esc(texts.clip(text, 3000)),
+                id=pending.id), purpose=f"handoff:{pending.id}")
+            # a follow-up is shown to the creator but never becomes part of the question that is learned
+        send_text(session, message.chat_id, texts.HANDOFF_STILL_OPEN)
+        return
+    model = live_model(services)
+    matcher = model.matcher if model is not None else None
+    if matcher is None:
+        start_handoff(services, session, user, message.chat_id, text, "no FAQ model yet", None)
+        return
+    assert model is not None
+    match, version = await model.match(text)
+    if match.handoff:
+        start_handoff(services, session, user, message.chat_id, text, match.reason, match.confidence)
+        return
+    answer = FaqAnswer(user_id=user.id, chat_id=message.chat_id, question=text, entry_id=match.entry_id,
+                       confidence=match.confidence, model_version=version or "?")
+    session.add(answer)
+    session.flush()
+    row = send_text(session, message.chat_id, texts.esc(match.answer), purpose="faq-answer",
+                    buttons=[[("👍", buttons.make(buttons.FEEDBACK, answer.id, "up")),
+                              ("👎", buttons.make(buttons.FEEDBACK, answer.id, "down"))]])
+    answer.outbox_id = row.id
+
+
+def record_feedback(services: Services, session: Session, user: Person, answer_id: int, value: str,
+                    message_chat_id: int, message_id: int) -> str:
+    """Store 👍/👎 (once per answer); 👎 opens a handoff. Returns the text for the button toast."""
+    answer = session.get(FaqAnswer, answer_id)
+    if answer is None or answer.user_id != user.id:
+        return texts.FEEDBACK_UNKNOWN
+    if answer.feedback is not None:
+        return texts.FEEDBACK_THANKS
+    answer.feedback = "up" if value == "up" else "down"
+    answer.feedback_at = utcnow()
+    edit_buttons(session, message_chat_id, message_id)
+    if answer.feedback == "down":
+        start_handoff(services, session, user, answer.chat_id, answer.question or "", "👎 on an answer",
+                      answer.confidence)
+    return texts.FEEDBACK_THANKS

@@ -1,0 +1,111 @@
+"""The FAQ's stored entries and example questions: importing, what a version trains on, and learning
+from the creator's answers (learned examples wait for review when the config asks for it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.store.models import (
+    FaqEntryRow,
+    FaqExample,
+    utcnow,
+)
+from nlp.faq_data import FaqEntry, entry_id_for, normalize_question
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    entries: int
+    new_entries: int
+    questions: int
+    new_questions: int
+
+
+def import_entries(session: Session, entries: Sequence[FaqEntry]) -> ImportSummary:
+    """Store FAQ entries and their questions (idempotent: re-importing a file adds only what is new)."""
+    new_entries = new_questions = 0
+    for entry in entries:
+        row = session.get(FaqEntryRow, entry.id)
+        if row is None:
+            row = FaqEntryRow(id=entry.id, answer=entry.answer, tags=list(entry.tags), source="file")
+            session.add(row)
+            new_entries += 1
+        else:
+            row.answer, row.tags, row.active = entry.answer, list(entry.tags), True
+        known = {normalize_question(q) for q in session.scalars(
+            select(FaqExample.question).where(FaqExample.entry_id == entry.id))}
+        for q in entry.questions:
+            if normalize_question(q) not in known:
+                session.add(FaqExample(entry_id=entry.id, question=q, source="file", status="accepted"))
+                known.add(normalize_question(q))
+                new_questions += 1
+    session.flush()
+    return ImportSummary(len(entries), new_entries, sum(len(e.questions) for e in entries), new_questions)
+
+
+def training_entries(session: Session) -> list[FaqEntry]:
+    """Every active entry with its accepted questions (entries without one are left out)."""
+    rows = session.execute(
+        select(FaqEntryRow, FaqExample.question)
+        .join(FaqExample, FaqExample.entry_id == FaqEntryRow.id)
+        .where(FaqEntryRow.active.is_(True), FaqExample.status == "accepted")
+        .order_by(FaqEntryRow.id, FaqExample.id)).all()
+    entries: dict[str, FaqEntry] = {}
+    for row, question in rows:
+        entry = entries.setdefault(row.id, FaqEntry(row.id, row.answer, [], list(row.tags or [])))
+        entry.questions.append(question)
+    return list(entries.values())
+
+
+def examples_since(session: Session, trained_at: float) -> int:
+    since = datetime.fromtimestamp(trained_at, UTC)
+    return int(session.scalar(select(func.count()).select_from(FaqExample).where(
+        FaqExample.status == "accepted", FaqExample.created_at > since)) or 0)
+
+
+def learn_answer(session: Session, question: str, answer: str, accepted: bool) -> str:
+    """Make the question the creator answered an FAQ example of their answer (a new entry unless the
+    answer already exists). Only that one question: follow-ups appended while the handoff was open
+    are not examples, so nobody can attach other questions to an unrelated answer. With
+    `auto_accept_answers = false` the example waits for review (`creatorbot faq review`)."""
+    existing = session.scalar(select(FaqEntryRow).where(FaqEntryRow.answer == answer.strip()))
+    if existing is None:
+        entry_id = entry_id_for(answer)
+        existing = session.get(FaqEntryRow, entry_id) or FaqEntryRow(
+            id=entry_id, answer=answer.strip(), tags=[], source="handoff")
+        session.add(existing)
+        session.flush()
+    question = question.strip()
+    duplicate = session.scalar(select(FaqExample).where(
+        FaqExample.entry_id == existing.id, FaqExample.question == question))
+    if duplicate is None and question:
+        session.add(FaqExample(entry_id=existing.id, question=question, source="handoff",
+                               status="accepted" if accepted else "pending"))
+    return existing.id
+
+
+def pending_examples(session: Session, limit: int = 500) -> list[tuple[FaqExample, str]]:
+    """Learned examples waiting for the creator's review, with the answer each would point to."""
+    rows = session.execute(select(FaqExample, FaqEntryRow.answer).join(FaqEntryRow)
+                           .where(FaqExample.status == "pending").order_by(FaqExample.id).limit(limit)).all()
+    return [(example, answer) for example, answer in rows]
+
+
+def review_examples(session: Session, accept: Sequence[int], reject: Sequence[int]) -> tuple[int, int]:
+    """Accept (training data from now on) or reject (delete) pending examples by id."""
+    accepted = rejected = 0
+    for example in session.scalars(select(FaqExample).where(FaqExample.status == "pending",
+                                                           FaqExample.id.in_([*accept, *reject]))):
+        if example.id in reject:
+            session.delete(example)
+            rejected += 1
+        else:
+            example.status = "accepted"
+            example.created_at = utcnow()  # counts as new for the nightly retrain
+            accepted += 1
+    return accepted, rejected
