@@ -434,7 +434,7 @@ async def test_a_corrupt_live_faq_version_falls_back(sandbox: BotApiSandbox, sql
 
     from bot.store.db import migrated_sessions
     from bot.store.live_models import FAQ, publish_version
-    from tests.test_faq_bot import prepare
+    from tests.faq.test_faq_bot import prepare
 
     data = tmp_path / "data"
     settings = settings_for(sandbox, sqlite_url, data)

@@ -24,7 +24,7 @@ from nlp.faq_data import load_faq
 from tests.conftest import CREATOR_ID
 from tests.fakes import HashingEncoder
 
-SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "faq.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "demo_data" / "faq.yaml"
 NOW = utcnow()
 
 

@@ -28,7 +28,7 @@ from bot.store.models import (
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
-from tests.test_faq_bot import prepare
+from tests.faq.test_faq_bot import prepare
 
 XENA, YURI, ZOE = 7310001, 7310002, 7310003
 X_MARKERS = ("wombat9931", "quokka5521", "Xenaphon")

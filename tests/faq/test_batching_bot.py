@@ -15,7 +15,7 @@ from tests.bot_harness import running_bot
 from tests.conftest import settings_for, wait_for
 from tests.fakes import HashingEncoder
 
-SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "faq.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "demo_data" / "faq.yaml"
 
 
 class RecordingEncoder(HashingEncoder):

@@ -6,7 +6,7 @@ import pytest
 
 from nlp.faq_data import FaqFileError, load_faq
 
-SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "faq.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "demo_data" / "faq.yaml"
 
 
 def test_sample_faq_loads() -> None:

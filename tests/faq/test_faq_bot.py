@@ -18,7 +18,7 @@ from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 from tests.fakes import fake_encoders
 
-SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "faq.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "demo_data" / "faq.yaml"
 UNRELATED = "Do you have a discount code for the Berlin marathon?"
 
 

@@ -48,7 +48,7 @@ def test_fresh_install_answers_and_labels_chinese(converted: Path, minilm: objec
     from nlp.sentiment import SentimentModel
     from nlp.sentiment_multilingual import HeadSentiment, RoutedSentiment
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     e5 = TransformerEncoder(converted, max_length=256, name="multilingual-e5-small", prefix="query: ")
     entries = load_faq(root / "bot/demo_data/faq.yaml") + load_faq(root / "bot/demo_data/faq_zh.yaml")
     faq = RoutedFaqMatcher.fit(entries, minilm, lambda: e5)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 from tests.fakes import HashingEncoder, KeywordSentiment, fake_encoders
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_routing_sends_chinese_to_the_multilingual_model() -> None:

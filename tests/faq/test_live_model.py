@@ -20,7 +20,7 @@ from nlp import versions
 from nlp.faq_data import load_faq
 from tests.fakes import fake_encoders
 
-SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "faq.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "demo_data" / "faq.yaml"
 TRIPOD = "Which tripod do you use on hikes?"
 
 

@@ -16,7 +16,7 @@ from tests.bot_harness import running_bot
 from tests.conftest import settings_for, wait_for
 from tests.fakes import fake_encoders
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEXTS = ["I love this video, thank you so much!", "This is the worst upload ever, total waste of time.",
          "The video is 12 minutes long.", "太喜欢这个视频了！", "太失望了，再也不看了", "视频明天上午十点发布。",
          "这个 vlog 拍得真好看"]

@@ -34,7 +34,7 @@ from tests.fakes import KeywordSentiment, fake_encoders
 CHROMIUM = os.environ.get("CREATORBOT_CHROMIUM", "/usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "bot" / "demo_data" / "faq.yaml"
 HOSTILE = '<img src=x onerror="window.__pwned=1"><b>bold?</b> & <script>window.__pwned=2</script>'
 UNKNOWN = "Do you have a discount code for the Berlin marathon?"

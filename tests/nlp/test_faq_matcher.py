@@ -11,7 +11,7 @@ from nlp.faq import FaqMatcher, choose_threshold
 from nlp.faq_data import load_faq
 from tests.fakes import HashingEncoder
 
-SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "demo_data" / "faq.yaml"
+SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "demo_data" / "faq.yaml"
 
 
 def test_choose_threshold_reaches_the_target_precision() -> None:

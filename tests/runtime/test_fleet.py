@@ -33,10 +33,10 @@ from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, PG_ADMIN_URL, _reset_pg, settings_for, wait_for
 from tests.fakes import fake_encoders
 from tests.process import wait_until
-from tests.test_runtime import free_port
+from tests.runtime.test_runtime import free_port
 
 pytestmark = pytest.mark.postgres
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_FAQ = ROOT / "bot" / "demo_data" / "faq.yaml"
 SEND_LIMIT = 40.0
 FOLLOWERS, QUESTIONS_EACH = 1000, 3
