@@ -359,7 +359,7 @@ async def test_the_creator_and_the_follower_hear_the_truth_about_delivery(
         assert note["text"].startswith("❓") and _utf16(note["text"]) <= 4096  # clipped in UTF-16 units
         with bot.sessions() as s:
             assert s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == CREATOR_ID,
-                                                         OutboxMessage.status == "failed")).all() != []
+                                                         OutboxMessage.status == "dead")).all() != []
             assert [o.status for o in s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == 102))] == ["sent"]
 
         sandbox.blocked_chats.add(102)  # Ben blocked the bot before the answer came

@@ -16,6 +16,13 @@ CONTENT_TYPES = ("text", "sticker", "photo", "voice", "video", "video_note", "au
                  "animation", "location", "contact", "poll", "dice")
 
 
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024  # Telegram's own bounds; a forged update is cut to them
+
+
+def _bounded(text: str | None, limit: int) -> str | None:
+    return text[:limit] if text is not None else None
+
+
 def person(user: User) -> Person:
     return Person(id=user.id, first_name=user.first_name or "", last_name=user.last_name,
                   username=user.username, language_code=user.language_code)
@@ -34,7 +41,8 @@ def incoming(message: Message, *, with_reply: bool = True) -> IncomingMessage:
         chat_id=message.chat_id, message_id=message.message_id, date=message.date,
         chat_type=str(message.chat.type),
         from_user=person(message.from_user) if message.from_user else None,
-        text=message.text, caption=message.caption, content_type=content_type(message),
+        text=_bounded(message.text, TEXT_LIMIT), caption=_bounded(message.caption, CAPTION_LIMIT),
+        content_type=content_type(message),
         edit_date=message.edit_date, message_thread_id=message.message_thread_id,
         is_automatic_forward=bool(message.is_automatic_forward), forwarded_post=forwarded,
         reply_to_message=incoming(parent, with_reply=False) if parent is not None and with_reply else None,

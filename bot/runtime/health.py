@@ -99,7 +99,7 @@ class Health:
         for status, n in outbox.items():
             self.metrics.outbox_rows.labels(status).set(n)
         return {"updates_pending": pending, "oldest_update_age_s": round(lag, 3),
-                "outbox_pending": outbox.get("pending", 0), "outbox_dead": outbox.get("failed", 0)}
+                "outbox_pending": outbox.get("pending", 0), "outbox_dead": outbox.get("dead", 0)}
 
     async def report(self) -> tuple[bool, dict[str, Any]]:
         now = time.monotonic()

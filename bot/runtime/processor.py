@@ -2,9 +2,10 @@
 
 The handler's writes, its outbox rows and the update's `done` mark commit together, and the mark
 only succeeds while this worker still holds the claim, so an update is handled exactly once even
-when a lease ran out and another worker took it over. A failing update is retried with a growing
-delay; after `MAX_ATTEMPTS` it is dead-lettered (status `error`) and the creator hears about it.
-Errors that say the database itself is unreachable do not count as attempts.
+when a lease ran out and another worker took it over; while a batch is handled its leases are renewed
+(PostgreSQL), so a slow handler keeps its updates. A failing update is retried with a growing delay;
+after `MAX_ATTEMPTS` it is dead-lettered (status `dead`) and the creator hears about it. Errors that
+say the database itself is away (bot/store/failures.py) do not count as attempts.
 
 Model work for a batch (the FAQ's matching of its questions, `Registry.prefetch`) starts in one call
 before any update of the batch is handled, and an update's transaction opens only once its part is
@@ -21,9 +22,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from telegram import Update
 from telegram.ext import Application
@@ -32,16 +31,10 @@ from bot.kernel.services import Services
 from bot.kernel.unit import UpdateState, current_update
 from bot.kernel.waiting import wait_event
 from bot.runtime.health import Metrics
+from bot.store.failures import is_transient
 from bot.store.models import RawUpdate
-from bot.store.updates import (
-    DEAD,
-    DONE,
-    SKIPPED,
-    claim_updates,
-    finish_update,
-    release_claims,
-    retry_update,
-)
+from bot.store.queue import DEAD, DONE
+from bot.store.updates import SKIPPED, UPDATES, claim_updates, finish_update
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +44,6 @@ MAX_ATTEMPTS = 3
 class LostClaim(Exception):
     """Another worker took this update over (our lease ran out); our attempt is rolled back."""
 
-
-def is_transient(exc: BaseException) -> bool:
-    """The database was unreachable or busy: retry without counting an attempt."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, OperationalError | PoolTimeout | ConnectionError)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -87,7 +74,7 @@ class Processor:
 
     def _release(self, ids: list[int] | None = None) -> None:
         with self.services.sessions() as session, session.begin():
-            release_claims(session, self.worker, ids)
+            UPDATES.release(session, self.worker, ids)
 
     async def run(self) -> None:
         await asyncio.to_thread(self._release)  # what an earlier run of this worker left claimed
@@ -106,22 +93,39 @@ class Processor:
             except BaseException:
                 pass
 
+    def _renew(self, ids: list[int]) -> None:
+        with self.services.sessions() as session, session.begin():
+            UPDATES.renew(session, self.worker, ids, self.lease)
+
+    async def _keep_leases(self, ids: list[int]) -> None:
+        """Renew the batch's leases every third of a lease while it is handled (a fleet shares
+        PostgreSQL; one SQLite process has nobody to take its updates over)."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                await asyncio.to_thread(self._renew, ids)
+            except SQLAlchemyError as exc:  # the database is away: finishing will notice a lost claim
+                log.warning("cannot renew the leases of %d updates: %s", len(ids), type(exc).__name__)
+
     async def handle_batch(self, batch: list[RawUpdate]) -> None:
         """Handle claimed rows in order; a chat whose update failed keeps its later ones for later."""
-        deadline = time.monotonic() + self.lease.total_seconds() * 0.8
         held: set[int] = set()
+        renewing = (asyncio.create_task(self._keep_leases([row.id for row in batch]))
+                    if self.services.sessions.kw["bind"].dialect.name != "sqlite" else None)
         payloads = [row.payload for row in batch]
         for prefetch in self.services.registry.prefetch:  # e.g. one model call for the batch's questions
             prefetch.start(self.services, payloads)
         try:
             for row in batch:
-                if row.chat_key in held or time.monotonic() > deadline:
+                if row.chat_key in held:
                     held.add(row.chat_key)
                     continue
                 if not await self.handle(row):
                     held.add(row.chat_key)
                 self.heartbeat()
         finally:
+            if renewing is not None:
+                renewing.cancel()
             left = [r.id for r in batch if r.chat_key in held]
             if left:
                 await asyncio.to_thread(self._release, left)
@@ -173,19 +177,24 @@ class Processor:
         transient = is_transient(exc)
         if transient:
             raise exc  # the database is gone: the supervisor backs off; the lease brings the update back
-        attempts = await self._call(lambda session: retry_update(
-            session, row.id, self.worker, retry_delay(row.attempts + 1), text))
-        if attempts < MAX_ATTEMPTS:
+        if row.attempts + 1 < MAX_ATTEMPTS:
+            attempts = await self._call(lambda session: UPDATES.retry(
+                session, row.id, self.worker, retry_delay(row.attempts + 1), text))
+            if attempts is None:
+                log.warning("update %s was taken over by another worker while it failed", row.update_id)
+                return
             log.warning("update %s failed (attempt %d of %d), retrying: %s", row.update_id, attempts,
                         MAX_ATTEMPTS, text)
             self.metrics.updates_handled.labels("retried").inc()
             return
-        log.error("update %s failed %d times; dead-lettered", row.update_id, attempts, exc_info=exc)
         async with self.services.unit() as session:
-            session.execute(update(RawUpdate).where(RawUpdate.id == row.id).values(status=DEAD, error=text))
+            if not UPDATES.dead(session, row.id, self.worker, text):
+                log.warning("update %s was taken over by another worker while it failed", row.update_id)
+                return
             self.on_dead(session, exc)
+        log.error("update %s failed %d times; dead-lettered", row.update_id, MAX_ATTEMPTS, exc_info=exc)
         self.metrics.updates_handled.labels(DEAD).inc()
 
-    async def _call(self, work: Callable[[Session], int]) -> int:
+    async def _call(self, work: Callable[[Session], int | None]) -> int | None:
         async with self.services.unit() as session:
             return work(session)

@@ -40,15 +40,13 @@ from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
 from bot.runtime.health import Metrics
 from bot.store.models import DirectMessage, OutboxMessage, utcnow
 from bot.store.outbox_queue import (
+    OUTBOX,
     claim_outbox,
-    dead_letter,
     delete_sent,
     mark_sent,
     move_chat,
     pace_chat,
-    release_outbox,
     reserve_slots,
-    retry_later,
 )
 
 log = logging.getLogger(__name__)
@@ -131,7 +129,7 @@ class OutboxSender:
             await self._connect(bot)
             async with bot:
                 self.bot = bot
-                self._transaction(lambda s: release_outbox(s, self.worker))
+                self._transaction(lambda s: OUTBOX.release(s, self.worker))
                 while not self._stop.is_set():
                     self._wake.clear()
                     self.heartbeat()
@@ -140,7 +138,7 @@ class OutboxSender:
         finally:
             self._loop = self._wake = None
             with suppress(Exception):
-                self._transaction(lambda s: release_outbox(s, self.worker))
+                self._transaction(lambda s: OUTBOX.release(s, self.worker))
 
     async def _connect(self, bot: Bot) -> None:
         """Initialise the connection (getMe), riding out network trouble until told to stop."""
@@ -180,7 +178,7 @@ class OutboxSender:
 
     def _release(self, ids: list[int]) -> None:
         with self.sessions() as session, session.begin():
-            release_outbox(session, self.worker, ids)
+            OUTBOX.release(session, self.worker, ids)
 
     def _reserve(self, count: int) -> float:
         now = time.time()
@@ -203,6 +201,7 @@ class OutboxSender:
             return
         bot = self.bot
         assert bot is not None
+        renewing = None if self._local_pace else asyncio.create_task(self._keep_lease(row.id))
         try:
             result = await bot.do_api_request(call.method, api_kwargs=call.kwargs)
         except RetryAfter as exc:
@@ -224,22 +223,41 @@ class OutboxSender:
                 log.error("outbox %s to %s failed for good: %s", call.method, row.chat_id, error)
                 await self._dead(row, error)
                 return
-            self._transaction(lambda s: retry_later(s, row.id, _backoff(row.attempts), error))
+            self._transaction(lambda s: self._retry(s, row, _backoff(row.attempts), error))
             return
+        finally:
+            if renewing is not None:
+                renewing.cancel()
         message = Message.de_json(result, bot) if isinstance(result, dict) else None
         self._transaction(lambda s: self._mark_sent(s, row, message, call))
         self.metrics.outbox_sent.inc()
 
+    async def _keep_lease(self, row_id: int) -> None:
+        """Renew the row's lease while a slow send (a large upload) runs, so nobody sends it twice."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            with suppress(Exception):  # the database is away: marking it sent will find out
+                await asyncio.to_thread(self._transaction, lambda s: OUTBOX.renew(s, self.worker, [row_id], self.lease))
+
+    def _lost(self, row: OutboxMessage, change: str) -> None:
+        log.warning("outbox row %s was taken over by another sender; not %s here", row.id, change)
+
+    def _retry(self, session: Session, row: OutboxMessage, seconds: float, error: str) -> None:
+        if OUTBOX.retry(session, row.id, self.worker, timedelta(seconds=seconds), error) is None:
+            self._lost(row, "retried")
+
     def _pause(self, session: Session, row: OutboxMessage, seconds: float) -> None:
         pace_chat(session, row.chat_id, time.time() + seconds)
-        retry_later(session, row.id, seconds, f"429: retry after {seconds:g} s")
+        self._retry(session, row, seconds, f"429: retry after {seconds:g} s")
 
     async def _dead(self, row: OutboxMessage, error: str) -> None:
         self._transaction(lambda s: self._dead_letter(s, row, error))
         self.metrics.outbox_dead.inc()
 
     def _dead_letter(self, session: Session, row: OutboxMessage, error: str) -> None:
-        dead_letter(session, row.id, error)
+        if not OUTBOX.dead(session, row.id, self.worker, error):
+            self._lost(row, "dead-lettered")
+            return
         for react in self.undeliverable:  # whoever waited on it hears the truth
             react(session, row, error)
 
@@ -247,7 +265,9 @@ class OutboxSender:
         if row.purpose == FORGETME_PURPOSE:  # nothing of a forgotten follower stays, not even this
             delete_sent(session, row.id)
             return
-        mark_sent(session, row.id, message.message_id if message else None)
+        if not mark_sent(session, row.id, self.worker, message.message_id if message else None):
+            self._lost(row, "marked sent")  # it went out: the other sender's copy is the one duplicate
+            return
         if call.sends_message:
             pace_chat(session, row.chat_id, time.time() + self._pace(row.chat_id))
         if message is not None and call.sends_message and message.chat.type == "private":

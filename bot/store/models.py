@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Base(DeclarativeBase):
@@ -275,10 +280,13 @@ class FaqExample(Base):
     """An example question for an entry: from the FAQ file, or learned from a handoff."""
 
     __tablename__ = "faq_examples"
-    __table_args__ = (UniqueConstraint("entry_id", "question"),)
+    # unique by a hash: a long question would overflow PostgreSQL's btree row limit (2,704 bytes)
+    __table_args__ = (UniqueConstraint("entry_id", "question_hash", name="uq_faq_examples_entry_question_hash"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entry_id: Mapped[str] = mapped_column(String(64), ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True)
     question: Mapped[str] = mapped_column(Text)
+    question_hash: Mapped[str] = mapped_column(String(64), default=lambda ctx: text_hash(
+        ctx.get_current_parameters()["question"]))
     source: Mapped[str] = mapped_column(String(10), default="file")  # file | handoff
     status: Mapped[str] = mapped_column(String(10), default="accepted")  # accepted | pending
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from bot.store.db import plain_update
 from bot.store.models import OutboxMessage, SendPace, utcnow
+from bot.store.queue import PENDING, WorkQueue, lock
 
-PENDING, SENT, DEAD = "pending", "sent", "failed"
+SENT = "sent"  # the outbox's word for done
+OUTBOX = WorkQueue(OutboxMessage, OutboxMessage.next_attempt_at, OutboxMessage.last_error)
 EVERY_CHAT = 0  # the SendPace row of the fleet-wide limit
 
 
@@ -27,18 +28,13 @@ def claim_outbox(session: Session, worker: str, lease: timedelta, limit: int = 5
     now = now or utcnow()
     older = aliased(OutboxMessage)
     stmt = (select(OutboxMessage)
-            .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
-                   or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+            .where(OUTBOX.free(now),
                    ~exists().where(older.chat_id == OutboxMessage.chat_id, older.status == PENDING,
                                    older.id < OutboxMessage.id),
                    ~exists().where(SendPace.chat_id == OutboxMessage.chat_id, SendPace.next_at > now.timestamp()))
             .order_by(OutboxMessage.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
-    rows = list(session.scalars(stmt))
-    if rows:
-        session.execute(plain_update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
-                        .values(claimed_by=worker, lease_until=now + lease))
+    rows = list(session.scalars(lock(session, stmt, of=OutboxMessage)))
+    OUTBOX.take(session, worker, [r.id for r in rows], lease, now)
     return rows
 
 
@@ -68,22 +64,10 @@ def pace_chat(session: Session, chat_id: int, not_before: float) -> None:
     _upsert_pace(session, chat_id, not_before, 0.0)
 
 
-def mark_sent(session: Session, row_id: int, message_id: int | None) -> None:
-    session.execute(plain_update(OutboxMessage).where(OutboxMessage.id == row_id).values(
-        status=SENT, sent_at=utcnow(), attempts=OutboxMessage.attempts + 1, sent_message_id=message_id,
-        lease_until=None))
-
-
-def retry_later(session: Session, row_id: int, seconds: float, error: str) -> None:
-    session.execute(plain_update(OutboxMessage).where(OutboxMessage.id == row_id).values(
-        attempts=OutboxMessage.attempts + 1, last_error=error[:500], lease_until=None,
-        next_attempt_at=utcnow() + timedelta(seconds=seconds)))
-
-
-def dead_letter(session: Session, row_id: int, error: str) -> None:
-    """A row that can never be sent: set aside, so the chat's later rows go on."""
-    session.execute(plain_update(OutboxMessage).where(OutboxMessage.id == row_id).values(
-        status=DEAD, last_error=error[:500], attempts=OutboxMessage.attempts + 1, lease_until=None))
+def mark_sent(session: Session, row_id: int, worker: str, message_id: int | None) -> bool:
+    """Sent (False: our claim was lost; whoever holds it now decides)."""
+    return OUTBOX.finish(session, row_id, worker, SENT, sent_at=utcnow(), attempts=OutboxMessage.attempts + 1,
+                         sent_message_id=message_id)
 
 
 def delete_sent(session: Session, row_id: int) -> None:
@@ -113,14 +97,5 @@ def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> int:
     return len(rows)
 
 
-def release_outbox(session: Session, worker: str, ids: list[int] | None = None) -> None:
-    """Hand back what `worker` claimed and did not send (all of it, or `ids`)."""
-    stmt = plain_update(OutboxMessage).where(OutboxMessage.claimed_by == worker, OutboxMessage.status == PENDING)
-    if ids is not None:
-        stmt = stmt.where(OutboxMessage.id.in_(ids))
-    session.execute(stmt.values(lease_until=None))
-
-
 def outbox_depth(session: Session) -> dict[str, int]:
-    rows = session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
-    return {str(status): int(n) for status, n in rows}
+    return OUTBOX.depth(session)

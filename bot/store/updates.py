@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.store.db import plain_update
 from bot.store.models import RawUpdate, UpdatePerson, utcnow
+from bot.store.queue import DONE, PENDING, WorkQueue, lock
 
-PENDING, DONE, SKIPPED, DEAD = "pending", "done", "skipped", "error"
+SKIPPED = "skipped"  # malformed: stored, never handled
+UPDATES = WorkQueue(RawUpdate, RawUpdate.not_before, RawUpdate.error)
 
 
 def update_kind(payload: dict[str, Any]) -> str:
@@ -127,27 +129,21 @@ def claim_updates(session: Session, worker: str, lease: timedelta, chats: int = 
     """
     now = now or utcnow()
     older = aliased(RawUpdate)
-    free = or_(RawUpdate.lease_until.is_(None), RawUpdate.lease_until < now)
     head = (select(RawUpdate.id, RawUpdate.chat_key)
-            .where(RawUpdate.status == PENDING, RawUpdate.not_before <= now, free,
+            .where(UPDATES.free(now),
                    ~exists().where(older.chat_key == RawUpdate.chat_key, older.status == PENDING,
                                    or_(older.update_id < RawUpdate.update_id,
                                        and_(older.update_id == RawUpdate.update_id, older.id < RawUpdate.id))))
             .order_by(RawUpdate.update_id, RawUpdate.id).limit(chats))
-    if session.get_bind().dialect.name == "postgresql":
-        head = head.with_for_update(skip_locked=True)
-    heads = session.execute(head).all()
+    heads = session.execute(lock(session, head)).all()
     if not heads:
         return []
     ids = [h.id for h in heads]
-    follow = list(session.scalars(
-        select(RawUpdate.id).where(RawUpdate.chat_key.in_([h.chat_key for h in heads]),
-                                   RawUpdate.status == PENDING, RawUpdate.not_before <= now, free,
+    ids += session.scalars(
+        select(RawUpdate.id).where(RawUpdate.chat_key.in_([h.chat_key for h in heads]), UPDATES.free(now),
                                    RawUpdate.id.not_in(ids))
-        .order_by(RawUpdate.update_id, RawUpdate.id).limit(chats * per_chat)))
-    ids += follow
-    session.execute(plain_update(RawUpdate).where(RawUpdate.id.in_(ids))
-                    .values(claimed_by=worker, lease_until=now + lease))
+        .order_by(RawUpdate.update_id, RawUpdate.id).limit(chats * per_chat))
+    UPDATES.take(session, worker, ids, lease, now)
     return list(session.scalars(select(RawUpdate).where(RawUpdate.id.in_(ids))
                                 .order_by(RawUpdate.update_id, RawUpdate.id)))
 
@@ -158,33 +154,9 @@ def finish_update(session: Session, row_id: int, worker: str, status: str = DONE
 
     An update its own handler erased (/forgetme deletes the follower's raw updates) counts as handled.
     """
-    result = session.execute(
-        plain_update(RawUpdate).where(RawUpdate.id == row_id, RawUpdate.claimed_by == worker,
-                                RawUpdate.status == PENDING)
-        .values(status=status, error=error, processed_at=utcnow(), lease_until=None))
-    if result.rowcount:  # type: ignore[attr-defined]
+    if UPDATES.finish(session, row_id, worker, status, error=error, processed_at=utcnow()):
         return True
     return session.scalar(select(RawUpdate.id).where(RawUpdate.id == row_id)) is None
-
-
-def retry_update(session: Session, row_id: int, worker: str, delay: timedelta, error: str,
-                 counts: bool = True) -> int:
-    """Give a failed update back to the queue after `delay`; returns its attempts so far."""
-    values: dict[str, Any] = {"error": error[:1000], "not_before": utcnow() + delay, "lease_until": None,
-                              "claimed_by": None}
-    if counts:
-        values["attempts"] = RawUpdate.attempts + 1
-    session.execute(plain_update(RawUpdate).where(RawUpdate.id == row_id, RawUpdate.claimed_by == worker,
-                                            RawUpdate.status == PENDING).values(**values))
-    return int(session.scalar(select(RawUpdate.attempts).where(RawUpdate.id == row_id)) or 0)
-
-
-def release_claims(session: Session, worker: str, ids: Sequence[int] | None = None) -> None:
-    """Hand back what `worker` claimed but did not handle (all of it, or `ids`)."""
-    stmt = plain_update(RawUpdate).where(RawUpdate.claimed_by == worker, RawUpdate.status == PENDING)
-    if ids is not None:
-        stmt = stmt.where(RawUpdate.id.in_(list(ids)))
-    session.execute(stmt.values(lease_until=None, claimed_by=None))
 
 
 def mark_update(session: Session, update_id: int, status: str, error: str | None = None) -> None:

@@ -144,7 +144,7 @@ async def test_unexpected_errors_tell_the_creator_once(sandbox: BotApiSandbox, s
         assert len(notices) == 1 and "kaboom <b>" in notices[0]
         with bot.sessions() as s:
             statuses = [r.status for r in s.scalars(select(RawUpdate))]
-            assert statuses == ["error"] * 3
+            assert statuses == ["dead"] * 3
             assert s.scalars(select(ErrorNotice)).one().count == 3
         assert bot.replies_to(101) == []  # the failed updates' own writes were rolled back
 

@@ -33,7 +33,7 @@ def test_send_pace_is_shared_by_every_sender(db_url: str) -> None:
         slots = [reserve_slots(s, 3, 0.1, now), reserve_slots(s, 2, 0.1, now)]
         assert slots[0] >= now and slots[1] >= slots[0] + 0.3 - 1e-6  # disjoint slots across senders
         for row in first:
-            mark_sent(s, row.id, None)
+            assert mark_sent(s, row.id, "w1", None)
             pace_chat(s, row.chat_id, now + 60)
     with transaction(sessions) as s:
         assert claim_outbox(s, "w2", lease) == []  # a2 waits for chat 5's pace
@@ -89,4 +89,4 @@ async def test_blocked_user_is_not_retried_forever(sandbox: BotApiSandbox, sqlit
         await bot.settle()
         with bot.sessions() as s:
             row = s.scalars(select(OutboxMessage)).one()
-        assert row.status == "failed" and "blocked" in (row.last_error or "")
+        assert row.status == "dead" and "blocked" in (row.last_error or "")

@@ -243,11 +243,11 @@ def _run_fuzz(tmp_path: Path, batches: int, batch_size: int) -> None:
                 gone = [sent[i] for i in set(sent) - stored]
                 assert all(people_in(u) & forgetters for u in gone), gone
                 errors = s.execute(select(RawUpdate.payload, RawUpdate.error).where(
-                    RawUpdate.status == "error")).all()
+                    RawUpdate.status == "dead")).all()
                 assert errors == [], errors  # no unhandled exception
                 assert s.scalar(select(func.count()).select_from(ErrorNotice)) == 0
                 failed = s.execute(select(OutboxMessage.method, OutboxMessage.last_error).where(
-                    OutboxMessage.status == "failed")).all()
+                    OutboxMessage.status == "dead")).all()
                 assert failed == [], failed  # every reply was valid (follower text escaped)
             calls = sandbox.calls[seen_calls:]
             seen_calls = len(sandbox.calls)

@@ -55,9 +55,9 @@ async def test_a_failing_update_is_retried_then_dead_lettered_with_one_notice(
             rows = {r.update_id: r for r in s.scalars(select(RawUpdate))}
         bad = rows[attempts[0]]
         assert bad.payload["message"]["text"] == "poison"
-        assert bad.status == "error" and bad.attempts == MAX_ATTEMPTS
+        assert bad.status == "dead" and bad.attempts == MAX_ATTEMPTS
         assert "always fails" in (bad.error or "")
-        assert sorted(r.status for r in rows.values()) == ["done", "done", "done", "error"]
+        assert sorted(r.status for r in rows.values()) == ["dead", "done", "done", "done"]
         notices = bot.replies_to(CREATOR_ID)
         assert len(notices) == 1 and "always fails" in notices[0]
         assert len(bot.replies_to(101)) == 1 and len(bot.replies_to(103)) == 1

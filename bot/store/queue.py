@@ -1,0 +1,112 @@
+"""A table used as a work queue: claim, lease (renewed while the work runs), retry with back-off, dead
+letter, done. One implementation, used by stored updates (`updates.py`) and outbox rows
+(`outbox_queue.py`); reminders take the same row lock for the length of their own transaction
+(`lock`), since a reminder's send is an outbox row written in that transaction.
+
+A row is `pending` until a worker finishes it (`done`, or the table's own word such as `sent`) or
+gives up on it (`dead`). A claim is a lease: `claimed_by` and `lease_until`. Every state change checks
+that the claim is still the caller's, so a worker whose lease ran out (another took the row over)
+changes nothing; `renew` extends the leases a worker still holds while its work runs.
+On PostgreSQL claims use `FOR UPDATE SKIP LOCKED`, so workers never wait on each other's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from bot.store.db import plain_update
+from bot.store.models import utcnow
+
+PENDING, DONE, DEAD = "pending", "done", "dead"
+ERROR_CHARS = 1000
+
+Row = TypeVar("Row")
+Stmt = TypeVar("Stmt", bound=Select)  # type: ignore[type-arg]
+
+
+def lock(session: Session, stmt: Stmt, of: Any = None) -> Stmt:
+    """`stmt` with `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite serves one process: no row locks)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=True, of=of)
+    return stmt
+
+
+@dataclass(frozen=True)
+class WorkQueue(Generic[Row]):
+    """The queue over `table`, whose rows have `id`, `status`, `attempts`, `claimed_by`, `lease_until`,
+    a due time (`due`: not before it) and an error text (`error`)."""
+
+    table: type[Row]
+    due: InstrumentedAttribute[datetime]
+    error: InstrumentedAttribute[str | None]
+
+    def col(self, name: str) -> Any:
+        return getattr(self.table, name)
+
+    def free(self, now: datetime) -> Any:
+        """Pending, due, and nobody holds a live lease on it."""
+        lease = self.col("lease_until")
+        return (self.col("status") == PENDING) & (self.due <= now) & or_(lease.is_(None), lease < now)
+
+    def take(self, session: Session, worker: str, ids: Sequence[int], lease: timedelta,
+             now: datetime | None = None) -> None:
+        """Claim rows (picked inside this transaction) for `worker` until `now + lease`."""
+        if ids:
+            session.execute(plain_update(self.table).where(self.col("id").in_(list(ids)))
+                            .values(claimed_by=worker, lease_until=(now or utcnow()) + lease))
+
+    def _held(self, row_id: int, worker: str) -> Any:
+        return plain_update(self.table).where(self.col("id") == row_id, self.col("claimed_by") == worker,
+                                              self.col("status") == PENDING)
+
+    def renew(self, session: Session, worker: str, ids: Sequence[int], lease: timedelta) -> int:
+        """Extend the leases `worker` still holds among `ids`; returns how many it still holds."""
+        if not ids:
+            return 0
+        result = session.execute(
+            plain_update(self.table).where(self.col("id").in_(list(ids)), self.col("claimed_by") == worker,
+                                           self.col("status") == PENDING)
+            .values(lease_until=utcnow() + lease))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def finish(self, session: Session, row_id: int, worker: str, status: str = DONE, **values: Any) -> bool:
+        """Done (or `status`), only while `worker` holds the claim; False: the claim was lost."""
+        result = session.execute(self._held(row_id, worker).values(status=status, lease_until=None, **values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def retry(self, session: Session, row_id: int, worker: str, delay: timedelta, error: str,
+              counts: bool = True) -> int | None:
+        """Back to the queue after `delay` (an attempt when `counts`); returns the attempts so far, or
+        None when the claim was lost."""
+        values: dict[str, Any] = {self.error.key: error[:ERROR_CHARS], self.due.key: utcnow() + delay,
+                                  "lease_until": None, "claimed_by": None}
+        if counts:
+            values["attempts"] = self.col("attempts") + 1
+        if not session.execute(self._held(row_id, worker).values(**values)).rowcount:  # type: ignore[attr-defined]
+            return None
+        return int(session.scalar(select(self.col("attempts")).where(self.col("id") == row_id)) or 0)
+
+    def dead(self, session: Session, row_id: int, worker: str, error: str, counts: bool = True) -> bool:
+        """Set aside for good (dead letter), only while `worker` holds the claim."""
+        values: dict[str, Any] = {self.error.key: error[:ERROR_CHARS]}
+        if counts:
+            values["attempts"] = self.col("attempts") + 1
+        return self.finish(session, row_id, worker, DEAD, **values)
+
+    def release(self, session: Session, worker: str, ids: Sequence[int] | None = None) -> None:
+        """Hand back what `worker` claimed and did not finish (all of it, or `ids`)."""
+        stmt = plain_update(self.table).where(self.col("claimed_by") == worker, self.col("status") == PENDING)
+        if ids is not None:
+            stmt = stmt.where(self.col("id").in_(list(ids)))
+        session.execute(stmt.values(lease_until=None, claimed_by=None))
+
+    def depth(self, session: Session) -> dict[str, int]:
+        """Rows by status."""
+        rows = session.execute(select(self.col("status"), func.count()).group_by(self.col("status"))).all()
+        return {str(status): int(n) for status, n in rows}
