@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.app import create_runtime
 from bot.config import Settings
+from bot.kernel.registry import Registry
 from bot.kernel.stats import work_pending
 from bot.runtime import BotRuntime
 from botapi_sandbox.server import BotApiSandbox
@@ -35,13 +36,19 @@ class Harness:
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, sandbox: BotApiSandbox, **factories: Any) -> AsyncIterator[Harness]:
-    """The real runtime; models are fakes unless a test passes real factories."""
+async def running_bot(settings: Settings, sandbox: BotApiSandbox, registry: Registry | None = None,
+                      **factories: Any) -> AsyncIterator[Harness]:
+    """The real runtime; models are fakes unless a test passes real factories. `registry`: the
+    features to run (default: `bot.app.compose()`, a test may add a handler of its own to it)."""
     from tests.fakes import KeywordSentiment, fake_encoders
 
     factories.setdefault("encoder_factory", fake_encoders)
     factories.setdefault("classifier_factory", KeywordSentiment)
-    runtime = create_runtime(settings, **factories)
+    if registry is None:
+        runtime = create_runtime(settings, **factories)
+    else:
+        factories.pop("classifier_factory")
+        runtime = BotRuntime(settings, registry, **factories)
     await runtime.start()
     try:
         yield Harness(runtime, sandbox)

@@ -24,6 +24,7 @@ class HashingEncoder:
     def __init__(self, dim: int = 1024, multilingual: bool = False) -> None:
         self.dim = dim
         self.calls = 0
+        self.seen: list[str] = []  # every text encoded, in order
         self.multilingual = multilingual
         self.name = "multilingual-e5-small" if multilingual else "hashing-fake"
 
@@ -32,6 +33,7 @@ class HashingEncoder:
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         self.calls += 1
+        self.seen.extend(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             words = [w for w in _WORD.findall(text.lower()) if w not in _STOP]

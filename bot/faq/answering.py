@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,17 +20,29 @@ from bot.store.models import (
 )
 
 
-def questions_in(payloads: list[dict[str, Any]]) -> list[str]:
-    """Texts of stored updates that will most likely ask the FAQ: private text messages, not commands."""
+def questions_in(payloads: list[dict[str, Any]], room: Callable[[int], int] | None = None) -> list[str]:
+    """Texts of stored updates that will most likely ask the FAQ: private text messages, not commands.
+
+    `room(user_id)`: how many more answers the sender may get now (the follower rate limit); a
+    follower's questions past it are left out, so the model never embeds what the gate will drop.
+    """
     out = []
+    left: dict[int, int] = {}
     for payload in payloads:
         message = payload.get("message") if isinstance(payload, dict) else None
         if not isinstance(message, dict):
             continue
-        chat, text = message.get("chat"), message.get("text")
-        if isinstance(chat, dict) and chat.get("type") == "private" and isinstance(text, str) \
-                and text.strip() and not text.startswith("/"):
-            out.append(text)
+        chat, text, sender = message.get("chat"), message.get("text"), message.get("from")
+        if not (isinstance(chat, dict) and chat.get("type") == "private" and isinstance(text, str)
+                and text.strip() and not text.startswith("/")):
+            continue
+        user_id = sender.get("id") if isinstance(sender, dict) else None
+        if room is not None and isinstance(user_id, int):
+            left.setdefault(user_id, room(user_id))
+            if left[user_id] <= 0:
+                continue
+            left[user_id] -= 1
+        out.append(text)
     return out
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -63,15 +64,21 @@ async def load_live_version(services: Services, leader: bool) -> None:
             start_retrain(services, None)
 
 
+def _room(services: Services) -> Callable[[int], int]:
+    """Answers each sender may still get (the creator is never limited)."""
+    limits, now, settings = services.follower_limits, time.monotonic(), services.settings
+    return lambda user_id: 1 << 30 if settings.is_creator(user_id) else limits.room(user_id, now)
+
+
 def start_matching(services: Services, payloads: Sequence[dict[str, Any]]) -> None:
-    """One model call for the questions of a batch of stored updates."""
+    """One model call for the questions of a batch of stored updates (none past a follower's limit)."""
     model = live_model(services)
     if model is not None:
-        model.prefetch(answering.questions_in(list(payloads)))
+        model.prefetch(answering.questions_in(list(payloads), _room(services)))
 
 
 async def matched(services: Services, payload: dict[str, Any]) -> None:
     """Wait for this update's questions to be matched (before its transaction opens)."""
     model = live_model(services)
     if model is not None:
-        await model.ready(answering.questions_in([payload]))
+        await model.ready(answering.questions_in([payload], _room(services)))

@@ -34,6 +34,11 @@ class FollowerLimiter:
             return "ok"
         return "crossed" if len(window) == self.per_minute + 1 else "over"
 
+    def room(self, user_id: int, now: float) -> int:
+        """How many more times the follower may make the bot answer right now (nothing is counted)."""
+        window = self._windows.get(user_id, ())
+        return max(0, self.per_minute - sum(1 for t in window if t > now - WINDOW))
+
     def forget(self, user_id: int) -> None:
         self._windows.pop(user_id, None)
 
