@@ -7,6 +7,7 @@ the bot was down is sent once, late, if it is within the grace period; older one
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -138,21 +139,24 @@ def create(session: Session, chat_id: int, when: When, text: str, kind: str = "m
     return row
 
 
+CREATORS_KINDS = ("manual", "auto")  # reminders the creator set (others are the bot's own work: reports, exports)
+
+
 def active_count(session: Session, chat_id: int) -> int:
     return int(session.scalar(select(func.count()).select_from(Reminder).where(
-        Reminder.chat_id == chat_id, Reminder.status == "active", Reminder.kind != "report")) or 0)
+        Reminder.chat_id == chat_id, Reminder.status == "active", Reminder.kind.in_(CREATORS_KINDS))) or 0)
 
 
 def active(session: Session, chat_id: int) -> list[Reminder]:
     """The creator's reminders (the report schedule is a setting, not listed here)."""
     return list(session.scalars(select(Reminder).where(Reminder.chat_id == chat_id, Reminder.status == "active",
-                                                       Reminder.kind != "report")
+                                                       Reminder.kind.in_(CREATORS_KINDS))
                                 .order_by(Reminder.due_at)))
 
 
 def cancel(session: Session, chat_id: int, reminder_id: int) -> bool:
     row = session.get(Reminder, reminder_id)
-    if row is None or row.chat_id != chat_id or row.status != "active" or row.kind == "report":
+    if row is None or row.chat_id != chat_id or row.status != "active" or row.kind not in CREATORS_KINDS:
         return False
     row.status = "cancelled"
     return True
@@ -163,6 +167,12 @@ def next_occurrence(due: datetime, recurrence: str, tz: ZoneInfo) -> datetime:
     local = due.astimezone(tz).replace(tzinfo=None)
     step = timedelta(days=1) if recurrence == "daily" else timedelta(days=7)
     return (local + step).replace(tzinfo=tz)
+
+
+def run_now(session: Session, chat_id: int, kind: str) -> Reminder:
+    """Work of `kind` done once, soon, by the reminder job, in a transaction of its own (the row is
+    its idempotency key): heavy work that must not run inside an update's transaction."""
+    return create(session, chat_id, When(utcnow(), "once"), "", kind=kind)
 
 
 def due_ids(session: Session, now: datetime) -> list[int]:
@@ -237,7 +247,8 @@ async def deliver_each(services: Services, now: datetime, grace: timedelta,
     for reminder_id in due:
         try:
             async with services.unit() as session:
-                sent += deliver_one(session, reminder_id, now, grace, senders, tz)
+                # off the event loop: a sender may build something large (an export)
+                sent += await asyncio.to_thread(deliver_one, session, reminder_id, now, grace, senders, tz)
         except Exception:
             log.exception("reminder %s failed; skipped", reminder_id)
             async with services.unit() as session:

@@ -18,6 +18,8 @@ from bot.store.models import (
     OutboxMessage,
     PostTag,
     RawUpdate,
+    Reminder,
+    utcnow,
 )
 
 
@@ -40,10 +42,12 @@ class StoredCounts:
 
 
 def work_pending(session: Session) -> bool:
-    """Is any stored update unhandled, or any outbox message unsent?"""
+    """Is any stored update unhandled, any outbox message unsent, or any reminder (or job) due?"""
     pending = session.scalar(select(func.count()).select_from(RawUpdate).where(RawUpdate.status == "pending"))
     owed = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending"))
-    return bool(pending or owed)
+    due = session.scalar(select(func.count()).select_from(Reminder).where(
+        Reminder.status == "active", Reminder.due_at <= utcnow()))
+    return bool(pending or owed or due)
 
 
 def stored_counts(session: Session) -> StoredCounts:

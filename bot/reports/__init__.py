@@ -30,5 +30,6 @@ def register(reg: Registry) -> None:
     for name, handler in {"stats": handlers.stats, "report": handlers.report, "export": handlers.export}.items():
         reg.command(name, handler)
     reg.reminder_kind("report", send_scheduled_report)
+    reg.reminder_kind(handlers.EXPORT, handlers.send_export)
     reg.settings_changed.append(keep_schedule)  # the time zone or the schedule changed in the chat
     reg.job(Job("report-schedule", handlers.keep_report_schedule, every=DAY, first=0.2, at_start=True))

@@ -1,19 +1,23 @@
 """/report, /export and /stats for the creator, and the job that keeps the report schedule."""
-
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from telegram import Update
 
 from bot import texts
 from bot.config import ConfigError
+from bot.kernel import reminders
 from bot.kernel.context import BotContext
 from bot.kernel.export import export_zip
 from bot.kernel.live_settings import change_settings, parse_report_schedule, report_schedule_text
 from bot.kernel.outbox import send_file, send_text
+from bot.kernel.services import Services
 from bot.kernel.stats import stored_counts
 from bot.reports.delivery import ensure_report_schedule, send_report
 from bot.reports.report import PERIODS
-from bot.store.models import utcnow
+from bot.store.models import Reminder, utcnow
+
+EXPORT = "export"  # the reminder kind that builds an export
 
 
 async def report(update: Update, context: BotContext) -> None:
@@ -49,8 +53,15 @@ async def export(update: Update, context: BotContext) -> None:
     """Everything stored, as zipped CSV files."""
     message = update.effective_message
     assert message is not None
-    data = export_zip(context.session)
-    send_file(context.session, message.chat_id, data, f"creatorbot-export-{utcnow():%Y%m%d}.zip",
+    reminders.run_now(context.session, message.chat_id, EXPORT)  # built by the reminder job, off this transaction
+    send_text(context.session, message.chat_id, texts.EXPORT_PREPARING)
+    if context.job_queue is not None:  # soon rather than at the job's next round
+        context.job_queue.run_once(reminders.deliver_reminders, 1.0)  # type: ignore[arg-type]
+
+
+def send_export(services: Services, session: Session, row: Reminder) -> None:
+    """The export job: everything stored, as zipped CSV files, to the chat that asked."""
+    send_file(session, row.chat_id, export_zip(session), f"creatorbot-export-{utcnow():%Y%m%d}.zip",
               caption=texts.EXPORT_CAPTION, purpose="export")
 
 
