@@ -271,6 +271,8 @@ def propose_week(tag_scores: Mapping[str, float], tag_post_counts: Mapping[str, 
     first = _first_hour(start)
     chosen = _pick_slots(scores, rules, first, wanted, min_gap_hours)
     unmet: list[str] = []
+    if not tags and not required:
+        return Plan(first, first + timedelta(days=7), [], 0.0, ["no tags to plan with yet"])
     if len(chosen) < wanted:
         unmet.append(f"only {len(chosen)} of {wanted} posts fit the rules this week")
 

@@ -133,6 +133,14 @@ def test_random_rules_and_scores_never_break_a_feasible_rule(seed: int) -> None:
     assert plan.unmet == [] or plan.unmet[0].startswith("only")
 
 
+def test_a_new_channel_without_tags_gets_an_empty_plan_that_says_why() -> None:
+    plan = propose_week({}, {}, typical_week(), [], START)
+    assert plan.slots == [] and plan.unmet == ["no tags to plan with yet"]
+    plan = propose_week({}, {}, typical_week(), parse_rules("at least 2 #business a week"), START, posts=2)
+    assert [s.tag for s in plan.slots] == ["business", "business"]
+    assert plan.slots[0].note == "#business: never posted yet, a first try" and plan.slots[0].reason == "rule"
+
+
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="explore_share"):
         propose_week(TAG_SCORES, TAG_POSTS, typical_week(), [], START, explore_share=1.5)
