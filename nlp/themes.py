@@ -29,11 +29,11 @@ from nlp.encoder import Encoder
 from nlp.language import needs_multilingual
 
 # Cosine-distance cut per encoder name (average linkage), tuned on BANKING77 train questions
-# (benchmarks/themes_banking77.py --tune); an encoder not listed gets DEFAULT_THRESHOLD.
+# (benchmarks/themes_banking77.py; figures in docs/benchmarks.md); an encoder not listed gets DEFAULT_THRESHOLD.
 THRESHOLDS = {"all-MiniLM-L6-v2": 0.44, "multilingual-e5-small": 0.105}
 DEFAULT_THRESHOLD = THRESHOLDS["all-MiniLM-L6-v2"]
 # Two periods' themes are the same theme when their centroids' cosine reaches this (per encoder: e5's
-# similarities are compressed near 1); measured on two halves of BANKING77 test, same benchmark.
+# similarities are compressed near 1); chosen on two halves of a BANKING77 train sample, same benchmark.
 SAME_THEME = {"all-MiniLM-L6-v2": 0.8, "multilingual-e5-small": 0.95}
 DEFAULT_SAME_THEME = SAME_THEME["all-MiniLM-L6-v2"]
 LINKAGE = "average"
