@@ -117,7 +117,9 @@ def _number(word: str) -> int:
 def _weekdays(spec: str) -> tuple[int, ...] | None:
     days: set[int] = set()
     for part in re.split(r"\s*(?:,|\band\b|\bor\b|/)\s*", spec):
-        word = part.strip().rstrip("s") if part.strip() not in ("tues", "thurs") else part.strip()
+        word = part.strip()
+        if word.endswith("s") and word not in _DAYS:  # plural: "Sundays", "weekends"
+            word = word[:-1]
         if not word:
             continue
         if word == "weekend":
