@@ -21,6 +21,7 @@ Everything works on integer ids (rows of the matrices); mapping real ids is the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -138,6 +139,17 @@ class TagInterestModel:
             scores[exclude] = -np.inf
         top = np.argsort(-scores)[:k]
         return [(int(t), float(scores[t])) for t in top if np.isfinite(scores[t])]
+
+    def group_tags(self, followers: Sequence[int], k: int = 3) -> list[tuple[int, float]]:
+        """The k tags a group of followers engages with most (e.g. the askers of one question theme):
+        [(tag row, mean alpha over the group, 0..1)], best first. Rows outside 0..n_followers-1 are skipped;
+        an empty group gets []."""
+        rows = np.array([f for f in followers if 0 <= f < self.alpha.shape[0]], dtype=int)
+        if not len(rows):
+            return []
+        mean = self.alpha[rows].mean(axis=0)
+        top = np.argsort(-mean, kind="stable")[:k]
+        return [(int(t), float(mean[t])) for t in top]
 
     def audience(self, k: int = 5, n_experiments: int = 1) -> list[TagScore]:
         """Winners (enough posts, by expected engagement), then experiments (Thompson sampling)."""

@@ -44,6 +44,15 @@ def test_disjoint_groups_get_their_own_tags() -> None:
     assert p[0, 0] > p[0, 2] and p[15, 2] > p[15, 0]
 
 
+def test_a_group_of_followers_gets_the_tags_it_engages_with_most() -> None:
+    inter, s, post_time = checkerboard()
+    model = TagInterestModel().fit(inter, s, post_time, n_followers=20, now=NOW)
+    top = model.group_tags([1, 3, 5, 12], k=2)  # three followers of the first group, one of the second
+    assert {t for t, _ in top} == {0, 1} and top[0][1] >= top[1][1] > 0
+    assert {t for t, _ in model.group_tags([10, 11, 12, -1, 99], k=2)} == {2, 3}
+    assert model.group_tags([]) == [] and model.group_tags([-1]) == []
+
+
 def test_a_tag_with_one_post_is_an_experiment_not_a_winner() -> None:
     s = sp.csr_matrix(np.array([[1, 0], [1, 0], [1, 0], [1, 0], [0, 1]], dtype=float))
     post_time = NOW - np.arange(5) * DAY
