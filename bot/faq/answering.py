@@ -12,7 +12,11 @@ from bot.faq.handoffs import _display_name, open_handoff_for, start_handoff
 from bot.faq.model import live_model
 from bot.kernel import buttons
 from bot.kernel.messages import IncomingMessage, Person
-from bot.kernel.outbox import edit_buttons, send_text
+from bot.kernel.outbox import (
+    HANDOFF_PURPOSE,
+    edit_buttons,
+    send_text,
+)
 from bot.kernel.services import Services
 from bot.store.models import (
     FaqAnswer,
@@ -56,7 +60,7 @@ async def answer_question(services: Services, session: Session, message: Incomin
         if creator_chat is not None and pending.creator_outbox_id is not None:
             send_text(session, creator_chat, texts.HANDOFF_FOLLOW_UP.format(
                 name=texts.esc(_display_name(user)), question=texts.esc(texts.clip(text, 3000)),
-                id=pending.id), purpose=f"handoff:{pending.id}")
+                id=pending.id), purpose=HANDOFF_PURPOSE, handoff_id=pending.id)
             # a follow-up is shown to the creator but never becomes part of the question that is learned
         send_text(session, message.chat_id, texts.HANDOFF_STILL_OPEN)
         return

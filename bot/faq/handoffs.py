@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.faq.entries import learn_answer
 from bot.kernel.buttons import RETRAIN_BUTTONS
 from bot.kernel.messages import Person
-from bot.kernel.outbox import DIGEST_PURPOSE, send_text
+from bot.kernel.outbox import DIGEST_PURPOSE, HANDOFF_PURPOSE, RELAY_PURPOSE, send_text
 from bot.kernel.services import Services
 from bot.store.models import (
     Follower,
@@ -51,7 +51,7 @@ def start_handoff(services: Services, session: Session, user: Person, chat_id: i
     note = texts.HANDOFF_TO_CREATOR.format(
         name=texts.esc(_display_name(user)), question=texts.esc(texts.clip(question, 3000)),
         reason=texts.esc(reason), id=handoff.id)
-    row = send_text(session, creator_chat, note, purpose=f"handoff:{handoff.id}")
+    row = send_text(session, creator_chat, note, purpose=HANDOFF_PURPOSE, handoff_id=handoff.id)
     handoff.creator_outbox_id = row.id
     send_text(session, chat_id, texts.HANDOFF_TO_FOLLOWER)
     return handoff
@@ -61,13 +61,13 @@ def handoff_for_reply(session: Session, chat_id: int, replied_message_id: int,
                       text: str = "") -> tuple[Handoff | None, str]:
     """The handoff the creator answers by replying (in `chat_id`) to its note, or to a digest with
     "#id answer"; and the answer without that "#id"."""
-    row = session.execute(select(OutboxMessage.id, OutboxMessage.purpose).where(
+    row = session.execute(select(OutboxMessage.id, OutboxMessage.handoff_id).where(
         OutboxMessage.chat_id == chat_id, OutboxMessage.sent_message_id == replied_message_id,
-        OutboxMessage.purpose.startswith("handoff"))).first()
+        OutboxMessage.purpose.in_((HANDOFF_PURPOSE, DIGEST_PURPOSE)))).first()
     if row is None:
         return None, text
-    if row.purpose.startswith("handoff:"):
-        return session.get(Handoff, int(row.purpose.split(":", 1)[1])), text
+    if row.handoff_id is not None:
+        return session.get(Handoff, row.handoff_id), text
     picked = _DIGEST_PICK.match(text)
     handoff = session.get(Handoff, int(picked.group(1))) if picked else None
     if handoff is None or handoff.creator_outbox_id != row.id:
@@ -76,21 +76,19 @@ def handoff_for_reply(session: Session, chat_id: int, replied_message_id: int,
 
 
 # --- messages Telegram refused for good ---------------------------------------------------------
-RELAY_PREFIX = "relay:"
 
 
 def undeliverable(session: Session, row: OutboxMessage, error: str) -> None:
     """Telegram refused `row` for good (blocked, never started, chat gone, too long): nobody is left
     waiting on it. A handoff whose note never reached the creator is closed (the follower is told and
     gets automatic answers again); a creator's answer that never reached the follower is reported."""
-    purpose = row.purpose or ""
-    if purpose.startswith("handoff") and row.chat_id != 0:
+    if row.purpose in (HANDOFF_PURPOSE, DIGEST_PURPOSE) and row.chat_id != 0:
         stuck = session.scalars(select(Handoff).where(Handoff.status == "open", Handoff.creator_outbox_id == row.id))
         for waiting in stuck:
             waiting.status, waiting.closed_at = "closed", utcnow()
             send_text(session, waiting.chat_id, texts.HANDOFF_UNDELIVERED)
-    elif purpose.startswith(RELAY_PREFIX) and purpose[len(RELAY_PREFIX):].isdigit():
-        handoff = session.get(Handoff, int(purpose[len(RELAY_PREFIX):]))
+    elif row.purpose == RELAY_PURPOSE and row.handoff_id is not None:
+        handoff = session.get(Handoff, row.handoff_id)
         note = session.get(OutboxMessage, handoff.creator_outbox_id) if handoff and handoff.creator_outbox_id else None
         if handoff is not None and note is not None:
             send_text(session, note.chat_id, texts.RELAY_FAILED.format(id=handoff.id, error=texts.esc(
@@ -116,7 +114,7 @@ def is_digest(session: Session, chat_id: int, replied_message_id: int) -> bool:
 def notes_waiting(session: Session, creator_chat: int) -> int:
     return int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.chat_id == creator_chat, OutboxMessage.status == "pending",
-        OutboxMessage.purpose.startswith("handoff"))) or 0)
+        OutboxMessage.purpose.in_((HANDOFF_PURPOSE, DIGEST_PURPOSE)))) or 0)
 
 
 def send_digest(session: Session, settings: Settings) -> int:
@@ -149,7 +147,7 @@ def relay_creator_answer(services: Services, session: Session, handoff: Handoff,
                          creator_chat_id: int) -> None:
     """Send the creator's reply to the follower, close the handoff and learn from it."""
     send_text(session, handoff.chat_id, texts.CREATOR_ANSWER.format(answer=texts.esc(answer)),
-              purpose=f"{RELAY_PREFIX}{handoff.id}")
+              purpose=RELAY_PURPOSE, handoff_id=handoff.id)
     handoff.status = "answered"
     handoff.answer = answer
     handoff.answered_at = utcnow()

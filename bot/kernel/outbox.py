@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from bot.store.models import OutboxMessage
 
 FORGETME_PURPOSE = "forgetme"  # the confirmation of /forgetme: deleted once sent, never recorded
+HANDOFF_PURPOSE = "handoff"  # a note to the creator about one handoff (`handoff_id`)
+RELAY_PURPOSE = "relay"  # the creator's answer on its way to the follower (`handoff_id`)
 DIGEST_PURPOSE = "handoff-digest"  # a digest of waiting follower questions, sent to the creator
 
 # Outbox kinds (OutboxMessage.method)
@@ -40,9 +42,10 @@ def send_text(
     web_app: tuple[str, str] | None = None,
     reply_to: int | None = None,
     purpose: str = "reply",
+    handoff_id: int | None = None,
 ) -> OutboxMessage:
     """Queue a message (text in the bot's parse mode). `buttons` are rows of (label, callback data);
-    `web_app` is (label, URL) of a button that opens a Mini App."""
+    `web_app` is (label, URL) of a button that opens a Mini App; `handoff_id`: the handoff it is about."""
     params: dict[str, Any] = {"text": text}
     if buttons:
         params["buttons"] = [[[label, data] for label, data in row] for row in buttons]
@@ -50,7 +53,8 @@ def send_text(
         params["web_app"] = list(web_app)
     if reply_to is not None:
         params["reply_to"] = reply_to
-    return _queue(session, OutboxMessage(chat_id=chat_id, method=TEXT, params=params, purpose=purpose))
+    return _queue(session, OutboxMessage(chat_id=chat_id, method=TEXT, params=params, purpose=purpose,
+                                         handoff_id=handoff_id))
 
 
 def send_file(

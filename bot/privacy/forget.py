@@ -92,11 +92,11 @@ def _forget_outbox(session: Session, user_id: int, handoffs: list[Handoff], comm
     """Delete what was sent to the follower or about them (notes, follow-ups, digests listing them:
     the others in such a digest are listed again in the next one); redact alerts quoting their
     comments. Returns (rows touched, (chat id, message id) of copies recorded as direct messages)."""
-    purposes = [f"handoff:{h.id}" for h in handoffs]
+    about = [h.id for h in handoffs]
     digests = [h.creator_outbox_id for h in handoffs if h.creator_outbox_id is not None]
     condition = OutboxMessage.chat_id == user_id
-    if purposes:
-        condition = or_(condition, OutboxMessage.purpose.in_(purposes))
+    if about:
+        condition = or_(condition, OutboxMessage.handoff_id.in_(about))
     if digests:
         condition = or_(condition, and_(OutboxMessage.id.in_(digests), OutboxMessage.purpose == DIGEST_PURPOSE))
         session.execute(update(Handoff).where(Handoff.user_id != user_id, Handoff.creator_outbox_id.in_(digests))

@@ -59,10 +59,4 @@ def bot_api_call(row: OutboxMessage) -> BotApiCall:
                                                   "text": p.get("text", "")})
     if row.method == outbox.LEAVE_CHAT:
         return BotApiCall("leaveChat", {"chat_id": chat_id})
-    if row.method[:1].islower() and any(c.isupper() for c in row.method):
-        # rows queued before outbox kinds existed hold the Bot API call itself
-        kwargs = dict(p)
-        if row.file_field and row.file_data is not None:
-            kwargs[row.file_field] = _file(row)
-        return BotApiCall(row.method, kwargs)
     raise NotSendable(f"unknown outbox kind {row.method!r}")

@@ -217,6 +217,7 @@ class OutboxMessage(Base):
     file_name: Mapped[str | None] = mapped_column(String(128))
     file_data: Mapped[bytes | None] = mapped_column(LargeBinary)
     purpose: Mapped[str] = mapped_column(String(40), default="reply")
+    handoff_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the handoff a note or relay is about
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

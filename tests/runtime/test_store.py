@@ -57,3 +57,36 @@ def test_posts_tags_and_comments_round_trip(db_url: str) -> None:
         assert comment.created_at == when and comment.created_at.tzinfo is not None
         assert s.scalars(select(PostTag.tag)).all() == ["a"]
     engine.dispose()
+
+
+def test_migration_0009_renames_dead_letters_and_types_handoff_references(db_url: str) -> None:
+    """Rows written before 0009 ("error", "failed", "handoff:ID" purposes, examples unique by their
+    text) come out with one word for a dead letter, a typed handoff column and hashed examples."""
+    from sqlalchemy import create_engine, text
+
+    from bot.store.models import FaqExample, OutboxMessage, RawUpdate, text_hash
+
+    upgrade(db_url, "0008")
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO raw_updates (update_id, dedupe_key, chat_key, kind, payload, received_at, "
+                          "status, attempts, not_before) VALUES (1, 'k1', 5, 'message', '{}', :t, 'error', 3, :t)"),
+                     {"t": "2026-01-01 00:00:00+00:00"})
+        for purpose, status in (("handoff:7", "pending"), ("relay:7", "failed"), ("reply", "sent")):
+            conn.execute(text("INSERT INTO outbox (chat_id, method, params, purpose, status, attempts, "
+                              "next_attempt_at, created_at) VALUES (5, 'text', '{}', :p, :s, 0, :t, :t)"),
+                         {"p": purpose, "s": status, "t": "2026-01-01 00:00:00+00:00"})
+        conn.execute(text("INSERT INTO faq_entries (id, answer, tags, source, active, created_at) "
+                          "VALUES ('tripod', 'Peak Design', '[]', 'file', true, :t)"), {"t": "2026-01-01 00:00:00+00:00"})
+        conn.execute(text("INSERT INTO faq_examples (entry_id, question, source, status, created_at) "
+                          "VALUES ('tripod', 'Which tripod?', 'file', 'accepted', :t)"), {"t": "2026-01-01 00:00:00+00:00"})
+    engine.dispose()
+    upgrade(db_url)
+    sessions = make_sessionmaker(create_engine(db_url))
+    with sessions() as s:
+        assert s.scalars(select(RawUpdate.status)).one() == "dead"
+        rows = {(r.purpose, r.handoff_id, r.status) for r in s.scalars(select(OutboxMessage))}
+        assert rows == {("handoff", 7, "pending"), ("relay", 7, "dead"), ("reply", None, "sent")}
+        assert s.scalars(select(FaqExample.question_hash)).one() == text_hash("Which tripod?")
+    with sessions() as s, s.begin():  # uniqueness now rests on the hash: a 4,000-character question fits
+        s.add(FaqExample(entry_id="tripod", question="why " * 1000, source="handoff", status="accepted"))
