@@ -6,6 +6,8 @@ The runtime (bot/runtime) knows no feature; each feature package hands it what i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot import channel, faq, privacy, reports, setup, topics
 from bot.channel.sentiment import ClassifierFactory
 from bot.config import Settings
@@ -31,8 +33,11 @@ def compose(classifier_factory: ClassifierFactory | None = None) -> Registry:
 
 
 def create_runtime(settings: Settings, *, migrate: bool = True, encoder_factory: EncoderFactory | None = None,
-                   classifier_factory: ClassifierFactory | None = None,
-                   models: ModelFactory | None = None) -> BotRuntime:
-    """A worker with every feature (`creatorbot run`, the demo, tests and benchmarks)."""
-    return BotRuntime(settings, compose(classifier_factory), migrate=migrate, encoder_factory=encoder_factory,
-                      models=models)
+                   classifier_factory: ClassifierFactory | None = None, models: ModelFactory | None = None,
+                   extend: Callable[[Registry], None] | None = None) -> BotRuntime:
+    """A worker with every feature (`creatorbot run`, the demo, tests and benchmarks); `extend` may
+    register more (a test's own handler)."""
+    registry = compose(classifier_factory)
+    if extend is not None:
+        extend(registry)
+    return BotRuntime(settings, registry, migrate=migrate, encoder_factory=encoder_factory, models=models)

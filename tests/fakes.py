@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import re
@@ -9,6 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from telegram import Update
+from telegram.ext import MessageHandler, filters
+
+from bot.kernel.context import BotContext
+from bot.kernel.outbox import send_text
+from bot.kernel.registry import Registry
 
 _WORD = re.compile(r"\w+")
 _STOP = {"the", "a", "an", "i", "you", "do", "is", "are", "to", "of", "my", "your", "what", "how", "can",
@@ -91,3 +98,21 @@ class FakePrediction:
     negative: float
     neutral: float
     positive: float
+
+
+SLOW = re.compile(r"^slow (\d+(?:\.\d+)?)$")
+
+
+def slow_feature(registry: Registry) -> None:
+    """A handler tried before every other: "slow N" from anyone in private takes N seconds inside its
+    update's transaction, then replies "done slowly" (a handler that outlives its lease)."""
+
+    async def slow(update: Update, context: BotContext) -> None:
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        match = SLOW.match(message.text)
+        assert match is not None
+        await asyncio.sleep(float(match.group(1)))
+        send_text(context.session, message.chat_id, "done slowly")
+
+    registry.handlers.insert(0, lambda f: MessageHandler(f.private & filters.Regex(SLOW), slow))

@@ -73,6 +73,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 # so tests and benchmarks can run whole worker processes without loading them. Never set in production.
 TEST_ENCODER_ENV = "CREATORBOT_TEST_ONLY_ENCODER_FACTORY"
 TEST_CLASSIFIER_ENV = "CREATORBOT_TEST_ONLY_CLASSIFIER_FACTORY"
+TEST_FEATURE_ENV = "CREATORBOT_TEST_ONLY_FEATURE"  # a callable that registers more (fault-injection tests)
 
 
 def _test_only_factory(env_name: str) -> Any:
@@ -89,7 +90,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import create_runtime
 
     runtime = create_runtime(settings, encoder_factory=_test_only_factory(TEST_ENCODER_ENV),
-                         classifier_factory=_test_only_factory(TEST_CLASSIFIER_ENV))
+                             classifier_factory=_test_only_factory(TEST_CLASSIFIER_ENV),
+                             extend=_test_only_factory(TEST_FEATURE_ENV))
     asyncio.run(runtime.run_forever())
     # Everything is committed and closed. A model call still running in a worker thread (a comment
     # being classified) would hold up the interpreter's exit for seconds: do not wait for it.

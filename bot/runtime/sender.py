@@ -20,6 +20,7 @@ from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, Message
 from telegram.error import (
@@ -38,6 +39,7 @@ from bot.kernel.registry import Undeliverable
 from bot.kernel.waiting import wait_event
 from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
 from bot.runtime.health import Metrics
+from bot.store.failures import is_transient
 from bot.store.models import DirectMessage, OutboxMessage, utcnow
 from bot.store.outbox_queue import (
     OUTBOX,
@@ -56,6 +58,7 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUser
 # Slots are spaced a little wider than 1/limit, so jitter between processes (a send that leaves a
 # little after its slot) never packs more than `limit` sends into a second.
 SAFETY = 1.1
+RECORD_PATIENCE = 60.0  # seconds a sent message's record waits for the database to come back
 
 
 def _backoff(attempts: int) -> float:
@@ -229,8 +232,23 @@ class OutboxSender:
             if renewing is not None:
                 renewing.cancel()
         message = Message.de_json(result, bot) if isinstance(result, dict) else None
-        self._transaction(lambda s: self._mark_sent(s, row, message, call))
+        await self._record(lambda s: self._mark_sent(s, row, message, call))
         self.metrics.outbox_sent.inc()
+
+    async def _record(self, work: Callable[[Session], Any]) -> None:
+        """Record what Telegram already did, riding out a database that is away for a while: the
+        message went out, and forgetting that would send it again once the lease runs out."""
+        delay, deadline = 0.2, time.monotonic() + RECORD_PATIENCE
+        while True:
+            try:
+                self._transaction(work)
+                return
+            except SQLAlchemyError as exc:
+                if not is_transient(exc) or time.monotonic() > deadline or self._stop.is_set():
+                    raise
+                log.warning("cannot record a sent message yet (%s); retrying in %.1f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def _keep_lease(self, row_id: int) -> None:
         """Renew the row's lease while a slow send (a large upload) runs, so nobody sends it twice."""

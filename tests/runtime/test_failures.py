@@ -28,7 +28,7 @@ from bot.store.updates import claim_updates
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, _reset_pg, settings_for, wait_for
-from tests.fakes import HashingEncoder, KeywordSentiment
+from tests.fakes import HashingEncoder, KeywordSentiment, slow_feature
 from tests.faq.test_faq_bot import prepare
 
 KNOWN = "Which tripod do you use on hikes?"
@@ -41,18 +41,15 @@ def random_question(n: int, seed: int = 7) -> str:
     return "".join(rng.choice(alphabet) for _ in range(n - 1)) + "?"
 
 
-def slow_registry(seconds: float, sql: bool) -> Any:
-    """Every feature, plus a handler for the private text "slow" that takes `seconds` (a SQL sleep
-    inside the update's transaction, or an await) and then replies."""
+def slow_sql_registry(seconds: float) -> Any:
+    """Every feature, plus a handler for the private text "slow" that sleeps `seconds` in SQL inside
+    the update's transaction, then replies."""
     registry = compose(KeywordSentiment)
 
     async def slow(update: Update, context: BotContext) -> None:
         message = update.effective_message
         assert message is not None
-        if sql:
-            context.session.execute(text(f"SELECT pg_sleep({seconds})"))
-        else:
-            await asyncio.sleep(seconds)
+        context.session.execute(text(f"SELECT pg_sleep({seconds})"))
         send_text(context.session, message.chat_id, "done slowly")
 
     registry.handlers.insert(0, lambda f: MessageHandler(f.private & filters.Regex("^slow$"), slow))
@@ -102,7 +99,7 @@ async def test_a_statement_timeout_dead_letters_the_slow_update_and_the_rest_are
         people = [sandbox.user(200 + i, f"F{i}") for i in range(5)]
         slowpoke = sandbox.user(300, "Slow")
         sandbox.user(CREATOR_ID, "Maya")
-        async with running_bot(settings, sandbox, slow_registry(3.0, sql=True)) as bot:
+        async with running_bot(settings, sandbox, slow_sql_registry(3.0)) as bot:
             sandbox.send_private(slowpoke, "slow")
             for person in people:
                 sandbox.send_private(person, KNOWN)
@@ -131,8 +128,10 @@ async def test_a_handler_past_its_lease_keeps_its_update(sandbox: BotApiSandbox,
     settings = settings_for(sandbox, pg_url, tmp_path / "data", runtime={"lease_seconds": 2})
     ana = sandbox.user(101, "Ana")
     sandbox.user(CREATOR_ID, "Maya")
-    async with running_bot(settings, sandbox, slow_registry(6.0, sql=False)) as bot:
-        sandbox.send_private(ana, "slow")
+    registry = compose(KeywordSentiment)
+    slow_feature(registry)
+    async with running_bot(settings, sandbox, registry) as bot:
+        sandbox.send_private(ana, "slow 6")
         await wait_for(lambda: _claimed(bot), 10, "the slow update to be claimed")
         taken_over: list[int] = []
         for _ in range(12):  # 6 s: three leases' worth
