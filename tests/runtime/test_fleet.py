@@ -57,24 +57,32 @@ lease_seconds = 5
 """)
 
 
-def start_worker(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(config: Path, port: int, log: Path, name: str = "creatorbot",
+                 feature: str = "") -> subprocess.Popen[bytes]:
+    """A `creatorbot run` worker with the fake models; `name` is its PostgreSQL application_name,
+    `feature` a test-only extra registration (module:callable)."""
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONUNBUFFERED": "1",
-           "CREATORBOT_WEBHOOK_PORT": str(port),
+           "CREATORBOT_WEBHOOK_PORT": str(port), "PGAPPNAME": name,
            "CREATORBOT_TEST_ONLY_ENCODER_FACTORY": "tests.fakes:fake_encoders",
            "CREATORBOT_TEST_ONLY_CLASSIFIER_FACTORY": "tests.fakes:KeywordSentiment"}
+    if feature:
+        env["CREATORBOT_TEST_ONLY_FEATURE"] = feature
     env.pop("CREATORBOT_TOKEN", None)
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"],
                                 stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
 
 
-def healthy(port: int) -> bool:
-    async def get() -> bool:
+def health_status(port: int) -> int:
+    """The HTTP status of the worker's /healthz (0: no answer)."""
+    async def get() -> int:
         try:
-            async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                return resp.status == 200
-        except aiohttp.ClientError:
-            return False
+            timeout = aiohttp.ClientTimeout(total=3)
+            async with aiohttp.ClientSession(timeout=timeout) as http, \
+                    http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                return resp.status
+        except (aiohttp.ClientError, TimeoutError):
+            return 0
     return asyncio.run(get())
 
 
@@ -130,7 +138,7 @@ def test_three_workers_killed_twice_lose_and_repeat_nothing(pg_url: str, tmp_pat
         logs = [tmp_path / f"worker{i}.log" for i in range(3)]
         workers = [start_worker(config, port, log) for port, log in zip(ports, logs, strict=True)]
         try:
-            wait_until(lambda: all(healthy(p) for p in ports), 120, "three healthy workers", poll=0.5)
+            wait_until(lambda: all(health_status(p) == 200 for p in ports), 120, "three healthy workers", poll=0.5)
             sandbox.webhook_targets = [f"http://127.0.0.1:{p}/telegram" for p in ports]
             sandbox.webhook_connections = 6
             sandbox.user(CREATOR_ID, "Maya")
