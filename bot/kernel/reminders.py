@@ -25,6 +25,7 @@ from bot.kernel.context import BotContext
 from bot.kernel.outbox import send_text
 from bot.kernel.services import Services
 from bot.store.models import Reminder, utcnow
+from bot.store.queue import lock
 
 log = logging.getLogger(__name__)
 _WEEKDAYS = {d: i for i, d in enumerate(WEEKDAYS)}
@@ -189,8 +190,8 @@ def deliver_one(session: Session, reminder_id: int, now: datetime, grace: timede
     A reminder whose kind has a sender in `senders` ("report": the reports feature queues the report)
     is handed to it; any other is sent as its text.
     """
-    row = session.scalar(select(Reminder).where(Reminder.id == reminder_id, Reminder.status == "active",
-                                                Reminder.due_at <= now).with_for_update(skip_locked=True))
+    row = session.scalar(lock(session, select(Reminder).where(  # the queue's row lock, for this transaction
+        Reminder.id == reminder_id, Reminder.status == "active", Reminder.due_at <= now)))
     if row is None:  # another worker took it
         return False
     sent = False
