@@ -5,6 +5,7 @@ answers and example questions by hand; every change offers a retrain."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -73,12 +74,17 @@ def start_add(session: Session, chat_id: int) -> None:
     send_text(session, chat_id, texts.FAQ_ADD_QUESTION)
 
 
-def cancel_dialog(session: Session, chat_id: int) -> bool:
-    dialog = session.get(ChatDialog, chat_id)
-    if dialog is None:
+def _delete(session: Session, entity: type[Any], key: Any) -> bool:
+    """Delete the row with primary key `key`; False when there is none."""
+    row = session.get(entity, key)
+    if row is None:
         return False
-    session.delete(dialog)
+    session.delete(row)
     return True
+
+
+def cancel_dialog(session: Session, chat_id: int) -> bool:
+    return _delete(session, ChatDialog, chat_id)
 
 
 def continue_dialog(services: Services, session: Session, chat_id: int, text: str) -> bool:
@@ -186,8 +192,4 @@ def add_example(session: Session, entry_id: str, question: str) -> bool:
 
 
 def remove_example(session: Session, example_id: int) -> bool:
-    row = session.get(FaqExample, example_id)
-    if row is None:
-        return False
-    session.delete(row)
-    return True
+    return _delete(session, FaqExample, example_id)
