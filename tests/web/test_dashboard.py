@@ -142,3 +142,48 @@ async def test_the_bot_serves_the_dashboard_and_offers_it_to_the_creator(
     (offer,) = sandbox.sent[CREATOR_ID]
     assert offer["reply_markup"]["inline_keyboard"] == [[{"text": "Open dashboard", "web_app": {"url": url}}]]
     assert "only for the channel's creator" in sandbox.texts_to(101)[-1]
+
+
+def _with_hash(data: str, value: str) -> str:
+    fields = dict(parse_qsl(data))
+    fields["hash"] = value
+    return urlencode(fields)
+
+
+@pytest.mark.parametrize("bad_hash", ["é" * 64, "\ufffd" * 64, "0" * 63 + "☃", ""])
+def test_a_non_ascii_hash_is_refused_like_any_wrong_one(bad_hash: str) -> None:
+    token = "123:ABC"
+    with pytest.raises(AuthError, match="signature"):
+        validate_init_data(_with_hash(sign_init_data(MAYA, token), bad_hash), token, 60)
+
+
+@pytest.mark.parametrize("user", ['{"id": 1e999, "first_name": "Eve"}', '["not", "an", "object"]', '"x"'])
+def test_a_signed_but_malformed_user_is_refused(user: str) -> None:
+    import hashlib
+    import hmac
+
+    token = "123:ABC"
+    fields = {"auth_date": str(int(time.time())), "user": user}
+    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
+    check = "\n".join(f"{k}={fields[k]}" for k in sorted(fields))
+    fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+    with pytest.raises(AuthError):
+        validate_init_data(urlencode(fields), token, 60)
+
+
+async def test_the_dashboard_answers_401_not_500_to_a_non_ascii_hash(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    from bot.app import create_runtime
+    from bot.store.db import upgrade
+
+    settings = settings_for(sandbox, sqlite_url, tmp_path)
+    upgrade(sqlite_url)
+    runtime = create_runtime(settings)
+    good = sign_init_data(MAYA, settings.telegram.token)
+    async with dashboard(runtime.services) as client:
+        for value in ("é" * 64, "%FF" * 32):
+            forged = _with_hash(good, value).replace("%25FF", "%FF")
+            resp = await client.get("/dashboard/api/page/overview", headers={"Authorization": "tma " + forged})
+            assert resp.status == 401, await resp.text()
+            assert "Traceback" not in await resp.text()
+    runtime.engine.dispose()
