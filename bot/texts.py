@@ -305,3 +305,6 @@ HINT_CHANNEL_ID = ("[channel] id is 0: no channel is chosen yet. Add the bot to 
                    "shown by /setup) here.")
 HINT_GROUP_ID = ("[channel] discussion_group_id is 0: no discussion group is chosen yet. Add the bot to the "
                  "channel's linked group yourself: it offers to use it, or put the group's id here.")
+
+DEMO_DB_NOT_DEMO = ("{path} exists and is not a demo database, so `creatorbot demo --db` leaves it as it is. "
+                    "Give --db a new file name (or the path of an earlier demo database), or move that file away.")
