@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot import texts
 from bot.kernel.services import Services
 from bot.web.app import make_dashboard_app
 from bot.web.auth import AuthError, sign_init_data, validate_init_data
@@ -187,3 +188,58 @@ async def test_the_dashboard_answers_401_not_500_to_a_non_ascii_hash(
             assert resp.status == 401, await resp.text()
             assert "Traceback" not in await resp.text()
     runtime.engine.dispose()
+
+
+async def test_the_dashboard_refuses_what_the_chat_refuses(sandbox: BotApiSandbox, sqlite_url: str,
+                                                           tmp_path: Path) -> None:
+    """One check for both: the reminder cap and text length, and an FAQ answer Telegram could not send."""
+    from sqlalchemy import func, select
+
+    from bot.faq.entries import import_entries
+    from bot.store.models import FaqEntryRow, Reminder
+    from nlp.faq_data import FaqEntry
+
+    settings = settings_for(sandbox, sqlite_url, tmp_path, limits={"send_per_chat_per_second": 30.0})
+    token = settings.telegram.token
+    maya = sandbox.user(CREATOR_ID, "Maya")
+
+    def reminders_stored() -> int:
+        with bot.sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(Reminder).where(Reminder.kind == "manual")) or 0)
+
+    async with running_bot(settings, sandbox) as bot:
+        with bot.sessions() as s, s.begin():
+            import_entries(s, [FaqEntry("camera", "A Sony.", ["which camera do you use?"], [])])
+        async with dashboard(bot.runtime.services) as client:
+            long_text = "x" * 201
+            sandbox.send_private(maya, f"/remind in 2h {long_text}")
+            await bot.settle()
+            chat_says = bot.replies_to(CREATOR_ID)[-1]
+            html = await (await client.post("/dashboard/api/reminders/create", headers=auth(token),
+                                            data={"when": "in 2h", "text": long_text})).text()
+            assert "200 characters" in chat_says and chat_says in html, (chat_says, html)
+            assert reminders_stored() == 0
+            for i in range(25):
+                resp = await client.post("/dashboard/api/reminders/create", headers=auth(token),
+                                          data={"when": f"in {i + 1}h", "text": f"post {i}"})
+                assert 'class="error"' not in await resp.text()
+            html = await (await client.post("/dashboard/api/reminders/create", headers=auth(token),
+                                            data={"when": "in 30h", "text": "one too many"})).text()
+            sandbox.send_private(maya, "/remind in 31h one too many")
+            await bot.settle()
+            chat_says = bot.replies_to(CREATOR_ID)[-1]
+            assert chat_says == texts.REMIND_TOO_MANY.format(n=25) and chat_says in html
+            assert reminders_stored() == 25
+            extra = await (await client.post("/dashboard/api/reminders/create", headers=auth(token),
+                                             data={"when": "in 2h post", "text": "x"})).text()
+            assert "“post”" in extra and 'class="error"' in extra
+
+            for answer in ("a" * 4097, "📷" * 2049):  # 4,097 and 4,098 UTF-16 units: Telegram refuses them
+                html = await (await client.post("/dashboard/api/faq/entry", headers=auth(token),
+                                                data={"entry_id": "camera", "answer": answer})).text()
+                assert texts.esc(texts.FAQ_ANSWER_TOO_LONG.format(n=texts.utf16_len(answer), limit=4096)) in html
+            with bot.sessions() as s:
+                assert s.get(FaqEntryRow, "camera").answer == "A Sony."  # type: ignore[union-attr]
+            html = await (await client.post("/dashboard/api/faq/entry", headers=auth(token),
+                                            data={"entry_id": "camera", "answer": "📷" * 2048})).text()
+            assert 'class="error"' not in html
