@@ -124,7 +124,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     if not url.startswith("postgresql"):
         command.upgrade(alembic_config(url), revision)
         return
-    engine = create_engine(url)
+    # a database out of reach fails the start within the connect timeout; no statement timeout: the
+    # lock waits for another process's migration, and a migration may take long
+    engine = create_engine(url, connect_args=postgres_connect_args(url, DatabaseConfig(statement_timeout_seconds=0)))
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})

@@ -113,3 +113,12 @@ def test_postgres_timeouts_keep_options_given_in_the_url(pg_url: str) -> None:
 def test_bad_database_timeouts_name_the_key(key: str, value: int) -> None:
     with pytest.raises(ConfigError, match=rf"\[database\] {key} = {value}(\.0)? is not valid"):
         parse_settings({"database": {key: value}}, env={})
+
+
+def test_a_migration_does_not_wait_forever_for_a_database_that_hangs(silent_server: int) -> None:
+    from bot.store.db import upgrade
+
+    start = time.monotonic()
+    with pytest.raises(Exception, match="timeout"):
+        upgrade(f"postgresql+psycopg://bot@127.0.0.1:{silent_server}/creatorbot")
+    assert time.monotonic() - start < 20  # the default connect timeout is 10 s
