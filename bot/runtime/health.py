@@ -122,7 +122,8 @@ class Health:
             body["queues"] = await self._probe_queues()
             body["database"] = "ok"
         except Exception as exc:
-            log.warning("health check: the database did not answer: %s", f"{type(exc).__name__}: {exc}"[:500])
+            why = f"no answer within {PROBE_TIMEOUT:g} s" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+            log.warning("health check: the database did not answer: %s", why[:500])
             body["database"] = "unreachable"
         ok = body["database"] == "ok" and all(loop["alive"] for loop in loops.values())
         body["ok"] = ok
