@@ -117,3 +117,30 @@ def test_an_old_demo_database_is_replaced(tmp_path: Path) -> None:
         assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
     assert not db.with_name("demo.db-wal").exists()
     fresh_demo_db(tmp_path / "new" / "demo.db")  # a new path is fine
+
+
+async def test_the_demo_server_refuses_another_host_name_for_the_dashboard_too(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    import aiohttp
+
+    from bot.app import create_runtime
+    from bot.demo.runner import BrowserSandbox
+    from bot.store.db import upgrade
+    from tests.conftest import settings_for
+
+    upgrade(sqlite_url)
+    runtime = create_runtime(settings_for(sandbox, sqlite_url, tmp_path))
+    site = BrowserSandbox(sandbox, 0)
+    await site.bind()
+    base = await site.start(runtime)
+    try:
+        async with aiohttp.ClientSession() as http:
+            for path in ("/dashboard/", "/sandbox/api/people"):
+                async with http.get(base + path, headers={"Host": f"evil.example:{site.port}"}) as resp:
+                    assert resp.status == 403, path
+                async with http.get(base + path) as resp:
+                    assert resp.status == 200, path
+    finally:
+        await site.stop()
+        runtime.engine.dispose()
+        runtime.health_engine.dispose()
