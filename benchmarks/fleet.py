@@ -134,8 +134,10 @@ def run_postgres(workers: int, n: int, questions: list[str]) -> tuple[float, flo
             config = write_config(tmp / "bot.toml", sandbox, db_url, True)
             import_and_train(load_settings(config, env={}), load_faq(DEMO_FAQ), encoder_factory("fake"))
             ports = [free_port() for _ in range(workers)]
-            for port in ports:
+            health_ports = [free_port() for _ in range(workers)]
+            for port, health_port in zip(ports, health_ports, strict=True):
                 env = {**os.environ, "CREATORBOT_WEBHOOK_PORT": str(port), "PYTHONUNBUFFERED": "1",
+                       "CREATORBOT_HEALTH_PORT": str(health_port),
                        "CREATORBOT_TEST_ONLY_ENCODER_FACTORY": "tests.fakes:fake_encoders",
                        "CREATORBOT_TEST_ONLY_CLASSIFIER_FACTORY": "tests.fakes:KeywordSentiment"}
                 with (tmp / f"worker-{port}.log").open("ab") as log:
@@ -151,7 +153,7 @@ def run_postgres(workers: int, n: int, questions: list[str]) -> tuple[float, flo
                     return False
 
             deadline = time.monotonic() + 180
-            while not all(up(p) for p in ports):
+            while not all(up(p) for p in health_ports):
                 if time.monotonic() > deadline:
                     raise SystemExit("workers did not come up; logs in " + str(tmp))
                 time.sleep(0.5)

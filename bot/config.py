@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 TOKEN_ENV = "CREATORBOT_TOKEN"
 WEBHOOK_SECRET_ENV = "CREATORBOT_WEBHOOK_SECRET"
 WEBHOOK_PORT_ENV = "CREATORBOT_WEBHOOK_PORT"  # each worker of a fleet its own port, one config file
+HEALTH_PORT_ENV = "CREATORBOT_HEALTH_PORT"  # likewise for /healthz and /metrics
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # Telegram allows 1-256 characters of A-Za-z0-9_- in a webhook secret; we insist on 32 or more.
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
@@ -88,8 +89,14 @@ class ChannelConfig:
 
 @dataclass(frozen=True)
 class DatabaseConfig:
+    """PostgreSQL only, the timeouts: a database that stops answering (a partitioned network) fails
+    a call within seconds instead of freezing a worker until the operating system's TCP timeout."""
+
     url: str = "sqlite:///creatorbot.db"
     retention_days: int = 0
+    connect_timeout_seconds: int = 10  # opening a connection
+    statement_timeout_seconds: float = 60.0  # one statement, on the server (0: the role's or database's own)
+    keepalives_idle_seconds: int = 30  # TCP keepalives after this much silence; a dead peer is dropped soon after
 
 
 @dataclass(frozen=True)
@@ -178,7 +185,7 @@ class WebConfig:
 class RuntimeConfig:
     lease_seconds: float = 30.0  # a dead worker's claimed updates and messages are taken over after this
     health_listen: str = "127.0.0.1"
-    health_port: int = 0  # polling mode: serve /healthz and /metrics here (0: off); webhook mode uses its port
+    health_port: int = 0  # serve /healthz and /metrics here (0: off); never on the public webhook port
 
 
 @dataclass(frozen=True)
@@ -262,6 +269,11 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
             lambda v: "://" in v, 'use an SQLAlchemy URL such as "sqlite:///creatorbot.db"'
         ),
         ("database", "retention_days"): (lambda v: v >= 0, "use 0 (keep forever) or a number of days"),
+        ("database", "connect_timeout_seconds"): (lambda v: 2 <= v <= 300, "use 2 to 300 seconds, e.g. 10"),
+        ("database", "statement_timeout_seconds"): (
+            lambda v: v == 0 or 1 <= v <= 86400, "use 1 to 86400 seconds, e.g. 60, or 0 for the server's own"),
+        ("database", "keepalives_idle_seconds"): (lambda v: 1 <= v <= 3600, "use 1 to 3600 seconds, e.g. 30"),
+        ("runtime", "health_listen"): (lambda v: bool(v.strip()), 'use an address such as "127.0.0.1"'),
         ("limits", "follower_messages_per_minute"): (lambda v: v >= 1, "use a whole number of at least 1"),
         ("models", "routing"): (
             lambda v: v in ("auto", "multilingual"),
@@ -406,6 +418,12 @@ def _cross_checks(settings: Settings) -> list[str]:
             '[telegram] webhook_secret must be 32 to 256 characters of A-Z, a-z, 0-9, "_" and "-" when '
             'mode = "webhook" (without it anyone who reaches the endpoint can post updates as the creator): '
             f"set {WEBHOOK_SECRET_ENV} or webhook_secret; `creatorbot check-config --generate-secret` makes one")
+    health = settings.runtime.health_port
+    if health and ((tg.mode == "webhook" and health == tg.webhook_port) or health == settings.web.port):
+        problems.append(
+            f"[runtime] health_port = {health} is also the {'webhook' if health == tg.webhook_port else 'dashboard'} "
+            "port: /healthz and /metrics tell queue depths and loop states, so they get a port of their own "
+            "(on 127.0.0.1 unless health_listen says otherwise)")
     if creator.inbox_chat_id and creator.inbox_chat_id in (channel.discussion_group_id, channel.id):
         problems.append(
             f"[creator] inbox_chat_id = {creator.inbox_chat_id} is the channel or its public discussion group: "
@@ -425,7 +443,13 @@ def _apply_env(settings: Settings, env: dict[str, str]) -> Settings:
         if not port.isdigit() or not 1 <= int(port) <= 65535:
             raise ConfigError(WEBHOOK_PORT_ENV, [f"{WEBHOOK_PORT_ENV}={port!r}: use a TCP port from 1 to 65535"])
         tg = dataclasses.replace(tg, webhook_port=int(port))
-    return dataclasses.replace(settings, telegram=tg)
+    runtime = settings.runtime
+    if env.get(HEALTH_PORT_ENV):
+        port = env[HEALTH_PORT_ENV]
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ConfigError(HEALTH_PORT_ENV, [f"{HEALTH_PORT_ENV}={port!r}: use a TCP port from 1 to 65535"])
+        runtime = dataclasses.replace(runtime, health_port=int(port))
+    return dataclasses.replace(settings, telegram=tg, runtime=runtime)
 
 
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:

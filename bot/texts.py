@@ -147,6 +147,9 @@ BESTTIME_UTC = "<i>Times are in UTC: set your time zone with /timezone Europe/Be
 BESTTIME_SLOT = "• {when} — {share:.1f} % of your audience's weekly activity"
 REMIND_USAGE = "I couldn't read that reminder: {error}.\nFor example: <code>{example}</code>"
 REMIND_TOO_MANY = "You have {n} active reminders, the most I keep. Cancel one in /reminders first."
+REMIND_TOO_LONG = "That reminder is {n} characters long; I keep reminders of up to {limit} characters. Shorten it."
+REMIND_NO_TEXT = "Add the text of the reminder."
+REMIND_EXTRA_WORDS = "“{words}” is not part of a time: put it in the reminder's text."
 REMIND_SET = "⏰ Reminder set for {when}{recurrence}: {text}"
 REMINDER = "⏰ Reminder: {text}"
 REMINDER_FAILED = "⚠️ Reminder #{id} could not be prepared and was skipped (the log has the details)."
@@ -277,6 +280,11 @@ FAQ_IMPORTED = ("✅ Imported {entries} answers with {questions} questions ({new
                 "{new_questions} new questions). Train the FAQ to start using them.")
 FAQ_ADD_QUESTION = ("New FAQ entry. Send me the question followers ask (several wordings: one per line). "
                     "/cancel stops.")
+FAQ_ANSWER_TOO_LONG = ("That answer is {n} characters long (as Telegram counts them: an emoji is often 2) and a "
+                       "Telegram message holds {limit}. Shorten it (or link to a longer text) and send it again.")
+FAQ_ANSWER_EMPTY = "The answer is empty: write the answer followers should get."
+FAQ_ANSWER_IN_FILE = "the answer to “{question}”: {problem}"
+FAQ_ENTRY_GONE = "That FAQ entry is gone."
 FAQ_ADD_ANSWER = "Got {n} question(s). Now send me the answer, exactly as I should give it."
 FAQ_ADDED = ("✅ Saved as entry {id} with {questions} question(s) ({new} new). You have {total} entries. "
              "Train the FAQ to start using it.")
@@ -306,3 +314,6 @@ HINT_CHANNEL_ID = ("[channel] id is 0: no channel is chosen yet. Add the bot to 
                    "shown by /setup) here.")
 HINT_GROUP_ID = ("[channel] discussion_group_id is 0: no discussion group is chosen yet. Add the bot to the "
                  "channel's linked group yourself: it offers to use it, or put the group's id here.")
+
+DEMO_DB_NOT_DEMO = ("{path} exists and is not a demo database, so `creatorbot demo --db` leaves it as it is. "
+                    "Give --db a new file name (or the path of an earlier demo database), or move that file away.")

@@ -40,6 +40,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     except FaqFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from bot.faq.authoring import answer_problem
+
+    problems = [f"{args.file}: the answer to {(e.questions or [e.id])[0]!r}: {problem}"
+                for e in entries if (problem := answer_problem(e.answer)) is not None]
+    if problems:  # the bot could never send such an answer: nothing is imported
+        print("error: nothing imported:", *problems, sep="\n  ", file=sys.stderr)
+        return 2
     sessions = migrated_sessions(settings.database.url)
     with sessions() as session, session.begin():
         summary = import_entries(session, entries)

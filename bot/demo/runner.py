@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import select
 
+from bot import texts
 from bot.app import create_runtime
 from bot.config import Settings, parse_settings
 from bot.demo.history import TIMEZONE, WEEKS, History, play_history, store_follower_counts
@@ -27,8 +28,9 @@ from botapi_sandbox.server import BotApiSandbox
 from nlp.model_factory import ModelFactory
 
 CREATOR_ID = 9001
-SAMPLE_FAQ = Path(__file__).parent / "demo_data" / "faq.yaml"
-SAMPLE_FAQ_ZH = Path(__file__).parent / "demo_data" / "faq_zh.yaml"
+SAMPLE_FAQ = Path(__file__).parent.parent / "demo_data" / "faq.yaml"
+SAMPLE_FAQ_ZH = Path(__file__).parent.parent / "demo_data" / "faq_zh.yaml"
+DEMO_APPLICATION_ID = 0x43424430  # "CBD0" in the SQLite header: this file is a demo database
 UNANSWERED = "Is there a student discount code?"
 CREATOR_REPLY = "Yes! Students get 20 % off everything in the shop with the code STUDENT20."
 
@@ -44,6 +46,40 @@ def demo_settings(sandbox: BotApiSandbox, db_url: str, data_dir: str, dashboard_
         "schedule": {"timezone": TIMEZONE},
         "web": {"public_url": dashboard_url},
     }, "<demo>", env={})
+
+
+class DemoDbRefused(ValueError):
+    """`demo --db PATH` names a file that is not a demo database: it is left as it is."""
+
+
+def _is_demo_db(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            header = f.read(100)
+    except OSError:
+        return False
+    # the SQLite header: magic string, then the application id at offset 68 (big-endian)
+    return header[:16] == b"SQLite format 3\x00" and int.from_bytes(header[68:72], "big") == DEMO_APPLICATION_ID
+
+
+def fresh_demo_db(path: Path) -> None:
+    """An empty demo database at `path`, marked as one in its header. An earlier demo database there
+    (and its -wal/-shm files) is replaced; anything else is refused with DemoDbRefused."""
+    import sqlite3
+
+    if path.exists() or path.is_symlink():
+        if path.is_symlink() or not path.is_file() or not _is_demo_db(path):
+            raise DemoDbRefused(texts.DEMO_DB_NOT_DEMO.format(path=path))
+        for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.touch(mode=0o600)
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
+        conn.commit()
+    finally:
+        conn.close()
 
 
 class Transcript:
@@ -285,11 +321,11 @@ class BrowserSandbox:
         """Serve the chat page and the dashboard; returns the base URL."""
         from aiohttp import web
 
-        from bot.demo.sandbox_chat import make_sandbox_chat_app
+        from bot.demo.sandbox_chat import loopback_host, make_sandbox_chat_app
         from bot.web.app import make_dashboard_app
 
         people = [self.sandbox.users[i] for i in (101, 102, 103, 111, CREATOR_ID) if i in self.sandbox.users]
-        root = web.Application()
+        root = web.Application(middlewares=[loopback_host])  # the dashboard too: no DNS rebinding
         root.add_subapp("/dashboard/", make_dashboard_app(runtime.services))
         root.add_subapp("/sandbox/", make_sandbox_chat_app(self.sandbox, people, {CREATOR_ID}))
 
@@ -338,10 +374,13 @@ def prepare_faq(settings: Settings, out: TextIO, models: ModelFactory) -> None:
 
 async def run_demo(db_path: str | None, out: TextIO, serve: bool = False, port: int = 0) -> int:
     """Play the scripted channel; with `serve`, keep running with the browser sandbox on `port`."""
+    db_file = Path(db_path).absolute() if db_path else None
+    if db_file is not None:
+        fresh_demo_db(db_file)  # before anything starts: a file that is not a demo database is refused
     workdir = Path(tempfile.mkdtemp(prefix="creatorbot-demo-"))
-    db_file = Path(db_path).resolve() if db_path else workdir / "demo.db"
-    if db_file.exists():
-        db_file.unlink()
+    if db_file is None:
+        db_file = workdir / "demo.db"
+        fresh_demo_db(db_file)
     sandbox = BotApiSandbox()
     await sandbox.start()
     site = BrowserSandbox(sandbox, port) if serve else None

@@ -4,13 +4,19 @@ Messages go into the local Bot API sandbox as updates, exactly as Telegram would
 the page shows the private chat from the sandbox's records (what the user sent, what the bot sent),
 with the inline buttons. A Mini App button opens its URL with `initData` signed for that user,
 which is what Telegram does. Text is shown with `textContent` in the page, never as HTML.
+
+It drives the bot as anyone, the creator included, so it answers this machine's browser only: a
+request whose Host is not a loopback name (DNS rebinding) or whose Origin is another site (a page
+elsewhere posting `text/plain`) gets 403, a POST that is not JSON 415, and `/open` redirects only
+to a path on this server (never `//host` or an absolute URL: the redirect carries signed initData).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
@@ -18,6 +24,47 @@ from bot.web.auth import sign_init_data
 from botapi_sandbox.server import BotApiSandbox, JSONDict
 
 HERE = Path(__file__).parent
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header or an Origin's netloc, without the port."""
+    if host.startswith("["):
+        return host[:host.find("]") + 1].lower()
+    return host.rsplit(":", 1)[0].lower() if host.count(":") == 1 else host.lower()
+
+
+@web.middleware
+async def loopback_host(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Requests to a loopback name only (a page whose own name was rebound to 127.0.0.1 is refused)."""
+    if _host_name(request.headers.get("Host", "")) not in LOCAL_HOSTS:
+        return web.Response(status=403, text="the sandbox answers requests to 127.0.0.1 or localhost only")
+    return await handler(request)
+
+
+@web.middleware
+async def same_origin_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A POST from this server's own page only: same Origin (when the browser names one) and a JSON
+    body, which no other site can send without a CORS preflight that this server never allows."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != f"http://{request.headers.get('Host', '')}":
+            return web.Response(status=403, text="cross-site request refused")
+        if request.content_type != "application/json":
+            return web.Response(status=415, text="send JSON (Content-Type: application/json)")
+    return await handler(request)
+
+
+def local_path(url: str) -> str | None:
+    """`url` when it is a path on this server ("/dashboard/"), else None: no scheme, no host, none of
+    the forms a browser reads as another host ("//h", "/\\h", control characters), ASCII only."""
+    if not url.startswith("/") or "\\" in url or any(not 0x21 <= ord(c) <= 0x7E for c in url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or url.startswith("//"):
+        return None
+    return url
 
 
 def chat_messages(sandbox: BotApiSandbox, chat_id: int) -> list[JSONDict]:
@@ -59,7 +106,7 @@ class SandboxChat:
         raise web.HTTPNotFound(text="no such message")
 
     async def page(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(HERE / "static" / "sandbox.html")
+        return web.FileResponse(HERE / "static" / "sandbox.html")  # the page has no data of its own
 
     async def people(self, request: web.Request) -> web.Response:
         return web.json_response([{"id": p["id"], "name": p["first_name"],
@@ -92,9 +139,10 @@ class SandboxChat:
     async def open_web_app(self, request: web.Request) -> web.Response:
         """What Telegram does for a Mini App button: open its URL with signed initData for the user."""
         user = self._user(request.query.get("user_id"))
-        url = request.query.get("url", "")
-        if not url.startswith(("http://127.0.0.1", "http://localhost", "/")):
-            raise web.HTTPBadRequest(text="the sandbox opens local Mini Apps only")
+        url = local_path(request.query.get("url", ""))
+        if url is None:
+            raise web.HTTPBadRequest(text="the sandbox opens Mini Apps on this server only: give a path such as "
+                                          "/dashboard/")
         init = sign_init_data({k: user[k] for k in ("id", "first_name", "username", "language_code") if k in user},
                               self.sandbox.token)
         # a raw Location header: yarl would decode the %26 inside the fragment
@@ -104,7 +152,7 @@ class SandboxChat:
 
 def make_sandbox_chat_app(sandbox: BotApiSandbox, personas: list[JSONDict], creator_ids: set[int]) -> web.Application:
     chat = SandboxChat(sandbox, personas, creator_ids)
-    app = web.Application()
+    app = web.Application(middlewares=[loopback_host, same_origin_json])
     app.router.add_get("/", chat.page)
     app.router.add_get("/api/people", chat.people)
     app.router.add_get("/api/chat/{user_id}", chat.chat)

@@ -25,6 +25,19 @@ ADD_DIALOG = "faq_add"
 DIALOG_EXPIRES = timedelta(minutes=30)
 MAX_FILE_BYTES = 2 * 1024 * 1024
 LIST_LIMIT = 30
+MAX_ANSWER = 4096  # UTF-16 units in one Telegram message: a longer answer could never reach a follower
+
+
+def answer_problem(answer: str) -> str | None:
+    """Why `answer` cannot be an FAQ answer (plain text), or None. The one check of the chat (`/faq add`,
+    a file) and the dashboard: the answer is sent as it is, so it must fit in one message."""
+    answer = answer.strip()
+    if not answer:
+        return texts.FAQ_ANSWER_EMPTY
+    length = texts.utf16_len(answer)
+    if length > MAX_ANSWER:
+        return texts.FAQ_ANSWER_TOO_LONG.format(n=length, limit=MAX_ANSWER)
+    return None
 
 
 
@@ -50,17 +63,27 @@ def import_file(session: Session, chat_id: int, file_name: str, data: bytes) -> 
         send_text(session, chat_id, texts.FAQ_FILE_NOT_UTF8.format(name=texts.esc(file_name)))
         return False
     except FaqFileError as exc:
-        problems = "\n".join(f"• {texts.esc(texts.clip(p, 200))}" for p in exc.problems[:15])
-        more = len(exc.problems) - 15
-        send_text(session, chat_id, texts.FAQ_FILE_PROBLEMS.format(
-            name=texts.esc(file_name), n=len(exc.problems), problems=problems,
-            more=texts.FAQ_FILE_MORE.format(n=more) if more > 0 else ""))
+        _file_problems(session, chat_id, file_name, exc.problems)
+        return False
+    problems = [texts.FAQ_ANSWER_IN_FILE.format(question=texts.clip(e.questions[0] if e.questions else e.id, 60),
+                                                problem=problem)
+                for e in entries if (problem := answer_problem(e.answer)) is not None]
+    if problems:
+        _file_problems(session, chat_id, file_name, problems)
         return False
     summary = import_entries(session, entries)
     send_text(session, chat_id, texts.FAQ_IMPORTED.format(
         entries=summary.entries, questions=summary.questions, new_entries=summary.new_entries,
         new_questions=summary.new_questions), buttons=RETRAIN_BUTTONS)
     return True
+
+
+def _file_problems(session: Session, chat_id: int, file_name: str, problems: list[str]) -> None:
+    shown = "\n".join(f"• {texts.esc(texts.clip(p, 300))}" for p in problems[:15])
+    more = len(problems) - 15
+    send_text(session, chat_id, texts.FAQ_FILE_PROBLEMS.format(
+        name=texts.esc(file_name), n=len(problems), problems=shown,
+        more=texts.FAQ_FILE_MORE.format(n=more) if more > 0 else ""))
 
 
 # --- /faq add: question, then answer -----------------------------------------------------------
@@ -105,6 +128,11 @@ def continue_dialog(services: Services, session: Session, chat_id: int, text: st
         return True
     questions = list(dialog.data.get("questions") or [])
     answer = text.strip()
+    problem = answer_problem(answer)
+    if problem is not None:  # the dialog waits for a better answer: the questions are kept
+        dialog.updated_at = utcnow()
+        send_text(session, chat_id, texts.esc(problem))
+        return True
     session.delete(dialog)
     summary = import_entries(session, [FaqEntry(entry_id_for(answer), answer, questions)])
     entry_id = entry_id_for(answer)
@@ -166,12 +194,16 @@ def has_entries(session: Session) -> bool:
 
 # --- editing by hand (the dashboard): answers and example questions ---------------------------------
 
-def edit_answer(session: Session, entry_id: str, answer: str) -> bool:
+def edit_answer(session: Session, entry_id: str, answer: str) -> str | None:
+    """Replace an entry's answer; None when saved, else why not (plain text; nothing changed)."""
     row = session.get(FaqEntryRow, entry_id)
-    if row is None or not answer.strip():
-        return False
+    if row is None:
+        return texts.FAQ_ENTRY_GONE
+    problem = answer_problem(answer)
+    if problem is not None:
+        return problem
     row.answer = answer.strip()
-    return True
+    return None
 
 
 def add_example(session: Session, entry_id: str, question: str) -> bool:

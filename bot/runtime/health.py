@@ -2,13 +2,20 @@
 
 Each supervised loop reports here (started, beat, failed). `/healthz` answers 200 when every loop
 is alive and the database answers, 503 otherwise, with the details as JSON; `/metrics` is the
-Prometheus text format.
+Prometheus text format. Both are served on a port of their own (`[runtime] health_port`, on
+127.0.0.1 by default), never on the public webhook port, and tell no error text: that goes to the log.
+
+The database probe runs on one thread of its own with its own small pool, one probe at a time
+(requests that come while one is running share it), and gives up after PROBE_TIMEOUT: a database
+that hangs answers 503 in seconds and never ties up the threads or connections the bot works with.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.store.outbox_queue import outbox_depth
 from bot.store.updates import queue_depth
 
+log = logging.getLogger(__name__)
 STALL_AFTER = 60.0  # a loop that has not beaten for this long counts as stuck
+PROBE_TIMEOUT = 3.0  # the database must answer the probe within this many seconds
 
 
 class Metrics:
@@ -63,6 +72,8 @@ class Health:
         self.worker = worker
         self.loops: dict[str, LoopState] = {}
         self.models: dict[str, str] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-probe")
+        self._probe: asyncio.Future[dict[str, Any]] | None = None
 
     def started(self, name: str) -> None:
         state = self.loops.setdefault(name, LoopState())
@@ -76,7 +87,7 @@ class Health:
         state = self.loops.setdefault(name, LoopState())
         state.alive = False
         state.failures += 1
-        state.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        state.last_error = type(exc).__name__  # the message (hosts, SQL errors) is in the log only
         self.metrics.loop_failures.labels(name).inc()
 
     def stopped(self, name: str) -> None:
@@ -108,14 +119,27 @@ class Health:
                  for name, s in self.loops.items()}
         body: dict[str, Any] = {"worker": self.worker, "loops": loops, "models": dict(self.models)}
         try:
-            async with asyncio.timeout(3):
-                body["queues"] = await asyncio.to_thread(self._queues)
+            body["queues"] = await self._probe_queues()
             body["database"] = "ok"
         except Exception as exc:
-            body["database"] = f"unreachable: {type(exc).__name__}: {exc}"[:300]
+            why = f"no answer within {PROBE_TIMEOUT:g} s" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
+            log.warning("health check: the database did not answer: %s", why[:500])
+            body["database"] = "unreachable"
         ok = body["database"] == "ok" and all(loop["alive"] for loop in loops.values())
         body["ok"] = ok
         return ok, body
+
+    async def _probe_queues(self) -> dict[str, Any]:
+        running = asyncio.get_running_loop()
+        if self._probe is None or self._probe.done() or self._probe.get_loop() is not running:
+            self._probe = running.run_in_executor(self._executor, self._queues)
+            self._probe.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved, never "never retrieved"
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            return await asyncio.shield(self._probe)
+
+    def close(self) -> None:
+        """Stop the probe thread (a probe still waiting on the database is left to finish)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def healthz(self, request: web.Request) -> web.Response:
         ok, body = await self.report()

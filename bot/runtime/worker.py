@@ -80,7 +80,9 @@ class BotRuntime:
         if migrate:
             upgrade(settings.database.url)
         self.worker = worker_id()
-        self.engine = make_engine(settings.database.url)
+        self.engine = make_engine(settings.database.url, settings.database)
+        # the health probe's own connection: a burst of /healthz never takes the intake's or the handlers'
+        self.health_engine = make_engine(settings.database.url, settings.database, pool_size=1)
         sessions = make_sessionmaker(self.engine)
         self.models = models or model_factory(settings, encoder_factory)  # FAQ and sentiment share its encoders
         self.services = Services(settings=settings, sessions=sessions, file_settings=settings, registry=registry)
@@ -90,7 +92,7 @@ class BotRuntime:
             refresh_settings(self.services, session)
         self.application: AnyApplication = build_application(self.services)
         self.metrics = Metrics()
-        self.health = Health(sessions, self.metrics, self.worker)
+        self.health = Health(make_sessionmaker(self.health_engine), self.metrics, self.worker)
         lease = timedelta(seconds=settings.runtime.lease_seconds)
         self.sender = OutboxSender(self._sender_bot, sessions, settings.limits, self.worker, lease,
                                    self.metrics, lambda: self.health.beat("sender"), registry.undeliverable)
@@ -237,7 +239,7 @@ class BotRuntime:
             self._supervised(loop.name, loop.make(self.services, env))
         if tg.mode == "webhook":
             self.webhook = WebhookServer(self.services.sessions, self._stored, tg.webhook_secret,
-                                         tg.webhook_listen, tg.webhook_port, extra_routes=self.health.add_routes,
+                                         tg.webhook_listen, tg.webhook_port,
                                          subapps=self._web_apps(), linked=self._linked_chats)
             await self.webhook.start()
             await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret,
@@ -247,10 +249,10 @@ class BotRuntime:
             poller = Poller(app.bot, self.services.sessions, self._stored, tg.poll_timeout,
                             lambda: self.health.beat("poller"), linked=self._linked_chats)
             self._supervised("poller", poller.run)
-            await self._serve_health()
             if self.settings.web.port:
                 self.web = WebServer(self.settings.web.listen, self.settings.web.port, self._web_apps())
                 await self.web.start()
+        await self._serve_health()  # its own port (loopback by default), never the public webhook port
         with suppress(Exception):
             await app.bot.set_my_commands([BotCommand("start", "About this bot"),
                                            BotCommand("help", "What I can do")])
@@ -286,6 +288,7 @@ class BotRuntime:
             await self.web.stop()
         if self._health_runner:
             await self._health_runner.cleanup()
+        self.health.close()
         with suppress(Exception):
             await asyncio.to_thread(self._release_roles)
         app = self.application
@@ -293,6 +296,7 @@ class BotRuntime:
             await app.stop()
         await app.shutdown()
         self.engine.dispose()
+        self.health_engine.dispose()
         allow_exports()  # stopped: a later start or a CLI command in this process may export again
         log.info("creatorbot stopped (worker %s)", self.worker)
 

@@ -12,6 +12,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, Update, create_engine, event, make_url, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import DatabaseConfig
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -23,15 +25,38 @@ def safe_url(url: str) -> str:
         return url.split("://", 1)[0] + "://…"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+def postgres_connect_args(url: str, database: DatabaseConfig, unlimited: bool = False) -> dict[str, Any]:
+    """libpq parameters that bound every wait on the server: `connect_timeout`, TCP keepalives (and
+    `tcp_user_timeout`, for data sent but never acknowledged) and the session's `statement_timeout`,
+    added to any `options` the URL already has. A statement timeout of 0 leaves the server's own
+    (the role's or the database's); `unlimited` lifts any (migrations)."""
+    idle = database.keepalives_idle_seconds
+    interval, count = max(1, idle // 3), 3
+    args: dict[str, Any] = {"connect_timeout": database.connect_timeout_seconds, "keepalives": 1,
+                            "keepalives_idle": idle, "keepalives_interval": interval, "keepalives_count": count,
+                            "tcp_user_timeout": (idle + interval * count) * 1000}
+    options = str(make_url(url).query.get("options") or "")
+    timeout_ms = 0 if unlimited else int(database.statement_timeout_seconds * 1000)
+    if timeout_ms or unlimited:
+        options = f"{options} -c statement_timeout={timeout_ms}"
+    if options.strip():
+        args["options"] = options.strip()
+    return args
+
+
+def make_engine(url: str, database: DatabaseConfig | None = None, pool_size: int | None = None) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout, PostgreSQL the timeouts
+    of `database` (the defaults when None). `pool_size`: a small pool of its own (the health check's).
 
     `hide_parameters`: an SQL error (logged, or told to the creator) never carries the bound values,
     which are followers' messages.
     """
+    database = database or DatabaseConfig()
+    pool: dict[str, Any] = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 5}
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
-        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True,
+                               **(pool if url not in ("sqlite://", "sqlite:///:memory:") else {}))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -42,7 +67,8 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    connect_args = postgres_connect_args(url, database) if url.startswith("postgresql") else {}
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **pool)
 
 
 def _private_sqlite_file(url: str) -> None:
@@ -102,7 +128,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     if not url.startswith("postgresql"):
         command.upgrade(alembic_config(url), revision)
         return
-    engine = create_engine(url)
+    # a database out of reach fails the start within the connect timeout; no statement timeout: the
+    # lock waits for another process's migration, and a migration may take long
+    engine = create_engine(url, connect_args=postgres_connect_args(url, DatabaseConfig(), unlimited=True))
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})

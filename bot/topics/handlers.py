@@ -15,6 +15,7 @@ from bot.kernel.stats import stored_counts
 from bot.store.models import utcnow
 from bot.topics import suggestions as topics
 from bot.topics.abtest import compare_arms
+from bot.topics.reminding import ReminderRefused, set_reminder
 from recsys.timing import DAY_NAMES
 
 
@@ -81,17 +82,16 @@ async def remind(update: Update, context: BotContext) -> None:
         when, rest = reminders.parse_when(args, utcnow(), settings.tz)
         if not rest:
             raise reminders.WhenError("no text after the time", f"{' '.join(args)} post the sunrise set")
-        if len(" ".join(rest)) > reminders.MAX_TEXT:
-            raise reminders.WhenError(f"the text is longer than {reminders.MAX_TEXT} characters")
     except reminders.WhenError as exc:
         send_text(context.session, message.chat_id, texts.REMIND_USAGE.format(
             error=texts.esc(exc.problem), example=texts.esc(exc.example)))
         return
     text = " ".join(rest)
-    if reminders.active_count(context.session, message.chat_id) >= reminders.MAX_ACTIVE:
-        send_text(context.session, message.chat_id, texts.REMIND_TOO_MANY.format(n=reminders.MAX_ACTIVE))
+    try:  # the same limits as the dashboard's
+        set_reminder(context.session, message.chat_id, when, text)
+    except ReminderRefused as exc:
+        send_text(context.session, message.chat_id, texts.esc(exc))
         return
-    reminders.create(context.session, message.chat_id, when, text)
     send_text(context.session, message.chat_id, texts.REMIND_SET.format(
         when=_when(when.due_at.astimezone(settings.tz)), text=texts.esc(text),
         recurrence="" if when.recurrence == "once" else f" ({when.recurrence})"))

@@ -19,6 +19,7 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from bot import texts
 from bot.channel import sentiment
 from bot.config import Settings
 from bot.faq.authoring import add_example, edit_answer, remove_example
@@ -27,6 +28,7 @@ from bot.faq.training import start_retrain
 from bot.kernel import reminders
 from bot.kernel.services import Services
 from bot.store.models import utcnow
+from bot.topics.reminding import ReminderRefused, set_reminder
 from bot.web import views
 from bot.web.auth import AuthError, WebAppUser, validate_init_data
 
@@ -130,7 +132,7 @@ def _int(form: dict[str, str], key: str) -> int:
 
 
 def _edit_answer(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
-    return None if edit_answer(session, form.get("entry_id", ""), form.get("answer", "")) else "Answer not saved."
+    return edit_answer(session, form.get("entry_id", ""), form.get("answer", ""))
 
 
 def _add_example(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
@@ -155,14 +157,16 @@ def _relabel(session: Session, app: DashboardApp, user: WebAppUser, form: dict[s
 
 
 def _create_reminder(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
-    text = form.get("text", "").strip()
     try:
-        when, _ = reminders.parse_when(form.get("when", "").split(), app.now(), app.settings.tz)
+        when, extra = reminders.parse_when(form.get("when", "").split(), app.now(), app.settings.tz)
     except reminders.WhenError as exc:
         return str(exc)
-    if not text:
-        return "Add the text of the reminder."
-    reminders.create(session, user.id, when, text)
+    if extra:
+        return texts.REMIND_EXTRA_WORDS.format(words=" ".join(extra))
+    try:  # the same limits as /remind in the chat
+        set_reminder(session, user.id, when, form.get("text", ""))
+    except ReminderRefused as exc:
+        return str(exc)
     return None
 
 

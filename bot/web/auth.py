@@ -45,18 +45,19 @@ def validate_init_data(init_data: str, bot_token: str, max_age_s: float, now: fl
         raise AuthError("initData is not a query string") from exc
     given = fields.get("hash", "")
     expected = hmac.new(_secret(bot_token), _check_string(fields).encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(given, expected):
+    # bytes, not str: compare_digest raises TypeError on a non-ASCII str (a 500 instead of a 401)
+    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode()):
         raise AuthError("initData signature does not match")
     try:
         auth_date = int(fields["auth_date"])
         user = json.loads(fields["user"])
         user_id = int(user["id"])
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, OverflowError) as exc:
         raise AuthError("initData lacks auth_date or user") from exc
     age = (time.time() if now is None else now) - auth_date
     if age > max_age_s or age < -60:
         raise AuthError("initData is stale: reopen the dashboard from Telegram")
-    return WebAppUser(user_id, str(user.get("first_name", "")), auth_date)
+    return WebAppUser(user_id, str(user.get("first_name", "")) if isinstance(user, dict) else "", auth_date)
 
 
 def sign_init_data(user: dict[str, object], bot_token: str, auth_date: int | None = None) -> str:

@@ -94,7 +94,8 @@ async def test_a_statement_timeout_dead_letters_the_slow_update_and_the_rest_are
     with admin.connect() as conn:
         conn.execute(text(f'ALTER ROLE CURRENT_USER IN DATABASE "{database}" SET statement_timeout = 500'))
     try:
-        settings = settings_for(sandbox, pg_url, tmp_path / "data")
+        # 0: the bot sets no statement timeout of its own, so the role's applies
+        settings = settings_for(sandbox, pg_url, tmp_path / "data", database={"statement_timeout_seconds": 0})
         prepare(settings)
         people = [sandbox.user(200 + i, f"F{i}") for i in range(5)]
         slowpoke = sandbox.user(300, "Slow")

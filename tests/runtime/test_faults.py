@@ -93,12 +93,14 @@ def test_a_fleet_rides_out_a_restart_a_cut_connection_and_a_slow_handler(pg_url:
         import_and_train(settings, load_faq(DEMO_FAQ), fake_encoders, 0.9)
         qa = answered_entries(settings)
         ports = [free_port() for _ in range(3)]
+        health_ports = [free_port() for _ in range(3)]
         logs = [tmp_path / f"worker{i}.log" for i in range(3)]
-        workers = [start_worker(config, port, log, name=f"worker{i}", feature="tests.fakes:slow_feature")
-                   for i, (port, log) in enumerate(zip(ports, logs, strict=True))]
-        watch = HealthWatch(ports)
+        workers = [start_worker(config, port, log, health, name=f"worker{i}", feature="tests.fakes:slow_feature")
+                   for i, (port, log, health) in enumerate(zip(ports, logs, health_ports, strict=True))]
+        watch = HealthWatch(health_ports)
         try:
-            wait_until(lambda: all(health_status(p) == 200 for p in ports), 120, "three healthy workers", poll=0.5)
+            wait_until(lambda: all(health_status(p) == 200 for p in health_ports), 120, "three healthy workers",
+                       poll=0.5)
             watch.start()
             sandbox.webhook_targets = [f"http://127.0.0.1:{p}/telegram" for p in ports]
             sandbox.webhook_connections = 6
@@ -131,7 +133,7 @@ def test_a_fleet_rides_out_a_restart_a_cut_connection_and_a_slow_handler(pg_url:
                        and scalar(pg_url, "select count(*) from outbox where status = 'pending'") == 0,
                        300, "every update handled and every reply sent", poll=1)
             healthy_again = {p: min((t for t, port, s in watch.samples if port == p and s == 200 and t > back),
-                                    default=None) for p in ports}
+                                    default=None) for p in health_ports}
         finally:
             watch.stop.set()
             stop_all(workers)

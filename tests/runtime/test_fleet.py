@@ -57,12 +57,12 @@ lease_seconds = 5
 """)
 
 
-def start_worker(config: Path, port: int, log: Path, name: str = "creatorbot",
+def start_worker(config: Path, port: int, log: Path, health_port: int, name: str = "creatorbot",
                  feature: str = "") -> subprocess.Popen[bytes]:
     """A `creatorbot run` worker with the fake models; `name` is its PostgreSQL application_name,
     `feature` a test-only extra registration (module:callable)."""
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONUNBUFFERED": "1",
-           "CREATORBOT_WEBHOOK_PORT": str(port), "PGAPPNAME": name,
+           "CREATORBOT_WEBHOOK_PORT": str(port), "CREATORBOT_HEALTH_PORT": str(health_port), "PGAPPNAME": name,
            "CREATORBOT_TEST_ONLY_ENCODER_FACTORY": "tests.fakes:fake_encoders",
            "CREATORBOT_TEST_ONLY_CLASSIFIER_FACTORY": "tests.fakes:KeywordSentiment"}
     if feature:
@@ -135,10 +135,13 @@ def test_three_workers_killed_twice_lose_and_repeat_nothing(pg_url: str, tmp_pat
         engine.dispose()
 
         ports = [free_port() for _ in range(3)]
+        health_ports = [free_port() for _ in range(3)]
         logs = [tmp_path / f"worker{i}.log" for i in range(3)]
-        workers = [start_worker(config, port, log) for port, log in zip(ports, logs, strict=True)]
+        workers = [start_worker(config, port, log, health)
+                   for port, log, health in zip(ports, logs, health_ports, strict=True)]
         try:
-            wait_until(lambda: all(health_status(p) == 200 for p in ports), 120, "three healthy workers", poll=0.5)
+            wait_until(lambda: all(health_status(p) == 200 for p in health_ports), 120, "three healthy workers",
+                       poll=0.5)
             sandbox.webhook_targets = [f"http://127.0.0.1:{p}/telegram" for p in ports]
             sandbox.webhook_connections = 6
             sandbox.user(CREATOR_ID, "Maya")
@@ -161,7 +164,7 @@ def test_three_workers_killed_twice_lose_and_repeat_nothing(pg_url: str, tmp_pat
                 wait_until(lambda share=share: done() >= share * total, 900, f"{share:.0%} handled", poll=0.2)
                 workers[victim].send_signal(signal.SIGKILL)
                 workers[victim].wait()
-                workers[victim] = start_worker(config, ports[victim], logs[victim])
+                workers[victim] = start_worker(config, ports[victim], logs[victim], health_ports[victim])
             wait_until(lambda: done() == total and sandbox.pending_count == 0, 900, "every update handled", poll=1)
             wait_until(lambda: scalar(pg_url, "select count(*) from reminders where kind = 'manual' "
                                               "and status = 'done'") == 1
@@ -204,17 +207,17 @@ async def test_a_postgres_outage_heals_by_itself(pg_url: str, sandbox: BotApiSan
     _reset_pg(pg_url)
     name = pg_url.rsplit("/", 1)[1]
     admin = PG_ADMIN_URL.replace("+psycopg", "")
-    port = free_port()
+    port, health_port = free_port(), free_port()
     settings = settings_for(sandbox, pg_url, tmp_path, telegram={
         "mode": "webhook", "webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_port": port,
         "webhook_secret": SANDBOX_WEBHOOK_SECRET},
-        runtime={"lease_seconds": 5})
+        runtime={"lease_seconds": 5, "health_port": health_port})
     users = [sandbox.user(20_000 + i, f"U{i}") for i in range(120)]
     statuses: list[int] = []
 
     async def health() -> int:
         try:
-            async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{health_port}/healthz") as resp:
                 return resp.status
         except aiohttp.ClientError:
             return 0

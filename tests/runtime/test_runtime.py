@@ -96,25 +96,37 @@ async def test_a_second_poller_refuses_to_start(sandbox: BotApiSandbox, sqlite_u
 
 
 async def test_healthz_and_metrics(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    port = free_port()
+    """On their own port, never on the public webhook port (they tell queue depths and errors)."""
+    port, health_port = free_port(), free_port()
     settings = settings_for(sandbox, sqlite_url, tmp_path, telegram={
         "mode": "webhook", "webhook_url": f"http://127.0.0.1:{port}/telegram", "webhook_port": port,
-        "webhook_secret": SANDBOX_WEBHOOK_SECRET})
+        "webhook_secret": SANDBOX_WEBHOOK_SECRET}, runtime={"health_port": health_port})
     async with running_bot(settings, sandbox) as bot:
         sandbox.send_private(sandbox.user(101, "Ana"), "/start")
         await bot.settle()
         async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            for path in ("/healthz", "/metrics"):
+                async with http.get(f"http://127.0.0.1:{port}{path}") as resp:
+                    assert resp.status == 404, path
+            async with http.get(f"http://127.0.0.1:{health_port}/healthz") as resp:
                 body = await resp.json()
                 assert resp.status == 200, body
             assert body["ok"] and body["database"] == "ok"
             assert {"processor", "sender", "roles", "sentiment"} <= set(body["loops"])
             assert body["queues"]["updates_pending"] == 0
-            async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+            async with http.get(f"http://127.0.0.1:{health_port}/metrics") as resp:
                 metrics = await resp.text()
         assert 'creatorbot_updates_handled_total{outcome="done"} 1.0' in metrics
         assert "creatorbot_outbox_sent_total 1.0" in metrics
         assert "creatorbot_handler_seconds_bucket" in metrics
+
+
+def test_the_health_port_comes_from_the_environment_and_is_loopback_by_default() -> None:
+    assert parse_settings({}, env={"CREATORBOT_HEALTH_PORT": "9101"}).runtime.health_port == 9101
+    defaults = parse_settings({}, env={}).runtime
+    assert defaults.health_port == 0 and defaults.health_listen == "127.0.0.1"
+    with pytest.raises(ConfigError, match="CREATORBOT_HEALTH_PORT"):
+        parse_settings({}, env={"CREATORBOT_HEALTH_PORT": "http"})
 
 
 def test_webhook_port_comes_from_the_environment() -> None:

@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot import texts
 from bot.kernel.services import Services
 from bot.web.app import make_dashboard_app
 from bot.web.auth import AuthError, sign_init_data, validate_init_data
@@ -142,3 +143,103 @@ async def test_the_bot_serves_the_dashboard_and_offers_it_to_the_creator(
     (offer,) = sandbox.sent[CREATOR_ID]
     assert offer["reply_markup"]["inline_keyboard"] == [[{"text": "Open dashboard", "web_app": {"url": url}}]]
     assert "only for the channel's creator" in sandbox.texts_to(101)[-1]
+
+
+def _with_hash(data: str, value: str) -> str:
+    fields = dict(parse_qsl(data))
+    fields["hash"] = value
+    return urlencode(fields)
+
+
+@pytest.mark.parametrize("bad_hash", ["é" * 64, "\ufffd" * 64, "0" * 63 + "☃", ""])
+def test_a_non_ascii_hash_is_refused_like_any_wrong_one(bad_hash: str) -> None:
+    token = "123:ABC"
+    with pytest.raises(AuthError, match="signature"):
+        validate_init_data(_with_hash(sign_init_data(MAYA, token), bad_hash), token, 60)
+
+
+@pytest.mark.parametrize("user", ['{"id": 1e999, "first_name": "Eve"}', '["not", "an", "object"]', '"x"'])
+def test_a_signed_but_malformed_user_is_refused(user: str) -> None:
+    import hashlib
+    import hmac
+
+    token = "123:ABC"
+    fields = {"auth_date": str(int(time.time())), "user": user}
+    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
+    check = "\n".join(f"{k}={fields[k]}" for k in sorted(fields))
+    fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+    with pytest.raises(AuthError):
+        validate_init_data(urlencode(fields), token, 60)
+
+
+async def test_the_dashboard_answers_401_not_500_to_a_non_ascii_hash(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    from bot.app import create_runtime
+    from bot.store.db import upgrade
+
+    settings = settings_for(sandbox, sqlite_url, tmp_path)
+    upgrade(sqlite_url)
+    runtime = create_runtime(settings)
+    good = sign_init_data(MAYA, settings.telegram.token)
+    async with dashboard(runtime.services) as client:
+        for value in ("é" * 64, "%FF" * 32):
+            forged = _with_hash(good, value).replace("%25FF", "%FF")
+            resp = await client.get("/dashboard/api/page/overview", headers={"Authorization": "tma " + forged})
+            assert resp.status == 401, await resp.text()
+            assert "Traceback" not in await resp.text()
+    runtime.engine.dispose()
+
+
+async def test_the_dashboard_refuses_what_the_chat_refuses(sandbox: BotApiSandbox, sqlite_url: str,
+                                                           tmp_path: Path) -> None:
+    """One check for both: the reminder cap and text length, and an FAQ answer Telegram could not send."""
+    from sqlalchemy import func, select
+
+    from bot.faq.entries import import_entries
+    from bot.store.models import FaqEntryRow, Reminder
+    from nlp.faq_data import FaqEntry
+
+    settings = settings_for(sandbox, sqlite_url, tmp_path, limits={"send_per_chat_per_second": 30.0})
+    token = settings.telegram.token
+    maya = sandbox.user(CREATOR_ID, "Maya")
+
+    def reminders_stored() -> int:
+        with bot.sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(Reminder).where(Reminder.kind == "manual")) or 0)
+
+    async with running_bot(settings, sandbox) as bot:
+        with bot.sessions() as s, s.begin():
+            import_entries(s, [FaqEntry("camera", "A Sony.", ["which camera do you use?"], [])])
+        async with dashboard(bot.runtime.services) as client:
+            long_text = "x" * 201
+            sandbox.send_private(maya, f"/remind in 2h {long_text}")
+            await bot.settle()
+            chat_says = bot.replies_to(CREATOR_ID)[-1]
+            html = await (await client.post("/dashboard/api/reminders/create", headers=auth(token),
+                                            data={"when": "in 2h", "text": long_text})).text()
+            assert "200 characters" in chat_says and chat_says in html, (chat_says, html)
+            assert reminders_stored() == 0
+            for i in range(25):
+                resp = await client.post("/dashboard/api/reminders/create", headers=auth(token),
+                                          data={"when": f"in {i + 1}h", "text": f"post {i}"})
+                assert 'class="error"' not in await resp.text()
+            html = await (await client.post("/dashboard/api/reminders/create", headers=auth(token),
+                                            data={"when": "in 30h", "text": "one too many"})).text()
+            sandbox.send_private(maya, "/remind in 31h one too many")
+            await bot.settle()
+            chat_says = bot.replies_to(CREATOR_ID)[-1]
+            assert chat_says == texts.REMIND_TOO_MANY.format(n=25) and chat_says in html
+            assert reminders_stored() == 25
+            extra = await (await client.post("/dashboard/api/reminders/create", headers=auth(token),
+                                             data={"when": "in 2h post", "text": "x"})).text()
+            assert "“post”" in extra and 'class="error"' in extra
+
+            for answer in ("a" * 4097, "📷" * 2049):  # 4,097 and 4,098 UTF-16 units: Telegram refuses them
+                html = await (await client.post("/dashboard/api/faq/entry", headers=auth(token),
+                                                data={"entry_id": "camera", "answer": answer})).text()
+                assert texts.esc(texts.FAQ_ANSWER_TOO_LONG.format(n=texts.utf16_len(answer), limit=4096)) in html
+            with bot.sessions() as s:
+                assert s.get(FaqEntryRow, "camera").answer == "A Sony."  # type: ignore[union-attr]
+            html = await (await client.post("/dashboard/api/faq/entry", headers=auth(token),
+                                            data={"entry_id": "camera", "answer": "📷" * 2048})).text()
+            assert 'class="error"' not in html
