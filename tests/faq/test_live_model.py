@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings, parse_settings
 from bot.faq.entries import import_entries
-from bot.faq.model import FaqModel, faq_model_for, train_from_database
+from bot.faq.model import TRAINING_LEASE, FaqModel, faq_model_for, train_from_database
 from bot.privacy.forget import forget_follower
+from bot.store import leases
 from bot.store.db import migrated_sessions
 from bot.store.live_models import FAQ, live_version, publish_version
 from bot.store.models import FaqExample, Handoff
@@ -225,3 +227,8 @@ def test_the_training_lock_is_the_fleets_and_outlives_no_process(
     a.models = Interrupted(a.models, lambda: seen.append(b.training_busy()))  # type: ignore[assignment]
     train(a, sessions)
     assert seen == [True] and not b.training_busy() and not a.training_busy()
+
+    with sessions() as session, session.begin():  # a worker died holding it: its lease runs out
+        assert leases.acquire(session, TRAINING_LEASE, "died-while-training", timedelta(seconds=-1))
+    assert not b.training_busy()
+    assert train(b, sessions) == "v0002"

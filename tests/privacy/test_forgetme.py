@@ -143,6 +143,10 @@ async def test_forgetme_forgets_one_follower_everywhere_and_nobody_else(
         await bot.settle()
         assert any("numbat4417" in t for t in bot.replies_to(CREATOR_ID)[-2:])
         assert any("wombat9931" in t for t in bot.replies_to(CREATOR_ID)[-2:])
+        listing = next(m for m in reversed(sandbox.sent[CREATOR_ID]) if m.get("reply_markup"))
+        assert "wombat9931" in listing["text"]
+        sandbox.press(maya, listing, "faq:noop")  # a button press stores the message it was under
+        await bot.settle()
         sandbox.send_private(maya, "/retrain")
         await wait_for(lambda: any("is live" in t for t in bot.replies_to(CREATOR_ID)), 90, "the retrain")
         sandbox.send_private(maya, "/export")
