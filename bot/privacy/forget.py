@@ -184,8 +184,9 @@ def forget_follower(session: Session, user_id: int, data_dir: Path | None = None
     Blocking, bounded by indexed ids: run it off the event loop. Raw updates, messages, handoffs,
     answers, feedback, membership events, FAQ examples that are their questions (learned, or added
     from the dashboard) and outbox rows to them, about them or quoting them (digests, /faq lists),
-    with the copies the bot recorded of those it sent, go; their comments stay as anonymous counts. Alerts quoting their comments are redacted,
-    pending exports are rebuilt without them and export files in `data_dir/exports` are deleted.
+    with the copies the bot recorded of those it sent, go; their comments stay as anonymous counts.
+    Alerts quoting their comments are redacted, pending exports are rebuilt without them and
+    export files in `data_dir/exports` are deleted.
     `learned_examples` > 0 means the FAQ model must be retrained without them.
     """
     removed: dict[str, int] = {}
