@@ -296,3 +296,35 @@ def test_copies_stored_before_the_links_existed_are_found_after_the_upgrade(tmp_
         assert s.get(RawUpdate, 1).payload["message"]["text"] == "#2 This one"  # type: ignore[union-attr]
         assert s.get(Handoff, 2).creator_outbox_id is None  # type: ignore[union-attr]  # Yuri's: in the next digest
     engine.dispose()
+
+
+def test_an_example_added_from_a_followers_answer_or_handoff_goes_with_them(tmp_path: Path) -> None:
+    """The dashboard's "Add as example" under a low-confidence answer or an open handoff: the example
+    remembers the follower; the creator's own examples, and one another follower asked too, stay."""
+    from bot.faq.authoring import add_example
+    from bot.faq.entries import learn_answer
+    from bot.store.models import FaqAnswer
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as s, s.begin():
+        s.add(FaqEntryRow(id="tripod", answer="A carbon one."))
+        s.add(FaqAnswer(id=1, user_id=XENA, chat_id=XENA, question="wombat9931 tripod?", entry_id="tripod",
+                        confidence=0.3, model_version="v0001"))
+        s.add(Handoff(id=1, user_id=XENA, chat_id=XENA, question="quokka5521 legs?", reason="unsure"))
+        s.add(Handoff(id=2, user_id=YURI, chat_id=YURI, question="which head?", reason="unsure"))
+    with sessions() as s, s.begin():
+        assert add_example(s, "tripod", "wombat9931 tripod?", answer_id=1)
+        assert add_example(s, "tripod", "quokka5521 legs?", handoff_id=1)
+        assert add_example(s, "tripod", "how tall is it?")  # the creator's own words
+        learn_answer(s, "which head?", "A carbon one.", True, asker=YURI)
+        learn_answer(s, "which head?", "A carbon one.", True, asker=XENA)  # she asked it too
+        assert not add_example(s, "tripod", "gone?", handoff_id=99)  # forgotten meanwhile: not kept
+    with sessions() as s, s.begin():
+        assert forget_follower(s, XENA)["learned_examples"] == 2
+    with sessions() as s:
+        left = set(s.scalars(select(FaqExample.question)))
+        assert left == {"how tall is it?", "which head?"}
+    engine.dispose()
