@@ -60,7 +60,7 @@ async def answer_question(services: Services, session: Session, message: Incomin
         if creator_chat is not None and pending.creator_outbox_id is not None:
             send_text(session, creator_chat, texts.HANDOFF_FOLLOW_UP.format(
                 name=texts.esc(_display_name(user)), question=texts.esc(texts.clip(text, 3000)),
-                id=pending.id), purpose=HANDOFF_PURPOSE, handoff_id=pending.id)
+                id=pending.id), purpose=HANDOFF_PURPOSE, handoff_id=pending.id, about=[user.id])
             # a follow-up is shown to the creator but never becomes part of the question that is learned
         send_text(session, message.chat_id, texts.HANDOFF_STILL_OPEN)
         return

@@ -11,13 +11,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
-from bot.faq.entries import import_entries
+from bot.faq.entries import import_entries, link_example
 from bot.faq.model import live_model
 from bot.kernel.buttons import RETRAIN_BUTTONS
 from bot.kernel.outbox import send_text
 from bot.kernel.services import Services
 from bot.kernel.stats import faq_entry_count as entry_count
-from bot.store.models import ChatDialog, FaqEntryRow, FaqExample, Handoff, utcnow
+from bot.store.models import (
+    ChatDialog,
+    FaqAnswer,
+    FaqEntryRow,
+    FaqExample,
+    FaqExamplePerson,
+    Handoff,
+    utcnow,
+)
 from nlp.faq_data import FaqEntry, FaqFileError, entry_id_for, normalize_question, parse_faq_text
 
 FAQ_PREFIX = "faq"
@@ -151,18 +159,20 @@ def list_entries(session: Session, chat_id: int) -> None:
         return
     counts = {entry_id: int(n) for entry_id, n in session.execute(
         select(FaqExample.entry_id, func.count()).where(FaqExample.status == "accepted").group_by(FaqExample.entry_id))}
-    firsts: dict[str, str] = {}
-    for entry_id, question in session.execute(select(FaqExample.entry_id, FaqExample.question)
-                                              .order_by(FaqExample.id)):
-        firsts.setdefault(entry_id, question)
+    firsts: dict[str, tuple[int, str]] = {}
+    for example_id, entry_id, question in session.execute(select(FaqExample.id, FaqExample.entry_id,
+                                                                 FaqExample.question).order_by(FaqExample.id)):
+        firsts.setdefault(entry_id, (example_id, question))
     shown = rows[:LIST_LIMIT]
+    quoted = [firsts[r.id][0] for r in shown if r.id in firsts]
+    askers = set(session.scalars(select(FaqExamplePerson.user_id).where(FaqExamplePerson.example_id.in_(quoted))))
     lines = [texts.FAQ_LIST_HEADER.format(n=len(rows))] + [texts.FAQ_LIST_LINE.format(
-        id=texts.esc(r.id), question=texts.esc(texts.clip(firsts.get(r.id, "—"), 60)),
+        id=texts.esc(r.id), question=texts.esc(texts.clip(firsts.get(r.id, (0, "—"))[1], 60)),
         n=counts.get(r.id, 0), answer=texts.esc(texts.clip(r.answer, 80))) for r in shown]
     if len(rows) > LIST_LIMIT:
         lines.append(texts.FAQ_LIST_MORE.format(n=len(rows) - LIST_LIMIT))
     buttons = [[(f"✖ {r.id}", f"{FAQ_PREFIX}:rm:{r.id}")] for r in shown]
-    send_text(session, chat_id, "\n".join(lines), buttons=buttons)
+    send_text(session, chat_id, "\n".join(lines), buttons=buttons, about=askers)  # their questions
 
 
 def remove_entry(session: Session, chat_id: int, entry_id: str) -> bool:
@@ -185,7 +195,7 @@ def unanswered(session: Session, chat_id: int, limit: int = 20) -> None:
         return
     lines = [texts.FAQ_UNANSWERED_HEADER] + [texts.FAQ_UNANSWERED_LINE.format(
         id=h.id, status=h.status, question=texts.esc(texts.clip(h.question or "", 120))) for h in rows]
-    send_text(session, chat_id, "\n".join(lines))
+    send_text(session, chat_id, "\n".join(lines), about=[h.user_id for h in rows])
 
 
 def has_entries(session: Session) -> bool:
@@ -206,11 +216,18 @@ def edit_answer(session: Session, entry_id: str, answer: str) -> str | None:
     return None
 
 
-def add_example(session: Session, entry_id: str, question: str) -> bool:
-    """An accepted example question for an entry (a duplicate is ignored)."""
+def add_example(session: Session, entry_id: str, question: str, handoff_id: int | None = None,
+                answer_id: int | None = None) -> bool:
+    """An accepted example question for an entry (a duplicate is ignored). `handoff_id` / `answer_id`:
+    the question is a follower's, from that handoff or automatic answer (the dashboard's "Add as
+    example"); the example remembers the follower, so /forgetme deletes it with the rest of theirs."""
     question = question.strip()
     if session.get(FaqEntryRow, entry_id) is None or not question:
         return False
+    source = session.get(Handoff, handoff_id) if handoff_id is not None else (
+        session.get(FaqAnswer, answer_id) if answer_id is not None else None)
+    if (handoff_id is not None or answer_id is not None) and source is None:
+        return False  # forgotten meanwhile: their question is not kept
     known = {normalize_question(q) for q in session.scalars(
         select(FaqExample.question).where(FaqExample.entry_id == entry_id))}
     if normalize_question(question) in known:
@@ -218,8 +235,13 @@ def add_example(session: Session, entry_id: str, question: str) -> bool:
                                                           FaqExample.question == question))
         if pending is not None:
             pending.status = "accepted"
+            if source is not None and pending.source != "file":  # their question too
+                link_example(session, pending, source.user_id)
         return True
-    session.add(FaqExample(entry_id=entry_id, question=question, source="creator", status="accepted"))
+    example = FaqExample(entry_id=entry_id, question=question, source="creator", status="accepted")
+    session.add(example)
+    if source is not None:
+        link_example(session, example, source.user_id)
     return True
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bot.store.models import (
     FaqEntryRow,
     FaqExample,
+    FaqExamplePerson,
     utcnow,
 )
 from nlp.faq_data import FaqEntry, entry_id_for, normalize_question
@@ -68,11 +69,19 @@ def examples_since(session: Session, trained_at: float) -> int:
         FaqExample.status == "accepted", FaqExample.created_at > since)) or 0)
 
 
-def learn_answer(session: Session, question: str, answer: str, accepted: bool) -> str:
+def link_example(session: Session, example: FaqExample, user_id: int) -> None:
+    """The example is this follower's question: /forgetme deletes it (unless another follower asked it too)."""
+    session.flush()
+    if session.get(FaqExamplePerson, (example.id, user_id)) is None:
+        session.add(FaqExamplePerson(example_id=example.id, user_id=user_id))
+
+
+def learn_answer(session: Session, question: str, answer: str, accepted: bool, asker: int | None = None) -> str:
     """Make the question the creator answered an FAQ example of their answer (a new entry unless the
     answer already exists). Only that one question: follow-ups appended while the handoff was open
     are not examples, so nobody can attach other questions to an unrelated answer. With
-    `auto_accept_answers = false` the example waits for review (`creatorbot faq review`)."""
+    `auto_accept_answers = false` the example waits for review (`creatorbot faq review`). The example
+    remembers `asker`, the follower who asked it."""
     existing = session.scalar(select(FaqEntryRow).where(FaqEntryRow.answer == answer.strip()))
     if existing is None:
         entry_id = entry_id_for(answer)
@@ -84,8 +93,11 @@ def learn_answer(session: Session, question: str, answer: str, accepted: bool) -
     duplicate = session.scalar(select(FaqExample).where(
         FaqExample.entry_id == existing.id, FaqExample.question == question))
     if duplicate is None and question:
-        session.add(FaqExample(entry_id=existing.id, question=question, source="handoff",
-                               status="accepted" if accepted else "pending"))
+        duplicate = FaqExample(entry_id=existing.id, question=question, source="handoff",
+                               status="accepted" if accepted else "pending")
+        session.add(duplicate)
+    if duplicate is not None and duplicate.source == "handoff" and asker is not None:
+        link_example(session, duplicate, asker)  # another follower asked it too: theirs as well
     return existing.id
 
 

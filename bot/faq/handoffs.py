@@ -51,7 +51,7 @@ def start_handoff(services: Services, session: Session, user: Person, chat_id: i
     note = texts.HANDOFF_TO_CREATOR.format(
         name=texts.esc(_display_name(user)), question=texts.esc(texts.clip(question, 3000)),
         reason=texts.esc(reason), id=handoff.id)
-    row = send_text(session, creator_chat, note, purpose=HANDOFF_PURPOSE, handoff_id=handoff.id)
+    row = send_text(session, creator_chat, note, purpose=HANDOFF_PURPOSE, handoff_id=handoff.id, about=[user.id])
     handoff.creator_outbox_id = row.id
     send_text(session, chat_id, texts.HANDOFF_TO_FOLLOWER)
     return handoff
@@ -137,7 +137,8 @@ def send_digest(session: Session, settings: Settings) -> int:
         name = (f"{f.first_name} (@{f.username})" if f.username else f.first_name) if f else str(h.user_id)
         lines.append(texts.HANDOFF_DIGEST_LINE.format(id=h.id, name=texts.esc(texts.clip(name, 60)),
                                                       question=texts.esc(texts.clip(h.question or "", 150))))
-    row = send_text(session, creator_chat, "\n".join([*lines, texts.HANDOFF_DIGEST_FOOTER]), purpose=DIGEST_PURPOSE)
+    row = send_text(session, creator_chat, "\n".join([*lines, texts.HANDOFF_DIGEST_FOOTER]), purpose=DIGEST_PURPOSE,
+                    about=[h.user_id for h in waiting])
     for h in waiting:
         h.creator_outbox_id = row.id
     return len(waiting)
@@ -153,7 +154,7 @@ def relay_creator_answer(services: Services, session: Session, handoff: Handoff,
     handoff.answered_at = utcnow()
     accepted = services.settings.faq.auto_accept_answers
     if handoff.question:
-        handoff.learned_entry_id = learn_answer(session, handoff.question, answer, accepted)
+        handoff.learned_entry_id = learn_answer(session, handoff.question, answer, accepted, asker=handoff.user_id)
     send_text(session, creator_chat_id,
               texts.RELAYED_LEARNED if accepted else texts.RELAYED_PENDING,
               buttons=RETRAIN_BUTTONS if accepted else None)

@@ -8,14 +8,28 @@ atomically. A version that cannot be loaded leaves the worker on the one it has.
 
 The pointer file `<data_dir>/faq/CURRENT` is read only while the database has no pointer yet (a bot
 upgraded from before 0008) or when there is no database (a library user of `FaqModel`).
+
+Training and deleting versions take one lock for the whole fleet: a lease row in the database
+(`runtime_leases`, name "faq-training"), renewed while it is held, so a process that dies frees it
+within `LEASE_TTL`. A training reads the count of forgets before its examples, and its version is
+published only if the count is unchanged, checked in the transaction that moves the pointer
+(`live_models.publish_version`): a version never holds an example /forgetme removed before it went
+live; when one was forgotten meanwhile the version is deleted and trained again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
+import socket
 import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.kernel.model_factory import model_factory
 from bot.kernel.services import Services
-from bot.store import live_models
+from bot.store import leases, live_models
 from nlp import versions
 from nlp.batching import MicroBatcher
 from nlp.encoder import Encoder
@@ -36,6 +50,15 @@ log = logging.getLogger(__name__)
 
 
 PREFETCH_LIMIT = 2000
+TRAINING_LEASE = "faq-training"  # the fleet's lock on writing and deleting FAQ versions
+LEASE_TTL = timedelta(minutes=2)  # a holder that stops renewing (it died) loses the lock after this
+RENEW_SECONDS = 20.0
+WAIT_SECONDS = 0.2  # between tries to take the lock another worker holds
+STALE_TRIES = 3  # trainings in a row that may find an example forgotten meanwhile
+
+
+class StaleTraining(RuntimeError):
+    """An example the version was trained on was forgotten before it could be published."""
 
 
 def _consume_exception(future: asyncio.Future[tuple[Match, str]]) -> None:
@@ -127,12 +150,60 @@ class FaqModel:
                         "[paths] data_dir; keeping %s", name, self.root, self.version or "none")
         return None
 
-    def _publish(self, name: str) -> None:
+    def _publish(self, name: str, generation: int | None = None) -> bool:
         if self.sessions is None:
             versions.publish(self.root, name)
-            return
+            return True
         with self.sessions() as session, session.begin():
-            live_models.publish_version(session, live_models.FAQ, name)
+            return live_models.publish_version(session, live_models.FAQ, name, generation)
+
+    # ------------------------------------------------------------------ the fleet's training lock
+    def _lease(self, holder: str) -> bool:
+        assert self.sessions is not None
+        with self.sessions() as session, session.begin():
+            return leases.acquire(session, TRAINING_LEASE, holder, LEASE_TTL)
+
+    def _keep_lease(self, holder: str, done: threading.Event) -> None:
+        while not done.wait(RENEW_SECONDS):
+            try:
+                self._lease(holder)
+            except Exception:  # the database is away for a moment: the lease outlives a few misses
+                log.warning("cannot renew the FAQ training lock", exc_info=True)
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the training lock of this process and, with a database, of the whole fleet (blocking:
+        waits while another worker trains or deletes versions)."""
+        with self.training:
+            if self.sessions is None:
+                yield
+                return
+            holder = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+            while not self._lease(holder):
+                time.sleep(WAIT_SECONDS)
+            done = threading.Event()
+            keeper = threading.Thread(target=self._keep_lease, args=(holder, done), name="faq-training-lease",
+                                      daemon=True)
+            keeper.start()
+            try:
+                yield
+            finally:
+                done.set()
+                keeper.join()
+                try:
+                    with self.sessions() as session, session.begin():
+                        leases.release(session, TRAINING_LEASE, holder)
+                except Exception:  # the lease runs out by itself
+                    log.warning("cannot release the FAQ training lock", exc_info=True)
+
+    def training_busy(self) -> bool:
+        """Is a training (or a deletion of versions) running here or on another worker? (blocking)"""
+        if self.training.locked():
+            return True
+        if self.sessions is None:
+            return False
+        with self.sessions() as session:
+            return leases.holder_of(session, TRAINING_LEASE) is not None
 
     def _unpublish(self) -> None:
         versions.unpublish(self.root)
@@ -173,40 +244,73 @@ class FaqModel:
     def train(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
               progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
         """Train, save and publish a new version; the caller decides when to reload."""
-        with self.training:
-            matcher = self.models.fit_faq(entries, target_precision=target_precision, min_margin=min_margin,
-                                          progress=progress)
-            path = versions.new_version_dir(self.root)
+        with self.exclusive():
+            return self.train_locked(entries, target_precision, min_margin, progress)
+
+    def train_locked(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
+                     progress: Progress | None = None, generation: int | None = None) -> tuple[str, RoutedFaqMatcher]:
+        """`train` for a caller that holds `exclusive()`. With `generation` (the count of forgets read
+        before `entries`), raises StaleTraining instead of publishing when an example was forgotten since."""
+        matcher = self.models.fit_faq(entries, target_precision=target_precision, min_margin=min_margin,
+                                      progress=progress)
+        path = versions.new_version_dir(self.root)
+        try:
             matcher.save(path)
-            self._publish(path.name)
-            return path.name, matcher
+            published = self._publish(path.name, generation)
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        if not published:
+            shutil.rmtree(path, ignore_errors=True)
+            raise StaleTraining(f"an example of {path.name} was forgotten while it was trained")
+        return path.name, matcher
 
     def drop_versions_except(self, keep: str | None) -> int:
         """Delete every version directory but `keep` (None: all of them, and nothing is live).
 
         After /forgetme the older versions hold the forgotten follower's questions."""
+        with self.exclusive():  # never while a version is being written, on any worker
+            return self.drop_locked(keep)
+
+    def drop_locked(self, keep: str | None) -> int:
+        """`drop_versions_except` for a caller that holds `exclusive()`."""
         removed = 0
-        with self.training:  # never while a version is being written
-            if keep is None:
-                self._unpublish()
-                self.matcher, self.version = None, None
-            for name in versions.versions(self.root):
-                if name != keep:
-                    shutil.rmtree(self.root / name, ignore_errors=True)
-                    removed += 1
+        if keep is None:
+            self._unpublish()
+            self.matcher, self.version = None, None
+        for name in versions.versions(self.root):
+            if name != keep:
+                shutil.rmtree(self.root / name, ignore_errors=True)
+                removed += 1
         return removed
 
 
 def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target_precision: float,
-                        min_margin: float = 0.0, progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
-    """Blocking: read accepted examples, train and publish (run it in a thread)."""
+                        min_margin: float = 0.0, progress: Progress | None = None,
+                        drop_older: bool = False) -> tuple[str, RoutedFaqMatcher]:
+    """Blocking: read accepted examples, train and publish (run it in a thread), holding the fleet's
+    training lock throughout. When /forgetme removed an example meanwhile, the version is deleted
+    unpublished and trained again from what is left. `drop_older`: then delete every other version
+    (they hold forgotten questions), still under the lock."""
     from bot.faq.entries import training_entries
 
-    with sessions() as session:
-        entries = training_entries(session)
-    if not entries:
-        raise ValueError("no FAQ entries yet: import a FAQ file first (creatorbot faq import FILE)")
-    return model.train(entries, target_precision, min_margin, progress)
+    with model.exclusive():
+        for _ in range(STALE_TRIES):
+            with sessions() as session:
+                # the count first: a forget that commits between the two reads makes this version stale
+                generation = live_models.forget_generation(session, live_models.FAQ)
+                entries = training_entries(session)
+            if not entries:
+                raise ValueError("no FAQ entries yet: import a FAQ file first (creatorbot faq import FILE)")
+            try:
+                version, matcher = model.train_locked(entries, target_precision, min_margin, progress, generation)
+            except StaleTraining as exc:
+                log.info("%s: training again", exc)
+                continue
+            if drop_older:
+                model.drop_locked(version)
+            return version, matcher
+    raise StaleTraining(f"examples were forgotten during each of {STALE_TRIES} trainings in a row")
 
 
 def faq_model_for(settings: Any, encoder_factory: EncoderFactory | None = None,

@@ -28,7 +28,7 @@ def start_retrain(services: Services, notify_chat: int | None) -> bool:
 def retrain_without_forgotten(services: Services) -> bool:
     """After /forgetme removed learned examples: once that transaction has committed, train a version
     without them and delete every older version (they hold the forgotten questions). Waits for a
-    running training instead of skipping."""
+    running training, on any worker, instead of skipping (the fleet's lock, bot/faq/model.py)."""
     if live_model(services) is None:
         return False
     return services.spawn(retrain(services, None, drop_older=True))
@@ -44,10 +44,8 @@ async def retrain(services: Services, notify_chat: int | None, drop_older: bool 
             pass  # the update that asked for this holds the lock until it has committed
     try:
         version, matcher = await asyncio.to_thread(
-            train_from_database, model, services.sessions, faq.target_precision, faq.min_margin)
+            train_from_database, model, services.sessions, faq.target_precision, faq.min_margin, None, drop_older)
         await asyncio.to_thread(model.reload_if_changed)
-        if drop_older:
-            await asyncio.to_thread(model.drop_versions_except, version)
     except Exception as exc:
         if drop_older:  # nothing left to train on: no version may keep the forgotten questions
             await asyncio.to_thread(model.drop_versions_except, None)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.kernel.messages import IncomingMessage, Person
-from bot.store.models import DirectMessage, Follower, UpdatePerson, utcnow
+from bot.store.models import (
+    DirectMessage,
+    Follower,
+    OutboxMessage,
+    OutboxPerson,
+    UpdatePerson,
+    utcnow,
+)
 
 
 def upsert_follower(session: Session, user: Person) -> Follower:
@@ -44,3 +52,15 @@ def attribute_update(session: Session, raw_id: int | None, user_id: int) -> None
     creator's reply that quotes a handoff note about them), so /forgetme finds it."""
     if raw_id is not None and session.get(UpdatePerson, (raw_id, user_id)) is None:
         session.add(UpdatePerson(raw_id=raw_id, user_id=user_id))
+
+
+def attribute_quoted(session: Session, raw_id: int | None, chat_id: int, message_id: int) -> None:
+    """A stored update carries a message the bot sent to `chat_id` (a reply quotes it, a button press
+    comes with it): it is also about every follower whose words that message carried (a digest,
+    /faq unanswered), so /forgetme finds and scrubs it."""
+    if raw_id is None:
+        return
+    people = session.scalars(select(OutboxPerson.user_id).join(OutboxMessage, OutboxMessage.id == OutboxPerson.outbox_id)
+                             .where(OutboxMessage.chat_id == chat_id, OutboxMessage.sent_message_id == message_id))
+    for user_id in sorted(set(people)):
+        attribute_update(session, raw_id, user_id)

@@ -13,7 +13,7 @@ from bot import texts
 from bot.kernel.chats import awaits_setup, forget_foreign_update, is_known_chat
 from bot.kernel.context import BotContext
 from bot.kernel.convert import incoming
-from bot.kernel.followers import record_incoming
+from bot.kernel.followers import attribute_quoted, record_incoming
 from bot.kernel.outbox import send_text
 from bot.kernel.unit import current_raw_id
 
@@ -69,6 +69,7 @@ async def gate(update: Update, context: BotContext) -> None:
         if not gone and not awaits_setup(session, chat.id):
             services.foreign_chats.leave(session, chat.id)
         raise ApplicationHandlerStop
+    _attribute_quoted(update, context)
     user = update.effective_user
     message = update.message
     private = message is not None and message.chat.type == "private"
@@ -82,3 +83,21 @@ async def gate(update: Update, context: BotContext) -> None:
     if verdict == "crossed":
         send_text(context.session, user.id, texts.SLOW_DOWN)
     raise ApplicationHandlerStop
+
+
+def _attribute_quoted(update: Update, context: BotContext) -> None:
+    """The stored update carries a message of the bot's (the one replied to, the one whose button was
+    pressed): index it under the followers that message quoted (a digest, /faq unanswered)."""
+    carried = []
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        carried.append(query.message)
+    message = update.effective_message
+    replied = getattr(message, "reply_to_message", None) if message is not None else None
+    author = getattr(replied, "from_user", None)
+    if replied is not None and getattr(author, "is_bot", False) is True:  # not a comment under a post
+        carried.append(replied)
+    for shown in carried:
+        chat = getattr(shown, "chat", None)
+        if chat is not None and isinstance(chat.id, int) and isinstance(shown.message_id, int):
+            attribute_quoted(context.session, current_raw_id(), chat.id, shown.message_id)

@@ -7,11 +7,12 @@ calls (bot/runtime/bot_api.py), so nothing here depends on Telegram's wire forma
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.store.models import OutboxMessage
+from bot.store.models import OutboxMessage, OutboxPerson
 
 FORGETME_PURPOSE = "forgetme"  # the confirmation of /forgetme: deleted once sent, never recorded
 HANDOFF_PURPOSE = "handoff"  # a note to the creator about one handoff (`handoff_id`)
@@ -43,9 +44,13 @@ def send_text(
     reply_to: int | None = None,
     purpose: str = "reply",
     handoff_id: int | None = None,
+    about: Iterable[int] = (),
 ) -> OutboxMessage:
     """Queue a message (text in the bot's parse mode). `buttons` are rows of (label, callback data);
-    `web_app` is (label, URL) of a button that opens a Mini App; `handoff_id`: the handoff it is about."""
+    `web_app` is (label, URL) of a button that opens a Mini App; `handoff_id`: the handoff it is about.
+    `about`: the followers whose words or names the text quotes, when it goes to somebody else (the
+    creator): /forgetme finds the row, the copy recorded once it is sent and stored replies to it by
+    their ids (`outbox_people`)."""
     params: dict[str, Any] = {"text": text}
     if buttons:
         params["buttons"] = [[[label, data] for label, data in row] for row in buttons]
@@ -53,8 +58,11 @@ def send_text(
         params["web_app"] = list(web_app)
     if reply_to is not None:
         params["reply_to"] = reply_to
-    return _queue(session, OutboxMessage(chat_id=chat_id, method=TEXT, params=params, purpose=purpose,
-                                         handoff_id=handoff_id))
+    row = _queue(session, OutboxMessage(chat_id=chat_id, method=TEXT, params=params, purpose=purpose,
+                                        handoff_id=handoff_id))
+    for user_id in sorted(set(about) - {chat_id}):
+        session.add(OutboxPerson(outbox_id=row.id, user_id=user_id))
+    return row
 
 
 def send_file(

@@ -20,15 +20,18 @@ from bot import texts
 from bot.kernel import buttons
 from bot.kernel.export import export_zip
 from bot.kernel.outbox import DIGEST_PURPOSE
+from bot.store import live_models
 from bot.store.models import (
     Comment,
     DirectMessage,
     FaqAnswer,
     FaqExample,
+    FaqExamplePerson,
     Follower,
     Handoff,
     MembershipEvent,
     OutboxMessage,
+    OutboxPerson,
     RawUpdate,
     SentimentCorrection,
     UpdatePerson,
@@ -68,7 +71,9 @@ def scrub(value: Any, user_id: int) -> Any:
         return value
     if value.get("id") == user_id and ("first_name" in value or value.get("type") == "private"):
         return dict(FORGOTTEN_USER)
-    return {k: scrub(v, user_id) for k, v in value.items() if k not in _QUOTING_KEYS}
+    # a button press carries the whole message the button was under (a list quoting followers)
+    dropped = (*_QUOTING_KEYS, "message") if "chat_instance" in value else _QUOTING_KEYS
+    return {k: scrub(v, user_id) for k, v in value.items() if k not in dropped}
 
 
 def _chunks(ids: list[Any]) -> Iterable[list[Any]]:
@@ -94,6 +99,11 @@ def _forget_outbox(session: Session, user_id: int, handoffs: list[Handoff], comm
     comments. Returns (rows touched, (chat id, message id) of copies recorded as direct messages)."""
     about = [h.id for h in handoffs]
     digests = [h.creator_outbox_id for h in handoffs if h.creator_outbox_id is not None]
+    # rows recorded as carrying their words or name when written (digests, /faq unanswered, /faq list)
+    carrying = list(session.scalars(select(OutboxPerson.outbox_id).where(OutboxPerson.user_id == user_id)))
+    if carrying:
+        digests += list(session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.id.in_(carrying), OutboxMessage.purpose == DIGEST_PURPOSE)))
     condition = OutboxMessage.chat_id == user_id
     if about:
         condition = or_(condition, OutboxMessage.handoff_id.in_(about))
@@ -101,8 +111,11 @@ def _forget_outbox(session: Session, user_id: int, handoffs: list[Handoff], comm
         condition = or_(condition, and_(OutboxMessage.id.in_(digests), OutboxMessage.purpose == DIGEST_PURPOSE))
         session.execute(update(Handoff).where(Handoff.user_id != user_id, Handoff.creator_outbox_id.in_(digests))
                         .values(creator_outbox_id=None))
+    if carrying:
+        condition = or_(condition, OutboxMessage.id.in_(carrying))
     rows = list(session.execute(delete(OutboxMessage).where(condition)
                                 .returning(OutboxMessage.chat_id, OutboxMessage.sent_message_id)).all())
+    session.execute(delete(OutboxPerson).where(OutboxPerson.user_id == user_id))
     copies = [(int(c), int(m)) for c, m in rows if m is not None]
     touched = len(rows)
     if comment_ids and since is not None:
@@ -136,18 +149,32 @@ def _forget_raw_updates(session: Session, user_id: int) -> tuple[int, int]:
 
 
 def _forget_learned_examples(session: Session, user_id: int, handoffs: list[Handoff]) -> int:
-    """FAQ examples learned from this follower's questions (unless another follower asked the same)."""
-    removed = 0
-    for h in handoffs:
+    """FAQ examples that are this follower's question: learned from their handoffs, or added from the
+    dashboard out of their question (recorded in `faq_example_people` when written). An example
+    another follower also asked stays (it is their question too), only this follower's link goes."""
+    candidates = set(session.scalars(select(FaqExamplePerson.example_id).where(FaqExamplePerson.user_id == user_id)))
+    for h in handoffs:  # learned before examples recorded whose question they are
         if not (h.learned_entry_id and h.question):
             continue
         shared = session.scalar(select(Handoff.id).where(
             Handoff.user_id != user_id, Handoff.learned_entry_id == h.learned_entry_id,
             Handoff.question == h.question).limit(1))
         if shared is None:
-            removed += len(session.execute(delete(FaqExample).where(
+            candidates.update(session.scalars(select(FaqExample.id).where(
                 FaqExample.entry_id == h.learned_entry_id, FaqExample.question == h.question.strip(),
-                FaqExample.source == "handoff").returning(FaqExample.id)).all())
+                FaqExample.source == "handoff")))
+    ids = sorted(candidates)
+    session.execute(delete(FaqExamplePerson).where(FaqExamplePerson.user_id == user_id))
+    removed = 0
+    for chunk in _chunks(ids):
+        others = set(session.scalars(select(FaqExamplePerson.example_id).where(
+            FaqExamplePerson.example_id.in_(chunk))))
+        mine = [i for i in chunk if i not in others]
+        if mine:
+            removed += len(session.execute(delete(FaqExample).where(FaqExample.id.in_(mine))
+                                           .returning(FaqExample.id)).all())
+    if removed:  # a version trained on what was read before this commits is not published
+        live_models.count_forget(session, live_models.FAQ)
     return removed
 
 
@@ -155,9 +182,11 @@ def forget_follower(session: Session, user_id: int, data_dir: Path | None = None
     """Delete what the bot stored about one follower. Returns what was removed, by kind.
 
     Blocking, bounded by indexed ids: run it off the event loop. Raw updates, messages, handoffs,
-    answers, feedback, membership events, learned FAQ examples and outbox rows to or about them
-    go; their comments stay as anonymous counts. Alerts quoting their comments are redacted,
-    pending exports are rebuilt without them and export files in `data_dir/exports` are deleted.
+    answers, feedback, membership events, FAQ examples that are their questions (learned, or added
+    from the dashboard) and outbox rows to them, about them or quoting them (digests, /faq lists),
+    with the copies the bot recorded of those it sent, go; their comments stay as anonymous counts.
+    Alerts quoting their comments are redacted, pending exports are rebuilt without them and
+    export files in `data_dir/exports` are deleted.
     `learned_examples` > 0 means the FAQ model must be retrained without them.
     """
     removed: dict[str, int] = {}

@@ -30,6 +30,14 @@ def acquire(session: Session, name: str, holder: str, ttl: timedelta, now: datet
     return inserted.first() is not None
 
 
+def holder_of(session: Session, name: str, now: datetime | None = None) -> str | None:
+    """Who holds the lease now (None when nobody, or the lease ran out)."""
+    row = session.get(RuntimeLease, name)
+    if row is None or row.expires_at < (now or utcnow()):
+        return None
+    return row.holder
+
+
 def release(session: Session, name: str, holder: str) -> None:
     session.execute(delete(RuntimeLease).where(RuntimeLease.name == name, RuntimeLease.holder == holder))
 

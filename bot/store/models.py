@@ -208,7 +208,8 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),
-                      Index("ix_outbox_queue", "status", "chat_id", "id"))
+                      Index("ix_outbox_queue", "status", "chat_id", "id"),
+                      Index("ix_outbox_sent_message", "chat_id", "sent_message_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(index=True)
     method: Mapped[str] = mapped_column(String(40))
@@ -227,6 +228,16 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
+
+
+class OutboxPerson(Base):
+    """A follower whose words or name an outbox row carries (a digest, /faq unanswered, /faq list),
+    recorded when the row is written: /forgetme finds the row, and the copy it left, by their id."""
+
+    __tablename__ = "outbox_people"
+    outbox_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, index=True)
 
 
 class SendPace(Base):
@@ -256,6 +267,15 @@ class LiveModel(Base):
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ModelForgets(Base):
+    """How many times /forgetme removed training examples of a model (kind "faq"): a version trained
+    on what was read before the count changed is not published (bot/store/live_models.py)."""
+
+    __tablename__ = "model_forgets"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ErrorNotice(Base):
     """When the creator was last told about an unexpected error of one kind (no storms)."""
 
@@ -278,7 +298,8 @@ class FaqEntryRow(Base):
 
 
 class FaqExample(Base):
-    """An example question for an entry: from the FAQ file, or learned from a handoff."""
+    """An example question for an entry: from the FAQ file, learned from a handoff, or added by the
+    creator (maybe a follower's question: `FaqExamplePerson` says whose)."""
 
     __tablename__ = "faq_examples"
     # unique by a hash: a long question would overflow PostgreSQL's btree row limit (2,704 bytes)
@@ -291,6 +312,16 @@ class FaqExample(Base):
     source: Mapped[str] = mapped_column(String(10), default="file")  # file | handoff
     status: Mapped[str] = mapped_column(String(10), default="accepted")  # accepted | pending
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FaqExamplePerson(Base):
+    """A follower whose question an example is (a learned one, or one the creator added from the
+    dashboard): /forgetme finds the example through this index, never by its text."""
+
+    __tablename__ = "faq_example_people"
+    example_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("faq_examples.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, index=True)
 
 
 class Handoff(Base):

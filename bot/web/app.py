@@ -136,7 +136,10 @@ def _edit_answer(session: Session, app: DashboardApp, user: WebAppUser, form: di
 
 
 def _add_example(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
-    ok = add_example(session, form.get("entry_id", ""), form.get("question", ""))
+    # from a follower's question: the example remembers whose (for /forgetme)
+    handoff_id = _int(form, "handoff_id") if "handoff_id" in form else None
+    answer_id = _int(form, "answer_id") if "answer_id" in form else None
+    ok = add_example(session, form.get("entry_id", ""), form.get("question", ""), handoff_id, answer_id)
     return None if ok else "Example not added."
 
 

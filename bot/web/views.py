@@ -168,7 +168,7 @@ def faq_page(session: Session, settings: Settings, now: datetime, model: FaqMode
                                 {"answered automatically": answered, "handed off": handed},
                                 "Follower questions per day", "questions")
     return {"entries": entries, "examples": examples, "handoffs": handoffs, "low": low, "charts": [chart],
-            "versions": model_versions(model), "training": bool(model and model.training.locked()), "tz": tz}
+            "versions": model_versions(model), "training": bool(model and model.training_busy()), "tz": tz}
 
 
 def _per_day(session: Session, column: Any, since: datetime, days: list[Any], tz: Any) -> list[float]:

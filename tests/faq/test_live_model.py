@@ -6,16 +6,24 @@ Two workers here are two `FaqModel`s on one database and one (shared) data direc
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings, parse_settings
 from bot.faq.entries import import_entries
-from bot.faq.model import FaqModel, faq_model_for, train_from_database
+from bot.faq.model import TRAINING_LEASE, FaqModel, faq_model_for, train_from_database
+from bot.privacy.forget import forget_follower
+from bot.store import leases
 from bot.store.db import migrated_sessions
 from bot.store.live_models import FAQ, live_version, publish_version
+from bot.store.models import FaqExample, Handoff
 from nlp import versions
 from nlp.faq_data import load_faq
 from tests.fakes import fake_encoders
@@ -127,3 +135,100 @@ def test_forgetting_every_version_withdraws_the_pointer(fleet: tuple[Settings, s
         assert live_version(session, FAQ) is None
     assert a.version is None and versions.versions(a.root) == []
     assert b.reload_if_changed() and b.version is None and b.matcher is None  # b forgets it too
+
+
+# --- one training lock for the fleet, and no published version with a forgotten example (issue 20: 8) ---
+
+FAN = 7420001
+FAN_QUESTION = "which bag carries the tripod9913 on a long hike?"
+
+
+class Interrupted:
+    """A worker's models whose next training runs `during` after the examples were read, before the
+    version is written (what another worker does meanwhile)."""
+
+    def __init__(self, models: Any, during: Callable[[], None]) -> None:
+        self.models, self.during = models, [during]
+
+    def fit_faq(self, entries: Any, **kwargs: Any) -> Any:
+        if self.during:
+            self.during.pop()()
+        return self.models.fit_faq(entries, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.models, name)
+
+
+def learned_from_a_follower(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, session.begin():
+        session.add(Handoff(user_id=FAN, chat_id=FAN, question=FAN_QUESTION, reason="unsure", status="answered",
+                            learned_entry_id="tripod"))
+        session.add(FaqExample(entry_id="tripod", question=FAN_QUESTION, source="handoff", status="accepted"))
+
+
+def accepted_examples(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(FaqExample)
+                                  .where(FaqExample.status == "accepted")) or 0)
+
+
+def test_a_training_that_read_an_example_forgotten_meanwhile_never_publishes_it(
+        fleet: tuple[Settings, sessionmaker[Session]]) -> None:
+    settings, sessions = fleet
+    learned_from_a_follower(sessions)
+    with_her = accepted_examples(sessions)
+    a, b = worker(settings, sessions), worker(settings, sessions)
+
+    def forget_on_b() -> None:  # /forgetme on worker b commits while a trains on what it read before
+        with sessions() as session, session.begin():
+            assert forget_follower(session, FAN)["learned_examples"] == 1
+
+    a.models = Interrupted(a.models, forget_on_b)  # type: ignore[assignment]
+    version = train(a, sessions)
+    assert accepted_examples(sessions) == with_her - 1
+    with sessions() as session:
+        assert live_version(session, FAQ) == version
+    assert b.reload_if_changed() and b.version == version
+    assert b.matcher is not None and b.matcher.meta.n_examples == with_her - 1  # trained again, without hers
+    assert versions.versions(b.root) == [version]  # the version with her question was never kept
+
+
+def test_forgetting_on_one_worker_waits_for_the_version_another_is_writing(
+        fleet: tuple[Settings, sessionmaker[Session]]) -> None:
+    settings, sessions = fleet
+    a, b = worker(settings, sessions), worker(settings, sessions)
+    train(a, sessions)
+    dropping: list[threading.Thread] = []
+    waited: list[bool] = []
+
+    def drop_on_b() -> None:  # b deletes every version (after /forgetme) while a is training
+        thread = threading.Thread(target=b.drop_versions_except, args=(None,))
+        thread.start()
+        thread.join(1.5)
+        waited.append(thread.is_alive())
+        dropping.append(thread)
+
+    a.models = Interrupted(a.models, drop_on_b)  # type: ignore[assignment]
+    train(a, sessions)
+    dropping[0].join(30)
+    assert waited == [True]  # b held off until a's version was written and published
+    assert not dropping[0].is_alive()
+    assert versions.versions(a.root) == []  # then deleted it: nothing b meant to forget survives
+    with sessions() as session:
+        assert live_version(session, FAQ) is None
+    assert a.reload_if_changed() is False and a.matcher is None  # nothing to load
+
+
+def test_the_training_lock_is_the_fleets_and_outlives_no_process(
+        fleet: tuple[Settings, sessionmaker[Session]]) -> None:
+    settings, sessions = fleet
+    a, b = worker(settings, sessions), worker(settings, sessions)
+    seen: list[bool] = []
+    a.models = Interrupted(a.models, lambda: seen.append(b.training_busy()))  # type: ignore[assignment]
+    train(a, sessions)
+    assert seen == [True] and not b.training_busy() and not a.training_busy()
+
+    with sessions() as session, session.begin():  # a worker died holding it: its lease runs out
+        assert leases.acquire(session, TRAINING_LEASE, "died-while-training", timedelta(seconds=-1))
+    assert not b.training_busy()
+    assert train(b, sessions) == "v0002"

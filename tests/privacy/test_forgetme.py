@@ -1,4 +1,4 @@
-"""/forgetme forgets exactly one person: by ids, everywhere, and nobody else (issue 11: 2, 3)."""
+"""/forgetme forgets exactly one person: by ids, everywhere, and nobody else (issue 11: 2, 3; issue 20: 2)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,23 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.faq import handoffs
 from bot.kernel.export import write_export
 from bot.privacy.forget import forget_follower
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import (
     Comment,
     DirectMessage,
+    FaqEntryRow,
     FaqExample,
     Follower,
+    Handoff,
+    OutboxMessage,
     RawUpdate,
     UpdatePerson,
     utcnow,
@@ -29,9 +34,10 @@ from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 from tests.faq.test_faq_bot import prepare
+from tests.web.test_dashboard import auth, dashboard
 
-XENA, YURI, ZOE = 7310001, 7310002, 7310003
-X_MARKERS = ("wombat9931", "quokka5521", "Xenaphon")
+XENA, YURI, ZOE, WALT = 7310001, 7310002, 7310003, 7310004
+X_MARKERS = ("wombat9931", "quokka5521", "Xenaphon", "numbat4417")
 
 
 def _values(bot: Any) -> list[tuple[str, tuple[Any, ...]]]:
@@ -71,8 +77,13 @@ def _rows_of(bot: Any, user_id: int) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
+def _digest_listing(sandbox: BotApiSandbox, marker: str) -> dict[str, Any] | None:
+    return next((m for m in sandbox.sent[CREATOR_ID] if "more questions" in (m.get("text") or "")
+                 and marker in m["text"]), None)
+
+
 async def test_forgetme_forgets_one_follower_everywhere_and_nobody_else(
-        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "data"
     settings = settings_for(sandbox, sqlite_url, data, sentiment={
         "min_comments": 2, "min_negative_share": 0.1, "surge_ratio": 1.0})
@@ -97,6 +108,44 @@ async def test_forgetme_forgets_one_follower_everywhere_and_nobody_else(
         notes = [m for m in sandbox.sent[CREATOR_ID] if "wombat9931" in (m.get("text") or "")]
         assert notes, "Xena's question was handed to the creator"
         sandbox.send_private(maya, "A 70-200 zoom, stopped down", reply_to=notes[0])
+        await bot.settle()
+
+        # a burst: Xena's next question waits for a digest that also lists Walt's; Maya answers Walt's,
+        # and her reply (stored raw) quotes the whole digest, Xena's name and question included
+        walt = sandbox.user(WALT, "Walt")
+        monkeypatch.setattr(handoffs, "DIGEST_AFTER", 0)
+        sandbox.send_private(xena, "does the numbat4417 filter fit that lens?")
+        sandbox.send_private(walt, "which strap is that?")
+        await wait_for(lambda: _digest_listing(sandbox, "Walt") is not None, 60, "the digest")
+        monkeypatch.undo()
+        digest = _digest_listing(sandbox, "Walt")
+        assert digest is not None and "numbat4417" in digest["text"] and "Xenaphon" in digest["text"]
+        with bot.sessions() as s:
+            walts = s.scalar(select(Handoff).where(Handoff.user_id == WALT))
+            hers = s.scalar(select(Handoff).where(Handoff.user_id == XENA, Handoff.status == "open"))
+            assert walts is not None and hers is not None
+            walts_id, her_handoff_id, her_question = walts.id, hers.id, hers.question
+        sandbox.send_private(maya, f"#{walts_id} A leather one", reply_to=digest)
+        await bot.settle()
+        assert bot.replies_to(WALT)[-1].endswith("A leather one")
+        # "Add as example" on the dashboard: her open question becomes an example of the tripod answer
+        async with dashboard(services) as client:
+            html = await (await client.post("/dashboard/api/faq/example", headers=auth(settings.telegram.token),
+                                            data={"entry_id": "tripod", "question": her_question,
+                                                  "handoff_id": str(her_handoff_id)})).text()
+            assert 'class="error"' not in html
+        with bot.sessions() as s:
+            dashboard_example = s.scalar(select(FaqExample).where(FaqExample.question == her_question))
+            assert dashboard_example is not None and dashboard_example.status == "accepted"
+        # the creator's lists quote followers' questions: her open one, her answered one as an entry's example
+        sandbox.send_private(maya, "/faq unanswered")
+        sandbox.send_private(maya, "/faq list")
+        await bot.settle()
+        assert any("numbat4417" in t for t in bot.replies_to(CREATOR_ID)[-2:])
+        assert any("wombat9931" in t for t in bot.replies_to(CREATOR_ID)[-2:])
+        listing = next(m for m in reversed(sandbox.sent[CREATOR_ID]) if m.get("reply_markup"))
+        assert "wombat9931" in listing["text"]
+        sandbox.press(maya, listing, "faq:noop")  # a button press stores the message it was under
         await bot.settle()
         sandbox.send_private(maya, "/retrain")
         await wait_for(lambda: any("is live" in t for t in bot.replies_to(CREATOR_ID)), 90, "the retrain")
@@ -154,6 +203,9 @@ async def test_forgetme_forgets_one_follower_everywhere_and_nobody_else(
         left = {p.name for p in (data / "faq").glob("v*")}
         assert len(left) == 1 and not left & trained_with_her  # retrained without her; older versions deleted
         assert services.faq_model.version in left
+        with bot.sessions() as s:  # the live version learned no example of hers (the dashboard's included)
+            accepted = len(s.scalars(select(FaqExample).where(FaqExample.status == "accepted")).all())
+        assert services.faq_model.matcher is not None and services.faq_model.matcher.meta.n_examples == accepted
         assert XENA not in services.follower_limits._windows
 
 
@@ -197,4 +249,82 @@ def test_forget_is_bounded_by_ids_and_runs_where_it_is_called(tmp_path: Path) ->
     with create_engine(url).connect() as conn:
         assert conn.execute(text("select count(*) from raw_updates")).scalar() == 3000
         assert conn.execute(text("select count(*) from direct_messages")).scalar() == 3000
+    engine.dispose()
+
+
+def test_copies_stored_before_the_links_existed_are_found_after_the_upgrade(tmp_path: Path) -> None:
+    """Migration 0010 links what was stored before it: learned examples to their askers, digests to
+    the followers they list, and the creator's reply to a digest (and a button press under it)."""
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    upgrade(url, "0009")
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    digest_text = "📬 2 more questions: #1 Xenaphon: wombat9931 strap? #2 Yuri: which bag?"
+    digest = {"message_id": 77, "date": 0, "chat": {"id": CREATOR_ID, "type": "private"},
+              "from": {"id": 1, "is_bot": True, "first_name": "Bot"}, "text": digest_text}
+    with sessions() as s, s.begin():
+        s.add(FaqEntryRow(id="strap", answer="A leather one.", source="handoff"))
+        s.add(FaqExample(id=1, entry_id="strap", question="wombat9931 strap?", source="handoff"))
+        s.add(OutboxMessage(id=10, chat_id=CREATOR_ID, method="text", params={"text": digest_text},
+                            purpose="handoff-digest", status="sent", sent_message_id=77))
+        s.add(Handoff(id=1, user_id=XENA, chat_id=XENA, question="wombat9931 strap? ", reason="unsure",
+                      status="answered", learned_entry_id="strap", creator_outbox_id=10))
+        s.add(Handoff(id=2, user_id=YURI, chat_id=YURI, question="which bag?", reason="unsure",
+                      creator_outbox_id=10))
+        maya = {"id": CREATOR_ID, "is_bot": False, "first_name": "Maya"}
+        reply = {"update_id": 5, "message": {"message_id": 90, "date": 0, "from": maya, "text": "#2 This one",
+                                             "chat": {"id": CREATOR_ID, "type": "private"}, "reply_to_message": digest}}
+        press = {"update_id": 6, "callback_query": {"id": "q", "from": maya, "chat_instance": "c", "data": "x",
+                                                    "message": digest}}
+        for raw_id, payload in ((1, reply), (2, press)):
+            s.add(RawUpdate(id=raw_id, update_id=payload["update_id"], dedupe_key=f"k{raw_id}", kind="message",
+                            payload=payload, status="done"))
+            s.add(UpdatePerson(raw_id=raw_id, user_id=CREATOR_ID))
+    engine.dispose()
+
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as s, s.begin():
+        removed = forget_follower(s, XENA)
+    assert removed["learned_examples"] == 1 and removed["outbox"] == 1
+    with sessions() as s:
+        assert s.get(FaqExample, 1) is None and s.get(OutboxMessage, 10) is None
+        for raw_id in (1, 2):
+            raw = s.get(RawUpdate, raw_id)
+            assert raw is not None and "wombat9931" not in json.dumps(raw.payload)  # scrubbed, not deleted
+        assert s.get(RawUpdate, 1).payload["message"]["text"] == "#2 This one"  # type: ignore[union-attr]
+        assert s.get(Handoff, 2).creator_outbox_id is None  # type: ignore[union-attr]  # Yuri's: in the next digest
+    engine.dispose()
+
+
+def test_an_example_added_from_a_followers_answer_or_handoff_goes_with_them(tmp_path: Path) -> None:
+    """The dashboard's "Add as example" under a low-confidence answer or an open handoff: the example
+    remembers the follower; the creator's own examples, and one another follower asked too, stay."""
+    from bot.faq.authoring import add_example
+    from bot.faq.entries import learn_answer
+    from bot.store.models import FaqAnswer
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as s, s.begin():
+        s.add(FaqEntryRow(id="tripod", answer="A carbon one."))
+        s.add(FaqAnswer(id=1, user_id=XENA, chat_id=XENA, question="wombat9931 tripod?", entry_id="tripod",
+                        confidence=0.3, model_version="v0001"))
+        s.add(Handoff(id=1, user_id=XENA, chat_id=XENA, question="quokka5521 legs?", reason="unsure"))
+        s.add(Handoff(id=2, user_id=YURI, chat_id=YURI, question="which head?", reason="unsure"))
+    with sessions() as s, s.begin():
+        assert add_example(s, "tripod", "wombat9931 tripod?", answer_id=1)
+        assert add_example(s, "tripod", "quokka5521 legs?", handoff_id=1)
+        assert add_example(s, "tripod", "how tall is it?")  # the creator's own words
+        learn_answer(s, "which head?", "A carbon one.", True, asker=YURI)
+        learn_answer(s, "which head?", "A carbon one.", True, asker=XENA)  # she asked it too
+        assert not add_example(s, "tripod", "gone?", handoff_id=99)  # forgotten meanwhile: not kept
+    with sessions() as s, s.begin():
+        assert forget_follower(s, XENA)["learned_examples"] == 2
+    with sessions() as s:
+        left = set(s.scalars(select(FaqExample.question)))
+        assert left == {"how tall is it?", "which head?"}
     engine.dispose()
