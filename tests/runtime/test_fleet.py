@@ -42,7 +42,8 @@ SEND_LIMIT = 40.0
 FOLLOWERS, QUESTIONS_EACH = 1000, 3
 
 
-def fleet_config(path: Path, sandbox: BotApiSandbox, db_url: str, report_at: str = "09:00") -> Path:
+def fleet_config(path: Path, sandbox: BotApiSandbox, db_url: str, report_at: str = "09:00",
+                 lease: float = 5) -> Path:
     return write_sandbox_config(path, sandbox, db_url, (CREATOR_ID,), webhook=True, extra=f"""
 [limits]
 send_per_second = {SEND_LIMIT}
@@ -53,7 +54,7 @@ report = "daily"
 report_time = "{report_at}"
 
 [runtime]
-lease_seconds = 5
+lease_seconds = {lease:g}
 """)
 
 
