@@ -16,6 +16,7 @@ import asyncio
 import logging
 import shutil
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ class FaqModel:
         self.matcher: RoutedFaqMatcher | None = None
         self.version: str | None = None
         self.training = threading.Lock()
+        self.retrain_due = False  # the nightly retrain waits for the end of a burst (bot.faq.jobs.auto_retrain)
         self._unreadable: set[str] = set()  # versions that failed to load (not retried every 5 s)
         self._missing: set[str] = set()  # published versions not in our directory (warned about once)
         # questions that arrive together are matched in one model call (nlp/batching.py)
@@ -107,6 +109,14 @@ class FaqModel:
             if not future.cancelled():
                 return await future
         return await self.batcher.submit(question)
+
+    def threshold_for(self, question: str) -> float | None:
+        """The confidence threshold of the live matcher that answers `question` (None: no model)."""
+        matcher = self.matcher
+        if matcher is None:
+            return None
+        route = getattr(matcher, "route", None)
+        return float((route(question) if route is not None else matcher).calibration.threshold)
 
     def encoder(self, name: str = ENGLISH) -> Encoder:
         return self.models.encoder(name)
@@ -171,11 +181,14 @@ class FaqModel:
         return False
 
     def train(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
-              progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
-        """Train, save and publish a new version; the caller decides when to reload."""
+              progress: Progress | None = None,
+              negatives: Sequence[tuple[str, str]] = ()) -> tuple[str, RoutedFaqMatcher]:
+        """Train, save and publish a new version; the caller decides when to reload.
+        `negatives`: (entry id, question) pairs marked as not answered by that entry."""
+        extra: dict[str, Any] = {"negatives": list(negatives)} if negatives else {}
         with self.training:
             matcher = self.models.fit_faq(entries, target_precision=target_precision, min_margin=min_margin,
-                                          progress=progress)
+                                          progress=progress, **extra)
             path = versions.new_version_dir(self.root)
             matcher.save(path)
             self._publish(path.name)
@@ -200,13 +213,14 @@ class FaqModel:
 def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target_precision: float,
                         min_margin: float = 0.0, progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
     """Blocking: read accepted examples, train and publish (run it in a thread)."""
-    from bot.faq.entries import training_entries
+    from bot.faq.entries import negative_examples, training_entries
 
     with sessions() as session:
         entries = training_entries(session)
+        negatives = negative_examples(session)
     if not entries:
         raise ValueError("no FAQ entries yet: import a FAQ file first (creatorbot faq import FILE)")
-    return model.train(entries, target_precision, min_margin, progress)
+    return model.train(entries, target_precision, min_margin, progress, negatives)
 
 
 def faq_model_for(settings: Any, encoder_factory: EncoderFactory | None = None,
