@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from telegram.ext import MessageHandler, filters
 
-from bot.faq import authoring, followers, handlers, jobs
+from bot.faq import authoring, followers, handlers, jobs, review
 from bot.faq.handoffs import undeliverable
 from bot.faq.model import faq_model_for, live_model
 from bot.faq.training import retrain_without_forgotten
@@ -61,6 +61,7 @@ def register(reg: Registry) -> None:
                 enabled=lambda s: s.faq.review_size > 0))
     reg.prefetch.append(Prefetch(start=jobs.start_matching, ready=jobs.matched))
     reg.undeliverable.append(undeliverable)
+    reg.undeliverable.append(review.undeliverable)
     reg.on_build.append(attach_model)
     reg.on_start.append(jobs.load_live_version)
     reg.model_versions["faq"] = version

@@ -126,6 +126,15 @@ def press(session: Session, settings: Settings, answer_id: int, choice: str, cha
     return toast
 
 
+def undeliverable(session: Session, row: OutboxMessage, error: str) -> None:
+    """Telegram refused a list for good: its answers were never seen, so they are not "listed" (the
+    next list may hold them, if they are still since the last list that arrived)."""
+    if row.purpose == REVIEW_PURPOSE:
+        for answer in session.scalars(select(FaqAnswer).where(FaqAnswer.list_outbox_id == row.id,
+                                                              FaqAnswer.review == "listed")):
+            answer.review, answer.listed_at, answer.list_outbox_id = None, None, None
+
+
 def answer_for_fix(session: Session, chat_id: int, replied_message_id: int) -> FaqAnswer | None:
     """The answer whose "reply with the right answer" message the creator replies to."""
     outbox_id = session.scalar(select(OutboxMessage.id).where(

@@ -100,6 +100,22 @@ async def test_the_daily_list_is_sent_once_a_day_with_only_near_threshold_answer
         assert later in second["text"] and f"“{TRIPOD}”" not in second["text"]
 
 
+async def test_a_list_telegram_refuses_leaves_its_answers_for_the_next_one(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
+    prepare(settings)  # the creator never started the bot: Telegram refuses every message to them
+    async with running_bot(settings, sandbox) as bot:
+        await ask(bot, sandbox, 101, TRIPOD)
+        await run_job(bot, "faq-review-list")
+        await wait_for(lambda: answers(bot)[TRIPOD].review is None, 10, "the refused list to be undone")
+        assert answers(bot)[TRIPOD].listed_at is None
+        sandbox.user(CREATOR_ID, "Maya")
+        with bot.sessions() as s, s.begin():
+            assert review.send_review_list(s, settings) == 1  # the answer is offered again
+        await bot.settle()
+        assert TRIPOD in review_lists(sandbox)[0]["text"]
+
+
 async def test_confirming_adds_the_example_and_a_retrain_learns_it(
         sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
     settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
