@@ -158,6 +158,8 @@ async def review_button(update: Update, context: BotContext) -> None:
     button = buttons.parse(query.data, buttons.REVIEW)
     toast = texts.FEEDBACK_UNKNOWN
     if query.message is not None and button is not None and context.services.settings.is_creator(query.from_user.id):
+        for user_id in review.people_quoted(context.session, button.item_id):  # the pressed message quotes them
+            attribute_update(context.session, current_raw_id(), user_id)
         toast = review.press(context.session, context.services.settings, button.item_id, button.choice,
                              query.message.chat.id, query.message.message_id)
     answer_callback(context.session, query.id, query.from_user.id, toast)

@@ -93,6 +93,17 @@ def _shrink_list(session: Session, answer: FaqAnswer, chat_id: int, message_id: 
     edit_buttons(session, chat_id, message_id, _keyboard(left) or None)
 
 
+def people_quoted(session: Session, answer_id: int) -> list[int]:
+    """The followers whose questions the list (or prompt) holding this answer quotes."""
+    answer = session.get(FaqAnswer, answer_id)
+    if answer is None:
+        return []
+    if answer.list_outbox_id is None:
+        return [answer.user_id]
+    return sorted(set(session.scalars(select(FaqAnswer.user_id).where(
+        FaqAnswer.list_outbox_id == answer.list_outbox_id))))
+
+
 def press(session: Session, settings: Settings, answer_id: int, choice: str, chat_id: int,
           message_id: int) -> str:
     """The creator pressed ✅, ✏️ or "hand off next time". Returns the toast."""

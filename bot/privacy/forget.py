@@ -68,7 +68,9 @@ def scrub(value: Any, user_id: int) -> Any:
         return value
     if value.get("id") == user_id and ("first_name" in value or value.get("type") == "private"):
         return dict(FORGOTTEN_USER)
-    return {k: scrub(v, user_id) for k, v in value.items() if k not in _QUOTING_KEYS}
+    # a button press carries the message the button was under (a review list quoting their question)
+    pressed = "chat_instance" in value and "data" in value
+    return {k: scrub(v, user_id) for k, v in value.items() if k not in _QUOTING_KEYS and not (pressed and k == "message")}
 
 
 def _chunks(ids: list[Any]) -> Iterable[list[Any]]:

@@ -17,7 +17,7 @@ from bot import texts
 from bot.faq import jobs, review
 from bot.kernel import buttons
 from bot.store.db import make_engine, make_sessionmaker, upgrade
-from bot.store.models import FaqAnswer, FaqExample, Handoff, RawUpdate, utcnow
+from bot.store.models import FaqAnswer, FaqExample, Handoff, RawUpdate, UpdatePerson, utcnow
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
@@ -133,6 +133,9 @@ async def test_confirming_adds_the_example_and_a_retrain_learns_it(
             example = s.scalars(select(FaqExample).where(FaqExample.question == TRIPOD)).one()
             assert (example.entry_id, example.status, example.source) == ("tripod", "accepted", "review")
             assert s.scalars(select(FaqAnswer.review)).all() == ["confirmed"]
+            # the press quotes the follower's question: /forgetme finds it through them
+            assert s.scalars(select(RawUpdate.kind).join(UpdatePerson, UpdatePerson.raw_id == RawUpdate.id)
+                             .where(UpdatePerson.user_id == 101)).all() == ["message", "callback_query"]
         assert "reply_markup" not in review_lists(sandbox)[0]  # nothing left to review in it
         sandbox.press(maya, listed, confirm)  # a second tap (a stale keyboard) changes nothing
         await bot.settle()

@@ -243,3 +243,15 @@ def test_forget_removes_examples_made_from_the_followers_answers(tmp_path: Path)
         assert s.get(OutboxMessage, 77) is None
         assert s.scalars(select(FaqAnswer.user_id)).all() == [YURI]
     engine.dispose()
+
+
+def test_a_button_press_loses_the_message_it_quotes_when_scrubbed() -> None:
+    """The creator's ✅ under a review list carries the list's text (other followers' questions)."""
+    from bot.privacy.forget import scrub
+
+    press = {"update_id": 5, "callback_query": {
+        "id": "1", "chat_instance": "1", "data": "rv:3:ok", "from": {"id": CREATOR_ID, "first_name": "Maya"},
+        "message": {"message_id": 9, "chat": {"id": CREATOR_ID, "type": "private"}, "text": "🔎 wombat9931"}}}
+    scrubbed = scrub(press, XENA)
+    assert "wombat9931" not in json.dumps(scrubbed, ensure_ascii=False)
+    assert scrubbed["callback_query"]["data"] == "rv:3:ok" and scrubbed["callback_query"]["from"]["id"] == CREATOR_ID
