@@ -138,10 +138,18 @@ class FaqConfig:
     min_margin: float = 0.0
     auto_accept_answers: bool = True
     retrain_time: str = "03:30"
+    retrain_after_examples: int = 0  # retrain once this many new examples exist since the live version (0: off)
+    burst_pending_updates: int = 20  # no automatic retrain while more stored updates than this wait
+    burst_updates_per_minute: int = 60  # ... or while more updates than this arrived in the last minute
+    review_time: str = "19:00"  # the daily "were these right?" list, local to [schedule] timezone
+    review_size: int = 5  # answers in it at most (0: no list)
+    review_band: float = 0.15  # only answers whose confidence was at most this far above the threshold
     retrain_clock: dt.time = field(init=False, repr=False, compare=False)  # retrain_time, local to [schedule] timezone
+    review_clock: dt.time = field(init=False, repr=False, compare=False)  # review_time, local to [schedule] timezone
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "retrain_clock", _parsed("faq", "retrain_time", self.retrain_time, parse_clock))
+        object.__setattr__(self, "review_clock", _parsed("faq", "review_time", self.review_time, parse_clock))
 
 
 @dataclass(frozen=True)
@@ -265,6 +273,12 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
         ("schedule", "report_weekday"): (lambda v: v in WEEKDAYS, f"use one of {', '.join(WEEKDAYS)}"),
         ("faq", "target_precision"): (lambda v: 0.5 <= v < 1.0, "use a share between 0.5 and 0.999, e.g. 0.95"),
         ("faq", "retrain_time"): (lambda v: bool(_TIME_RE.match(v)), 'use 24-hour "HH:MM"'),
+        ("faq", "review_time"): (lambda v: bool(_TIME_RE.match(v)), 'use 24-hour "HH:MM", e.g. "19:00"'),
+        ("faq", "review_size"): (lambda v: 0 <= v <= 20, "use 0 (no daily list) to 20 answers"),
+        ("faq", "review_band"): (lambda v: 0 < v <= 1, "use a confidence distance between 0 and 1, e.g. 0.15"),
+        ("faq", "retrain_after_examples"): (lambda v: v >= 0, "use 0 (off) or a number of new examples"),
+        ("faq", "burst_pending_updates"): (lambda v: v >= 0, "use a number of updates, 0 or more"),
+        ("faq", "burst_updates_per_minute"): (lambda v: v >= 1, "use a number of updates per minute, 1 or more"),
         ("database", "url"): (
             lambda v: "://" in v, 'use an SQLAlchemy URL such as "sqlite:///creatorbot.db"'
         ),

@@ -115,6 +115,26 @@ RETRAIN_FAILED = "⚠️ FAQ training failed: {error}"
 FEEDBACK_THANKS = "Thanks for the feedback!"
 FEEDBACK_UNKNOWN = "That button has expired."
 
+# --- the daily "were these right?" list of answers given near the confidence threshold -------------
+REVIEW_HEADER = ("🔎 <b>Were these right?</b> {n} answers I gave with the least confidence since the last list. "
+                 "✅ keeps the question as an example of that answer; ✏️ marks it wrong.")
+REVIEW_LINE = "\n<b>{n}.</b> “{question}”\n   → {answer} <i>({confidence:.0%})</i>"
+REVIEW_OK_BUTTON = "{n} ✅"
+REVIEW_FIX_BUTTON = "{n} ✏️"
+REVIEW_CONFIRMED = "✅ Saved as an example; it counts from the next training."
+REVIEW_ENTRY_GONE = "That answer is no longer in the FAQ."
+REVIEW_ALREADY = "Already reviewed."
+REVIEW_FIX_PROMPT = ("✏️ Marked wrong: “{question}” will not get “{answer}” again after the next training "
+                     "(a question like it goes to you).\n\n<i>Reply to this message with the right answer to teach "
+                     "it (the follower is not messaged), or tap the button.</i>")
+REVIEW_HAND_OFF_BUTTON = "🙋 Hand off next time"
+REVIEW_HAND_OFF = "OK: a question like it goes to you after the next training."
+REVIEW_FIXED = ("📚 Saved your answer as an FAQ example for “{question}”; it counts from the next training. "
+                "The follower is not messaged.")
+REVIEW_FIXED_PENDING = "📚 Your answer for “{question}” waits for review before I learn from it."
+REVIEW_FIX_TEXT_ONLY = "Please reply with the right answer as text."
+REVIEW_FIX_DONE = "That one is already settled ({review})."
+
 # --- topics, timing, reminders, A/B ---------------------------------------------------------
 INTERACTIONS_COUNT = "comments + reactions"  # what "interactions per post" counts, everywhere
 SUGGEST_HEADER = "<b>What to post next</b> (interactions = comments + reactions)"

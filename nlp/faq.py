@@ -27,6 +27,9 @@ from nlp.faq_data import FaqEntry
 Progress = Callable[[str, int, int], None]
 DEFAULT_THRESHOLD = 0.5
 MIN_HELD_OUT = 20
+# A question at least this similar to a question the creator (or a 👎) marked wrong for the chosen entry,
+# and closer to it than to any example of that entry, is handed off ("marked wrong before").
+NEGATIVE_SIMILARITY = 0.85
 
 
 @dataclass(frozen=True)
@@ -178,12 +181,16 @@ class FaqMatcher:
     """fit / match / save / load. Entry ids are the creator's; the head works on integer rows."""
 
     def __init__(self, encoder: Encoder, head: LinearHead, meta: FaqMeta, examples: np.ndarray,
-                 example_rows: np.ndarray) -> None:
+                 example_rows: np.ndarray, negatives: np.ndarray | None = None,
+                 negative_rows: np.ndarray | None = None) -> None:
         self.encoder = encoder
         self.head = head
         self.meta = meta
         self.examples = examples
         self.example_rows = example_rows
+        # questions marked as not answered by an entry (embedded) and that entry's row
+        self.negatives = negatives if negatives is not None else np.zeros((0, examples.shape[1]), np.float32)
+        self.negative_rows = negative_rows if negative_rows is not None else np.zeros(0, dtype=np.int64)
 
     @property
     def calibration(self) -> Calibration:
@@ -201,8 +208,13 @@ class FaqMatcher:
         folds: int = 10,
         seed: int = 0,
         progress: Progress | None = None,
+        negatives: Sequence[tuple[str, str]] = (),
     ) -> FaqMatcher:
-        """Train on every question of every entry. Needs at least one entry with one question."""
+        """Train on every question of every entry. Needs at least one entry with one question.
+
+        `negatives`: (entry id, question) pairs the creator marked as not answered by that entry;
+        `match` hands off a question nearly the same as one of them (see NEGATIVE_SIMILARITY).
+        Pairs of entries not in `entries` are ignored. They do not change the head or the calibration."""
         start = time.time()
         texts = [q for e in entries for q in e.questions]
         labels = np.array([i for i, e in enumerate(entries) for _ in e.questions])
@@ -217,10 +229,14 @@ class FaqMatcher:
         calibration = cls._calibrate(x, labels, n, c, folds, seed, target_precision, progress)
         calibration.min_margin = max(calibration.min_margin, min_margin)
         head = LinearHead.fit(x, labels, n, c)
+        row_of = {e.id: i for i, e in enumerate(entries)}
+        known = [(row_of[entry_id], q) for entry_id, q in negatives if entry_id in row_of and q.strip()]
+        neg_x = encoder.encode([q for _, q in known]) if known else None
+        neg_rows = np.array([r for r, _ in known], dtype=np.int64) if known else None
         meta = FaqMeta(base_model=encoder.name, entry_ids=[e.id for e in entries],
                        answers=[e.answer for e in entries], calibration=calibration,
                        n_examples=len(texts), train_seconds=time.time() - start)
-        return cls(encoder, head, meta, x, labels)
+        return cls(encoder, head, meta, x, labels, neg_x, neg_rows)
 
     @staticmethod
     def _calibrate(x: np.ndarray, y: np.ndarray, n: int, c: float, k: int, seed: int, target: float,
@@ -279,11 +295,12 @@ class FaqMatcher:
     def match(self, questions: Sequence[str]) -> list[Match]:
         x = self.encoder.encode(questions)
         probs = _softmax(self.head.logits(x) / self.calibration.temperature)
-        _, feats = _signals(probs, x, self.examples, self.example_rows)
+        best_rows, feats = _signals(probs, x, self.examples, self.example_rows)
         confidence = _confidence(feats, self.calibration)
+        marked_wrong = self._marked_wrong(x, best_rows, feats[:, 2])
         out = []
         unreadable = getattr(self.encoder, "unknown_share", None)
-        for q, p, conf_value, f in zip(questions, probs, confidence, feats, strict=True):
+        for q, p, conf_value, f, wrong in zip(questions, probs, confidence, feats, marked_wrong, strict=True):
             order = np.argsort(-p)
             best = int(order[0])
             second = int(order[1]) if len(order) > 1 else None
@@ -296,9 +313,22 @@ class FaqMatcher:
                 reason = "low confidence"
             elif margin < self.calibration.min_margin:
                 reason = "ambiguous"
+            elif wrong:
+                reason = "marked wrong before"
             out.append(Match(entry_id=self.meta.entry_ids[best], answer=self.meta.answers[best],
                              confidence=conf, margin=margin, handoff=reason != "confident", reason=reason,
                              second_id=self.meta.entry_ids[second] if second is not None else None))
+        return out
+
+    def _marked_wrong(self, x: np.ndarray, best: np.ndarray, nearest_example: np.ndarray) -> np.ndarray:
+        """Per question: nearly the same as a question marked wrong for its best entry, and closer to
+        it than to every example of that entry."""
+        if not len(self.negatives):
+            return np.zeros(len(x), dtype=bool)
+        sims = x @ self.negatives.T
+        same = self.negative_rows[None, :] == best[:, None]
+        nearest_negative = np.where(same, sims, -1.0).max(axis=1)
+        out: np.ndarray = (nearest_negative >= NEGATIVE_SIMILARITY) & (nearest_negative > nearest_example)
         return out
 
     # ------------------------------------------------------------------ persistence
@@ -306,7 +336,8 @@ class FaqMatcher:
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
         np.savez(p / "head.npz", weights=self.head.weights, bias=self.head.bias,
-                 examples=self.examples.astype(np.float16), example_rows=self.example_rows)
+                 examples=self.examples.astype(np.float16), example_rows=self.example_rows,
+                 negatives=self.negatives.astype(np.float16), negative_rows=self.negative_rows)
         (p / "meta.json").write_text(json.dumps(asdict(self.meta), ensure_ascii=False, indent=1))
 
     @classmethod
@@ -315,8 +346,10 @@ class FaqMatcher:
         data = np.load(p / "head.npz")
         raw: dict[str, Any] = json.loads((p / "meta.json").read_text())
         raw["calibration"] = Calibration(**raw["calibration"])
+        negatives = data["negatives"].astype(np.float32) if "negatives" in data.files else None  # none before
         return cls(encoder, LinearHead(data["weights"], data["bias"]), FaqMeta(**raw),
-                   data["examples"].astype(np.float32), data["example_rows"])
+                   data["examples"].astype(np.float32), data["example_rows"], negatives,
+                   data["negative_rows"] if "negative_rows" in data.files else None)
 
     @staticmethod
     def read_meta(path: str | Path) -> dict[str, Any]:

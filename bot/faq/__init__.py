@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from telegram.ext import MessageHandler, filters
 
-from bot.faq import authoring, followers, handlers, jobs
+from bot.faq import authoring, followers, handlers, jobs, review
 from bot.faq.handoffs import undeliverable
 from bot.faq.model import faq_model_for, live_model
 from bot.faq.training import retrain_without_forgotten
@@ -20,6 +20,7 @@ from nlp.model_factory import ModelFactory
 
 RELOAD_SECONDS = 5.0  # every worker follows a newly published version within this
 DIGEST_SECONDS = 10.0  # between looks for questions waiting for a digest
+AUTO_RETRAIN_SECONDS = 60.0  # between looks for enough new examples (and for the end of a burst)
 
 
 def attach_model(services: Services, models: ModelFactory) -> None:
@@ -46,6 +47,7 @@ def register(reg: Registry) -> None:
     reg.handler(lambda f: MessageHandler(
         f.creators & f.creator_chats & filters.REPLY & f.new_message & ~filters.COMMAND, handlers.creator_reply))
     reg.callback(buttons.FEEDBACK, handlers.feedback)
+    reg.callback(buttons.REVIEW, handlers.review_button)
     reg.callback(authoring.FAQ_PREFIX, handlers.faq_button)
     reg.fallback(lambda f: MessageHandler(f.creators & f.private & f.new_message & filters.Document.ALL,
                                           handlers.faq_file))
@@ -54,8 +56,12 @@ def register(reg: Registry) -> None:
     reg.job(Job("faq-reload", jobs.reload_faq_model, every=RELOAD_SECONDS, first=RELOAD_SECONDS, leader_only=False))
     reg.job(Job("handoff-digest", jobs.handoff_digest, every=DIGEST_SECONDS, first=2.0))
     reg.job(Job("faq-nightly-retrain", jobs.nightly_retrain, daily=lambda s: s.faq.retrain_clock))
+    reg.job(Job("faq-auto-retrain", jobs.auto_retrain_job, every=AUTO_RETRAIN_SECONDS, first=AUTO_RETRAIN_SECONDS))
+    reg.job(Job("faq-review-list", jobs.review_list, daily=lambda s: s.faq.review_clock,
+                enabled=lambda s: s.faq.review_size > 0))
     reg.prefetch.append(Prefetch(start=jobs.start_matching, ready=jobs.matched))
     reg.undeliverable.append(undeliverable)
+    reg.undeliverable.append(review.undeliverable)
     reg.on_build.append(attach_model)
     reg.on_start.append(jobs.load_live_version)
     reg.model_versions["faq"] = version

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.faq.entries import mark_example
 from bot.faq.handoffs import _display_name, open_handoff_for, start_handoff
 from bot.faq.model import live_model
 from bot.kernel import buttons
@@ -75,7 +76,8 @@ async def answer_question(services: Services, session: Session, message: Incomin
         start_handoff(services, session, user, message.chat_id, text, match.reason, match.confidence)
         return
     answer = FaqAnswer(user_id=user.id, chat_id=message.chat_id, question=text, entry_id=match.entry_id,
-                       confidence=match.confidence, model_version=version or "?")
+                       confidence=match.confidence, model_version=version or "?",
+                       threshold=model.threshold_for(text))
     session.add(answer)
     session.flush()
     row = send_text(session, message.chat_id, texts.esc(match.answer), purpose="faq-answer",
@@ -86,7 +88,9 @@ async def answer_question(services: Services, session: Session, message: Incomin
 
 def record_feedback(services: Services, session: Session, user: Person, answer_id: int, value: str,
                     message_chat_id: int, message_id: int) -> str:
-    """Store 👍/👎 (once per answer); 👎 opens a handoff. Returns the text for the button toast."""
+    """Store 👍/👎 (once per answer); 👎 opens a handoff and makes the question a negative example of
+    the entry (from the next training on, the same question is handed off; an accepted example of the
+    entry is never undone by a follower). Returns the text for the button toast."""
     answer = session.get(FaqAnswer, answer_id)
     if answer is None or answer.user_id != user.id:
         return texts.FEEDBACK_UNKNOWN
@@ -96,6 +100,8 @@ def record_feedback(services: Services, session: Session, user: Person, answer_i
     answer.feedback_at = utcnow()
     edit_buttons(session, message_chat_id, message_id)
     if answer.feedback == "down":
+        if answer.question:
+            mark_example(session, answer.entry_id, answer.question, "negative", "feedback", override=False)
         start_handoff(services, session, user, answer.chat_id, answer.question or "", "👎 on an answer",
                       answer.confidence)
     return texts.FEEDBACK_THANKS

@@ -63,10 +63,18 @@ def training_entries(session: Session) -> list[FaqEntry]:
     return list(entries.values())
 
 
+def negative_examples(session: Session) -> list[tuple[str, str]]:
+    """(entry id, question) of every question marked as not answered by an active entry."""
+    return [(entry_id, question) for entry_id, question in session.execute(
+        select(FaqExample.entry_id, FaqExample.question).join(FaqEntryRow)
+        .where(FaqEntryRow.active.is_(True), FaqExample.status == "negative").order_by(FaqExample.id))]
+
+
 def examples_since(session: Session, trained_at: float) -> int:
+    """New accepted and negative examples since a version trained at `trained_at` (what a retrain adds)."""
     since = datetime.fromtimestamp(trained_at, UTC)
     return int(session.scalar(select(func.count()).select_from(FaqExample).where(
-        FaqExample.status == "accepted", FaqExample.created_at > since)) or 0)
+        FaqExample.status.in_(("accepted", "negative")), FaqExample.created_at > since)) or 0)
 
 
 def link_example(session: Session, example: FaqExample, user_id: int) -> None:
@@ -76,7 +84,29 @@ def link_example(session: Session, example: FaqExample, user_id: int) -> None:
         session.add(FaqExamplePerson(example_id=example.id, user_id=user_id))
 
 
-def learn_answer(session: Session, question: str, answer: str, accepted: bool, asker: int | None = None) -> str:
+def mark_example(session: Session, entry_id: str, question: str, status: str, source: str,
+                 override: bool = True) -> bool:
+    """Make `question` an accepted or a negative example of `entry_id` (the other kind of the same
+    question is turned around when `override`: the creator's word wins; a follower's 👎 never undoes
+    an accepted example). Returns whether the entry now holds it with that status."""
+    question = question.strip()
+    if not question or session.get(FaqEntryRow, entry_id) is None:
+        return False
+    row = session.scalar(select(FaqExample).where(FaqExample.entry_id == entry_id, FaqExample.question == question))
+    if row is None:
+        session.add(FaqExample(entry_id=entry_id, question=question, source=source, status=status))
+        session.flush()
+        return True
+    if row.status == status:
+        return True
+    if row.status == "accepted" and not override:
+        return False
+    row.status, row.source, row.created_at = status, source, utcnow()  # new for the next retrain
+    return True
+
+
+def learn_answer(session: Session, question: str, answer: str, accepted: bool, source: str = "handoff",
+                 asker: int | None = None) -> str:
     """Make the question the creator answered an FAQ example of their answer (a new entry unless the
     answer already exists). Only that one question: follow-ups appended while the handoff was open
     are not examples, so nobody can attach other questions to an unrelated answer. With
@@ -92,12 +122,14 @@ def learn_answer(session: Session, question: str, answer: str, accepted: bool, a
     question = question.strip()
     duplicate = session.scalar(select(FaqExample).where(
         FaqExample.entry_id == existing.id, FaqExample.question == question))
+    status = "accepted" if accepted else "pending"
     if duplicate is None and question:
-        duplicate = FaqExample(entry_id=existing.id, question=question, source="handoff",
-                               status="accepted" if accepted else "pending")
+        duplicate = FaqExample(entry_id=existing.id, question=question, source=source, status=status)
         session.add(duplicate)
-    if duplicate is not None and duplicate.source == "handoff" and asker is not None:
-        link_example(session, duplicate, asker)  # another follower asked it too: theirs as well
+    elif duplicate is not None and duplicate.status == "negative":  # marked wrong before: the creator's answer wins
+        duplicate.status, duplicate.source, duplicate.created_at = status, source, utcnow()
+    if duplicate is not None and duplicate.source not in ("file", "creator") and asker is not None:
+        link_example(session, duplicate, asker)  # a follower's question (another may have asked it too)
     return existing.id
 
 

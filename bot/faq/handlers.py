@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import texts
-from bot.faq import answering, conversation, handoffs
+from bot.faq import answering, conversation, handoffs, review
 from bot.faq import authoring as faq_chat
 from bot.faq.training import start_retrain
 from bot.kernel import buttons
@@ -23,7 +23,11 @@ async def creator_reply(update: Update, context: BotContext) -> None:
     handoff, answer = handoffs.handoff_for_reply(context.session, message.chat_id, message.reply_to_message.message_id,
                                             message.text or "")
     if handoff is None:
-        if handoffs.is_digest(context.session, message.chat_id, message.reply_to_message.message_id):
+        fixed = review.answer_for_fix(context.session, message.chat_id, message.reply_to_message.message_id)
+        if fixed is not None:  # the right answer to a question marked wrong in the daily list
+            attribute_update(context.session, current_raw_id(), fixed.user_id)  # it quotes their question
+            review.learn_fix(context.session, context.services.settings, fixed, message.text or "", message.chat_id)
+        elif handoffs.is_digest(context.session, message.chat_id, message.reply_to_message.message_id):
             send_text(context.session, message.chat_id, texts.HANDOFF_DIGEST_PICK)
         elif message.chat.type == "private":
             await conversation.on_private_message(context.services, context.session, incoming(message))
@@ -144,4 +148,18 @@ async def feedback(update: Update, context: BotContext) -> None:
     if query.message is not None and button is not None:
         toast = answering.record_feedback(context.services, context.session, person(query.from_user), button.item_id,
                                     button.choice, query.message.chat.id, query.message.message_id)
+    answer_callback(context.session, query.id, query.from_user.id, toast)
+
+
+async def review_button(update: Update, context: BotContext) -> None:
+    """✅ / ✏️ under the creator's daily "were these right?" list, and "hand off next time"."""
+    query = update.callback_query
+    assert query is not None
+    button = buttons.parse(query.data, buttons.REVIEW)
+    toast = texts.FEEDBACK_UNKNOWN
+    if query.message is not None and button is not None and context.services.settings.is_creator(query.from_user.id):
+        for user_id in review.people_quoted(context.session, button.item_id):  # the pressed message quotes them
+            attribute_update(context.session, current_raw_id(), user_id)
+        toast = review.press(context.session, context.services.settings, button.item_id, button.choice,
+                             query.message.chat.id, query.message.message_id)
     answer_callback(context.session, query.id, query.from_user.id, toast)

@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -76,6 +76,7 @@ class FaqModel:
         self.matcher: RoutedFaqMatcher | None = None
         self.version: str | None = None
         self.training = threading.Lock()
+        self.retrain_due = False  # the nightly retrain waits for the end of a burst (bot.faq.jobs.auto_retrain)
         self._unreadable: set[str] = set()  # versions that failed to load (not retried every 5 s)
         self._missing: set[str] = set()  # published versions not in our directory (warned about once)
         # questions that arrive together are matched in one model call (nlp/batching.py)
@@ -130,6 +131,14 @@ class FaqModel:
             if not future.cancelled():
                 return await future
         return await self.batcher.submit(question)
+
+    def threshold_for(self, question: str) -> float | None:
+        """The confidence threshold of the live matcher that answers `question` (None: no model)."""
+        matcher = self.matcher
+        if matcher is None:
+            return None
+        route = getattr(matcher, "route", None)
+        return float((route(question) if route is not None else matcher).calibration.threshold)
 
     def encoder(self, name: str = ENGLISH) -> Encoder:
         return self.models.encoder(name)
@@ -242,17 +251,21 @@ class FaqModel:
         return False
 
     def train(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
-              progress: Progress | None = None) -> tuple[str, RoutedFaqMatcher]:
-        """Train, save and publish a new version; the caller decides when to reload."""
+              progress: Progress | None = None,
+              negatives: Sequence[tuple[str, str]] = ()) -> tuple[str, RoutedFaqMatcher]:
+        """Train, save and publish a new version; the caller decides when to reload.
+        `negatives`: (entry id, question) pairs marked as not answered by that entry."""
         with self.exclusive():
-            return self.train_locked(entries, target_precision, min_margin, progress)
+            return self.train_locked(entries, target_precision, min_margin, progress, negatives=negatives)
 
     def train_locked(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
-                     progress: Progress | None = None, generation: int | None = None) -> tuple[str, RoutedFaqMatcher]:
+                     progress: Progress | None = None, generation: int | None = None,
+                     negatives: Sequence[tuple[str, str]] = ()) -> tuple[str, RoutedFaqMatcher]:
         """`train` for a caller that holds `exclusive()`. With `generation` (the count of forgets read
         before `entries`), raises StaleTraining instead of publishing when an example was forgotten since."""
+        extra: dict[str, Any] = {"negatives": list(negatives)} if negatives else {}
         matcher = self.models.fit_faq(entries, target_precision=target_precision, min_margin=min_margin,
-                                      progress=progress)
+                                      progress=progress, **extra)
         path = versions.new_version_dir(self.root)
         try:
             matcher.save(path)
@@ -292,7 +305,7 @@ def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target
     training lock throughout. When /forgetme removed an example meanwhile, the version is deleted
     unpublished and trained again from what is left. `drop_older`: then delete every other version
     (they hold forgotten questions), still under the lock."""
-    from bot.faq.entries import training_entries
+    from bot.faq.entries import negative_examples, training_entries
 
     with model.exclusive():
         for _ in range(STALE_TRIES):
@@ -300,10 +313,12 @@ def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target
                 # the count first: a forget that commits between the two reads makes this version stale
                 generation = live_models.forget_generation(session, live_models.FAQ)
                 entries = training_entries(session)
+                negatives = negative_examples(session)
             if not entries:
                 raise ValueError("no FAQ entries yet: import a FAQ file first (creatorbot faq import FILE)")
             try:
-                version, matcher = model.train_locked(entries, target_precision, min_margin, progress, generation)
+                version, matcher = model.train_locked(entries, target_precision, min_margin, progress, generation,
+                                                     negatives)
             except StaleTraining as exc:
                 log.info("%s: training again", exc)
                 continue

@@ -14,8 +14,10 @@ from bot import texts
 FEEDBACK = "fb"
 REMINDER_CANCEL = "rm"
 RELABEL = "sl"
+REVIEW = "rv"  # the creator's daily "were these right?" list: ✅ ok, ✏️ fix, then "hand off next time"
 CHOICES: dict[str, tuple[str, ...]] = {
     FEEDBACK: ("up", "down"),
+    REVIEW: ("ok", "fix", "hand"),
     REMINDER_CANCEL: (),
     RELABEL: ("neg", "neu", "pos"),
 }

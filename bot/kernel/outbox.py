@@ -81,10 +81,13 @@ def send_file(
                                          file_name=file_name, file_data=data))
 
 
-def edit_buttons(session: Session, chat_id: int, message_id: int) -> OutboxMessage:
-    """Queue removing the inline keyboard of a message we sent."""
-    return _queue(session, OutboxMessage(chat_id=chat_id, method=REMOVE_BUTTONS,
-                                         params={"message_id": message_id}, purpose="edit"))
+def edit_buttons(session: Session, chat_id: int, message_id: int,
+                 buttons: list[list[tuple[str, str]]] | None = None) -> OutboxMessage:
+    """Queue removing the inline keyboard of a message we sent (or replacing it with `buttons`)."""
+    params: dict[str, Any] = {"message_id": message_id}
+    if buttons:
+        params["buttons"] = [[[label, data] for label, data in row] for row in buttons]
+    return _queue(session, OutboxMessage(chat_id=chat_id, method=REMOVE_BUTTONS, params=params, purpose="edit"))
 
 
 def answer_callback(session: Session, callback_query_id: str, user_id: int, text: str) -> OutboxMessage:

@@ -93,10 +93,11 @@ def _alert_comment_ids(row: OutboxMessage) -> set[int]:
 
 
 def _forget_outbox(session: Session, user_id: int, handoffs: list[Handoff], comment_ids: list[int],
-                   since: Any) -> tuple[int, list[tuple[int, int]]]:
+                   since: Any, review_rows: list[int] | None = None) -> tuple[int, list[tuple[int, int]]]:
     """Delete what was sent to the follower or about them (notes, follow-ups, digests listing them:
-    the others in such a digest are listed again in the next one); redact alerts quoting their
-    comments. Returns (rows touched, (chat id, message id) of copies recorded as direct messages)."""
+    the others in such a digest are listed again in the next one; daily review lists and prompts
+    quoting them); redact alerts quoting their comments. Returns (rows touched, (chat id, message id)
+    of copies recorded as direct messages)."""
     about = [h.id for h in handoffs]
     digests = [h.creator_outbox_id for h in handoffs if h.creator_outbox_id is not None]
     # rows recorded as carrying their words or name when written (digests, /faq unanswered, /faq list)
@@ -105,6 +106,8 @@ def _forget_outbox(session: Session, user_id: int, handoffs: list[Handoff], comm
         digests += list(session.scalars(select(OutboxMessage.id).where(
             OutboxMessage.id.in_(carrying), OutboxMessage.purpose == DIGEST_PURPOSE)))
     condition = OutboxMessage.chat_id == user_id
+    if review_rows:
+        condition = or_(condition, OutboxMessage.id.in_(review_rows))
     if about:
         condition = or_(condition, OutboxMessage.handoff_id.in_(about))
     if digests:
@@ -178,6 +181,31 @@ def _forget_learned_examples(session: Session, user_id: int, handoffs: list[Hand
     return removed
 
 
+def _forget_reviewed_examples(session: Session, user_id: int) -> tuple[int, list[int]]:
+    """FAQ examples made from this follower's automatic answers (👎, the creator's ✅ / ✏️ / right
+    answer in the daily review), unless another follower's answer made the same one; and the outbox
+    rows of review lists and prompts that quote their questions. Returns (examples removed, outbox ids)."""
+    removed, outbox_ids = 0, []
+    for a in session.scalars(select(FaqAnswer).where(FaqAnswer.user_id == user_id, or_(
+            FaqAnswer.review.is_not(None), FaqAnswer.feedback == "down"))):
+        outbox_ids += [i for i in (a.list_outbox_id, a.fix_outbox_id) if i is not None]
+        if not a.question:
+            continue
+        made: list[tuple[str, tuple[str, ...]]] = [(a.entry_id, ("review", "feedback"))]
+        if a.learned_entry_id:
+            made.append((a.learned_entry_id, ("review",)))
+        for entry_id, sources in made:
+            shared = session.scalar(select(FaqAnswer.id).where(
+                FaqAnswer.user_id != user_id, FaqAnswer.question == a.question,
+                or_(FaqAnswer.entry_id == entry_id, FaqAnswer.learned_entry_id == entry_id),
+                or_(FaqAnswer.review.in_(("confirmed", "wrong", "fixed")), FaqAnswer.feedback == "down")).limit(1))
+            if shared is None:
+                removed += len(session.execute(delete(FaqExample).where(
+                    FaqExample.entry_id == entry_id, FaqExample.question == a.question.strip(),
+                    FaqExample.source.in_(sources)).returning(FaqExample.id)).all())
+    return removed, outbox_ids
+
+
 def forget_follower(session: Session, user_id: int, data_dir: Path | None = None) -> dict[str, int]:
     """Delete what the bot stored about one follower. Returns what was removed, by kind.
 
@@ -195,8 +223,9 @@ def forget_follower(session: Session, user_id: int, data_dir: Path | None = None
     comment_ids = [c.id for c in comments]
     since = min((c.created_at for c in comments), default=None)
 
-    removed["learned_examples"] = _forget_learned_examples(session, user_id, handoffs)
-    removed["outbox"], copies = _forget_outbox(session, user_id, handoffs, comment_ids, since)
+    reviewed, review_rows = _forget_reviewed_examples(session, user_id)
+    removed["learned_examples"] = _forget_learned_examples(session, user_id, handoffs) + reviewed
+    removed["outbox"], copies = _forget_outbox(session, user_id, handoffs, comment_ids, since, review_rows)
     dm_condition = DirectMessage.user_id == user_id
     if copies:  # the bot's notes to the creator's private chat, recorded as direct messages
         dm_condition = or_(dm_condition, tuple_(DirectMessage.chat_id, DirectMessage.message_id).in_(copies))

@@ -53,7 +53,11 @@ def bot_api_call(row: OutboxMessage) -> BotApiCall:
         return BotApiCall(method, {"chat_id": chat_id, "caption": p.get("caption", ""), "parse_mode": PARSE_MODE,
                                    field: _file(row)})
     if row.method == outbox.REMOVE_BUTTONS:
-        return BotApiCall("editMessageReplyMarkup", {"chat_id": chat_id, "message_id": p["message_id"]})
+        edit: dict[str, Any] = {"chat_id": chat_id, "message_id": p["message_id"]}
+        if p.get("buttons"):  # a smaller keyboard instead of none
+            edit["reply_markup"] = {"inline_keyboard": [[{"text": label, "callback_data": data} for label, data in line]
+                                                        for line in p["buttons"]]}
+        return BotApiCall("editMessageReplyMarkup", edit)
     if row.method == outbox.CALLBACK_ANSWER:
         return BotApiCall("answerCallbackQuery", {"callback_query_id": p["callback_query_id"],
                                                   "text": p.get("text", "")})

@@ -309,8 +309,10 @@ class FaqExample(Base):
     question: Mapped[str] = mapped_column(Text)
     question_hash: Mapped[str] = mapped_column(String(64), default=lambda ctx: text_hash(
         ctx.get_current_parameters()["question"]))
-    source: Mapped[str] = mapped_column(String(10), default="file")  # file | handoff
-    status: Mapped[str] = mapped_column(String(10), default="accepted")  # accepted | pending
+    source: Mapped[str] = mapped_column(String(10), default="file")  # file | handoff | creator | review | feedback
+    # accepted | pending (waits for review) | negative (the question is NOT answered by this entry: a 👎 or
+    # the creator's ✏️ in the daily review; training hands off questions nearly the same as it)
+    status: Mapped[str] = mapped_column(String(10), default="accepted")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -344,7 +346,11 @@ class Handoff(Base):
 
 
 class FaqAnswer(Base):
-    """An automatic answer the bot gave, with the follower's 👍/👎."""
+    """An automatic answer the bot gave, with the follower's 👍/👎 and the creator's review.
+
+    Review (the daily "were these right?" list): `review` is None (never listed), "listed", "confirmed"
+    (✅: the question became an example of the entry), "wrong" (✏️: a negative example of the entry)
+    or "fixed" (the creator replied with the right answer, learned into `learned_entry_id`)."""
 
     __tablename__ = "faq_answers"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -358,6 +364,12 @@ class FaqAnswer(Base):
     feedback: Mapped[str | None] = mapped_column(String(4))  # up | down
     feedback_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    threshold: Mapped[float | None] = mapped_column(Float)  # the model's threshold when it answered
+    review: Mapped[str | None] = mapped_column(String(10))
+    listed_at: Mapped[datetime | None] = mapped_column(index=True)  # when it went into a daily list
+    list_outbox_id: Mapped[int | None] = mapped_column(Integer)  # the list message
+    fix_outbox_id: Mapped[int | None] = mapped_column(Integer, index=True)  # "reply with the right answer"
+    learned_entry_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class Reminder(Base):

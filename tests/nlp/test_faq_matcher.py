@@ -36,6 +36,36 @@ def test_fit_match_save_load(tmp_path: Path) -> None:
     assert again.match(["which tripod do you use for hiking?"])[0].confidence == pytest.approx(known.confidence, rel=1e-3)
 
 
+def test_a_question_marked_wrong_for_an_entry_is_handed_off(tmp_path: Path) -> None:
+    entries = load_faq(SAMPLE)
+    wrong = "which tripod do you use for hiking?"
+    plain = FaqMatcher.fit(entries, HashingEncoder())
+    assert not plain.match([wrong])[0].handoff
+    matcher = FaqMatcher.fit(entries, HashingEncoder(), negatives=[("tripod", wrong), ("gone", "what tripod?")])
+    assert matcher.calibration == plain.calibration  # negatives change neither the head nor the calibration
+    again = FaqMatcher.load(_saved(matcher, tmp_path / "v2"), HashingEncoder())
+    for m in (matcher, again):
+        marked, other, example = m.match([wrong, "what drone do you fly?", "Which tripod do you use?"])
+        assert marked.handoff and marked.reason == "marked wrong before" and marked.entry_id == "tripod"
+        assert not other.handoff and not example.handoff  # an example of the entry is closer than the negative
+
+
+def test_a_version_saved_before_negatives_loads(tmp_path: Path) -> None:
+    matcher = FaqMatcher.fit(load_faq(SAMPLE), HashingEncoder())
+    path = _saved(matcher, tmp_path / "v1")
+    data = dict(np.load(path / "head.npz"))
+    del data["negatives"], data["negative_rows"]
+    np.savez(path / "head.npz", **data)  # the files of a version trained before negatives existed
+    old = FaqMatcher.load(path, HashingEncoder())
+    assert old.negatives.shape == (0, old.examples.shape[1])
+    assert not old.match(["which tripod do you use for hiking?"])[0].handoff
+
+
+def _saved(matcher: FaqMatcher, path: Path) -> Path:
+    matcher.save(path)
+    return path
+
+
 def test_unreadable_text_is_handed_off() -> None:
     matcher = FaqMatcher.fit(load_faq(SAMPLE), HashingEncoder())
     (m,) = matcher.match(["你用什么相机拍的？"])

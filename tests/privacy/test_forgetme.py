@@ -328,3 +328,60 @@ def test_an_example_added_from_a_followers_answer_or_handoff_goes_with_them(tmp_
         left = set(s.scalars(select(FaqExample.question)))
         assert left == {"how tall is it?", "which head?"}
     engine.dispose()
+
+
+def test_forget_removes_examples_made_from_the_followers_answers(tmp_path: Path) -> None:
+    """👎, ✅, ✏️ and the creator's right answer made FAQ examples of a follower's question: they go
+    (a retrain is due), unless another follower's answer made the same; the review list quoting them goes."""
+    from bot.store.models import FaqAnswer, FaqEntryRow, OutboxMessage
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+
+    def answer(user_id: int, question: str, entry: str, **review: Any) -> FaqAnswer:
+        return FaqAnswer(user_id=user_id, chat_id=user_id, question=question, entry_id=entry, confidence=0.8,
+                         model_version="v0001", **review)
+
+    with sessions() as s, s.begin():
+        for entry in ("tripod", "drone", "fixed"):
+            s.add(FaqEntryRow(id=entry, answer=entry))
+        s.add(OutboxMessage(id=77, chat_id=CREATOR_ID, method="text", params={"text": "🔎 wombat9931"},
+                            purpose="faq-review"))
+        s.add_all([
+            answer(XENA, "wombat9931 tripod?", "tripod", feedback="down"),
+            answer(XENA, "quokka5521 drone?", "drone", review="confirmed", list_outbox_id=77),
+            answer(XENA, "shared question", "tripod", review="wrong", list_outbox_id=77),
+            answer(XENA, "Xenaphon fix", "drone", review="fixed", learned_entry_id="fixed", list_outbox_id=77),
+            answer(YURI, "shared question", "tripod", feedback="down"),
+        ])
+        s.add_all([
+            FaqExample(entry_id="tripod", question="wombat9931 tripod?", source="feedback", status="negative"),
+            FaqExample(entry_id="drone", question="quokka5521 drone?", source="review", status="accepted"),
+            FaqExample(entry_id="tripod", question="shared question", source="review", status="negative"),
+            FaqExample(entry_id="drone", question="Xenaphon fix", source="review", status="negative"),
+            FaqExample(entry_id="fixed", question="Xenaphon fix", source="review", status="accepted"),
+            FaqExample(entry_id="tripod", question="Which tripod?", source="file", status="accepted"),
+        ])
+    with sessions() as s, s.begin():
+        removed = forget_follower(s, XENA, tmp_path)
+    with sessions() as s:
+        left = {(e.entry_id, e.question) for e in s.scalars(select(FaqExample))}
+        assert left == {("tripod", "shared question"), ("tripod", "Which tripod?")}
+        assert removed["learned_examples"] == 4  # the model must be retrained without them
+        assert s.get(OutboxMessage, 77) is None
+        assert s.scalars(select(FaqAnswer.user_id)).all() == [YURI]
+    engine.dispose()
+
+
+def test_a_button_press_loses_the_message_it_quotes_when_scrubbed() -> None:
+    """The creator's ✅ under a review list carries the list's text (other followers' questions)."""
+    from bot.privacy.forget import scrub
+
+    press = {"update_id": 5, "callback_query": {
+        "id": "1", "chat_instance": "1", "data": "rv:3:ok", "from": {"id": CREATOR_ID, "first_name": "Maya"},
+        "message": {"message_id": 9, "chat": {"id": CREATOR_ID, "type": "private"}, "text": "🔎 wombat9931"}}}
+    scrubbed = scrub(press, XENA)
+    assert "wombat9931" not in json.dumps(scrubbed, ensure_ascii=False)
+    assert scrubbed["callback_query"]["data"] == "rv:3:ok" and scrubbed["callback_query"]["from"]["id"] == CREATOR_ID
