@@ -23,17 +23,20 @@ def upsert_follower(session: Session, user: Person) -> Follower:
 
 
 def record_incoming(session: Session, message: IncomingMessage) -> DirectMessage:
-    """Store a follower's message to the bot (idempotent for a replayed update)."""
+    """Store a follower's message to the bot, or in another inbox of the creator (the channel's direct
+    messages, a Business chat), with its inbox (idempotent for a replayed update)."""
     assert message.from_user is not None
     upsert_follower(session, message.from_user)
     existing = session.query(DirectMessage).filter_by(
-        chat_id=message.chat_id, message_id=message.message_id, direction="in").one_or_none()
+        chat_id=message.chat_id, message_id=message.message_id, direction="in", inbox=message.inbox).one_or_none()
     if existing is not None:
         return existing
     dm = DirectMessage(user_id=message.from_user.id, chat_id=message.chat_id,
                        message_id=message.message_id, direction="in",
                        content_type=message.content_type, text=message.text or message.caption,
-                       created_at=message.date)
+                       created_at=message.date, inbox=message.inbox,
+                       business_connection_id=message.business_connection_id,
+                       topic_id=message.direct_messages_topic_id)
     session.add(dm)
     session.flush()
     return dm
