@@ -4,7 +4,7 @@ from; the modes of the inboxes; the chats the creator excluded; forgetting a per
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -132,6 +132,17 @@ def questions_per_inbox(session: Session, since: datetime | None = None) -> dict
         for inbox, n in session.execute(stmt).all():
             counts[str(inbox)] = counts.get(str(inbox), 0) + int(n)
     return counts
+
+
+def questions_per_week(session: Session, now: datetime, weeks: int = 8) -> tuple[list[datetime], dict[str, list[int]]]:
+    """Questions per inbox in each of the last `weeks` weeks (oldest first): week starts, counts by inbox."""
+    starts = [now - timedelta(days=7 * (weeks - i)) for i in range(weeks)]
+    counts = {inbox: [0] * weeks for inbox in INBOXES}
+    for model in (FaqAnswer, Handoff):
+        for inbox, at in session.execute(select(model.inbox, model.created_at).where(model.created_at >= starts[0])):
+            index = min(weeks - 1, int((at - starts[0]).total_seconds() // (7 * 86400)))
+            counts.setdefault(str(inbox), [0] * weeks)[index] += 1
+    return starts, counts
 
 
 def connections(session: Session) -> list[BusinessConnection]:
