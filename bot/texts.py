@@ -356,3 +356,4 @@ BUSINESS_DISCONNECTED = "💼 Your account is disconnected: I no longer read or 
 BUSINESS_WHAT = {"auto": "answer what I'm sure of and send you the rest",
                  "draft": "send you a draft of each answer to approve",
                  "off": "answer nothing"}
+REPORT_BY_INBOX = "Questions by inbox: {inboxes}"

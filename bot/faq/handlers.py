@@ -11,7 +11,7 @@ from bot.faq.training import start_retrain
 from bot.kernel import buttons
 from bot.kernel.context import BotContext
 from bot.kernel.convert import incoming, person
-from bot.kernel.followers import attribute_update
+from bot.kernel.followers import attribute_update, drop_pressed_note
 from bot.kernel.outbox import answer_callback, edit_buttons, send_text
 from bot.kernel.unit import current_raw_id
 from bot.store.models import Follower, Handoff
@@ -159,6 +159,7 @@ async def draft_button(update: Update, context: BotContext) -> None:
         answer_callback(session, query.id, query.from_user.id, texts.FEEDBACK_UNKNOWN)
         return
     attribute_update(session, current_raw_id(), draft.user_id)  # the press is about that follower
+    drop_pressed_note(session, current_raw_id())
     chat_id = query.message.chat.id if query.message else query.from_user.id
     if button.choice == "send":
         toast = drafts.send_draft(services, session, draft, chat_id)

@@ -12,7 +12,7 @@ from bot.inbox import business, channel_dm, connections, queue
 from bot.kernel import buttons
 from bot.kernel.context import BotContext
 from bot.kernel.convert import business_connection, deleted_messages, incoming
-from bot.kernel.followers import attribute_update
+from bot.kernel.followers import attribute_update, drop_pressed_note
 from bot.kernel.outbox import answer_callback, edit_buttons, send_text
 from bot.kernel.unit import current_raw_id
 
@@ -85,6 +85,7 @@ async def never_answer(update: Update, context: BotContext) -> None:
             or not queue.exclude_chat_of(session, button.item_id):
         answer_callback(session, query.id, query.from_user.id, texts.FEEDBACK_UNKNOWN)
         return
+    drop_pressed_note(session, current_raw_id())
     if query.message is not None:
         edit_buttons(session, query.message.chat.id, query.message.message_id)
         send_text(session, query.message.chat.id, texts.NEVER_ANSWER_DONE)
@@ -104,6 +105,7 @@ async def forget_person(update: Update, context: BotContext) -> None:
         answer_callback(session, query.id, query.from_user.id, texts.FEEDBACK_UNKNOWN)
         return
     attribute_update(session, current_raw_id(), user_id)  # this press is about them: forgotten with the rest
+    drop_pressed_note(session, current_raw_id())
     removed = await forget(services, session, user_id)
     if query.message is not None:
         send_text(session, query.message.chat.id, texts.FORGET_PERSON_DONE.format(rows=sum(removed.values())))
