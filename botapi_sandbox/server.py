@@ -161,11 +161,13 @@ class BotApiSandbox:
         # Telegram Business: connections of users' accounts to the bot, and what the bot sent through them
         self.business_connections: dict[str, JSONDict] = {}
         self.business_sent: dict[int, list[JSONDict]] = {}  # chat id (the other person) -> messages sent as the account
+        self.business_received: dict[int, list[JSONDict]] = {}  # chat id -> messages written in it (either side)
         self._business_ids = itertools.count(1)
         # The channel's direct messages (Bot API 9.2): a supergroup with is_direct_messages, a topic per user
         self.direct_messages: JSONDict | None = None
         self.dm_topics: dict[int, JSONDict] = {}  # user id -> their topic {"topic_id", "user"}
         self.dm_rights = True  # the bot may manage the channel's direct messages
+        self.dm_received: dict[int, list[JSONDict]] = {}  # user id -> what they wrote in their topic
         self._update_ids = itertools.count(1)
         self._round_robin = itertools.count()
         self._msg_ids: dict[int, itertools.count[int]] = {}
@@ -532,6 +534,7 @@ class BotApiSandbox:
             owner = self.users.get(connection["user"]["id"], connection["user"])
             msg = self._new_message(chat, **{"from": owner}, business_connection_id=connection["id"],
                                     sender_business_bot=self.bot_user, **fields)
+            msg["message_id"] = self._business_message_id(connection, chat["id"])
             self.business_sent.setdefault(chat["id"], []).append(msg)
             return msg
         chat = self._chat(params.get("chat_id"))
@@ -792,6 +795,7 @@ class BotApiSandbox:
         msg = self._new_message({**chat, "id": peer["id"]}, **{"from": sender}, text=text,
                                 business_connection_id=connection["id"], **content)
         msg["message_id"] = self._business_message_id(connection, peer["id"])
+        self.business_received.setdefault(peer["id"], []).append(msg)
         self.push_update({"business_message": msg})
         return msg
 
@@ -829,16 +833,25 @@ class BotApiSandbox:
         if topic is None:
             topic = self.dm_topics[user["id"]] = {"topic_id": len(self.dm_topics) + 1, "user": user}
         msg = self._new_message(chat, **{"from": user}, text=text, direct_messages_topic=topic, **content)
+        self.dm_received.setdefault(user["id"], []).append(msg)
         self.push_update({"message": msg})
         return msg
 
-    def dm_texts_to(self, user_id: int) -> list[str]:
+    def dm_sent_to(self, user_id: int) -> list[JSONDict]:
         """What was sent into `user_id`'s topic of the channel's direct messages."""
         topic = self.dm_topics.get(user_id)
         if self.direct_messages is None or topic is None:
             return []
-        return [m.get("text") or "" for m in self.sent.get(self.direct_messages["id"], [])
+        return [m for m in self.sent.get(self.direct_messages["id"], [])
                 if m.get("direct_messages_topic", {}).get("topic_id") == topic["topic_id"]]
+
+    def dm_texts_to(self, user_id: int) -> list[str]:
+        return [m.get("text") or "" for m in self.dm_sent_to(user_id)]
+
+    def business_connection_of(self, user_id: int) -> JSONDict | None:
+        """The enabled connection of `user_id`'s account, if they connected the bot."""
+        return next((c for c in self.business_connections.values()
+                     if c["user"]["id"] == user_id and c["is_enabled"]), None)
 
     # ------------------------------------------------------------------ inspection
     def calls_of(self, method: str) -> list[Call]:
