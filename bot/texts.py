@@ -54,6 +54,8 @@ CREATOR_HELP = (
     "/report [day|week|month] – engagement report; /report schedule weekly mon 09:00 sets when it comes\n"
     "/retrain – train the FAQ model on new answers\n"
     "/close – close a handoff (reply to it)\n"
+    "/inbox – handoffs and drafts from every inbox (bot chat, channel direct messages, your own chats), "
+    "and each inbox's mode\n"
     "/dashboard – charts, FAQ editing and reminders in a Mini App\n"
 )
 DASHBOARD_OPEN = "📊 Your dashboard: charts, FAQ editing and reminders. Only you can open it."
