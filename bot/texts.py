@@ -89,7 +89,7 @@ HANDOFF_TO_CREATOR = (
     "<i>Reply to this message to answer; /close (as a reply) closes it without an answer.</i>"
 )
 HANDOFF_DIGEST_HEADER = "📬 <b>{n} more questions</b> came in at once:"
-HANDOFF_DIGEST_LINE = "#{id} <b>{name}</b>: {question}"
+HANDOFF_DIGEST_LINE = "#{id} {tag}<b>{name}</b>: {question}"  # tag: where it came from (INBOX_TAGS)
 HANDOFF_DIGEST_FOOTER = ("\n<i>Reply to this message with #id and your answer to answer one, "
                          "e.g. “#12 Yes, it ships worldwide”; /close #id closes one.</i>")
 HANDOFF_DIGEST_PICK = "Start your reply with the question's #id from the list, e.g. “#12 your answer”."

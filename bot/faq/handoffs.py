@@ -154,8 +154,10 @@ def send_digest(session: Session, settings: Settings) -> int:
     for h in waiting:
         f = names.get(h.user_id)
         name = (f"{f.first_name} (@{f.username})" if f.username else f.first_name) if f else str(h.user_id)
-        lines.append(texts.INBOX_TAGS.get(h.inbox, "") + " " + texts.HANDOFF_DIGEST_LINE.format(
-            id=h.id, name=texts.esc(texts.clip(name, 60)), question=texts.esc(texts.clip(h.question or "", 150))))
+        tag = texts.INBOX_TAGS.get(h.inbox, "")
+        lines.append(texts.HANDOFF_DIGEST_LINE.format(id=h.id, tag=f"{tag} " if tag else "",
+                                                      name=texts.esc(texts.clip(name, 60)),
+                                                      question=texts.esc(texts.clip(h.question or "", 150))))
     row = send_text(session, creator_chat, "\n".join([*lines, texts.HANDOFF_DIGEST_FOOTER]), purpose=DIGEST_PURPOSE)
     for h in waiting:
         h.creator_outbox_id = row.id

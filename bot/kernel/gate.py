@@ -117,7 +117,6 @@ async def gate(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
     user = update.effective_user
     message = update.message
-    private = message is not None and message.chat.type == "private"
     follower = _follower_message(update)
     if user is None or settings.is_creator(user.id) or not (follower or update.callback_query is not None):
         return
@@ -128,6 +127,7 @@ async def gate(update: Update, context: BotContext) -> None:
         return
     if follower and message is not None:  # (a Business message is stored only for an accepted connection)
         record_incoming(context.session, incoming(message))
-    if verdict == "crossed" and private:  # elsewhere the bot speaks only to answer
+    other_inbox = update.business_message is not None or (message is not None and message.chat.type != "private")
+    if verdict == "crossed" and not other_inbox:  # in the other inboxes the bot speaks only to answer
         send_text(context.session, user.id, texts.SLOW_DOWN)
     raise ApplicationHandlerStop

@@ -72,3 +72,21 @@ async def test_one_queue_for_every_inbox(sandbox: BotApiSandbox, sqlite_url: str
         assert lines[1].startswith("📢") and "Ben" in lines[1]
         assert lines[2].startswith("🤖") and "Ana" in lines[2]
         assert "3 waiting" in listing and "your chats (Business): draft" in listing
+
+
+def test_the_digest_covers_every_inbox(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    from bot.faq.handoffs import send_digest
+    from bot.store.db import migrated_sessions
+    from bot.store.models import OutboxMessage
+
+    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
+    sessions = migrated_sessions(sqlite_url)
+    with sessions() as s, s.begin():
+        for user_id, inbox in ((101, "bot"), (102, "channel_dm"), (103, "business")):
+            s.add(Handoff(user_id=user_id, chat_id=user_id, question=f"question of {user_id}", reason="unsure",
+                          inbox=inbox, kind="draft" if inbox == "business" else "handoff"))
+        s.flush()
+        assert send_digest(s, settings) == 3
+        (digest,) = s.scalars(select(OutboxMessage)).all()
+    lines = [line for line in digest.params["text"].splitlines() if line.startswith("#")]
+    assert [line.split()[1] for line in lines] == ["🤖", "📢", "💼"]
