@@ -359,3 +359,5 @@ BUSINESS_WHAT = {"auto": "answer what I'm sure of and send you the rest",
                  "draft": "send you a draft of each answer to approve",
                  "off": "answer nothing"}
 REPORT_BY_INBOX = "Questions by inbox: {inboxes}"
+INBOX_CLOSED = ("⚠️ Not sent: the bot may not answer in your own chats right now (the Business connection is off "
+                "or may not reply). Send it yourself, or allow “Reply to messages” again.")

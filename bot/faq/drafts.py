@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot import texts
 from bot.faq.handoffs import _display_name, relay_creator_answer, target_of
 from bot.kernel import buttons
-from bot.kernel.inboxes import inbox_label
+from bot.kernel.inboxes import inbox_label, target_open
 from bot.kernel.messages import BUSINESS, IncomingMessage
 from bot.kernel.outbox import send_text
 from bot.kernel.services import Services
@@ -66,6 +66,9 @@ def send_draft(services: Services, session: Session, draft: Handoff, creator_cha
     if not draft.suggested_answer:
         return texts.DRAFT_NO_SUGGESTION_TOAST
     target = target_of(draft)
+    if not target_open(session, target):
+        send_text(session, creator_chat_id, texts.INBOX_CLOSED)
+        return texts.INBOX_CLOSED
     text = texts.esc(draft.suggested_answer)
     send_text(session, draft.chat_id, text, purpose=f"relay:{draft.id}", target=target)
     draft.status, draft.answer, draft.answered_at = "answered", draft.suggested_answer, utcnow()

@@ -12,7 +12,7 @@ from bot import texts
 from bot.config import Settings
 from bot.faq.entries import learn_answer
 from bot.kernel.buttons import RETRAIN_BUTTONS
-from bot.kernel.inboxes import inbox_label
+from bot.kernel.inboxes import inbox_label, target_open
 from bot.kernel.messages import BOT_TARGET, BUSINESS, Person, ReplyTarget
 from bot.kernel.outbox import DIGEST_PURPOSE, send_text
 from bot.kernel.services import Services
@@ -165,10 +165,14 @@ def send_digest(session: Session, settings: Settings) -> int:
 
 
 def relay_creator_answer(services: Services, session: Session, handoff: Handoff, answer: str,
-                         creator_chat_id: int) -> None:
+                         creator_chat_id: int) -> bool:
     """Send the creator's reply to the follower (in the inbox the question came from), close the handoff
-    and learn from it. In the creator's own chats (Business) the answer goes out as they wrote it."""
+    and learn from it. In the creator's own chats (Business) the answer goes out as they wrote it.
+    False (nothing sent, the handoff stays open) when the bot may not send there now."""
     target = target_of(handoff)
+    if not target_open(session, target):  # the creator disconnected the bot or took back "reply"
+        send_text(session, creator_chat_id, texts.INBOX_CLOSED)
+        return False
     text = texts.esc(answer) if target.inbox == BUSINESS else texts.CREATOR_ANSWER.format(answer=texts.esc(answer))
     send_text(session, handoff.chat_id, text, purpose=f"{RELAY_PREFIX}{handoff.id}", target=target)
     handoff.status = "answered"
@@ -180,6 +184,7 @@ def relay_creator_answer(services: Services, session: Session, handoff: Handoff,
     send_text(session, creator_chat_id,
               texts.RELAYED_LEARNED if accepted else texts.RELAYED_PENDING,
               buttons=RETRAIN_BUTTONS if accepted else None)
+    return True
 
 
 def close_handoff(session: Session, handoff: Handoff, creator_chat_id: int) -> None:

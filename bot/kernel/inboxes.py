@@ -12,8 +12,16 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.config import Settings
-from bot.kernel.messages import BOT_CHAT, BUSINESS, CHANNEL_DM, INBOXES, IncomingMessage
+from bot.kernel.messages import (
+    BOT_CHAT,
+    BUSINESS,
+    CHANNEL_DM,
+    INBOXES,
+    IncomingMessage,
+    ReplyTarget,
+)
 from bot.kernel.registry import Answerer
+from bot.store.models import BusinessConnection
 
 if TYPE_CHECKING:
     from bot.kernel.services import Services
@@ -33,6 +41,15 @@ def inbox_label(inbox: str) -> str:
     return texts.INBOX_LABELS.get(inbox, inbox)
 
 
+def target_open(session: Session, target: ReplyTarget) -> bool:
+    """May the bot send there now? A Business chat only while the creator's connection is accepted,
+    enabled and allowed to reply (a draft approved after the creator disconnected is not sent)."""
+    if not target.business_connection_id:
+        return True
+    row = session.get(BusinessConnection, target.business_connection_id)
+    return bool(row is not None and row.accepted and row.is_enabled and row.can_reply)
+
+
 async def hand_to_answerer(services: Services, session: Session, message: IncomingMessage) -> bool:
     """Give a follower's message from any inbox to whoever answers questions (the FAQ); False when
     nobody registered to."""
@@ -43,4 +60,5 @@ async def hand_to_answerer(services: Services, session: Session, message: Incomi
     return True
 
 
-__all__ = ["AUTO", "DRAFT", "INBOXES", "OFF", "Answerer", "hand_to_answerer", "inbox_label", "inbox_mode"]
+__all__ = ["AUTO", "DRAFT", "INBOXES", "OFF", "Answerer", "hand_to_answerer", "inbox_label", "inbox_mode",
+           "target_open"]

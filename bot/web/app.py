@@ -19,6 +19,7 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from bot import texts
 from bot.channel import sentiment
 from bot.config import Settings
 from bot.faq import drafts
@@ -184,8 +185,8 @@ def _send_draft(session: Session, app: DashboardApp, user: WebAppUser, form: dic
     draft = _open_item(session, form)
     if draft is None or draft.kind != "draft" or not draft.suggested_answer:
         return "That draft is already done."
-    drafts.send_draft(app.services, session, draft, user.id)
-    return None
+    toast = drafts.send_draft(app.services, session, draft, user.id)
+    return toast if toast == texts.INBOX_CLOSED else None
 
 
 def _answer_item(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
@@ -194,8 +195,7 @@ def _answer_item(session: Session, app: DashboardApp, user: WebAppUser, form: di
         return "That question is already done."
     if not answer:
         return "Write the answer first."
-    relay_creator_answer(app.services, session, item, answer, user.id)
-    return None
+    return None if relay_creator_answer(app.services, session, item, answer, user.id) else texts.INBOX_CLOSED
 
 
 def _skip_item(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:

@@ -232,3 +232,47 @@ async def test_edited_and_deleted_business_messages(sandbox: BotApiSandbox, sqli
             assert left == [second["message_id"]]
             payloads = [r.payload for r in s.scalars(select(RawUpdate))]
             assert not any("Elm Street" in str(p) for p in payloads)  # the update that brought it is emptied
+
+
+async def test_a_draft_approved_after_the_connection_ended_is_not_sent(sandbox: BotApiSandbox, sqlite_url: str,
+                                                                       tmp_path: Path) -> None:
+    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
+    prepare(settings)
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    ana = sandbox.user(101, "Ana")
+    async with running_bot(settings, sandbox) as bot:
+        connection = sandbox.connect_business(maya)
+        sandbox.business_message(connection, ana, KNOWN)
+        await bot.settle()
+        draft = sandbox.sent[CREATOR_ID][-1]
+        sandbox.connect_business(maya, connection_id=connection["id"], can_reply=False)
+        await bot.settle()
+        sandbox.press(maya, draft, _buttons(draft)[texts.DRAFT_SEND_BUTTON])
+        sandbox.send_private(maya, "my own words", reply_to=draft)
+        await bot.settle()
+        assert sandbox.business_sent.get(101) is None
+        assert bot.replies_to(CREATOR_ID)[-2:] == [texts.INBOX_CLOSED] * 2
+        with bot.sessions() as s:
+            assert s.scalars(select(Handoff.status)).all() == ["open"]  # still waiting for the creator
+
+
+async def test_sandbox_refuses_sends_through_unknown_disabled_or_read_only_connections(
+        sandbox: BotApiSandbox) -> None:
+    from aiohttp import ClientSession
+
+    maya, ana = sandbox.user(CREATOR_ID, "Maya"), sandbox.user(101, "Ana")
+    url = f"{sandbox.base_url}{sandbox.token}/sendMessage"
+    async with ClientSession() as http:
+        async def send(connection_id: str) -> int:
+            async with http.post(url, json={"chat_id": ana["id"], "text": "x",
+                                            "business_connection_id": connection_id}) as resp:
+                return resp.status
+
+        assert await send("nope") == 400
+        read_only = sandbox.connect_business(maya, can_reply=False)
+        assert await send(read_only["id"]) == 403
+        sandbox.connect_business(maya, connection_id=read_only["id"])
+        assert await send(read_only["id"]) == 200
+        sandbox.connect_business(maya, connection_id=read_only["id"], enabled=False)
+        assert await send(read_only["id"]) == 400
+    assert len(sandbox.business_sent[101]) == 1
