@@ -27,8 +27,9 @@ from botapi_sandbox.server import BotApiSandbox
 from nlp.model_factory import ModelFactory
 
 CREATOR_ID = 9001
-SAMPLE_FAQ = Path(__file__).parent / "demo_data" / "faq.yaml"
-SAMPLE_FAQ_ZH = Path(__file__).parent / "demo_data" / "faq_zh.yaml"
+DEMO_DATA = Path(__file__).resolve().parents[1] / "demo_data"  # bot/demo_data (packaged with the bot)
+SAMPLE_FAQ = DEMO_DATA / "faq.yaml"
+SAMPLE_FAQ_ZH = DEMO_DATA / "faq_zh.yaml"
 UNANSWERED = "Is there a student discount code?"
 CREATOR_REPLY = "Yes! Students get 20 % off everything in the shop with the code STUDENT20."
 

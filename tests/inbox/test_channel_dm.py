@@ -3,11 +3,15 @@ any question, stored with its inbox; the sandbox refuses a send to a topic it do
 
 from __future__ import annotations
 
+import csv
+import io
+import zipfile
 from pathlib import Path
 
 from sqlalchemy import select
 
 from bot import texts
+from bot.kernel.export import export_zip
 from bot.store.models import DirectMessage, FaqAnswer, Handoff, KnownChat
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
@@ -38,6 +42,10 @@ async def test_question_in_a_topic_is_answered_in_that_topic(sandbox: BotApiSand
             assert s.scalars(select(FaqAnswer.inbox)).all() == ["channel_dm"]
             known = s.get(KnownChat, dm_chat["id"])
             assert known is not None and known.parent_chat_id == sandbox.channel["id"]
+            with zipfile.ZipFile(io.BytesIO(export_zip(s))) as zf:  # /export says which inbox each came from
+                rows = list(csv.DictReader(io.StringIO(zf.read("direct_messages.csv").decode())))
+            assert {(r["user_id"], r["inbox"], r["text"]) for r in rows if r["user_id"] == "101"} == {
+                ("101", "channel_dm", KNOWN)}
 
 
 async def test_handoff_from_a_topic_and_the_creators_reply_goes_back_there(
