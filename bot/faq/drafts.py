@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.faq.authoring import DIALOG_EXPIRES
 from bot.faq.handoffs import _display_name, relay_creator_answer, target_of
 from bot.kernel import buttons
 from bot.kernel.inboxes import inbox_label, target_open
@@ -95,7 +96,9 @@ def start_edit(session: Session, draft: Handoff, creator_chat_id: int, name: str
         dialog = ChatDialog(chat_id=creator_chat_id, kind=EDIT_DIALOG, data={})
         session.add(dialog)
     dialog.kind, dialog.data, dialog.updated_at = EDIT_DIALOG, {"handoff": draft.id}, utcnow()
-    prompt = texts.DRAFT_EDIT_PROMPT.format(id=draft.id, name=texts.esc(name))
+    # in the inbox group the creator answers by replying to the draft; in their own chat, any next message
+    template = texts.DRAFT_EDIT_PROMPT if creator_chat_id > 0 else texts.DRAFT_EDIT_REPLY
+    prompt = template.format(id=draft.id, name=texts.esc(name))
     send_text(session, creator_chat_id, prompt)
     return prompt
 
@@ -106,6 +109,8 @@ def continue_edit(services: Services, session: Session, chat_id: int, text: str)
     if dialog is None or dialog.kind != EDIT_DIALOG:
         return False
     session.delete(dialog)
+    if utcnow() - dialog.updated_at > DIALOG_EXPIRES:  # an Edit long forgotten: this is a new message
+        return False
     draft = session.get(Handoff, int(dialog.data.get("handoff") or 0))
     if draft is None or draft.status != "open":
         send_text(session, chat_id, texts.DRAFT_DONE.format(status=draft.status if draft else "gone"))
