@@ -209,8 +209,8 @@ async def test_the_creators_own_messages_are_never_answered(sandbox: BotApiSandb
             assert (mine.user_id, mine.text) == (101, KNOWN)
 
 
-async def test_edited_and_deleted_business_messages(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
+async def test_edited_and_deleted_business_messages(sandbox: BotApiSandbox, db_url: str, tmp_path: Path) -> None:
+    settings = settings_for(sandbox, db_url, tmp_path / "data")
     prepare(settings)
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana = sandbox.user(101, "Ana")
