@@ -7,7 +7,7 @@ import time
 from datetime import datetime
 
 from telegram import Chat, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ApplicationHandlerStop
 
 from bot import texts
@@ -74,9 +74,10 @@ async def _our_direct_messages(context: BotContext, chat: Chat) -> bool:
         if parent is not None and parent == settings.channel.id:
             member = await context.bot.get_chat_member(parent, context.bot.id)
             allowed = bool(getattr(member, "can_manage_direct_messages", False))
-    except TelegramError as exc:
-        log.info("could not look up direct-messages chat %s: %s", chat.id, exc)
+    except (BadRequest, Forbidden) as exc:  # not a chat the bot may see: not ours
+        log.info("direct-messages chat %s is not the channel's: %s", chat.id, exc)
         return False
+    # any other error (the network) fails the update, which is tried again later
     if parent is None or parent != settings.channel.id:
         return False
     if not allowed:
@@ -112,7 +113,8 @@ async def gate(update: Update, context: BotContext) -> None:
         session = context.session
         forget_foreign_update(session, current_raw_id(), update.update_id, chat.id)
         gone = change is not None and change.new_chat_member.status in _GONE
-        if not gone and not awaits_setup(session, chat.id):
+        # another channel's direct messages: nothing to leave (the bot is in that channel, or it is not)
+        if not gone and not chat.is_direct_messages and not awaits_setup(session, chat.id):
             services.foreign_chats.leave(session, chat.id)
         raise ApplicationHandlerStop
     user = update.effective_user

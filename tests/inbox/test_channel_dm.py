@@ -6,13 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from bot import texts
+from bot.kernel.chats import RECHECK_RIGHTS
 from bot.kernel.export import export_zip
-from bot.store.models import DirectMessage, FaqAnswer, Handoff, KnownChat
+from bot.store.models import DirectMessage, FaqAnswer, Handoff, KnownChat, utcnow
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for
@@ -83,6 +85,15 @@ async def test_without_the_right_to_manage_direct_messages_nothing_is_answered(
         assert sandbox.dm_texts_to(101) == []
         with bot.sessions() as s:
             assert s.scalars(select(DirectMessage)).all() == []  # not our chat to read: nothing stored
+        assert not sandbox.calls_of("leaveChat")  # the channel's own chat: nothing to leave
+        sandbox.dm_rights = True  # the creator gives the bot the right; it asks again after a while
+        with bot.sessions() as s, s.begin():
+            row = s.get(KnownChat, sandbox.direct_messages["id"])
+            assert row is not None and row.bot_status == "no_rights"
+            row.updated_at = utcnow() - RECHECK_RIGHTS - timedelta(seconds=1)
+        sandbox.channel_dm(ana, KNOWN)
+        await bot.settle()
+        assert sandbox.dm_texts_to(101)[0].startswith(KNOWN_ANSWER)
 
 
 async def test_sandbox_refuses_an_unknown_topic(sandbox: BotApiSandbox) -> None:
