@@ -81,9 +81,9 @@ def _drive(chat_url: str, dash_url: str) -> None:
         page.wait_for_selector("#log .msg.user:has-text('Which tripod do you use?')")
         page.goto(dash_url)
         page.wait_for_selector("main[data-loaded=overview]")
+        assert page.locator("main svg.chart").count() == 3
         page.click("#tabs a[data-page=inbox]")
         page.wait_for_selector("main[data-loaded=inbox][aria-busy=false] li.draft:has-text('Which tripod')")
-        assert page.locator("main svg.chart").count() == 3
         page.click("#tabs a[data-page=besttime]")
         page.wait_for_selector("main[data-loaded=besttime][aria-busy=false]")
         assert page.locator("ol.slots li").first.inner_text().startswith("Wed")
