@@ -306,3 +306,28 @@ HINT_CHANNEL_ID = ("[channel] id is 0: no channel is chosen yet. Add the bot to 
                    "shown by /setup) here.")
 HINT_GROUP_ID = ("[channel] discussion_group_id is 0: no discussion group is chosen yet. Add the bot to the "
                  "channel's linked group yourself: it offers to use it, or put the group's id here.")
+
+# --- what the audience is asking (/asks, the weekly report, /suggest) ---------------------------
+ASKS_HEADER = "<b>What your audience is asking</b> ({start} – {end}, {n} follower questions)"
+ASKS_THEME = "{rank}. “{label}” — <b>{askers} followers</b> asked ({questions} questions){change}"
+ASKS_DETAIL = "    {coverage}\n    → {action}"
+ASKS_NEW = ", new this week"
+ASKS_SAME = ", about as many as the week before ({before})"
+ASKS_UP = ", up from {before} the week before"
+ASKS_DOWN = ", down from {before} the week before"
+ASKS_COVERAGE = "Your FAQ answered {faq:.0f} % of it; {handed:.0f} % was handed off to you."
+ASKS_ACTIONS = {"add_faq": "add an FAQ answer (tap below)", "post": "make a post about it"}
+ASKS_ACTION_POST_TAGS = "make a post about it (its askers engage most with {tags})"
+ASKS_GONE = "No longer asked: “{label}” ({before} followers the week before)"
+ASKS_NONE = ("{n} follower questions this week, but no theme yet: a theme needs at least 3 different followers "
+             "asking about the same thing.")
+ASKS_FAQ_BUTTON = "➕ FAQ answer for {rank}: {keyword}"
+ASKS_WORKING = "Grouping your followers' questions of the last 7 days…"
+ASKS_FAILED = "⚠️ I couldn't group the questions just now: {error}"
+ASKS_SUGGEST = "\n<b>Ideas from your followers' questions</b> (/asks for more):"
+ASKS_SUGGEST_LINE = "• “{label}” — {askers} followers asked{tags}"
+ASKS_SUGGEST_TAGS = "; they engage most with {tags}"
+ASKS_REPORT_HEADER = "\n<b>What your audience is asking</b> (as of {when}):"
+FAQ_FROM_THEME = ("New FAQ entry for the question theme “{label}”. I'll use these {n} question(s) your followers "
+                  "asked:\n{questions}\nNow send me the answer, exactly as I should give it. /cancel stops.")
+FAQ_FROM_THEME_GONE = "That question theme is gone (its questions were deleted). Send /asks for the current ones."

@@ -13,6 +13,7 @@ from bot.kernel.engagement import posting_time_model
 from bot.kernel.outbox import answer_callback, send_text
 from bot.kernel.stats import stored_counts
 from bot.store.models import utcnow
+from bot.topics import asks as asked
 from bot.topics import suggestions as topics
 from bot.topics.abtest import compare_arms
 from recsys.timing import DAY_NAMES
@@ -49,6 +50,7 @@ async def suggest(update: Update, context: BotContext) -> None:
         lines.append(texts.SUGGEST_NO_EXPERIMENT.format(n=3))
     elif rank == 0:
         lines.append(texts.SUGGEST_ALL_EXPERIMENTS.format(n=3))
+    lines += asked.suggest_lines(session)
     send_text(session, message.chat_id, "\n".join(lines))
 
 
@@ -138,3 +140,17 @@ async def abtest(update: Update, context: BotContext) -> None:
     send_text(context.session, message.chat_id, texts.ABTEST_RESULT.format(
         a=texts.esc(comparison.a), b=texts.esc(comparison.b), n_a=result.n_a, n_b=result.n_b,
         mean_a=result.mean_a, mean_b=result.mean_b, verdict=texts.esc(result.verdict)))
+
+
+async def asks(update: Update, context: BotContext) -> None:
+    """What the audience is asking: grouped after this update commits, off the event loop; the reply follows."""
+    message = update.effective_message
+    assert message is not None
+    services, chat_id = context.services, message.chat_id
+
+    async def after_commit() -> None:
+        async with services.db_lock:
+            pass  # this update holds the lock until it has committed
+        await asked.refresh(services, chat_id)
+
+    services.spawn(after_commit())
