@@ -146,6 +146,7 @@ class SentimentConfig:
     surge_ratio: float = 2.0
     min_negative_share: float = 0.4
     cooldown_minutes: int = 120
+    follow_up_hours: float = 3.0  # after a surge alert: did the mood recover in these hours?
 
 
 @dataclass(frozen=True)

@@ -331,3 +331,30 @@ ASKS_REPORT_HEADER = "\n<b>What your audience is asking</b> (as of {when}):"
 FAQ_FROM_THEME = ("New FAQ entry for the question theme “{label}”. I'll use these {n} question(s) your followers "
                   "asked:\n{questions}\nNow send me the answer, exactly as I should give it. /cancel stops.")
 FAQ_FROM_THEME_GONE = "That question theme is gone (its questions were deleted). Send /asks for the current ones."
+
+# --- a surge, explained, with a drafted reply ------------------------------------------------------
+SURGE_THEMES_HEADER = "<b>What the negative comments are about:</b>"
+SURGE_THEME = "• <b>{keyword}</b>: {comments} comments from {commenters} followers, e.g. “{example}”"
+SURGE_UNTHEMED = "• {n} more about other things"
+SURGE_WHO = ("<b>Who</b>: {new} new followers (first seen in the last {days} days), "
+             "{old} long-time followers.")
+SURGE_DRAFT = ("✍️ <b>A drafted reply</b> — nothing is posted until you press Send or Pin:\n\n{draft}\n\n"
+               "<i>Edit it with /respond your text.</i>")
+SURGE_SEND_BUTTON = "💬 Send as comment under the post"
+SURGE_PIN_BUTTON = "📌 Pin as channel post"
+SURGE_EDIT_BUTTON = "✏️ Edit"
+SURGE_DISMISS_BUTTON = "✖ Dismiss"
+SURGE_EDIT = ("Copy the draft, change it and send it back as <code>/respond your text</code>:\n\n"
+              "<code>{draft}</code>")
+SURGE_EDIT_TOAST = "Send /respond with your version."
+SURGE_DISMISSED = "Dismissed: nothing was posted."
+SURGE_SENT = "💬 Your reply is on its way to the comments under the post."
+SURGE_PINNED = "📌 Your reply is on its way to the channel; I'll pin it."
+SURGE_SENT_TOAST = "On its way."
+SURGE_GONE = "That draft is gone."
+SURGE_ALREADY = "That draft is already {status}."
+SURGE_NO_THREAD = "I can't comment under that post: it has no discussion thread I know of. Pin it instead?"
+SURGE_NO_CHANNEL = "No channel is set up, so I can't post there."
+SURGE_RESPOND_NONE = "There is no drafted reply waiting. One comes with the next surge alert."
+SURGE_RESPOND_USAGE = "Usage: /respond your text — it replaces the drafted reply, which I show again with its buttons."
+SURGE_FOLLOW_UP = "🌤 <b>After the surge of {when}</b> (post: {post}): {summary}"
