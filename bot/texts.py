@@ -358,3 +358,52 @@ SURGE_NO_CHANNEL = "No channel is set up, so I can't post there."
 SURGE_RESPOND_NONE = "There is no drafted reply waiting. One comes with the next surge alert."
 SURGE_RESPOND_USAGE = "Usage: /respond your text — it replaces the drafted reply, which I show again with its buttons."
 SURGE_FOLLOW_UP = "🌤 <b>After the surge of {when}</b> (post: {post}): {summary}"
+
+# --- the weekly plan (/plan) ----------------------------------------------------------------------
+PLAN_NOTES = {  # recsys.plan.NOTES in the bot's words
+    "never_posted": "#{tag}: never posted yet, a first try",
+    "few_posts": "#{tag}: only {posts} post{s}, try it once more",
+    "rule": "#{tag}: your rule '{rule}'",
+    "ranked": "#{tag}: ranked {rank} of the {of} topics in this plan",
+}
+PLAN_SUMMARIES = {  # recsys.plan.SUMMARIES in the bot's words
+    "too_few": ("{n} post{s} followed the plan: too few to judge against the channel's usual "
+                "(at least {need} are needed)."),
+    "better": ("The plan's {n} posts got {mean:.1f} interactions per post, {ratio:.2f}× the channel's usual "
+               "{usual:.1f} (95 % interval {low:.2f}–{high:.2f}×): better than usual."),
+    "worse": ("The plan's {n} posts got {mean:.1f} interactions per post, {ratio:.2f}× the channel's usual "
+              "{usual:.1f} (95 % interval {low:.2f}–{high:.2f}×): worse than usual."),
+    "unclear": ("The plan's {n} posts got {mean:.1f} interactions per post, {ratio:.2f}× the channel's usual "
+                "{usual:.1f} (95 % interval {low:.2f}–{high:.2f}×): not clearly different from usual yet."),
+}
+PLAN_LAST = ("<b>How your last plan did</b> ({start} – {end}{so_far}): {matched} of {planned} planned posts were "
+             "published with their tag within 3 hours of their slot. {summary}")
+PLAN_SO_FAR = ", so far"
+PLAN_HEADER = "<b>Your plan for {start} – {end}</b> ({tz}; your tag ranking × your audience's best hours):"
+PLAN_SLOT = "• {when} — {mark}{note}"
+PLAN_EXPLORE_MARK = "🧪 "
+PLAN_UNCERTAIN_MARK = "❔ "
+PLAN_EMPTY = "Nothing to plan yet: I need channel posts with #hashtags first."
+PLAN_UNCERTAIN = ("❔ Uncertain: {tags} have fewer than {n} posts, so how they do is a guess; the plan tries them "
+                  "to find out.")
+PLAN_EXPLORE = "🧪 {share:.0f} % of the slots explore under-tried topics."
+PLAN_RULES = "Your rules: {rules}. Change them with /plan rules …"
+PLAN_NO_RULES = ("No rules yet. Set some, e.g. <code>/plan rules never on Sundays; at most 1 post a day; "
+                 "at least one #business a week</code>")
+PLAN_UNMET = "⚠️ Could not keep: {unmet}"
+PLAN_FOOTER = ("<i>Post with the slot's hashtag within {hours} hours of it and I'll count it as following the plan; "
+               "the next /plan says how it did.</i>")
+PLAN_WORKING = "Planning your week…"
+PLAN_FAILED = "⚠️ I couldn't plan the week just now: {error}"
+PLAN_RULES_NOW = "Your plan rules: {rules}"
+PLAN_RULES_NONE = ("No plan rules. Set them with e.g. <code>/plan rules never on Sundays; at most 1 post a day; "
+                   "at least one #business a week</code> (<code>/plan rules off</code> clears them).")
+PLAN_RULES_SET = "✅ Plan rules saved: {rules}. /plan proposes a week that keeps them."
+PLAN_RULES_CLEARED = "✅ Plan rules cleared."
+PLAN_RULES_BAD = "I didn't save the rules: {error}"
+
+CREATOR_HELP += (  # issue 23: appended, so the list above merges cleanly
+    "/asks – what your audience is asking, grouped into themes\n"
+    "/plan – next week's posting plan and how the last one did; /plan rules never on Sundays; …\n"
+    "/respond &lt;text&gt; – your version of the reply drafted under a surge alert\n"
+)

@@ -43,4 +43,5 @@ def register(reg: Registry) -> None:
     reg.job(Job("auto-reminder", auto_reminder, daily=lambda s: dt.time(0, 10),
                 enabled=lambda s: s.recsys.auto_reminders))
     reg.command("asks", handlers.asks)
+    reg.command("plan", handlers.plan)
     reg.job(Job("ask-themes", ask_themes, every=ASKS_SECONDS, first=30.0))

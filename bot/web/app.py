@@ -94,6 +94,8 @@ class DashboardApp:
             ctx = views.reminders_page(session, settings, user.id)
         elif page == "asks":
             ctx = views.asks_page(session, settings, now, self.services.models)
+        elif page == "plan":
+            ctx = views.plan_page(session, settings, now)
         else:
             raise web.HTTPNotFound(text="no such page")
         return self.render(f"{page}.html", error=error, **ctx)

@@ -29,14 +29,15 @@ from bot.store.models import (
     Handoff,
     SentimentAlert,
 )
+from bot.topics import plan as planning
 from bot.topics import suggestions as topics
 from bot.web import charts
 from nlp.model_factory import ModelFactory
 from recsys.timing import DAY_NAMES, HOURS
 
-PAGES = ("overview", "sentiment", "topics", "besttime", "faq", "reminders", "asks")
+PAGES = ("overview", "sentiment", "topics", "besttime", "faq", "reminders", "asks", "plan")
 TITLES = {"overview": "Overview", "sentiment": "Sentiment", "topics": "Topics", "besttime": "Best time",
-          "faq": "FAQ", "reminders": "Reminders", "asks": "Asks"}
+          "faq": "FAQ", "reminders": "Reminders", "asks": "Asks", "plan": "Plan"}
 OVERVIEW_KPIS = ("followers", "engagement_rate", "comments_per_post", "reactions_per_post", "answered_automatically",
                  "handed_off", "creator_median_response_minutes", "net_growth", "posts")
 LOW_CONFIDENCE = 0.6  # automatic answers below this are offered as examples to confirm
@@ -241,3 +242,14 @@ def asks_page(session: Session, settings: Settings, now: datetime, models: Model
               for t in result.themes]
     return {"charts": [chart], "themes": themes, "gone": result.gone, "questions": result.questions, "start": result.start.astimezone(tz),
             "end": (result.end - timedelta(seconds=1)).astimezone(tz)}
+
+
+def plan_page(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
+    """Next week's plan as /plan would propose it (not stored here), and how the last stored plan did."""
+    inp = planning.read(session, settings, now)
+    outcome = planning.compute(inp)
+    plan = outcome.plan
+    grid = (np.asarray(inp.slot_scores) * 100).reshape(7, 24)
+    chart = charts.heatmap(grid, DAY_NAMES, f"Planned slots on your audience's activity ({settings.schedule.timezone})",
+                           highlight=[(s.at.weekday(), s.at.hour) for s in plan.slots])
+    return {"charts": [chart], "plan": planning.plan_json(outcome), "tz": settings.schedule.timezone}

@@ -171,3 +171,21 @@ async def test_the_asks_page_shows_the_themes_and_adds_an_faq_answer(
             assert 'class="error"' in bad
         with bot.sessions() as s:
             assert set(questions) <= set(s.scalars(select(FaqExample.question)))
+
+
+async def test_the_plan_page_shows_next_weeks_slots_within_the_rules(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    settings = settings_for(sandbox, sqlite_url, tmp_path,
+                            recsys={"plan_rules": ["never on Sundays", "at least one #business a week"]})
+    token = settings.telegram.token
+    async with running_bot(settings, sandbox) as bot:
+        for i, tag in enumerate(["travel", "food", "business"] * 3):
+            post, _ = sandbox.channel_post(f"Post {i} #{tag}", date=int(time.time()) - (10 + i) * 86400)
+            sandbox.reactions(post, {"👍": 3 + i})
+        await bot.settle()
+        async with dashboard(bot.runtime.services) as client:
+            html = await (await client.get("/dashboard/api/page/plan", headers=auth(token))).text()
+        assert "<h1>Plan: next week</h1>" in html and '<svg class="chart"' in html
+        slots = html.split('<ol class="slots">')[1].split("</ol>")[0]
+        assert slots.count("<li>") == 5 and "#business" in slots and "Sun " not in slots
+        assert "Your rules: never on Sundays; at least one #business a week." in html
