@@ -155,6 +155,7 @@ async def asks(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     services, chat_id = context.services, message.chat_id
+    send_text(context.session, chat_id, texts.ASKS_WORKING)
 
     async def after_commit() -> None:
         async with services.db_lock:
@@ -175,6 +176,7 @@ async def plan(update: Update, context: BotContext) -> None:
     if rest.lower().startswith("rules"):
         plan_rules(context, chat_id, rest[len("rules"):].strip())
         return
+    send_text(context.session, chat_id, texts.PLAN_WORKING)
 
     async def after_commit() -> None:
         async with services.db_lock:

@@ -110,3 +110,18 @@ async def test_a_followed_plan_is_recognised_and_scored_by_the_next_plan(
         with bot.sessions() as s:
             rows = list(s.scalars(select(PostingPlan).order_by(PostingPlan.id)))
             assert len(rows) == 2 and rows[0].result is not None and "better than usual" in rows[0].result
+
+
+async def test_asks_and_plan_on_an_empty_database_answer_plainly(sandbox: BotApiSandbox, sqlite_url: str,
+                                                                 tmp_path: Path) -> None:
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox) as bot:
+        sandbox.send_private(maya, "/asks")
+        await wait_for(lambda: any("no theme yet" in t for t in sandbox.texts_to(CREATOR_ID)), 20, "/asks")
+        assert bot.replies_to(CREATOR_ID)[0] == "Grouping your followers' questions of the last 7 days…"
+        text = await plan_reply(sandbox, bot, maya)
+        assert "Nothing to plan yet" in text and "How your last plan did" not in text
+        sandbox.send_private(maya, "/respond")
+        await bot.settle()
+        assert bot.replies_to(CREATOR_ID)[-1].startswith("There is no drafted reply waiting")
+        assert not any(t.startswith("⚠️") for t in bot.replies_to(CREATOR_ID))
