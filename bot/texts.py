@@ -336,8 +336,7 @@ FAQ_FROM_THEME_GONE = "That question theme is gone (its questions were deleted).
 SURGE_THEMES_HEADER = "<b>What the negative comments are about:</b>"
 SURGE_THEME = "• <b>{keyword}</b>: {comments} comments from {commenters} followers, e.g. “{example}”"
 SURGE_UNTHEMED = "• {n} more about other things"
-SURGE_WHO = ("<b>Who</b>: {new} new followers (first seen in the last {days} days), "
-             "{old} long-time followers.")
+SURGE_WHO = "<b>Who</b>: new followers (first seen in the last {days} days): {new}; long-time followers: {old}."
 SURGE_DRAFT = ("✍️ <b>A drafted reply</b> — nothing is posted until you press Send or Pin:\n\n{draft}\n\n"
                "<i>Edit it with /respond your text.</i>")
 SURGE_SEND_BUTTON = "💬 Send as comment under the post"
@@ -384,8 +383,8 @@ PLAN_SLOT = "• {when} — {mark}{note}"
 PLAN_EXPLORE_MARK = "🧪 "
 PLAN_UNCERTAIN_MARK = "❔ "
 PLAN_EMPTY = "Nothing to plan yet: I need channel posts with #hashtags first."
-PLAN_UNCERTAIN = ("❔ Uncertain: {tags} have fewer than {n} posts, so how they do is a guess; the plan tries them "
-                  "to find out.")
+PLAN_UNCERTAIN = ("❔ Uncertain (fewer than {n} posts so far, so how they do is a guess; the plan tries them to "
+                  "find out): {tags}")
 PLAN_EXPLORE = "🧪 {share:.0f} % of the slots explore under-tried topics."
 PLAN_RULES = "Your rules: {rules}. Change them with /plan rules …"
 PLAN_NO_RULES = ("No rules yet. Set some, e.g. <code>/plan rules never on Sundays; at most 1 post a day; "

@@ -66,7 +66,7 @@ async def test_a_price_surge_names_price_first_and_nothing_is_posted_without_sen
         themes = [line for line in text.splitlines() if line.startswith("• ")]
         assert themes[0].startswith("• price: 6 comments from 6 followers, e.g. “")
         assert any(line.startswith("• audio: 2 comments") for line in themes)
-        assert "Who: 6 new followers (first seen in the last 30 days), 2 long-time followers." in text
+        assert "Who: new followers (first seen in the last 30 days): 6; long-time followers: 2." in text
         assert "price" in draft["text"] and "nothing is posted until you press Send" in draft["text"]
         labels = [b["text"] for row in draft["reply_markup"]["inline_keyboard"] for b in row]
         assert labels == ["💬 Send as comment under the post", "📌 Pin as channel post", "✏️ Edit", "✖ Dismiss"]
