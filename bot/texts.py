@@ -406,3 +406,17 @@ CREATOR_HELP += (  # issue 23: appended, so the list above merges cleanly
     "/plan – next week's posting plan and how the last one did; /plan rules never on Sundays; …\n"
     "/respond &lt;text&gt; – your version of the reply drafted under a surge alert\n"
 )
+SURGE_DRAFTS = {  # nlp.surge.DRAFTS in the bot's words: {topics} is the top themes' keywords
+    "en": {"text": ("Thank you all for telling me what you think about {topics}. I read every comment, I hear you, "
+                    "and I'm looking into it. I'll come back with an update soon."),
+           "fallback": "my latest post", "and": " and ", "comma": ", "},
+    "zh": {"text": "谢谢大家关于{topics}的留言，每一条我都认真看了。我听到了大家的意见，正在想办法改进，很快会给大家一个交代。",
+           "fallback": "最近的内容", "and": "和", "comma": "、"},
+}
+SURGE_MOOD = {  # nlp.surge.MOOD in the bot's words
+    "too_few": "Only {n} comment{s} since: too few to tell whether the mood recovered.",
+    "recovered": ("The mood recovered: {share:.0%} of the {n} comments since were negative, "
+                  "against the usual {usual:.0%}."),
+    "not_recovered": ("The mood has not recovered yet: {share:.0%} of the {n} comments since were negative, "
+                      "against the usual {usual:.0%}."),
+}

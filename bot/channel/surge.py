@@ -88,7 +88,7 @@ def explain(inp: SurgeInput, encoder: Encoder, multilingual: Callable[[], Encode
                               multilingual=multilingual, threshold=rc.theme_threshold or None,
                               multilingual_threshold=rc.theme_threshold_multilingual or None,
                               background=inp.background)
-    return Explained(summary, draft_response(summary))
+    return Explained(summary, draft_response(summary, drafts=texts.SURGE_DRAFTS))
 
 
 def alert_lines(explained: Explained) -> list[str]:
@@ -220,7 +220,8 @@ def follow_up(session: Session, settings: Settings, now: datetime | None = None)
         labels = list(session.scalars(select(Comment.sentiment).where(
             Comment.created_at >= since, Comment.created_at < response.follow_up_at,
             Comment.sentiment.in_(("negative", "neutral", "positive")))))
-        recovery = mood_recovery([label == "negative" for label in labels], response.usual_share)
+        recovery = mood_recovery([label == "negative" for label in labels], response.usual_share,
+                                 texts=texts.SURGE_MOOD)
         response.followed_up_at, response.recovery = now, recovery.summary
         chat = settings.creator_chat_id
         if chat is not None:

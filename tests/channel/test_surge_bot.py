@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.store.models import SurgeResponse
@@ -137,3 +138,25 @@ async def test_pin_posts_in_the_channel_and_pins_it(sandbox: BotApiSandbox, sqli
         assert sandbox.pinned[channel_id] == [posted[0]["message_id"]]
         with bot.sessions() as s:
             assert s.scalars(select(SurgeResponse)).one().status == "pinned"
+
+
+@pytest.mark.slow
+async def test_a_price_surge_with_the_real_encoder_names_price_first(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path, minilm: Any) -> None:
+    """The shipped MiniLM at its tuned cut (no threshold override), with the keyword sentiment fake."""
+    sandbox.user(CREATOR_ID, "Maya")
+    settings = settings_for(sandbox, sqlite_url, tmp_path, sentiment={"min_comments": 6, "window_minutes": 30})
+    async with running_bot(settings, sandbox, encoder_factory=lambda name: minilm) as bot:
+        _, forward = sandbox.channel_post("My photo course: new price from today #business")
+        texts = ["This price is outrageous, I'm so disappointed", "Terrible decision, the price is way too high",
+                 "I hate this new price, 199 is a joke", "The price is a rip-off, awful",
+                 "Such a greedy price, I hate it", "The audio in the lessons is terrible",
+                 "Awful audio quality in the videos"]
+        for i, text in enumerate(texts):
+            sandbox.comment(forward, sandbox.user(300 + i, f"Fan{i}"), text)
+        await bot.settle()
+        await wait_for(lambda: any("drafted reply" in t for t in sandbox.texts_to(CREATOR_ID)), 60, "the alert")
+        alert = next(t for t in sandbox.texts_to(CREATOR_ID) if t.startswith("⚠️ Negative comments"))
+        themes = [line for line in alert.splitlines() if line.startswith("• ")]
+        assert themes[0].startswith("• price: "), alert
+        assert posted_by_bot(sandbox) == []
