@@ -123,3 +123,31 @@ class TransformerEncoder:
         Path(path).mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(str(path), safe_serialization=True)
         self.tokenizer.save_pretrained(str(path))
+
+
+class ConcatEncoder:
+    """Several encoders as one: their normalised embeddings side by side, renormalised.
+
+    The name is the parts' names joined by "+" (what a saved matcher records as its base model). Whether a text is
+    readable is the first part's call (the English model routes, as before).
+    """
+
+    def __init__(self, parts: Sequence[Encoder]) -> None:
+        if not parts:
+            raise ValueError("ConcatEncoder needs at least one encoder")
+        self.parts = list(parts)
+        self.name = "+".join(p.name for p in self.parts)
+        self.dims: list[int] = []  # each part's width, known after the first encode
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        pieces = [p.encode(texts, batch_size) for p in self.parts]
+        self.dims = [int(v.shape[1]) for v in pieces]
+        out = np.concatenate(pieces, axis=1).astype(np.float32)
+        norm = np.linalg.norm(out, axis=1, keepdims=True)
+        result: np.ndarray = out / np.maximum(norm, 1e-12)
+        return result
+
+    def unknown_share(self, text: str) -> float:
+        first = self.parts[0]
+        share = getattr(first, "unknown_share", None)
+        return float(share(text)) if share is not None else 0.0
