@@ -140,7 +140,9 @@ class ConcatEncoder:
         self.dims: list[int] = []  # each part's width, known after the first encode
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        pieces = [p.encode(texts, batch_size) for p in self.parts]
+        done: dict[int, np.ndarray] = {}  # a part named twice (one shared instance) is asked once
+        pieces = [done[id(p)] if id(p) in done else done.setdefault(id(p), p.encode(texts, batch_size))
+                  for p in self.parts]
         self.dims = [int(v.shape[1]) for v in pieces]
         out = np.concatenate(pieces, axis=1).astype(np.float32)
         norm = np.linalg.norm(out, axis=1, keepdims=True)
