@@ -67,3 +67,35 @@ def test_a_model_saved_before_issue_22_still_loads(tmp_path: Path) -> None:
     old = FaqMatcher.load(tmp_path / "old", HashingEncoder())
     q = ["which tripod do you use for hiking?"]
     assert old.match(q)[0].confidence == pytest.approx(matcher.match(q)[0].confidence, rel=1e-3)
+
+
+def test_factory_trains_the_english_faq_on_both_encoders_and_loads_it_back(tmp_path: Path) -> None:
+    from nlp.model_factory import FAQ_ENCODER, ModelFactory
+
+    built: list[str] = []
+
+    def encoders(name: str) -> HashingEncoder:
+        built.append(name)
+        return HashingEncoder(multilingual=name == "multilingual-e5-small")
+
+    models = ModelFactory(tmp_path, encoder_factory=encoders)  # type: ignore[arg-type]
+    assert models.faq_encoder == FAQ_ENCODER == "all-MiniLM-L6-v2+multilingual-e5-small"
+    matcher = models.fit_faq(load_faq(SAMPLE))
+    assert matcher.meta.base_model == "hashing-fake+multilingual-e5-small"
+    assert sorted(built) == ["all-MiniLM-L6-v2", "multilingual-e5-small"]  # the parts are the shared encoders
+    matcher.save(tmp_path / "v1")
+    again = ModelFactory(tmp_path, encoder_factory=lambda name: HashingEncoder(  # type: ignore[arg-type,return-value]
+        multilingual=name == "multilingual-e5-small")).load_faq(tmp_path / "v1")
+    q = ["which tripod do you use for hiking?"]
+    assert again.match(q)[0].entry_id == "tripod"
+    assert again.match(q)[0].confidence == pytest.approx(matcher.match(q)[0].confidence, rel=1e-3)
+    alone = ModelFactory(tmp_path, encoder_factory=encoders, faq_encoder="all-MiniLM-L6-v2")  # type: ignore[arg-type]
+    assert alone.fit_faq(load_faq(SAMPLE)).meta.base_model == "hashing-fake"
+
+
+def test_mpnet_needs_its_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nlp import encoder
+
+    monkeypatch.setattr(encoder, "MPNET_PARTS", ("creatorbot-no-such-package-part-001",))
+    with pytest.raises(encoder.ModelNotFound, match="pip install"):
+        encoder.mpnet_model_dir(tmp_path)
