@@ -140,7 +140,7 @@ def simulate(folder: str, args: argparse.Namespace, seed: int) -> list[Week]:
 
 
 def table(name: str, weeks_by_seed: list[list[Week]], args: argparse.Namespace) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for w in range(args.weeks):
         ws = [seed_weeks[w] for seed_weeks in weeks_by_seed]
         rows.append({
@@ -195,8 +195,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--datasets", default="banking77,hwu64")
     parser.add_argument("--encoder", default="minilm+e5")
-    parser.add_argument("--head", default="ensemble")
-    parser.add_argument("--signals", default="rich")
+    parser.add_argument("--head", default="lr")
+    parser.add_argument("--signals", default="basic")
     parser.add_argument("--target", type=float, default=0.95)
     parser.add_argument("--start", type=int, default=5)
     parser.add_argument("--per-day", type=int, default=100)
