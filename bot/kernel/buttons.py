@@ -14,7 +14,13 @@ from bot import texts
 FEEDBACK = "fb"
 REMINDER_CANCEL = "rm"
 RELABEL = "sl"
+DRAFT = "dr"  # Send / Edit / Skip under a draft (bot/faq/drafts.py)
+NEVER_ANSWER = "na"  # "never answer here" under a Business draft (bot/inbox)
+FORGET_PERSON = "fp"  # "forget this person" under a note from another inbox (bot/inbox)
 CHOICES: dict[str, tuple[str, ...]] = {
+    DRAFT: ("send", "edit", "skip"),
+    NEVER_ANSWER: (),
+    FORGET_PERSON: (),
     FEEDBACK: ("up", "down"),
     REMINDER_CANCEL: (),
     RELABEL: ("neg", "neu", "pos"),

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.kernel.messages import BOT_CHAT, ReplyTarget
 from bot.store.models import OutboxMessage
 
 FORGETME_PURPOSE = "forgetme"  # the confirmation of /forgetme: deleted once sent, never recorded
@@ -40,10 +41,16 @@ def send_text(
     web_app: tuple[str, str] | None = None,
     reply_to: int | None = None,
     purpose: str = "reply",
+    target: ReplyTarget | None = None,
 ) -> OutboxMessage:
     """Queue a message (text in the bot's parse mode). `buttons` are rows of (label, callback data);
-    `web_app` is (label, URL) of a button that opens a Mini App."""
+    `web_app` is (label, URL) of a button that opens a Mini App; `target` says which inbox of
+    `chat_id` it goes to (a Business connection, a topic of the channel's direct messages)."""
     params: dict[str, Any] = {"text": text}
+    if target is not None and target.business_connection_id:
+        params["business_connection_id"] = target.business_connection_id
+    if target is not None and target.direct_messages_topic_id is not None:
+        params["direct_messages_topic_id"] = target.direct_messages_topic_id
     if buttons:
         params["buttons"] = [[[label, data] for label, data in row] for row in buttons]
     if web_app:
@@ -51,6 +58,18 @@ def send_text(
     if reply_to is not None:
         params["reply_to"] = reply_to
     return _queue(session, OutboxMessage(chat_id=chat_id, method=TEXT, params=params, purpose=purpose))
+
+
+def target_of(params: dict[str, Any] | None) -> ReplyTarget:
+    """The reply target an outbox row's params name (the bot's own chat when none)."""
+    p = params or {}
+    topic = p.get("direct_messages_topic_id")
+    return ReplyTarget(p.get("business_connection_id") or None, int(topic) if topic is not None else None)
+
+
+def inbox_of(params: dict[str, Any] | None) -> str:
+    """The inbox a sent message belongs to (for the record of direct messages)."""
+    return target_of(params).inbox if params else BOT_CHAT
 
 
 def send_file(
