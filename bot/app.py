@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import channel, faq, privacy, reports, setup, topics
+from bot import channel, faq, inbox, privacy, reports, setup, topics
 from bot.channel.sentiment import ClassifierFactory
 from bot.config import Settings
 from bot.kernel.registry import Registry
@@ -22,6 +22,7 @@ def compose(classifier_factory: ClassifierFactory | None = None) -> Registry:
     before the channel's comments; the FAQ's catch-all for private messages comes last of all)."""
     reg = Registry()
     faq.register(reg)
+    inbox.register(reg)  # before the channel's: a channel's direct messages are never taken for comments
     channel.register(reg, classifier_factory)
     setup.register(reg)
     privacy.register(reg)

@@ -214,6 +214,21 @@ class SmallTalkConfig:
     emoji: str = "😊"
 
 
+INBOX_MODES = ("auto", "draft", "off")
+
+
+@dataclass(frozen=True)
+class InboxConfig:
+    """How the bot answers in each inbox: auto (answer when confident, hand off otherwise), draft (the
+    creator approves every answer), off. `creator_active_hours`: a Business chat where the creator
+    wrote within this many hours is left to them."""
+
+    bot_chat: str = "auto"
+    channel_dm: str = "auto"
+    business: str = "draft"
+    creator_active_hours: float = 12.0
+
+
 @dataclass(frozen=True)
 class Settings:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
@@ -229,6 +244,7 @@ class Settings:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     web: WebConfig = field(default_factory=WebConfig)
     smalltalk: SmallTalkConfig = field(default_factory=SmallTalkConfig)
+    inbox: InboxConfig = field(default_factory=InboxConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     @property
@@ -301,6 +317,10 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
         ("web", "port"): (lambda v: 0 <= v <= 65535, "use a TCP port from 1 to 65535, or 0 for no dashboard server"),
         ("web", "auth_max_age_minutes"): (lambda v: v >= 1, "use a number of minutes of at least 1"),
         ("sentiment", "surge_ratio"): (lambda v: v >= 1, "use a ratio of at least 1, e.g. 2.0"),
+        ("inbox", "bot_chat"): (lambda v: v in INBOX_MODES, 'use "auto", "draft" or "off"'),
+        ("inbox", "channel_dm"): (lambda v: v in INBOX_MODES, 'use "auto", "draft" or "off"'),
+        ("inbox", "business"): (lambda v: v in INBOX_MODES, 'use "auto", "draft" or "off"'),
+        ("inbox", "creator_active_hours"): (lambda v: 0 <= v <= 720, "use 0 to 720 hours (0: never wait)"),
     }
     check = checks.get((section, key))
     if check is None or check[0](value):

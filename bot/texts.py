@@ -54,6 +54,8 @@ CREATOR_HELP = (
     "/report [day|week|month] – engagement report; /report schedule weekly mon 09:00 sets when it comes\n"
     "/retrain – train the FAQ model on new answers\n"
     "/close – close a handoff (reply to it)\n"
+    "/inbox – handoffs and drafts from every inbox (bot chat, channel direct messages, your own chats), "
+    "and each inbox's mode\n"
     "/dashboard – charts, FAQ editing and reminders in a Mini App\n"
 )
 DASHBOARD_OPEN = "📊 Your dashboard: charts, FAQ editing and reminders. Only you can open it."
@@ -87,7 +89,7 @@ HANDOFF_TO_CREATOR = (
     "<i>Reply to this message to answer; /close (as a reply) closes it without an answer.</i>"
 )
 HANDOFF_DIGEST_HEADER = "📬 <b>{n} more questions</b> came in at once:"
-HANDOFF_DIGEST_LINE = "#{id} <b>{name}</b>: {question}"
+HANDOFF_DIGEST_LINE = "#{id} {tag}<b>{name}</b>: {question}"  # tag: where it came from (INBOX_TAGS)
 HANDOFF_DIGEST_FOOTER = ("\n<i>Reply to this message with #id and your answer to answer one, "
                          "e.g. “#12 Yes, it ships worldwide”; /close #id closes one.</i>")
 HANDOFF_DIGEST_PICK = "Start your reply with the question's #id from the list, e.g. “#12 your answer”."
@@ -337,3 +339,58 @@ HINT_GROUP_ID = ("[channel] discussion_group_id is 0: no discussion group is cho
 
 DEMO_DB_NOT_DEMO = ("{path} exists and is not a demo database, so `creatorbot demo --db` leaves it as it is. "
                     "Give --db a new file name (or the path of an earlier demo database), or move that file away.")
+
+# --- inboxes: channel direct messages, the creator's Business chats, drafts -------------------------
+INBOX_LABELS = {"bot": "bot chat", "channel_dm": "channel direct messages", "business": "your chats (Business)"}
+INBOX_TAGS = {"bot": "🤖", "channel_dm": "📢", "business": "💼"}
+DRAFT_TO_CREATOR = (
+    "📝 <b>Draft for {name}</b> (#{id}, {inbox}):\n{question}\n\n"
+    "<b>Suggested answer:</b>\n{answer}\n\n<i>Nothing was sent. Send it, edit it, or skip.</i>"
+)
+DRAFT_NO_SUGGESTION = (
+    "📝 <b>Question for you from {name}</b> (#{id}, {inbox}, {reason}):\n{question}\n\n"
+    "<i>Nothing was sent. Edit to write the answer, or skip.</i>"
+)
+HANDOFF_FROM_INBOX = "<i>Came in via {inbox}.</i>"
+DRAFT_SEND_BUTTON = "✅ Send"
+DRAFT_EDIT_BUTTON = "✏️ Edit"
+DRAFT_SKIP_BUTTON = "⏭ Skip"
+DRAFT_SENT = "✅ Sent. The question is now an example of that answer."
+DRAFT_SENT_PENDING = "✅ Sent. The question waits for review before I learn from it."
+DRAFT_EDIT_PROMPT = "✏️ Write the answer for #{id} (your next message goes to {name}; /cancel stops)."
+DRAFT_EDIT_REPLY = "✏️ Reply to the draft #{id} with your answer; it goes to {name}."
+DRAFT_SKIPPED = "⏭ Skipped: nothing was sent."
+DRAFT_DONE = "That draft is already {status}."
+DRAFT_NO_SUGGESTION_TOAST = "There is no suggested answer: use Edit."
+NEVER_ANSWER_BUTTON = "🚫 Never answer here"
+NEVER_ANSWER_DONE = "🚫 I won't answer in that chat any more (/inbox chats lists the chats I leave to you)."
+FORGET_PERSON_BUTTON = "🗑 Forget this person"
+FORGET_PERSON_DONE = "🗑 Forgotten: everything stored about that person is gone ({rows} rows)."
+INBOX_HEADER = "📥 <b>Your inbox</b> ({n} waiting, newest first):"
+INBOX_EMPTY = "📥 Nothing waiting: every question from every inbox is answered."
+INBOX_LINE = "{tag} #{id} <b>{kind}</b> · {name}: {question}"
+INBOX_MODES = (
+    "<b>Modes</b> (auto: answer when confident · draft: you approve every answer · off):\n"
+    "🤖 bot chat: <b>{bot}</b>\n📢 channel direct messages: <b>{channel_dm}</b>\n"
+    "💼 your chats (Business): <b>{business}</b>\n"
+    "<i>/inbox mode business auto|draft|off changes one.</i>"
+)
+INBOX_MODE_USAGE = ("Use /inbox mode &lt;bot|channel_dm|business&gt; &lt;auto|draft|off&gt;, "
+                    "e.g. /inbox mode business draft.")
+INBOX_MODE_SET = "{inbox}: <b>{mode}</b> from now on."
+INBOX_USAGE = "Use /inbox (the queue), /inbox mode …, /inbox chats, or /inbox answer &lt;chat id&gt; to undo “never answer here”."
+INBOX_EXCLUDED_HEADER = "🚫 Chats I never answer in:"
+INBOX_EXCLUDED_NONE = "There are no chats I leave to you."
+INBOX_CHAT_RESTORED = "I answer in that chat again."
+INBOX_CHAT_UNKNOWN = "No such excluded chat."
+BUSINESS_CONNECTED = ("💼 Connected to your account. I read your chats and, in {mode} mode, {what}. "
+                      "I never answer a chat you wrote in within {hours:g} hours.")
+BUSINESS_CONNECTED_NO_REPLY = ("💼 Connected, but without the right to reply: I only read your chats. Allow "
+                               "“Reply to messages” in Telegram Business → Chatbots to let me answer.")
+BUSINESS_DISCONNECTED = "💼 Your account is disconnected: I no longer read or answer your chats."
+BUSINESS_WHAT = {"auto": "answer what I'm sure of and send you the rest",
+                 "draft": "send you a draft of each answer to approve",
+                 "off": "answer nothing"}
+REPORT_BY_INBOX = "Questions by inbox: {inboxes}"
+INBOX_CLOSED = ("⚠️ Not sent: the bot may not answer in your own chats right now (the Business connection is off "
+                "or may not reply). Send it yourself, or allow “Reply to messages” again.")

@@ -158,6 +158,16 @@ class BotApiSandbox:
         self._in_flight: set[int] = set()
         self._in_flight_chats: set[Any] = set()
         self._last_send: dict[int, float] = {}
+        # Telegram Business: connections of users' accounts to the bot, and what the bot sent through them
+        self.business_connections: dict[str, JSONDict] = {}
+        self.business_sent: dict[int, list[JSONDict]] = {}  # chat id (the other person) -> messages sent as the account
+        self.business_received: dict[int, list[JSONDict]] = {}  # chat id -> messages written in it (either side)
+        self._business_ids = itertools.count(1)
+        # The channel's direct messages (Bot API 9.2): a supergroup with is_direct_messages, a topic per user
+        self.direct_messages: JSONDict | None = None
+        self.dm_topics: dict[int, JSONDict] = {}  # user id -> their topic {"topic_id", "user"}
+        self.dm_rights = True  # the bot may manage the channel's direct messages
+        self.dm_received: dict[int, list[JSONDict]] = {}  # user id -> what they wrote in their topic
         self._update_ids = itertools.count(1)
         self._round_robin = itertools.count()
         self._msg_ids: dict[int, itertools.count[int]] = {}
@@ -485,8 +495,52 @@ class BotApiSandbox:
         ids = self._msg_ids.setdefault(chat["id"], itertools.count(1000))
         return {"message_id": next(ids), "date": int(time.time()), "chat": chat, **fields}
 
-    def _outgoing(self, params: JSONDict, **fields: Any) -> JSONDict:
+    def _business_chat(self, params: JSONDict) -> tuple[JSONDict, JSONDict]:
+        """The connection and chat a send through `business_connection_id` goes to, as Telegram checks them."""
+        connection = self.business_connections.get(str(params.get("business_connection_id")))
+        if connection is None:
+            raise ApiError(400, "Bad Request: BUSINESS_CONNECTION_INVALID")
+        if not connection["is_enabled"]:
+            raise ApiError(400, "Bad Request: BUSINESS_CONNECTION_NOT_ALLOWED")
+        if not connection.get("rights", {}).get("can_reply"):
+            raise ApiError(403, "Forbidden: not enough rights to send messages in the business chat")
         chat = self._chat(params.get("chat_id"))
+        if chat["type"] != "private":
+            raise ApiError(400, "Bad Request: BUSINESS_PEER_INVALID")
+        return connection, chat
+
+    def _topic_of(self, chat: JSONDict, params: JSONDict) -> JSONDict | None:
+        """The direct-messages topic a send names; a send to the direct-messages chat must name a known one."""
+        topic_id = params.get("direct_messages_topic_id")
+        is_dm = bool(chat.get("is_direct_messages"))
+        if topic_id is None:
+            if is_dm:
+                raise ApiError(400, "Bad Request: direct messages topic must be specified")
+            return None
+        if not is_dm:
+            raise ApiError(400, "Bad Request: direct messages topic can't be specified in this chat")
+        if not self.dm_rights or self.bot_status.get(self.channel["id"]) != "administrator":
+            raise ApiError(400, "Bad Request: not enough rights to manage direct messages")
+        topic = next((t for t in self.dm_topics.values() if t["topic_id"] == _as_int(topic_id)), None)
+        if topic is None:
+            raise ApiError(400, "Bad Request: DIRECT_MESSAGES_TOPIC_INVALID")
+        return topic
+
+    def _outgoing(self, params: JSONDict, **fields: Any) -> JSONDict:
+        if params.get("business_connection_id"):
+            connection, chat = self._business_chat(params)
+            if params.get("reply_markup") is not None:
+                fields["reply_markup"] = params["reply_markup"]
+            owner = self.users.get(connection["user"]["id"], connection["user"])
+            msg = self._new_message(chat, **{"from": owner}, business_connection_id=connection["id"],
+                                    sender_business_bot=self.bot_user, **fields)
+            msg["message_id"] = self._business_message_id(connection, chat["id"])
+            self.business_sent.setdefault(chat["id"], []).append(msg)
+            return msg
+        chat = self._chat(params.get("chat_id"))
+        topic = self._topic_of(chat, params)
+        if topic is not None:
+            fields["direct_messages_topic"] = topic
         if params.get("reply_markup") is not None:
             fields["reply_markup"] = params["reply_markup"]
         msg = self._new_message(chat, **{"from": self.bot_user}, **fields)
@@ -554,9 +608,11 @@ class BotApiSandbox:
         return self.member_count
 
     def _visible_chat(self, params: JSONDict) -> JSONDict:
-        """A chat the bot may look at: private chats, and groups and channels it is in."""
+        """A chat the bot may look at: private chats, and groups and channels it is in (a channel's
+        direct messages: while it is an admin of the channel)."""
         chat = self._chat(params.get("chat_id"))
-        if chat["type"] != "private" and self.bot_status.get(chat["id"], "left") in ("left", "kicked"):
+        status_of = self.channel["id"] if chat.get("is_direct_messages") else chat["id"]
+        if chat["type"] != "private" and self.bot_status.get(status_of, "left") in ("left", "kicked"):
             raise ApiError(400, "Bad Request: chat not found")
         return chat
 
@@ -564,9 +620,12 @@ class BotApiSandbox:
         chat = self._visible_chat(params)
         info: JSONDict = {**chat, "accent_color_id": 0, "max_reaction_count": 11,
                           "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                                  "unique_gifts": False, "premium_subscription": False}}
+                                                  "unique_gifts": False, "premium_subscription": False,
+                                                  "gifts_from_channels": False}}
         if chat["id"] in self.linked_chat:
             info["linked_chat_id"] = self.linked_chat[chat["id"]]
+        if chat.get("is_direct_messages"):
+            info["parent_chat"] = self.channel
         return info
 
     def member_object(self, user: JSONDict, status: str, chat_type: str = "supergroup") -> JSONDict:
@@ -577,7 +636,8 @@ class BotApiSandbox:
                       "can_promote_members": False, "can_change_info": True, "can_invite_users": True,
                       "can_post_stories": False, "can_edit_stories": False, "can_delete_stories": False}
             if chat_type == "channel":
-                rights |= {"can_post_messages": True, "can_edit_messages": True}
+                rights |= {"can_post_messages": True, "can_edit_messages": True,
+                           "can_manage_direct_messages": self.dm_rights}
             else:
                 rights |= {"can_pin_messages": True}
             return {"status": status, "user": user, **rights}
@@ -709,6 +769,90 @@ class BotApiSandbox:
             "message": message, "data": data,
         }})
 
+    # ------------------------------------------------------------------ Telegram Business
+    def connect_business(self, user: JSONDict, *, can_reply: bool = True, enabled: bool = True,
+                         connection_id: str | None = None) -> JSONDict:
+        """`user` connects the bot to their account (Business → Chatbots), or changes or ends the
+        connection (same `connection_id`): a business_connection update."""
+        cid = connection_id or f"biz{next(self._business_ids)}"
+        old = self.business_connections.get(cid)
+        connection = {"id": cid, "user": user, "user_chat_id": user["id"],
+                      "date": old["date"] if old else int(time.time()), "is_enabled": enabled,
+                      "rights": {"can_reply": True, "can_read_messages": True} if can_reply
+                      else {"can_read_messages": True}}
+        self.business_connections[cid] = connection
+        self.push_update({"business_connection": connection})
+        return connection
+
+    def business_message(self, connection: JSONDict, peer: JSONDict, text: str, *, outgoing: bool = False,
+                         **content: Any) -> JSONDict:
+        """A message in the account's private chat with `peer`: from `peer` (incoming) or written by the
+        account's owner themselves (`outgoing`)."""
+        chat = {"id": peer["id"], "type": "private", "first_name": peer["first_name"]}
+        if peer.get("username"):
+            chat["username"] = peer["username"]
+        sender = connection["user"] if outgoing else peer
+        msg = self._new_message({**chat, "id": peer["id"]}, **{"from": sender}, text=text,
+                                business_connection_id=connection["id"], **content)
+        msg["message_id"] = self._business_message_id(connection, peer["id"])
+        self.business_received.setdefault(peer["id"], []).append(msg)
+        self.push_update({"business_message": msg})
+        return msg
+
+    def _business_message_id(self, connection: JSONDict, peer_id: int) -> int:
+        ids = self._msg_ids.setdefault(hash((connection["id"], peer_id)) % (10 ** 9) + 10 ** 12, itertools.count(5000))
+        return next(ids)
+
+    def edit_business_message(self, message: JSONDict, text: str) -> JSONDict:
+        edited = {**message, "text": text, "edit_date": int(time.time())}
+        self.push_update({"edited_business_message": edited})
+        return edited
+
+    def delete_business_messages(self, connection: JSONDict, peer: JSONDict, message_ids: list[int]) -> JSONDict:
+        return self.push_update({"deleted_business_messages": {
+            "business_connection_id": connection["id"],
+            "chat": {"id": peer["id"], "type": "private", "first_name": peer["first_name"]},
+            "message_ids": list(message_ids)}})
+
+    def business_texts_to(self, chat_id: int) -> list[str]:
+        return [m.get("text") or "" for m in self.business_sent.get(chat_id, [])]
+
+    # ------------------------------------------------------------------ the channel's direct messages
+    def enable_direct_messages(self, chat_id: int = -1001000000009) -> JSONDict:
+        """The creator turns on direct messages for the channel (a chat of their own, a topic per follower)."""
+        if self.direct_messages is None:
+            self.direct_messages = {"id": chat_id, "type": "supergroup", "title": f"{self.channel['title']} Messages",
+                                    "is_direct_messages": True}
+            self.chats[chat_id] = self.direct_messages
+        return self.direct_messages
+
+    def channel_dm(self, user: JSONDict, text: str, **content: Any) -> JSONDict:
+        """A follower taps "Message" on the channel and writes: a message in their topic."""
+        chat = self.enable_direct_messages() if self.direct_messages is None else self.direct_messages
+        topic = self.dm_topics.get(user["id"])
+        if topic is None:
+            topic = self.dm_topics[user["id"]] = {"topic_id": len(self.dm_topics) + 1, "user": user}
+        msg = self._new_message(chat, **{"from": user}, text=text, direct_messages_topic=topic, **content)
+        self.dm_received.setdefault(user["id"], []).append(msg)
+        self.push_update({"message": msg})
+        return msg
+
+    def dm_sent_to(self, user_id: int) -> list[JSONDict]:
+        """What was sent into `user_id`'s topic of the channel's direct messages."""
+        topic = self.dm_topics.get(user_id)
+        if self.direct_messages is None or topic is None:
+            return []
+        return [m for m in self.sent.get(self.direct_messages["id"], [])
+                if m.get("direct_messages_topic", {}).get("topic_id") == topic["topic_id"]]
+
+    def dm_texts_to(self, user_id: int) -> list[str]:
+        return [m.get("text") or "" for m in self.dm_sent_to(user_id)]
+
+    def business_connection_of(self, user_id: int) -> JSONDict | None:
+        """The enabled connection of `user_id`'s account, if they connected the bot."""
+        return next((c for c in self.business_connections.values()
+                     if c["user"]["id"] == user_id and c["is_enabled"]), None)
+
     # ------------------------------------------------------------------ inspection
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.ok]
@@ -718,8 +862,9 @@ class BotApiSandbox:
 
 
 _NUMERIC = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id", "message_thread_id",
-            "from_chat_id", "max_connections"}
-_TEXTUAL = {"text", "caption", "data", "url", "secret_token", "parse_mode", "callback_query_id"}
+            "from_chat_id", "max_connections", "direct_messages_topic_id"}
+_TEXTUAL = {"text", "caption", "data", "url", "secret_token", "parse_mode", "callback_query_id",
+            "business_connection_id"}
 
 
 def _decode_value(key: str, value: Any) -> Any:

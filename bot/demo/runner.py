@@ -28,8 +28,9 @@ from botapi_sandbox.server import BotApiSandbox
 from nlp.model_factory import ModelFactory
 
 CREATOR_ID = 9001
-SAMPLE_FAQ = Path(__file__).parent.parent / "demo_data" / "faq.yaml"
-SAMPLE_FAQ_ZH = Path(__file__).parent.parent / "demo_data" / "faq_zh.yaml"
+DEMO_DATA = Path(__file__).resolve().parents[1] / "demo_data"  # bot/demo_data (packaged with the bot)
+SAMPLE_FAQ = DEMO_DATA / "faq.yaml"
+SAMPLE_FAQ_ZH = DEMO_DATA / "faq_zh.yaml"
 DEMO_APPLICATION_ID = 0x43424430  # "CBD0" in the SQLite header: this file is a demo database
 UNANSWERED = "Is there a student discount code?"
 CREATOR_REPLY = "Yes! Students get 20 % off everything in the shop with the code STUDENT20."
@@ -89,7 +90,7 @@ class Transcript:
         self.sandbox = sandbox
         self.runtime = runtime
         self.out = out
-        self._seen: dict[int, int] = {}
+        self._seen: dict[Any, int] = {}
         self.names: dict[int, str] = {}
 
     def say(self, line: str) -> None:
@@ -105,15 +106,24 @@ class Transcript:
         await asyncio.sleep(0.2)
         while time.monotonic() < deadline and await asyncio.to_thread(self.busy):
             await asyncio.sleep(0.1)
-        for chat_id, messages in self.sandbox.sent.items():
-            start = self._seen.get(chat_id, 0)
+        dm_chat = (self.sandbox.direct_messages or {}).get("id")
+        inboxes = [(chat_id, messages, "bot") for chat_id, messages in self.sandbox.sent.items()]
+        inboxes += [(chat_id, messages, "business") for chat_id, messages in self.sandbox.business_sent.items()]
+        for chat_id, messages, via in inboxes:
+            key = chat_id if via == "bot" else ("business", chat_id)
+            start = self._seen.get(key, 0)
             for msg in messages[start:]:
                 who = self.names.get(chat_id, str(chat_id))
+                if chat_id == dm_chat:
+                    topic = msg.get("direct_messages_topic", {})
+                    who = f"{self.names.get(topic.get('user', {}).get('id'), '?')} (channel direct messages)"
+                elif via == "business":
+                    who = f"{who}, as Maya in her own chat (Business)"
                 body = msg.get("text") or f"[{'photo' if 'photo' in msg else 'file'}] {msg.get('caption', '')}"
                 buttons = msg.get("reply_markup", {}).get("inline_keyboard")
                 extra = "  " + " ".join(f"[{b['text']}]" for row in buttons for b in row) if buttons else ""
                 self.say(f"    bot → {who}: " + body.replace("\n", "\n        ") + extra)
-            self._seen[chat_id] = len(messages)
+            self._seen[key] = len(messages)
 
 
 async def catch_up(sandbox: BotApiSandbox, t: Transcript, every: float = 5.0) -> None:
@@ -244,6 +254,63 @@ async def play_faq(sandbox: BotApiSandbox, t: Transcript, users: tuple[Any, ...]
     await t.settle()
 
 
+def _button(message: dict[str, Any], label: str) -> str | None:
+    return next((b["callback_data"] for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+                 for b in row if b["text"] == label), None)
+
+
+async def play_inboxes(sandbox: BotApiSandbox, t: Transcript) -> None:
+    """Every inbox is one queue: the channel's direct messages (auto) and the creator's own chats through
+    Telegram Business (draft: the creator approves one answer and edits another)."""
+    from bot import texts
+
+    creator = sandbox.user(CREATOR_ID, "Maya", "maya_creates")
+    dana, eli, finn = sandbox.user(104, "Dana"), sandbox.user(105, "Eli"), sandbox.user(106, "Finn")
+    for u in (dana, eli, finn):
+        t.names[u["id"]] = u["first_name"]
+    t.say("== The channel's direct messages ==")
+    sandbox.enable_direct_messages()
+    t.say("  Maya turns on direct messages for the channel; the bot is an admin allowed to manage them")
+    sandbox.channel_dm(dana, "Which tripod do you use?")
+    t.say("  Dana taps “Message” on the channel: Which tripod do you use?")
+    await t.settle()
+    t.say("== The creator's own chats (Telegram Business, draft mode) ==")
+    sandbox.connect_business(creator)
+    t.say("  Maya connects the bot in Telegram Business → Chatbots")
+    await t.settle()
+    connection = sandbox.business_connection_of(CREATOR_ID)
+    assert connection is not None
+    sandbox.business_message(connection, eli, "What camera do you use?")
+    t.say("  Eli writes to Maya's personal account: What camera do you use?")
+    await t.settle()
+    draft = sandbox.sent[CREATOR_ID][-1]
+    send = _button(draft, texts.DRAFT_SEND_BUTTON)
+    if send is None:
+        t.say("  (the FAQ had no answer to suggest)")
+    else:
+        sandbox.press(creator, draft, send)
+        t.say("  Maya taps Send")
+        await t.settle()
+    sandbox.business_message(connection, finn, "Can I use one of your photos on my blog?")
+    t.say("  Finn writes to Maya's personal account: Can I use one of your photos on my blog?")
+    await t.settle()
+    draft = sandbox.sent[CREATOR_ID][-1]
+    edit = _button(draft, texts.DRAFT_EDIT_BUTTON)
+    if edit is None:
+        t.say("  (no draft came)")
+        return
+    sandbox.press(creator, draft, edit)
+    t.say("  Maya taps Edit")
+    await t.settle()
+    answer = "Sure, with a credit and a link back. Thanks for asking!"
+    sandbox.send_private(creator, answer)
+    t.say(f"  Maya: {answer}")
+    await t.settle()
+    sandbox.send_private(creator, "/inbox")
+    t.say("  Maya: /inbox")
+    await t.settle()
+
+
 async def play_sentiment(sandbox: BotApiSandbox, t: Transcript, runtime: BotRuntime) -> None:
     """Comments are labelled; a burst of negative ones under a post alerts the creator once."""
     t.say("== Comments are labelled; a negative surge alerts the creator ==")
@@ -324,7 +391,8 @@ class BrowserSandbox:
         from bot.demo.sandbox_chat import loopback_host, make_sandbox_chat_app
         from bot.web.app import make_dashboard_app
 
-        people = [self.sandbox.users[i] for i in (101, 102, 103, 111, CREATOR_ID) if i in self.sandbox.users]
+        people = [self.sandbox.users[i] for i in (101, 102, 103, 104, 105, 106, 111, CREATOR_ID)
+                  if i in self.sandbox.users]
         root = web.Application(middlewares=[loopback_host])  # the dashboard too: no DNS rebinding
         root.add_subapp("/dashboard/", make_dashboard_app(runtime.services))
         root.add_subapp("/sandbox/", make_sandbox_chat_app(self.sandbox, people, {CREATOR_ID}))
@@ -345,6 +413,8 @@ class BrowserSandbox:
         base = await self.start(runtime)
         t.say("== Try it in a browser ==")
         t.say(f"  chat with the bot (as a follower or as the creator): {base}/sandbox/")
+        t.say(f"  as a follower, write to the channel's direct messages: {base}/sandbox/?as=104&to=channel")
+        t.say(f"  as a follower, write to Maya's own account (drafts reach Maya): {base}/sandbox/?as=105&to=business")
         t.say(f"  the creator's dashboard (signed in as Maya): {base}/sandbox/open?user_id={CREATOR_ID}&url=/dashboard/")
         t.say("  Ctrl-C stops.")
         stop = asyncio.Event()
@@ -397,6 +467,7 @@ async def run_demo(db_path: str | None, out: TextIO, serve: bool = False, port: 
         channel = await play_channel(sandbox, t)
         await play_followers(sandbox, t, channel["users"])
         await play_faq(sandbox, t, channel["users"])
+        await play_inboxes(sandbox, t)
         await play_sentiment(sandbox, t, runtime)
         await play_topics(sandbox, t, runtime)
         await play_creator(sandbox, t)

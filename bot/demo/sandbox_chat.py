@@ -67,10 +67,23 @@ def local_path(url: str) -> str | None:
     return url
 
 
-def chat_messages(sandbox: BotApiSandbox, chat_id: int) -> list[JSONDict]:
-    """The private chat with `chat_id` in order: what the user sent and what the bot sent."""
-    mine = [{**m, "from": "user"} for m in sandbox.received.get(chat_id, [])]
-    bots = [{**m, "from": "bot"} for m in sandbox.sent.get(chat_id, [])]
+INBOXES = ("bot", "channel", "business")  # write to the bot, to the channel (direct messages), to the creator
+
+
+def chat_messages(sandbox: BotApiSandbox, chat_id: int, to: str = "bot") -> list[JSONDict]:
+    """The chat of `chat_id` in order: what the user sent and what came back. `to`: the bot's own chat,
+    their topic of the channel's direct messages, or their chat with the creator's personal account
+    (Business: the creator's own messages and the bot's answers in the creator's name come back)."""
+    if to == "channel":
+        mine = [{**m, "from": "user"} for m in sandbox.dm_received.get(chat_id, [])]
+        bots = [{**m, "from": "bot"} for m in sandbox.dm_sent_to(chat_id)]
+    elif to == "business":
+        written = sandbox.business_received.get(chat_id, [])
+        mine = [{**m, "from": "user" if m["from"]["id"] == chat_id else "bot"} for m in written]
+        bots = [{**m, "from": "bot"} for m in sandbox.business_sent.get(chat_id, [])]
+    else:
+        mine = [{**m, "from": "user"} for m in sandbox.received.get(chat_id, [])]
+        bots = [{**m, "from": "bot"} for m in sandbox.sent.get(chat_id, [])]
     out = []
     for m in sorted(mine + bots, key=lambda m: m["message_id"]):
         buttons = [[{k: b[k] for k in ("text", "callback_data", "web_app", "url") if k in b} for b in row]
@@ -115,7 +128,8 @@ class SandboxChat:
 
     async def chat(self, request: web.Request) -> web.Response:
         user = self._user(request.match_info["user_id"])
-        return web.json_response(chat_messages(self.sandbox, user["id"]))
+        to = request.query.get("to", "bot")
+        return web.json_response(chat_messages(self.sandbox, user["id"], to if to in INBOXES else "bot"))
 
     async def send(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -123,6 +137,17 @@ class SandboxChat:
         text = str(body.get("text", "")).strip()
         if not text:
             raise web.HTTPBadRequest(text="empty message")
+        to = str(body.get("to") or "bot")
+        if to == "channel":  # the follower taps "Message" on the channel
+            msg = self.sandbox.channel_dm(user, text[:4096])
+            return web.json_response({"id": msg["message_id"]})
+        if to == "business":  # the follower writes to the creator's personal account
+            owner = next(iter(self.creator_ids), 0)
+            connection = self.sandbox.business_connection_of(owner)
+            if connection is None:
+                raise web.HTTPBadRequest(text="the creator has not connected the bot to their account")
+            msg = self.sandbox.business_message(connection, user, text[:4096])
+            return web.json_response({"id": msg["message_id"]})
         reply_to = self._message(user["id"], body.get("reply_to"))
         msg = self.sandbox.send_private(user, text[:4096], reply_to=reply_to)
         return web.json_response({"id": msg["message_id"]})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from telegram.ext import MessageHandler, filters
 
-from bot.faq import authoring, followers, handlers, jobs, review
+from bot.faq import authoring, conversation, followers, handlers, jobs, review
 from bot.faq.handoffs import undeliverable
 from bot.faq.model import faq_model_for, live_model
 from bot.faq.training import retrain_without_forgotten
@@ -48,6 +48,8 @@ def register(reg: Registry) -> None:
         f.creators & f.creator_chats & filters.REPLY & f.new_message & ~filters.COMMAND, handlers.creator_reply))
     reg.callback(buttons.FEEDBACK, handlers.feedback)
     reg.callback(buttons.REVIEW, handlers.review_button)
+    reg.callback(buttons.DRAFT, handlers.draft_button)
+    reg.answerer = conversation.on_inbox_message  # questions from the other inboxes (bot/inbox)
     reg.callback(authoring.FAQ_PREFIX, handlers.faq_button)
     reg.fallback(lambda f: MessageHandler(f.creators & f.private & f.new_message & filters.Document.ALL,
                                           handlers.faq_file))

@@ -8,16 +8,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.faq.drafts import start_draft
 from bot.faq.entries import mark_example
-from bot.faq.handoffs import _display_name, open_handoff_for, start_handoff
+from bot.faq.handoffs import _display_name, open_handoff_for, start_handoff, tell_follower
 from bot.faq.model import live_model
 from bot.kernel import buttons
-from bot.kernel.messages import IncomingMessage, Person
-from bot.kernel.outbox import (
-    HANDOFF_PURPOSE,
-    edit_buttons,
-    send_text,
-)
+from bot.kernel.inboxes import DRAFT, OFF, inbox_mode
+from bot.kernel.messages import BOT_CHAT, IncomingMessage, Person
+from bot.kernel.outbox import HANDOFF_PURPOSE, edit_buttons, send_text
 from bot.kernel.services import Services
 from bot.store.models import (
     FaqAnswer,
@@ -52,9 +50,14 @@ def questions_in(payloads: list[dict[str, Any]], room: Callable[[int], int] | No
 
 
 async def answer_question(services: Services, session: Session, message: IncomingMessage) -> None:
-    """Answer from the FAQ, or hand off when the model is unsure (never invent an answer)."""
+    """Answer from the FAQ, or hand off when the model is unsure (never invent an answer), in the inbox
+    the question came from and by that inbox's mode: auto answers, draft asks the creator first, off
+    leaves the question to the creator."""
     assert message.from_user is not None and message.text is not None
-    user, text = message.from_user, message.text
+    user, text, target = message.from_user, message.text, message.reply_target
+    mode = inbox_mode(services.settings, target.inbox)
+    if mode == OFF:
+        return
     pending = open_handoff_for(session, user.id)
     if pending is not None:
         creator_chat = services.settings.creator_chat_id
@@ -63,26 +66,36 @@ async def answer_question(services: Services, session: Session, message: Incomin
                 name=texts.esc(_display_name(user)), question=texts.esc(texts.clip(text, 3000)),
                 id=pending.id), purpose=HANDOFF_PURPOSE, handoff_id=pending.id, about=[user.id])
             # a follow-up is shown to the creator but never becomes part of the question that is learned
-        send_text(session, message.chat_id, texts.HANDOFF_STILL_OPEN)
+        if pending.kind != "draft":
+            tell_follower(session, message.chat_id, texts.HANDOFF_STILL_OPEN, target)
         return
     model = live_model(services)
     matcher = model.matcher if model is not None else None
     if matcher is None:
-        start_handoff(services, session, user, message.chat_id, text, "no FAQ model yet", None)
+        if mode == DRAFT:
+            start_draft(services, session, message, None, None, "no FAQ model yet", None)
+        else:
+            start_handoff(services, session, user, message.chat_id, text, "no FAQ model yet", None, target)
         return
     assert model is not None
     match, version = await model.match(text)
+    if mode == DRAFT:
+        suggestion = None if match.handoff else match.answer
+        start_draft(services, session, message, suggestion, match.entry_id, match.reason, match.confidence)
+        return
     if match.handoff:
-        start_handoff(services, session, user, message.chat_id, text, match.reason, match.confidence)
+        start_handoff(services, session, user, message.chat_id, text, match.reason, match.confidence, target)
         return
     answer = FaqAnswer(user_id=user.id, chat_id=message.chat_id, question=text, entry_id=match.entry_id,
                        confidence=match.confidence, model_version=version or "?",
-                       threshold=model.threshold_for(text))
+                       threshold=model.threshold_for(text), inbox=target.inbox)
     session.add(answer)
     session.flush()
+    feedback = [[("👍", buttons.make(buttons.FEEDBACK, answer.id, "up")),
+                 ("👎", buttons.make(buttons.FEEDBACK, answer.id, "down"))]]
+    # 👍/👎 only in the bot's own chat: elsewhere the answer reads as the creator's (or the channel's)
     row = send_text(session, message.chat_id, texts.esc(match.answer), purpose="faq-answer",
-                    buttons=[[("👍", buttons.make(buttons.FEEDBACK, answer.id, "up")),
-                              ("👎", buttons.make(buttons.FEEDBACK, answer.id, "down"))]])
+                    buttons=feedback if target.inbox == BOT_CHAT else None, target=target)
     answer.outbox_id = row.id
 
 
@@ -103,5 +116,5 @@ def record_feedback(services: Services, session: Session, user: Person, answer_i
         if answer.question:
             mark_example(session, answer.entry_id, answer.question, "negative", "feedback", override=False)
         start_handoff(services, session, user, answer.chat_id, answer.question or "", "👎 on an answer",
-                      answer.confidence)
+                      answer.confidence)  # 👍/👎 exist only in the bot's own chat
     return texts.FEEDBACK_THANKS

@@ -5,15 +5,16 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import texts
-from bot.faq import answering, conversation, handoffs, review
+from bot.faq import answering, conversation, drafts, handoffs, review
 from bot.faq import authoring as faq_chat
 from bot.faq.training import start_retrain
 from bot.kernel import buttons
 from bot.kernel.context import BotContext
 from bot.kernel.convert import incoming, person
-from bot.kernel.followers import attribute_update
-from bot.kernel.outbox import answer_callback, send_text
+from bot.kernel.followers import attribute_update, drop_pressed_note
+from bot.kernel.outbox import answer_callback, edit_buttons, send_text
 from bot.kernel.unit import current_raw_id
+from bot.store.models import Follower, Handoff
 
 
 async def creator_reply(update: Update, context: BotContext) -> None:
@@ -163,3 +164,29 @@ async def review_button(update: Update, context: BotContext) -> None:
         toast = review.press(context.session, context.services.settings, button.item_id, button.choice,
                              query.message.chat.id, query.message.message_id)
     answer_callback(context.session, query.id, query.from_user.id, toast)
+
+
+async def draft_button(update: Update, context: BotContext) -> None:
+    """Send / Edit / Skip under a draft (the creator's only)."""
+    query = update.callback_query
+    assert query is not None
+    session, services = context.session, context.services
+    button = buttons.parse(query.data, buttons.DRAFT)
+    draft = session.get(Handoff, button.item_id) if button is not None else None
+    if button is None or draft is None or draft.kind != "draft" or not services.settings.is_creator(query.from_user.id):
+        answer_callback(session, query.id, query.from_user.id, texts.FEEDBACK_UNKNOWN)
+        return
+    attribute_update(session, current_raw_id(), draft.user_id)  # the press is about that follower
+    drop_pressed_note(session, current_raw_id())
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    if button.choice == "send":
+        toast = drafts.send_draft(services, session, draft, chat_id)
+    elif button.choice == "edit":
+        follower = session.get(Follower, draft.user_id)
+        toast = drafts.start_edit(session, draft, chat_id, follower.first_name if follower else str(draft.user_id))
+    else:
+        toast = drafts.skip_draft(session, draft)
+        send_text(session, chat_id, toast)
+    if query.message is not None and button.choice != "edit" and draft.status != "open":
+        edit_buttons(session, query.message.chat.id, query.message.message_id)
+    answer_callback(session, query.id, query.from_user.id, texts.clip(toast, 190))

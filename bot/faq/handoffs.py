@@ -12,7 +12,8 @@ from bot import texts
 from bot.config import Settings
 from bot.faq.entries import learn_answer
 from bot.kernel.buttons import RETRAIN_BUTTONS
-from bot.kernel.messages import Person
+from bot.kernel.inboxes import inbox_label, target_open
+from bot.kernel.messages import BOT_TARGET, BUSINESS, Person, ReplyTarget
 from bot.kernel.outbox import DIGEST_PURPOSE, HANDOFF_PURPOSE, RELAY_PURPOSE, send_text
 from bot.kernel.services import Services
 from bot.store.models import (
@@ -33,27 +34,43 @@ def _display_name(user: Person) -> str:
     return f"{name} (@{user.username})" if user.username else name
 
 
+def target_of(handoff: Handoff) -> ReplyTarget:
+    """Where the answer to a handoff or draft goes (the inbox its question came from)."""
+    return ReplyTarget(handoff.business_connection_id, handoff.topic_id)
+
+
+def tell_follower(session: Session, chat_id: int, text: str, target: ReplyTarget) -> None:
+    """A word from the bot to the follower, except in the creator's own chats (Business), where the bot
+    speaks as the creator and only ever sends the creator's answers."""
+    if target.inbox != BUSINESS:
+        send_text(session, chat_id, text, target=target)
+
+
 def start_handoff(services: Services, session: Session, user: Person, chat_id: int, question: str,
-                  reason: str, confidence: float | None) -> Handoff | None:
+                  reason: str, confidence: float | None, target: ReplyTarget = BOT_TARGET) -> Handoff | None:
     """Pass a question to the creator (their chat or the inbox group) and tell the follower."""
     creator_chat = services.settings.creator_chat_id
     if creator_chat is None:
-        send_text(session, chat_id, texts.NO_CREATOR)
+        tell_follower(session, chat_id, texts.NO_CREATOR, target)
         return None
     handoff = Handoff(user_id=user.id, chat_id=chat_id, question=question, reason=reason,
-                      confidence=confidence)
+                      confidence=confidence, inbox=target.inbox,
+                      business_connection_id=target.business_connection_id,
+                      topic_id=target.direct_messages_topic_id)
     session.add(handoff)
     session.flush()
     if notes_waiting(session, creator_chat) >= DIGEST_AFTER:
         # a burst: this one waits for the next digest (creator_outbox_id stays empty until then)
-        send_text(session, chat_id, texts.HANDOFF_TO_FOLLOWER)
+        tell_follower(session, chat_id, texts.HANDOFF_TO_FOLLOWER, target)
         return handoff
     note = texts.HANDOFF_TO_CREATOR.format(
         name=texts.esc(_display_name(user)), question=texts.esc(texts.clip(question, 3000)),
         reason=texts.esc(reason), id=handoff.id)
+    if target.inbox != "bot":
+        note += "\n" + texts.HANDOFF_FROM_INBOX.format(inbox=texts.esc(inbox_label(target.inbox)))
     row = send_text(session, creator_chat, note, purpose=HANDOFF_PURPOSE, handoff_id=handoff.id, about=[user.id])
     handoff.creator_outbox_id = row.id
-    send_text(session, chat_id, texts.HANDOFF_TO_FOLLOWER)
+    tell_follower(session, chat_id, texts.HANDOFF_TO_FOLLOWER, target)
     return handoff
 
 
@@ -86,7 +103,7 @@ def undeliverable(session: Session, row: OutboxMessage, error: str) -> None:
         stuck = session.scalars(select(Handoff).where(Handoff.status == "open", Handoff.creator_outbox_id == row.id))
         for waiting in stuck:
             waiting.status, waiting.closed_at = "closed", utcnow()
-            send_text(session, waiting.chat_id, texts.HANDOFF_UNDELIVERED)
+            tell_follower(session, waiting.chat_id, texts.HANDOFF_UNDELIVERED, target_of(waiting))
     elif row.purpose == RELAY_PURPOSE and row.handoff_id is not None:
         handoff = session.get(Handoff, row.handoff_id)
         note = session.get(OutboxMessage, handoff.creator_outbox_id) if handoff and handoff.creator_outbox_id else None
@@ -135,7 +152,9 @@ def send_digest(session: Session, settings: Settings) -> int:
     for h in waiting:
         f = names.get(h.user_id)
         name = (f"{f.first_name} (@{f.username})" if f.username else f.first_name) if f else str(h.user_id)
-        lines.append(texts.HANDOFF_DIGEST_LINE.format(id=h.id, name=texts.esc(texts.clip(name, 60)),
+        tag = texts.INBOX_TAGS.get(h.inbox, "")
+        lines.append(texts.HANDOFF_DIGEST_LINE.format(id=h.id, tag=f"{tag} " if tag else "",
+                                                      name=texts.esc(texts.clip(name, 60)),
                                                       question=texts.esc(texts.clip(h.question or "", 150))))
     row = send_text(session, creator_chat, "\n".join([*lines, texts.HANDOFF_DIGEST_FOOTER]), purpose=DIGEST_PURPOSE,
                     about=[h.user_id for h in waiting])
@@ -145,10 +164,17 @@ def send_digest(session: Session, settings: Settings) -> int:
 
 
 def relay_creator_answer(services: Services, session: Session, handoff: Handoff, answer: str,
-                         creator_chat_id: int) -> None:
-    """Send the creator's reply to the follower, close the handoff and learn from it."""
-    send_text(session, handoff.chat_id, texts.CREATOR_ANSWER.format(answer=texts.esc(answer)),
-              purpose=RELAY_PURPOSE, handoff_id=handoff.id)
+                         creator_chat_id: int) -> bool:
+    """Send the creator's reply to the follower (in the inbox the question came from), close the handoff
+    and learn from it. In the creator's own chats (Business) the answer goes out as they wrote it.
+    False (nothing sent, the handoff stays open) when the bot may not send there now."""
+    target = target_of(handoff)
+    if not target_open(session, target):  # the creator disconnected the bot or took back "reply"
+        send_text(session, creator_chat_id, texts.INBOX_CLOSED)
+        return False
+    text = texts.esc(answer) if target.inbox == BUSINESS else texts.CREATOR_ANSWER.format(answer=texts.esc(answer))
+    send_text(session, handoff.chat_id, text, purpose=RELAY_PURPOSE, handoff_id=handoff.id,
+              target=target)
     handoff.status = "answered"
     handoff.answer = answer
     handoff.answered_at = utcnow()
@@ -158,10 +184,12 @@ def relay_creator_answer(services: Services, session: Session, handoff: Handoff,
     send_text(session, creator_chat_id,
               texts.RELAYED_LEARNED if accepted else texts.RELAYED_PENDING,
               buttons=RETRAIN_BUTTONS if accepted else None)
+    return True
 
 
 def close_handoff(session: Session, handoff: Handoff, creator_chat_id: int) -> None:
     handoff.status = "closed"
     handoff.closed_at = utcnow()
-    send_text(session, handoff.chat_id, texts.HANDOFF_CLOSED_FOLLOWER)
+    if handoff.kind != "draft":  # a draft's follower never heard of it
+        tell_follower(session, handoff.chat_id, texts.HANDOFF_CLOSED_FOLLOWER, target_of(handoff))
     send_text(session, creator_chat_id, texts.HANDOFF_CLOSED_CREATOR)

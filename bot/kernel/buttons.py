@@ -15,7 +15,13 @@ FEEDBACK = "fb"
 REMINDER_CANCEL = "rm"
 RELABEL = "sl"
 REVIEW = "rv"  # the creator's daily "were these right?" list: ✅ ok, ✏️ fix, then "hand off next time"
+DRAFT = "dr"  # Send / Edit / Skip under a draft (bot/faq/drafts.py)
+NEVER_ANSWER = "na"  # "never answer here" under a Business draft (bot/inbox)
+FORGET_PERSON = "fp"  # "forget this person" under a note from another inbox (bot/inbox)
 CHOICES: dict[str, tuple[str, ...]] = {
+    DRAFT: ("send", "edit", "skip"),
+    NEVER_ANSWER: (),
+    FORGET_PERSON: (),
     FEEDBACK: ("up", "down"),
     REVIEW: ("ok", "fix", "hand"),
     REMINDER_CANCEL: (),

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from datetime import timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.kernel.outbox import leave_chat
-from bot.store.models import KnownChat, RawUpdate, UpdatePerson
+from bot.store.models import KnownChat, RawUpdate, UpdatePerson, utcnow
 
 log = logging.getLogger(__name__)
 PRESENT = frozenset({"administrator", "creator", "member", "restricted"})  # the bot is in the chat
+DIRECT_MESSAGES = "direct_messages"  # KnownChat.type of a channel's direct-messages chat
+RECHECK_RIGHTS = timedelta(minutes=10)  # a direct-messages chat the bot could not manage is checked again after
 
 
 def configured_chats(settings: Settings) -> set[int]:
@@ -61,3 +64,28 @@ class ForeignChats:
         log.info("leaving chat %s: nobody configured it", chat_id)
         leave_chat(session, chat_id)
         return True
+
+
+def is_channel_direct_messages(session: Session, settings: Settings, chat_id: int) -> bool | None:
+    """Is `chat_id` the direct-messages chat of the configured channel, with the bot allowed to manage
+    it? None: not known yet (ask Telegram, then `remember_direct_messages`)."""
+    row = session.get(KnownChat, chat_id)
+    if row is None or row.type != DIRECT_MESSAGES or not settings.channel.id:
+        return None
+    if row.parent_chat_id != settings.channel.id:
+        return False
+    if row.bot_status != "administrator" and utcnow() - row.updated_at > RECHECK_RIGHTS:
+        return None  # the creator may have given the bot the right since: ask again
+    return row.bot_status == "administrator"
+
+
+def remember_direct_messages(session: Session, chat_id: int, title: str, parent_chat_id: int | None,
+                             allowed: bool) -> None:
+    row = session.get(KnownChat, chat_id)
+    if row is None:
+        row = KnownChat(chat_id=chat_id, type=DIRECT_MESSAGES, title="", bot_status="")
+        session.add(row)
+    row.type, row.title, row.parent_chat_id = DIRECT_MESSAGES, title[:256], parent_chat_id
+    row.bot_status = "administrator" if allowed else "no_rights"
+    row.updated_at = utcnow()
+    session.flush()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from telegram import (
+    BusinessConnection,
+    BusinessMessagesDeleted,
     ChatMemberUpdated,
     Message,
     MessageOriginChannel,
@@ -10,7 +12,15 @@ from telegram import (
     User,
 )
 
-from bot.kernel.messages import IncomingMessage, MembershipChange, Person, PostRef, ReactionCounts
+from bot.kernel.messages import (
+    BusinessConnectionInfo,
+    DeletedMessages,
+    IncomingMessage,
+    MembershipChange,
+    Person,
+    PostRef,
+    ReactionCounts,
+)
 
 CONTENT_TYPES = ("text", "sticker", "photo", "voice", "video", "video_note", "audio", "document",
                  "animation", "location", "contact", "poll", "dice")
@@ -37,6 +47,7 @@ def incoming(message: Message, *, with_reply: bool = True) -> IncomingMessage:
     forwarded = (PostRef(origin.chat.id, origin.message_id)
                  if isinstance(origin, MessageOriginChannel) else None)
     parent = message.reply_to_message
+    topic = message.direct_messages_topic if message.chat.is_direct_messages else None
     return IncomingMessage(
         chat_id=message.chat_id, message_id=message.message_id, date=message.date,
         chat_type=str(message.chat.type),
@@ -46,7 +57,24 @@ def incoming(message: Message, *, with_reply: bool = True) -> IncomingMessage:
         edit_date=message.edit_date, message_thread_id=message.message_thread_id,
         is_automatic_forward=bool(message.is_automatic_forward), forwarded_post=forwarded,
         reply_to_message=incoming(parent, with_reply=False) if parent is not None and with_reply else None,
+        business_connection_id=message.business_connection_id,
+        direct_messages_topic_id=topic.topic_id if topic is not None else None,
+        sent_by_bot=message.sender_business_bot is not None,
     )
+
+
+def business_connection(connection: BusinessConnection) -> BusinessConnectionInfo:
+    rights = connection.rights
+    return BusinessConnectionInfo(
+        id=connection.id, user=person(connection.user), user_chat_id=connection.user_chat_id,
+        date=connection.date, is_enabled=bool(connection.is_enabled),
+        can_reply=bool(rights is not None and rights.can_reply),
+        can_read_messages=bool(rights is not None and rights.can_read_messages))
+
+
+def deleted_messages(deleted: BusinessMessagesDeleted) -> DeletedMessages:
+    return DeletedMessages(business_connection_id=deleted.business_connection_id, chat_id=deleted.chat.id,
+                           message_ids=tuple(int(i) for i in deleted.message_ids))
 
 
 def reaction_counts(update: MessageReactionCountUpdated) -> ReactionCounts:

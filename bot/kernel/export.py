@@ -28,7 +28,8 @@ posts.csv            post_id, message_id, posted_at (UTC, ISO-8601), tags (space
 comments.csv         comment_id, post_id (empty: not linked to a post), user_id (empty: forgotten), created_at,
                      sentiment (negative/neutral/positive/unknown, empty: not classified), text
 direct_messages.csv  message_id, user_id, direction (in: follower to bot, out: bot to follower), created_at,
-                     content_type, sentiment, text
+                     content_type, sentiment, text, inbox (bot: the bot's chat, channel_dm: the channel's
+                     direct messages, business: your own chats through Telegram Business)
 reactions.csv        post_id, total, counts (emoji=count separated by spaces), updated_at
 follower_counts.csv  taken_at, count
 
@@ -48,9 +49,10 @@ def _rows(session: Session) -> dict[str, tuple[Sequence[str], Iterable[Sequence[
         "comments.csv": (("comment_id", "post_id", "user_id", "created_at", "sentiment", "text"), [
             (c.id, c.post_id or "", c.user_id or "", c.created_at.isoformat(), c.sentiment or "", c.text or "")
             for c in session.scalars(select(Comment).order_by(Comment.created_at))]),
-        "direct_messages.csv": (("message_id", "user_id", "direction", "created_at", "content_type", "sentiment", "text"), [
+        "direct_messages.csv": (("message_id", "user_id", "direction", "created_at", "content_type", "sentiment", "text",
+                                 "inbox"), [
             (d.message_id, d.user_id, d.direction, d.created_at.isoformat(), d.content_type, d.sentiment or "",
-             d.text or "") for d in session.scalars(select(DirectMessage).order_by(DirectMessage.created_at))]),
+             d.text or "", d.inbox) for d in session.scalars(select(DirectMessage).order_by(DirectMessage.created_at))]),
         "reactions.csv": (("post_id", "total", "counts", "updated_at"), [
             (r.post_id, r.total, " ".join(f"{k}={v}" for k, v in r.counts.items()), r.updated_at.isoformat())
             for r in session.scalars(select(PostReactions).order_by(PostReactions.post_id))]),

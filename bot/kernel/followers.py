@@ -11,6 +11,7 @@ from bot.store.models import (
     Follower,
     OutboxMessage,
     OutboxPerson,
+    RawUpdate,
     UpdatePerson,
     utcnow,
 )
@@ -31,17 +32,20 @@ def upsert_follower(session: Session, user: Person) -> Follower:
 
 
 def record_incoming(session: Session, message: IncomingMessage) -> DirectMessage:
-    """Store a follower's message to the bot (idempotent for a replayed update)."""
+    """Store a follower's message to the bot, or in another inbox of the creator (the channel's direct
+    messages, a Business chat), with its inbox (idempotent for a replayed update)."""
     assert message.from_user is not None
     upsert_follower(session, message.from_user)
     existing = session.query(DirectMessage).filter_by(
-        chat_id=message.chat_id, message_id=message.message_id, direction="in").one_or_none()
+        chat_id=message.chat_id, message_id=message.message_id, direction="in", inbox=message.inbox).one_or_none()
     if existing is not None:
         return existing
     dm = DirectMessage(user_id=message.from_user.id, chat_id=message.chat_id,
                        message_id=message.message_id, direction="in",
                        content_type=message.content_type, text=message.text or message.caption,
-                       created_at=message.date)
+                       created_at=message.date, inbox=message.inbox,
+                       business_connection_id=message.business_connection_id,
+                       topic_id=message.direct_messages_topic_id)
     session.add(dm)
     session.flush()
     return dm
@@ -64,3 +68,15 @@ def attribute_quoted(session: Session, raw_id: int | None, chat_id: int, message
                              .where(OutboxMessage.chat_id == chat_id, OutboxMessage.sent_message_id == message_id))
     for user_id in sorted(set(people)):
         attribute_update(session, raw_id, user_id)
+
+
+def drop_pressed_note(session: Session, raw_id: int | None) -> None:
+    """A button press carries the message it was under; when that is a note quoting a follower (a draft),
+    keep only which message it was, so the follower's words live in one place /forgetme reaches."""
+    raw = session.get(RawUpdate, raw_id) if raw_id is not None else None
+    query = raw.payload.get("callback_query") if raw is not None and isinstance(raw.payload, dict) else None
+    message = query.get("message") if isinstance(query, dict) else None
+    if raw is None or not isinstance(query, dict) or not isinstance(message, dict):
+        return
+    kept = {k: message[k] for k in ("message_id", "date", "chat") if k in message}
+    raw.payload = {**raw.payload, "callback_query": {**query, "message": kept}}

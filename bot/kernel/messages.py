@@ -33,9 +33,33 @@ class PostRef:
     message_id: int
 
 
+BOT_CHAT, CHANNEL_DM, BUSINESS = "bot", "channel_dm", "business"  # the inboxes a question can come from
+INBOXES = (BOT_CHAT, CHANNEL_DM, BUSINESS)
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """Where an answer to a follower goes, besides the chat: through the creator's Business connection
+    (their own chat with the follower), or into the follower's topic of the channel's direct messages.
+    Neither: the bot's own chat."""
+
+    business_connection_id: str | None = None
+    direct_messages_topic_id: int | None = None
+
+    @property
+    def inbox(self) -> str:
+        if self.business_connection_id:
+            return BUSINESS
+        return CHANNEL_DM if self.direct_messages_topic_id is not None else BOT_CHAT
+
+
+BOT_TARGET = ReplyTarget()
+
+
 @dataclass(frozen=True)
 class IncomingMessage:
-    """A message in a private chat, the channel or its discussion group."""
+    """A message in a private chat, the channel, its discussion group or direct messages, or a chat
+    of the creator's connected Business account (`business_connection_id`)."""
 
     chat_id: int
     message_id: int
@@ -50,6 +74,39 @@ class IncomingMessage:
     is_automatic_forward: bool = False
     forwarded_post: PostRef | None = None
     reply_to_message: IncomingMessage | None = None
+    business_connection_id: str | None = None
+    direct_messages_topic_id: int | None = None
+    sent_by_bot: bool = False  # a Business message the bot itself sent for the account
+
+    @property
+    def reply_target(self) -> ReplyTarget:
+        return ReplyTarget(self.business_connection_id, self.direct_messages_topic_id)
+
+    @property
+    def inbox(self) -> str:
+        return self.reply_target.inbox
+
+
+@dataclass(frozen=True)
+class BusinessConnectionInfo:
+    """A business_connection update: the creator's account connected, changed or disconnected."""
+
+    id: str
+    user: Person
+    user_chat_id: int
+    date: datetime
+    is_enabled: bool
+    can_reply: bool
+    can_read_messages: bool
+
+
+@dataclass(frozen=True)
+class DeletedMessages:
+    """Messages deleted in a chat of a connected Business account."""
+
+    business_connection_id: str
+    chat_id: int
+    message_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.kernel.messages import BOT_CHAT, ReplyTarget
 from bot.store.models import OutboxMessage, OutboxPerson
 
 FORGETME_PURPOSE = "forgetme"  # the confirmation of /forgetme: deleted once sent, never recorded
@@ -45,13 +46,19 @@ def send_text(
     purpose: str = "reply",
     handoff_id: int | None = None,
     about: Iterable[int] = (),
+    target: ReplyTarget | None = None,
 ) -> OutboxMessage:
     """Queue a message (text in the bot's parse mode). `buttons` are rows of (label, callback data);
     `web_app` is (label, URL) of a button that opens a Mini App; `handoff_id`: the handoff it is about.
     `about`: the followers whose words or names the text quotes, when it goes to somebody else (the
     creator): /forgetme finds the row, the copy recorded once it is sent and stored replies to it by
-    their ids (`outbox_people`)."""
+    their ids (`outbox_people`). `target` says which inbox of `chat_id` it goes to (a Business
+    connection, a topic of the channel's direct messages)."""
     params: dict[str, Any] = {"text": text}
+    if target is not None and target.business_connection_id:
+        params["business_connection_id"] = target.business_connection_id
+    if target is not None and target.direct_messages_topic_id is not None:
+        params["direct_messages_topic_id"] = target.direct_messages_topic_id
     if buttons:
         params["buttons"] = [[[label, data] for label, data in row] for row in buttons]
     if web_app:
@@ -63,6 +70,18 @@ def send_text(
     for user_id in sorted(set(about) - {chat_id}):
         session.add(OutboxPerson(outbox_id=row.id, user_id=user_id))
     return row
+
+
+def target_of(params: dict[str, Any] | None) -> ReplyTarget:
+    """The reply target an outbox row's params name (the bot's own chat when none)."""
+    p = params or {}
+    topic = p.get("direct_messages_topic_id")
+    return ReplyTarget(p.get("business_connection_id") or None, int(topic) if topic is not None else None)
+
+
+def inbox_of(params: dict[str, Any] | None) -> str:
+    """The inbox a sent message belongs to (for the record of direct messages)."""
+    return target_of(params).inbox if params else BOT_CHAT
 
 
 def send_file(

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from bot.kernel.context import BotContext
+    from bot.kernel.messages import IncomingMessage
     from bot.kernel.services import Services
     from nlp.model_factory import ModelFactory
 
@@ -87,6 +88,8 @@ class LoopEnv:
 
 
 ReminderSender = Callable[["Services", Session, Reminder], None]
+# A follower's message from any inbox, handed to whoever answers questions (bot/kernel/inboxes.py)
+Answerer = Callable[["Services", Session, "IncomingMessage"], Awaitable[None]]
 Undeliverable = Callable[[Session, OutboxMessage, str], None]
 
 
@@ -110,6 +113,9 @@ class Registry:
     after_forget: list[Callable[[Services, dict[str, int]], None]] = field(default_factory=list)
     settings_changed: list[Callable[[Session, Settings], None]] = field(default_factory=list)
     web_apps: list[Callable[[Services], dict[str, web.Application]]] = field(default_factory=list)
+    answerer: Answerer | None = None  # the FAQ: answers (or drafts, or hands off) a question from any inbox
+    # privacy: forget one person everywhere (the creator's "forget this person"); returns rows removed by kind
+    forget_person: Callable[[Services, Session, int], Awaitable[dict[str, int]]] | None = None
 
     def command(self, name: str, handler: Handler) -> None:
         """A creator command (others who try it are told it is the creator's)."""

@@ -13,4 +13,5 @@ DAY = 24 * 3600.0
 
 def register(reg: Registry) -> None:
     reg.private_command("forgetme", handlers.forgetme)
+    reg.forget_person = handlers.forget_person  # the creator's "forget this person" (bot/inbox)
     reg.job(Job("retention", handlers.retention, every=DAY, first=0.2, at_start=True))

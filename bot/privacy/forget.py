@@ -29,6 +29,7 @@ from bot.store.models import (
     FaqExamplePerson,
     Follower,
     Handoff,
+    InboxChat,
     MembershipEvent,
     OutboxMessage,
     OutboxPerson,
@@ -244,12 +245,28 @@ def forget_follower(session: Session, user_id: int, data_dir: Path | None = None
     removed["membership_events"] = len(session.execute(delete(MembershipEvent).where(
         MembershipEvent.user_id == user_id).returning(MembershipEvent.id)).all())
     removed["raw_updates"], removed["raw_updates_scrubbed"] = _forget_raw_updates(session, user_id)
+    removed["inbox_chats"] = _forget_inbox_chats(session, user_id)
     removed["followers"] = len(session.execute(delete(Follower).where(Follower.user_id == user_id)
                                                .returning(Follower.user_id)).all())
     forget_pace(session, user_id)  # when the bot last wrote to their chat
     session.flush()
     removed["exports"] = _forget_in_exports(session, data_dir)
     return removed
+
+
+def _forget_inbox_chats(session: Session, user_id: int) -> int:
+    """Their chats in the other inboxes (a Business chat, a topic of the channel's direct messages) and
+    what the bot sent into their topic (a shared chat: the rows are told apart by the topic)."""
+    topics = session.execute(select(InboxChat.chat_id, InboxChat.topic_id).where(
+        InboxChat.user_id == user_id, InboxChat.topic_id.is_not(None))).all()
+    touched = 0
+    for chat_id, topic_id in topics:
+        for row in session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id)):
+            if isinstance(row.params, dict) and row.params.get("direct_messages_topic_id") == topic_id:
+                session.delete(row)
+                touched += 1
+    return touched + len(session.execute(delete(InboxChat).where(InboxChat.user_id == user_id)
+                                         .returning(InboxChat.id)).all())
 
 
 def _forget_in_exports(session: Session, data_dir: Path | None) -> int:

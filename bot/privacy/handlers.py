@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 
+from sqlalchemy.orm import Session
 from telegram import Update
 
 from bot import texts
 from bot.kernel.context import BotContext
 from bot.kernel.outbox import FORGETME_PURPOSE, send_text
+from bot.kernel.services import Services
 from bot.privacy.forget import forget_follower, purge_raw_updates
 from bot.store.outbox_queue import prune_paces
 
@@ -19,12 +21,17 @@ async def forgetme(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None and message.from_user is not None
     services = context.services
-    user_id = message.from_user.id
-    removed = await asyncio.to_thread(forget_follower, context.session, user_id, services.settings.data_dir)
-    services.follower_limits.forget(user_id)
+    await forget_person(services, context.session, message.from_user.id)
     send_text(context.session, message.chat_id, texts.FORGETME_DONE, purpose=FORGETME_PURPOSE)
+
+
+async def forget_person(services: Services, session: Session, user_id: int) -> dict[str, int]:
+    """Everything about one person, from every inbox (/forgetme, or the creator's "forget this person")."""
+    removed = await asyncio.to_thread(forget_follower, session, user_id, services.settings.data_dir)
+    services.follower_limits.forget(user_id)
     for react in services.registry.after_forget:  # e.g. the FAQ retrains without their questions
         react(services, removed)
+    return removed
 
 
 async def retention(context: BotContext) -> None:

@@ -22,6 +22,7 @@ from bot.kernel.engagement import (
     posting_time_model,
     tag_interactions,
 )
+from bot.kernel.messages import INBOXES
 from bot.store.models import (
     Comment,
     DirectMessage,
@@ -69,6 +70,7 @@ class Report:
     followers_series: list[tuple[datetime, int]] = field(default_factory=list)
     engagement_per_post: list[tuple[datetime, str, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    questions_by_inbox: dict[str, int] = field(default_factory=dict)  # bot | channel_dm | business
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,8 +80,18 @@ class Report:
             "top_posts": self.top_posts, "top_tags": self.top_tags, "best_hour": self.best_hour,
             "best_slot": self.best_slot,
             "followers_series": [(t.isoformat(), n) for t, n in self.followers_series],
-            "notes": self.notes,
+            "notes": self.notes, "questions_by_inbox": self.questions_by_inbox,
         }
+
+
+def _questions_by_inbox(session: Session, start: datetime, end: datetime) -> dict[str, int]:
+    """Follower questions (automatic answers, handoffs and drafts) per inbox they came from."""
+    counts = dict.fromkeys(INBOXES, 0)
+    for model in (FaqAnswer, Handoff):
+        for inbox, n in session.execute(select(model.inbox, func.count()).where(
+                model.created_at >= start, model.created_at < end).group_by(model.inbox)).all():
+            counts[str(inbox)] = counts.get(str(inbox), 0) + int(n)
+    return counts
 
 
 def _count(session: Session, stmt: Any) -> int:
@@ -165,6 +177,7 @@ def build_report(session: Session, settings: Settings, period: str, end: datetim
     report = Report(period, start, end)
     now, before = _window(session, settings, start, end), _window(session, settings, start - length, start)
     report.metrics = {k: Metric(m.value, before[k].value, m.missing) for k, m in now.items()}
+    report.questions_by_inbox = _questions_by_inbox(session, start, end)
     report.sentiment = _sentiment(session, start, end)
     report.sentiment_previous = _sentiment(session, start - length, start)
     if not report.sentiment:
@@ -223,6 +236,9 @@ def render_text(report: Report, tz: Any) -> str:
         if key in ("followers", "joins", "leaves", "posts", "questions", "net_growth") and m.change is not None:
             change = f" ({m.change:+.0f})"
         lines.append(f"{label}: <b>{fmt.format(m.value)}</b>{change}")
+    if sum(report.questions_by_inbox.values()):
+        lines.append(texts.REPORT_BY_INBOX.format(inboxes=" · ".join(
+            f"{texts.INBOX_LABELS.get(k, k)} {n}" for k, n in report.questions_by_inbox.items())))
     if report.sentiment:
         total = sum(report.sentiment.values())
         mix = ", ".join(f"{k} {v / total * 100:.0f} %" for k, v in sorted(report.sentiment.items()))

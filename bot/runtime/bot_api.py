@@ -47,6 +47,10 @@ def bot_api_call(row: OutboxMessage) -> BotApiCall:
             kwargs["reply_markup"] = {"inline_keyboard": keyboard}
         if p.get("reply_to") is not None:
             kwargs["reply_parameters"] = {"message_id": p["reply_to"], "allow_sending_without_reply": True}
+        if p.get("business_connection_id"):  # the creator's own chat, as the creator (Telegram Business)
+            kwargs["business_connection_id"] = p["business_connection_id"]
+        if p.get("direct_messages_topic_id") is not None:  # a follower's topic of the channel's direct messages
+            kwargs["direct_messages_topic_id"] = p["direct_messages_topic_id"]
         return BotApiCall("sendMessage", kwargs)
     if row.method in (outbox.PHOTO, outbox.DOCUMENT):
         field, method = ("photo", "sendPhoto") if row.method == outbox.PHOTO else ("document", "sendDocument")

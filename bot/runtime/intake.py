@@ -32,6 +32,7 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUser
 ALLOWED_UPDATES = [
     "message", "edited_message", "channel_post", "edited_channel_post", "callback_query",
     "message_reaction_count", "chat_member", "my_chat_member",
+    "business_connection", "business_message", "edited_business_message", "deleted_business_messages",
 ]
 
 

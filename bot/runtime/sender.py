@@ -34,7 +34,7 @@ from telegram.error import (
 from telegram.warnings import PTBUserWarning
 
 from bot.config import LimitsConfig
-from bot.kernel.outbox import FORGETME_PURPOSE
+from bot.kernel.outbox import FORGETME_PURPOSE, inbox_of
 from bot.kernel.registry import Undeliverable
 from bot.kernel.waiting import wait_event
 from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
@@ -292,5 +292,6 @@ class OutboxSender:
             session.add(DirectMessage(
                 user_id=message.chat.id, chat_id=message.chat.id, message_id=message.message_id,
                 direction="out", content_type="text" if message.text else "file",
-                text=message.text or message.caption, created_at=utcnow(),
+                text=message.text or message.caption, created_at=utcnow(), inbox=inbox_of(row.params),
+                business_connection_id=(row.params or {}).get("business_connection_id"),
             ))

@@ -107,12 +107,19 @@ class DirectMessage(Base):
     """A message between a follower and the bot, either way."""
 
     __tablename__ = "direct_messages"
-    __table_args__ = (UniqueConstraint("chat_id", "message_id", "direction"),)
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", "direction", "inbox",
+                                       name="uq_direct_messages_message"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(index=True)
     chat_id: Mapped[int]
     message_id: Mapped[int]
     direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    # bot: the bot's own chat | channel_dm: the channel's direct messages (a topic per follower) |
+    # business: the creator's own chats (Telegram Business), where message ids are the creator's
+    inbox: Mapped[str] = mapped_column(String(12), default="bot", server_default="bot")
+    business_connection_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    topic_id: Mapped[int | None]
+    from_creator: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     content_type: Mapped[str] = mapped_column(String(20), default="text")
     text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -343,6 +350,13 @@ class Handoff(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # where the answer goes (bot/kernel/messages.py ReplyTarget) and what the creator is asked
+    inbox: Mapped[str] = mapped_column(String(12), default="bot", server_default="bot")
+    business_connection_id: Mapped[str | None] = mapped_column(String(64))
+    topic_id: Mapped[int | None]
+    kind: Mapped[str] = mapped_column(String(8), default="handoff", server_default="handoff")  # handoff | draft
+    suggested_answer: Mapped[str | None] = mapped_column(Text)  # a draft's answer from the FAQ
+    suggested_entry_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class FaqAnswer(Base):
@@ -361,6 +375,7 @@ class FaqAnswer(Base):
     confidence: Mapped[float] = mapped_column(Float)
     model_version: Mapped[str] = mapped_column(String(20))
     outbox_id: Mapped[int | None] = mapped_column(Integer)
+    inbox: Mapped[str] = mapped_column(String(12), default="bot", server_default="bot")
     feedback: Mapped[str | None] = mapped_column(String(4))  # up | down
     feedback_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -429,6 +444,7 @@ class KnownChat(Base):
     type: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(256), default="")
     bot_status: Mapped[str] = mapped_column(String(20))  # administrator | member | left | kicked ...
+    parent_chat_id: Mapped[int | None]  # a channel's direct-messages chat: the channel it belongs to
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -439,4 +455,39 @@ class ChatDialog(Base):
     chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(20))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BusinessConnection(Base):
+    """The creator's personal account connected to the bot (Telegram Business → Chatbots).
+
+    `accepted` only when the account is one of `[creator] user_ids`; the bot answers in its chats only
+    while `is_enabled` and `can_reply` hold."""
+
+    __tablename__ = "business_connections"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(index=True)
+    user_chat_id: Mapped[int]
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    can_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_read_messages: Mapped[bool] = mapped_column(Boolean, default=False)
+    accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    connected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InboxChat(Base):
+    """A chat of an inbox other than the bot's own: a Business chat or a channel direct-messages topic.
+    The creator may exclude it ("never answer here"); `creator_last_at` is when they last wrote in it."""
+
+    __tablename__ = "inbox_chats"
+    __table_args__ = (UniqueConstraint("inbox", "chat_id", "topic_id", name="uq_inbox_chats_chat"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inbox: Mapped[str] = mapped_column(String(12))
+    chat_id: Mapped[int]
+    topic_id: Mapped[int | None]
+    user_id: Mapped[int | None] = mapped_column(index=True)  # the follower on the other side
+    business_connection_id: Mapped[str | None] = mapped_column(String(64))
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    creator_last_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

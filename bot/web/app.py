@@ -22,12 +22,15 @@ from sqlalchemy.orm import Session
 from bot import texts
 from bot.channel import sentiment
 from bot.config import Settings
+from bot.faq import drafts
 from bot.faq.authoring import add_example, edit_answer, remove_example
+from bot.faq.handoffs import close_handoff, relay_creator_answer
 from bot.faq.model import live_model
 from bot.faq.training import start_retrain
+from bot.inbox import queue
 from bot.kernel import reminders
 from bot.kernel.services import Services
-from bot.store.models import utcnow
+from bot.store.models import Handoff, utcnow
 from bot.topics.reminding import ReminderRefused, set_reminder
 from bot.web import views
 from bot.web.auth import AuthError, WebAppUser, validate_init_data
@@ -88,6 +91,8 @@ class DashboardApp:
             ctx = views.topics_page(session, settings, now, query.get("a", ""), query.get("b", ""))
         elif page == "besttime":
             ctx = views.besttime_page(session, settings, now)
+        elif page == "inbox":
+            ctx = views.inbox_page(session, settings, now)
         elif page == "faq":
             ctx = views.faq_page(session, settings, now, live_model(self.services))
         elif page == "reminders":
@@ -177,7 +182,52 @@ def _cancel_reminder(session: Session, app: DashboardApp, user: WebAppUser, form
     return None if reminders.cancel(session, user.id, _int(form, "reminder_id")) else "That reminder is already gone."
 
 
+def _open_item(session: Session, form: dict[str, str]) -> Handoff | None:
+    row = session.get(Handoff, _int(form, "handoff_id"))
+    return row if row is not None and row.status == "open" else None
+
+
+def _send_draft(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
+    draft = _open_item(session, form)
+    if draft is None or draft.kind != "draft" or not draft.suggested_answer:
+        return "That draft is already done."
+    toast = drafts.send_draft(app.services, session, draft, user.id)
+    return toast if toast == texts.INBOX_CLOSED else None
+
+
+def _answer_item(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
+    item, answer = _open_item(session, form), form.get("answer", "").strip()
+    if item is None:
+        return "That question is already done."
+    if not answer:
+        return "Write the answer first."
+    return None if relay_creator_answer(app.services, session, item, answer, user.id) else texts.INBOX_CLOSED
+
+
+def _skip_item(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
+    item = _open_item(session, form)
+    if item is None:
+        return "That question is already done."
+    if item.kind == "draft":
+        drafts.skip_draft(session, item)
+    else:
+        close_handoff(session, item, user.id)
+    return None
+
+
+def _set_mode(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
+    try:
+        queue.set_mode(app.services, session, form.get("inbox", ""), form.get("mode", ""))
+    except ValueError:
+        return "Pick an inbox and a mode."
+    return None
+
+
 ACTIONS: dict[str, tuple[str, Action]] = {
+    "inbox/send": ("inbox", _send_draft),
+    "inbox/answer": ("inbox", _answer_item),
+    "inbox/skip": ("inbox", _skip_item),
+    "inbox/mode": ("inbox", _set_mode),
     "faq/entry": ("faq", _edit_answer),
     "faq/example": ("faq", _add_example),
     "faq/example/delete": ("faq", _remove_example),

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 from bot import texts
 from bot.config import Settings
 from bot.faq.model import FaqModel
+from bot.inbox import queue
 from bot.kernel import reminders
 from bot.kernel.engagement import post_interactions, posting_time_model, tag_interactions
+from bot.kernel.inboxes import INBOXES, inbox_label, inbox_mode
 from bot.reports.report import LABELS, PERIODS, Metric, build_report
 from bot.store.models import (
     ChannelPost,
@@ -33,9 +35,9 @@ from bot.topics import suggestions as topics
 from bot.web import charts
 from recsys.timing import DAY_NAMES, HOURS
 
-PAGES = ("overview", "sentiment", "topics", "besttime", "faq", "reminders")
-TITLES = {"overview": "Overview", "sentiment": "Sentiment", "topics": "Topics", "besttime": "Best time",
-          "faq": "FAQ", "reminders": "Reminders"}
+PAGES = ("overview", "inbox", "sentiment", "topics", "besttime", "faq", "reminders")
+TITLES = {"overview": "Overview", "inbox": "Inbox", "sentiment": "Sentiment", "topics": "Topics",
+          "besttime": "Best time", "faq": "FAQ", "reminders": "Reminders"}
 OVERVIEW_KPIS = ("followers", "engagement_rate", "comments_per_post", "reactions_per_post", "answered_automatically",
                  "handed_off", "creator_median_response_minutes", "net_growth", "posts")
 LOW_CONFIDENCE = 0.6  # automatic answers below this are offered as examples to confirm
@@ -207,3 +209,18 @@ def reminders_page(session: Session, settings: Settings, chat_id: int) -> dict[s
     tz = settings.tz
     return {"reminders": [{"id": r.id, "when": r.due_at.astimezone(tz), "text": r.text, "recurrence": r.recurrence,
                            "kind": r.kind} for r in rows], "tz": settings.schedule.timezone}
+
+
+def inbox_page(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
+    """Handoffs and drafts from every inbox, newest first; each inbox's mode; questions per inbox."""
+    tz = settings.tz
+    starts, counts = queue.questions_per_week(session, now)
+    chart = charts.stacked_bars([f"{s.astimezone(tz):%d %b}" for s in starts],
+                                {inbox_label(i): counts.get(i, []) for i in INBOXES},
+                                "Questions per inbox, per week", "questions")
+    items = [{"id": i.id, "kind": i.kind, "inbox": i.inbox, "where": i.where, "tag": texts.INBOX_TAGS.get(i.inbox, ""),
+              "name": i.name, "question": i.question, "suggestion": i.suggestion, "reason": i.reason,
+              "at": i.created_at.astimezone(tz)} for i in queue.waiting(session)]
+    modes = [{"inbox": i, "label": inbox_label(i), "mode": inbox_mode(settings, i)} for i in INBOXES]
+    return {"items": items, "modes": modes, "charts": [chart], "mode_choices": queue.MODES,
+            "totals": queue.questions_per_inbox(session), "labels": {i: inbox_label(i) for i in INBOXES}}

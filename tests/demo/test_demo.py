@@ -33,7 +33,10 @@ def test_demo_prints_the_transcript_serves_both_pages_and_stops_on_ctrl_c(tmp_pa
         for expected in ("== The channel ==", "bot → Ana: Hi Ana!", "I shoot with a Sony A7 IV",
                          "bot → 李雷: 航拍用的是大疆", "Negative comments are surging", "⏰ Reminder: post the sunrise",
                          "💬 The creator answered your question", "📊 Week report",
-                         "== 8 weeks of channel history", "as in /besttime): Wed 19:00"):
+                         "== 8 weeks of channel history", "as in /besttime): Wed 19:00",
+                         "== The channel's direct messages ==", "bot → Dana (channel direct messages): My tripod",
+                         "📝 Draft for Eli", "bot → Eli, as Maya in her own chat (Business): I shoot with",
+                         "bot → Finn, as Maya in her own chat (Business): Sure, with a credit"):
             assert expected in text, expected
         best = text[text.index("Best times to post"):].splitlines()[1]
         assert best.strip().startswith("• Wed") and " 19:00 " in best, best  # the planted slot
@@ -66,9 +69,21 @@ def _drive(chat_url: str, dash_url: str) -> None:
         page.fill("#text", "Which tripod do you use?")
         page.click("#send button")
         page.wait_for_selector("#log .msg.bot:has-text('Peak Design')")
+        page.goto(chat_url + "?as=104&to=channel")  # a follower in the channel's direct messages
+        page.wait_for_selector("body[data-ready=yes] #log[data-chat='104'][data-to=channel]")
+        page.fill("#text", "Which camera do you use?")
+        page.click("#send button")
+        page.wait_for_selector("#log .msg.bot:has-text('Sony A7 IV')")
+        page.goto(chat_url + "?as=105&to=business")  # a follower writing to Maya's own account: a draft
+        page.wait_for_selector("body[data-ready=yes] #log[data-chat='105'][data-to=business]")
+        page.fill("#text", "Which tripod do you use?")
+        page.click("#send button")
+        page.wait_for_selector("#log .msg.user:has-text('Which tripod do you use?')")
         page.goto(dash_url)
         page.wait_for_selector("main[data-loaded=overview]")
         assert page.locator("main svg.chart").count() == 3
+        page.click("#tabs a[data-page=inbox]")
+        page.wait_for_selector("main[data-loaded=inbox][aria-busy=false] li.draft:has-text('Which tripod')")
         page.click("#tabs a[data-page=besttime]")
         page.wait_for_selector("main[data-loaded=besttime][aria-busy=false]")
         assert page.locator("ol.slots li").first.inner_text().startswith("Wed")

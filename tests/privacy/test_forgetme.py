@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session
 
@@ -267,10 +268,14 @@ def test_copies_stored_before_the_links_existed_are_found_after_the_upgrade(tmp_
         s.add(FaqExample(id=1, entry_id="strap", question="wombat9931 strap?", source="handoff"))
         s.add(OutboxMessage(id=10, chat_id=CREATOR_ID, method="text", params={"text": digest_text},
                             purpose="handoff-digest", status="sent", sent_message_id=77))
-        s.add(Handoff(id=1, user_id=XENA, chat_id=XENA, question="wombat9931 strap? ", reason="unsure",
-                      status="answered", learned_entry_id="strap", creator_outbox_id=10))
-        s.add(Handoff(id=2, user_id=YURI, chat_id=YURI, question="which bag?", reason="unsure",
-                      creator_outbox_id=10))
+        s.flush()
+        # handoffs as 0009 knew them (the model has columns later migrations add)
+        handoffs = sa.Table("handoffs", sa.MetaData(), autoload_with=s.connection())
+        s.execute(handoffs.insert(), [
+            {"id": 1, "user_id": XENA, "chat_id": XENA, "question": "wombat9931 strap? ", "reason": "unsure",
+             "status": "answered", "learned_entry_id": "strap", "creator_outbox_id": 10, "created_at": utcnow()},
+            {"id": 2, "user_id": YURI, "chat_id": YURI, "question": "which bag?", "reason": "unsure",
+             "status": "open", "learned_entry_id": None, "creator_outbox_id": 10, "created_at": utcnow()}])
         maya = {"id": CREATOR_ID, "is_bot": False, "first_name": "Maya"}
         reply = {"update_id": 5, "message": {"message_id": 90, "date": 0, "from": maya, "text": "#2 This one",
                                              "chat": {"id": CREATOR_ID, "type": "private"}, "reply_to_message": digest}}

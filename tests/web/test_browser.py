@@ -22,7 +22,7 @@ import pytest
 from bot.demo.history import TIMEZONE, play_history, store_follower_counts
 from bot.demo.runner import CREATOR_ID, BrowserSandbox
 from bot.faq.training import import_and_train
-from bot.store.models import utcnow
+from bot.store.models import FaqEntryRow, utcnow
 from bot.web.auth import sign_init_data
 from bot.web.views import PAGES, TITLES
 from botapi_sandbox.server import BotApiSandbox
@@ -71,7 +71,7 @@ class World:
         with self.bot.sessions() as s, s.begin():
             store_follower_counts(s, settings.channel.id, history)
         ana, ben = sandbox.user(101, "Ana"), sandbox.user(102, "Ben")
-        sandbox.user(CREATOR_ID, "Maya")
+        sandbox.connect_business(sandbox.user(CREATOR_ID, "Maya"))  # Maya's own chats reach the bot (draft mode)
         _, forward = sandbox.channel_post("Big news: the course is paid-only now #business")
         sandbox.comment(forward, ana, HOSTILE)
         for i, text in enumerate(("I hate paywalls", "Terrible decision", "Worst news today", "I hate this",
@@ -268,4 +268,39 @@ def test_chat_page_handoff_relay_and_the_dashboard_button(browser: Any, world: W
     assert dash.locator("main svg.chart").count() >= 1
     if (docs := screenshots()) is not None:
         maya.screenshot(path=str(docs / "sandbox-chat-creator.png"))
+    context.close()
+
+
+def test_a_draft_is_approved_on_the_dashboards_inbox_page(browser: Any, world: World) -> None:
+    """A follower writes to the creator's own account (Business, draft mode): nothing reaches them until the
+    creator sends the draft from the Inbox page."""
+    sandbox = world.sandbox
+    eli = sandbox.user(105, "Eli")
+    connection = sandbox.business_connection_of(CREATOR_ID)
+    assert connection is not None
+    sandbox.business_message(connection, eli, "Which tripod do you use?")
+    world.run(world.bot.settle())
+    assert not sandbox.business_sent.get(105)
+    context = browser.new_context(viewport={"width": 430, "height": 900})
+    context.set_default_timeout(60_000)
+    dash = context.new_page()
+    open_dashboard(dash, world)
+    show(dash, "inbox")
+    item = dash.locator("main li.draft", has_text="Which tripod do you use?")
+    assert "your chats (Business)" in item.inner_text() and "Eli" in item.inner_text()
+    with world.bot.sessions() as s:  # the tripod answer as it is now (another test may have edited it)
+        tripod = s.get(FaqEntryRow, "tripod")
+        assert tripod is not None
+        answer = tripod.answer
+    assert answer in item.locator(".suggestion").inner_text()
+    if (docs := screenshots()) is not None:
+        dash.screenshot(path=str(docs / "dashboard-inbox.png"), full_page=True)
+    item.locator("form[data-action='inbox/send'] button").click()
+    dash.wait_for_selector("main[data-loaded=inbox][aria-busy=false]")
+    deadline = time.monotonic() + 30
+    while not sandbox.business_sent.get(105) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    (sent,) = sandbox.business_sent[105]
+    assert sent["text"] == answer and sent["business_connection_id"] == connection["id"]
+    assert dash.locator("main li.draft", has_text="Which tripod do you use?").count() == 0
     context.close()

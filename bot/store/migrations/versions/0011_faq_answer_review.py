@@ -2,7 +2,7 @@
 "were these right?" review (FaqAnswer.review, listed_at, list_outbox_id, fix_outbox_id,
 learned_entry_id); FAQ examples may now be "negative" (a status value, no schema change)
 
-Revision ID: 0013
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-05 09:00:00
 
@@ -14,7 +14,7 @@ from alembic import op
 
 import bot.store.models
 
-revision: str = '0013'
+revision: str = '0011'
 down_revision: str | Sequence[str] | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,32 @@
+"""The channel's direct messages: each follower writes in a topic of their own; a question there is
+answered in that topic, handed off or drafted like any other, and stored with its inbox."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.inbox.chats import inbox_chat
+from bot.kernel.followers import record_incoming
+from bot.kernel.inboxes import hand_to_answerer
+from bot.kernel.messages import CHANNEL_DM, IncomingMessage
+from bot.kernel.services import Services
+
+# Telegram's stand-ins for a message the channel itself (an admin posting as the channel) wrote
+SERVICE_USERS = frozenset({777000, 136817688})
+
+
+async def on_message(services: Services, session: Session, message: IncomingMessage) -> str:
+    topic = message.direct_messages_topic_id
+    sender = message.from_user
+    if topic is None or sender is None or sender.id in SERVICE_USERS:
+        return "ignored"
+    chat = inbox_chat(session, CHANNEL_DM, message.chat_id, topic)
+    if services.settings.is_creator(sender.id):  # the creator answering in a topic: never a question
+        chat.creator_last_at = message.date
+        return "creator"
+    chat.user_id = sender.id
+    record_incoming(session, message)
+    if chat.excluded:
+        return "excluded"
+    await hand_to_answerer(services, session, message)
+    return "question"
