@@ -59,7 +59,7 @@ class SandboxChat:
         raise web.HTTPNotFound(text="no such message")
 
     async def page(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(HERE / "static" / "sandbox.html")
+        return web.FileResponse(HERE.parent / "web" / "static" / "sandbox.html")  # bot/web/static
 
     async def people(self, request: web.Request) -> web.Response:
         return web.json_response([{"id": p["id"], "name": p["first_name"],

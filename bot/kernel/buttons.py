@@ -14,10 +14,12 @@ from bot import texts
 FEEDBACK = "fb"
 REMINDER_CANCEL = "rm"
 RELABEL = "sl"
+SURGE = "sr"  # the drafted reply under a surge alert
 CHOICES: dict[str, tuple[str, ...]] = {
     FEEDBACK: ("up", "down"),
     REMINDER_CANCEL: (),
     RELABEL: ("neg", "neu", "pos"),
+    SURGE: ("send", "pin", "edit", "dis"),
 }
 _DATA = re.compile(r"([a-z]{2}):([1-9][0-9]{0,17})(?::([a-z]{2,4}))?")
 

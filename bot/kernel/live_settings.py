@@ -19,7 +19,7 @@ from bot.store.models import SettingOverride
 
 # Settings the creator may change in the chat (others stay in the config file).
 CHAT_SETTINGS = ("channel.id", "channel.discussion_group_id", "creator.inbox_chat_id", "schedule.timezone",
-                 "schedule.report", "schedule.report_time", "schedule.report_weekday")
+                 "schedule.report", "schedule.report_time", "schedule.report_weekday", "recsys.plan_rules")
 _HHMM = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
 
 
