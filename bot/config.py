@@ -22,6 +22,8 @@ from typing import Any, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from recsys.plan import RULE_FORMS, RuleError, parse_rules
+
 TOKEN_ENV = "CREATORBOT_TOKEN"
 WEBHOOK_SECRET_ENV = "CREATORBOT_WEBHOOK_SECRET"
 WEBHOOK_PORT_ENV = "CREATORBOT_WEBHOOK_PORT"  # each worker of a fleet its own port, one config file
@@ -159,6 +161,7 @@ class SentimentConfig:
     surge_ratio: float = 2.0
     min_negative_share: float = 0.4
     cooldown_minutes: int = 120
+    follow_up_hours: float = 3.0  # after a surge alert: did the mood recover in these hours?
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,11 @@ class RecsysConfig:
     weight_dm: float = 2.0
     half_life_days: float = 30.0
     auto_reminders: bool = False
+    # question themes (/asks): the cosine-distance cut per encoder; 0 uses the cut tuned for the shipped encoders
+    theme_threshold: float = 0.0
+    theme_threshold_multilingual: float = 0.0
+    plan_rules: tuple[str, ...] = ()  # /plan's rules, e.g. "never on Sundays" (set with /plan rules ...)
+    plan_explore_share: float = 0.2  # share of a plan's slots for under-tried topics
 
 
 @dataclass(frozen=True)
@@ -268,6 +276,14 @@ class Settings:
 
 # --- checks on single values: return an error message (with the fix) or None -----------------
 
+def _plan_rules_ok(rules: Any) -> bool:
+    try:
+        parse_rules(list(rules))
+    except RuleError:
+        return False
+    return True
+
+
 def _check_value(section: str, key: str, value: Any) -> str | None:
     checks: dict[tuple[str, str], tuple[Any, str]] = {
         ("telegram", "mode"): (lambda v: v in ("polling", "webhook"), 'use "polling" or "webhook"'),
@@ -321,6 +337,11 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
         ("inbox", "channel_dm"): (lambda v: v in INBOX_MODES, 'use "auto", "draft" or "off"'),
         ("inbox", "business"): (lambda v: v in INBOX_MODES, 'use "auto", "draft" or "off"'),
         ("inbox", "creator_active_hours"): (lambda v: 0 <= v <= 720, "use 0 to 720 hours (0: never wait)"),
+        ("recsys", "theme_threshold"): (lambda v: 0 <= v < 2, "use a cosine distance from 0 (the tuned cut) to 2"),
+        ("recsys", "theme_threshold_multilingual"): (lambda v: 0 <= v < 2,
+                                                     "use a cosine distance from 0 (the tuned cut) to 2"),
+        ("recsys", "plan_rules"): (_plan_rules_ok, "use rules such as " + "; ".join(RULE_FORMS)),
+        ("recsys", "plan_explore_share"): (lambda v: 0 <= v <= 1, "use a share between 0 and 1, e.g. 0.2"),
     }
     check = checks.get((section, key))
     if check is None or check[0](value):

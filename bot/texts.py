@@ -394,3 +394,117 @@ BUSINESS_WHAT = {"auto": "answer what I'm sure of and send you the rest",
 REPORT_BY_INBOX = "Questions by inbox: {inboxes}"
 INBOX_CLOSED = ("⚠️ Not sent: the bot may not answer in your own chats right now (the Business connection is off "
                 "or may not reply). Send it yourself, or allow “Reply to messages” again.")
+
+# --- what the audience is asking (/asks, the weekly report, /suggest) ---------------------------
+ASKS_HEADER = "<b>What your audience is asking</b> ({start} – {end}, {n} follower questions)"
+ASKS_THEME = "{rank}. “{label}” — <b>{askers} followers</b> asked ({questions} questions){change}"
+ASKS_DETAIL = "    {coverage}\n    → {action}"
+ASKS_NEW = ", new this week"
+ASKS_SAME = ", about as many as the week before ({before})"
+ASKS_UP = ", up from {before} the week before"
+ASKS_DOWN = ", down from {before} the week before"
+ASKS_COVERAGE = "Your FAQ answered {faq:.0f} % of it; {handed:.0f} % was handed off to you."
+ASKS_ACTIONS = {"add_faq": "add an FAQ answer (tap below)", "post": "make a post about it"}
+ASKS_ACTION_POST_TAGS = "make a post about it (its askers engage most with {tags})"
+ASKS_GONE = "No longer asked: “{label}” ({before} followers the week before)"
+ASKS_NONE = ("{n} follower questions this week, but no theme yet: a theme needs at least 3 different followers "
+             "asking about the same thing.")
+ASKS_FAQ_BUTTON = "➕ FAQ answer for {rank}: {keyword}"
+ASKS_WORKING = "Grouping your followers' questions of the last 7 days…"
+ASKS_FAILED = "⚠️ I couldn't group the questions just now: {error}"
+ASKS_SUGGEST = "\n<b>Ideas from your followers' questions</b> (/asks for more):"
+ASKS_SUGGEST_LINE = "• “{label}” — {askers} followers asked{tags}"
+ASKS_SUGGEST_TAGS = "; they engage most with {tags}"
+ASKS_REPORT_HEADER = "\n<b>What your audience is asking</b> (as of {when}):"
+FAQ_FROM_THEME = ("New FAQ entry for the question theme “{label}”. I'll use these {n} question(s) your followers "
+                  "asked:\n{questions}\nNow send me the answer, exactly as I should give it. /cancel stops.")
+FAQ_FROM_THEME_GONE = "That question theme is gone (its questions were deleted). Send /asks for the current ones."
+
+# --- a surge, explained, with a drafted reply ------------------------------------------------------
+SURGE_THEMES_HEADER = "<b>What the negative comments are about:</b>"
+SURGE_THEME = "• <b>{keyword}</b>: {comments} comments from {commenters} followers, e.g. “{example}”"
+SURGE_UNTHEMED = "• {n} more about other things"
+SURGE_WHO = "<b>Who</b>: new followers (first seen in the last {days} days): {new}; long-time followers: {old}."
+SURGE_DRAFT = ("✍️ <b>A drafted reply</b> — nothing is posted until you press Send or Pin:\n\n{draft}\n\n"
+               "<i>Edit it with /respond your text.</i>")
+SURGE_SEND_BUTTON = "💬 Send as comment under the post"
+SURGE_PIN_BUTTON = "📌 Pin as channel post"
+SURGE_EDIT_BUTTON = "✏️ Edit"
+SURGE_DISMISS_BUTTON = "✖ Dismiss"
+SURGE_EDIT = ("Copy the draft, change it and send it back as <code>/respond your text</code>:\n\n"
+              "<code>{draft}</code>")
+SURGE_EDIT_TOAST = "Send /respond with your version."
+SURGE_DISMISSED = "Dismissed: nothing was posted."
+SURGE_SENT = "💬 Your reply is on its way to the comments under the post."
+SURGE_PINNED = "📌 Your reply is on its way to the channel; I'll pin it."
+SURGE_SENT_TOAST = "On its way."
+SURGE_GONE = "That draft is gone."
+SURGE_ALREADY = "That draft is already {status}."
+SURGE_NO_THREAD = "I can't comment under that post: it has no discussion thread I know of. Pin it instead?"
+SURGE_NO_CHANNEL = "No channel is set up, so I can't post there."
+SURGE_RESPOND_NONE = "There is no drafted reply waiting. One comes with the next surge alert."
+SURGE_RESPOND_USAGE = "Usage: /respond your text — it replaces the drafted reply, which I show again with its buttons."
+SURGE_FOLLOW_UP = "🌤 <b>After the surge of {when}</b> (post: {post}): {summary}"
+
+# --- the weekly plan (/plan) ----------------------------------------------------------------------
+PLAN_NOTES = {  # recsys.plan.NOTES in the bot's words
+    "never_posted": "#{tag}: never posted yet, a first try",
+    "few_posts": "#{tag}: only {posts} post{s}, try it once more",
+    "rule": "#{tag}: your rule '{rule}'",
+    "ranked": "#{tag}: ranked {rank} of the {of} topics in this plan",
+}
+PLAN_SUMMARIES = {  # recsys.plan.SUMMARIES in the bot's words
+    "too_few": ("{n} post{s} followed the plan: too few to judge against the channel's usual "
+                "(at least {need} are needed)."),
+    "better": ("The plan's {n} posts got {mean:.1f} interactions per post, {ratio:.2f}× the channel's usual "
+               "{usual:.1f} (95 % interval {low:.2f}–{high:.2f}×): better than usual."),
+    "worse": ("The plan's {n} posts got {mean:.1f} interactions per post, {ratio:.2f}× the channel's usual "
+              "{usual:.1f} (95 % interval {low:.2f}–{high:.2f}×): worse than usual."),
+    "unclear": ("The plan's {n} posts got {mean:.1f} interactions per post, {ratio:.2f}× the channel's usual "
+                "{usual:.1f} (95 % interval {low:.2f}–{high:.2f}×): not clearly different from usual yet."),
+}
+PLAN_LAST = ("<b>How your last plan did</b> ({start} – {end}{so_far}): {matched} of {planned} planned posts were "
+             "published with their tag within 3 hours of their slot. {summary}")
+PLAN_SO_FAR = ", so far"
+PLAN_HEADER = "<b>Your plan for {start} – {end}</b> ({tz}; your tag ranking × your audience's best hours):"
+PLAN_SLOT = "• {when} — {mark}{note}"
+PLAN_EXPLORE_MARK = "🧪 "
+PLAN_UNCERTAIN_MARK = "❔ "
+PLAN_EMPTY = "Nothing to plan yet: I need channel posts with #hashtags first."
+PLAN_UNCERTAIN = ("❔ Uncertain (fewer than {n} posts so far, so how they do is a guess; the plan tries them to "
+                  "find out): {tags}")
+PLAN_EXPLORE = "🧪 {share:.0f} % of the slots explore under-tried topics."
+PLAN_RULES = "Your rules: {rules}. Change them with /plan rules …"
+PLAN_NO_RULES = ("No rules yet. Set some, e.g. <code>/plan rules never on Sundays; at most 1 post a day; "
+                 "at least one #business a week</code>")
+PLAN_UNMET = "⚠️ Could not keep: {unmet}"
+PLAN_FOOTER = ("<i>Post with the slot's hashtag within {hours} hours of it and I'll count it as following the plan; "
+               "the next /plan says how it did.</i>")
+PLAN_WORKING = "Planning your week…"
+PLAN_FAILED = "⚠️ I couldn't plan the week just now: {error}"
+PLAN_RULES_NOW = "Your plan rules: {rules}"
+PLAN_RULES_NONE = ("No plan rules. Set them with e.g. <code>/plan rules never on Sundays; at most 1 post a day; "
+                   "at least one #business a week</code> (<code>/plan rules off</code> clears them).")
+PLAN_RULES_SET = "✅ Plan rules saved: {rules}. /plan proposes a week that keeps them."
+PLAN_RULES_CLEARED = "✅ Plan rules cleared."
+PLAN_RULES_BAD = "I didn't save the rules: {error}"
+
+CREATOR_HELP += (  # issue 23: appended, so the list above merges cleanly
+    "/asks – what your audience is asking, grouped into themes\n"
+    "/plan – next week's posting plan and how the last one did; /plan rules never on Sundays; …\n"
+    "/respond &lt;text&gt; – your version of the reply drafted under a surge alert\n"
+)
+SURGE_DRAFTS = {  # nlp.surge.DRAFTS in the bot's words: {topics} is the top themes' keywords
+    "en": {"text": ("Thank you all for telling me what you think about {topics}. I read every comment, I hear you, "
+                    "and I'm looking into it. I'll come back with an update soon."),
+           "fallback": "my latest post", "and": " and ", "comma": ", "},
+    "zh": {"text": "谢谢大家关于{topics}的留言，每一条我都认真看了。我听到了大家的意见，正在想办法改进，很快会给大家一个交代。",
+           "fallback": "最近的内容", "and": "和", "comma": "、"},
+}
+SURGE_MOOD = {  # nlp.surge.MOOD in the bot's words
+    "too_few": "Only {n} comment{s} since: too few to tell whether the mood recovered.",
+    "recovered": ("The mood recovered: {share:.0%} of the {n} comments since were negative, "
+                  "against the usual {usual:.0%}."),
+    "not_recovered": ("The mood has not recovered yet: {share:.0%} of the {n} comments since were negative, "
+                      "against the usual {usual:.0%}."),
+}

@@ -131,6 +131,7 @@ class BotApiSandbox:
         self.group: JSONDict = {"id": group_id, "type": "supergroup", "title": "Creator Channel Chat"}
         self.member_count = member_count
         self.menu_buttons: dict[int, JSONDict] = {}  # chat id -> the menu button set by the bot
+        self.pinned: dict[int, list[int]] = {}  # chat id -> message ids the bot pinned, in order
         self.received: dict[int, list[JSONDict]] = {}  # private chat id -> messages users sent the bot
         self.calls: list[Call] = []
         self.delivered_at: dict[int, float] = {}  # update_id -> when getUpdates handed it out (perf_counter)
@@ -203,6 +204,7 @@ class BotApiSandbox:
             "getFile": self._get_file,
             "deleteMessage": lambda p, f: True,
             "leaveChat": lambda p, f: True,
+            "pinChatMessage": self._pin_chat_message,
         }
 
     # ------------------------------------------------------------------ lifecycle
@@ -598,6 +600,11 @@ class BotApiSandbox:
         else:
             msg.pop("reply_markup", None)
         return msg
+
+    def _pin_chat_message(self, params: JSONDict, files: dict[str, bytes]) -> bool:
+        msg = self._find_sent(params)
+        self.pinned.setdefault(int(params.get("chat_id", 0) or 0), []).append(msg["message_id"])
+        return True
 
     def _set_menu_button(self, params: JSONDict, files: dict[str, bytes]) -> bool:
         self.menu_buttons[int(params.get("chat_id", 0) or 0)] = params.get("menu_button") or {}

@@ -22,6 +22,7 @@ from bot.kernel.waiting import in_daemon_thread
 from nlp.model_factory import ModelFactory
 
 log = logging.getLogger(__name__)
+FOLLOW_UP_SECONDS = 5.0  # pin replies once delivered; tell the creator whether the mood recovered
 
 
 class SentimentLoop:
@@ -40,7 +41,7 @@ class SentimentLoop:
 
     def make(self, services: Services, env: LoopEnv) -> Callable[[], Awaitable[None]]:
         assert self.models is not None, "the runtime builds (on_build) before it starts loops"
-        worker = SentimentWorker(services, self.classifier_factory or classifier_loader(self.models))
+        worker = SentimentWorker(services, self.classifier_factory or classifier_loader(self.models), self.models)
 
         async def run() -> None:
             if worker.classifier is None:
@@ -69,6 +70,10 @@ def register(reg: Registry, classifier_factory: ClassifierFactory | None = None)
     reg.handler(lambda f: ChatMemberHandler(handlers.chat_member, ChatMemberHandler.CHAT_MEMBER))
     reg.command("sentiment", sentiment_handlers.mood)
     reg.callback(buttons.RELABEL, sentiment_handlers.relabel)
+    reg.callback(buttons.SURGE, sentiment_handlers.surge_button)
+    reg.command("respond", sentiment_handlers.respond)
+    reg.job(Job("surge-follow-up", sentiment_handlers.surge_follow_up, every=FOLLOW_UP_SECONDS,
+                first=FOLLOW_UP_SECONDS))
     reg.job(Job("member-count", handlers.snapshot_member_count, daily=lambda s: s.schedule.member_count_clock,
                 at_start=True))
     loop = SentimentLoop(classifier_factory)

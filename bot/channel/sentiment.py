@@ -13,6 +13,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.channel import surge as surge_explained
+from bot.channel.surge import Explained
 from bot.config import Settings
 from bot.kernel import buttons as buttons_data
 from bot.kernel.outbox import send_text
@@ -114,10 +116,12 @@ def detect_surge(session: Session, settings: Settings) -> Surge | None:
     return Surge(post_id, len(negatives), total, share, baseline, examples)
 
 
-def alert(session: Session, settings: Settings, surge: Surge) -> None:
-    """One alert to the creator with counts, the post and escaped examples with relabel buttons."""
-    session.add(SentimentAlert(post_id=surge.post_id, negative=surge.negative, total=surge.total,
-                               baseline=surge.baseline))
+def alert(session: Session, settings: Settings, surge: Surge, explained: Explained | None = None) -> None:
+    """One alert to the creator with counts, the post and escaped examples with relabel buttons; with
+    `explained`, also what the comments are about, who wrote them, and a drafted reply (bot/channel/surge.py)."""
+    row = SentimentAlert(post_id=surge.post_id, negative=surge.negative, total=surge.total, baseline=surge.baseline)
+    session.add(row)
+    session.flush()
     chat = settings.creator_chat_id
     if chat is None:
         return
@@ -131,7 +135,11 @@ def alert(session: Session, settings: Settings, surge: Surge) -> None:
         lines.append(f"{i}. “{texts.esc(texts.clip(text, 200))}”")
         buttons.append([(f"{i}: {label}", buttons_data.make(buttons_data.RELABEL, comment_id, label[:3]))
                         for label in ("neutral", "positive")])
+    if explained is not None:
+        lines += surge_explained.alert_lines(explained)
     send_text(session, chat, "\n".join(lines), buttons=buttons, purpose="sentiment-alert")
+    if explained is not None:
+        surge_explained.offer_draft(session, settings, row, explained)
 
 
 def relabel(session: Session, comment_id: int, label: str) -> bool:
@@ -167,10 +175,11 @@ class SentimentWorker:
     """Classifies new comments and DMs in batches, then looks for a surge; the runtime loads the
     classifier in the background and calls `step` (bot/runtime/worker.py)."""
 
-    def __init__(self, services: Services, factory: ClassifierFactory) -> None:
+    def __init__(self, services: Services, factory: ClassifierFactory, models: ModelFactory | None = None) -> None:
         self.services = services
         self.factory = factory
         self.classifier: Classifier | None = None
+        self.models = models  # the encoders that explain a surge (None: a plain alert)
 
     async def step(self) -> bool:
         """Classify one batch of each kind; returns True if there may be more."""
@@ -200,11 +209,33 @@ class SentimentWorker:
                 target.p_negative, target.p_neutral, target.p_positive = pred.negative, pred.neutral, pred.positive
                 if isinstance(target, Comment):
                     target.sentiment_source = "model"
-            if comments:
-                surge = detect_surge(session, services.settings)
-                if surge is not None:
-                    alert(session, services.settings, surge)
+        if comments:
+            await self.look_for_surge()
         return len(comments) == BATCH or len(dms) == BATCH
+
+    async def look_for_surge(self) -> None:
+        """Read, then explain the surge off the event loop and outside any transaction, then alert (the
+        scheduler's loop is the only one that alerts, so the cool-down read first still holds)."""
+        services = self.services
+
+        def read() -> tuple[Surge | None, surge_explained.SurgeInput | None]:
+            with services.sessions() as session:
+                found = detect_surge(session, services.settings)
+                return found, (surge_explained.read_surge(session, services.settings) if found else None)
+
+        surge, inp = await asyncio.to_thread(read)
+        if surge is None:
+            return
+        explained = None
+        if inp is not None and inp.negative and self.models is not None:
+            models = self.models
+            try:
+                explained = await asyncio.to_thread(surge_explained.explain, inp, models.encoder(),
+                                                    models.multilingual_encoder)
+            except Exception:
+                log.exception("the surge could not be explained; a plain alert goes out")
+        async with services.unit() as session:
+            alert(session, services.settings, surge, explained)
 
 
 @dataclass(frozen=True)

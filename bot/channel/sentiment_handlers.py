@@ -1,11 +1,11 @@
-"""Creator: /sentiment, and relabel buttons under surge alerts."""
+"""Creator: /sentiment, relabel buttons under surge alerts, the drafted reply's buttons and /respond."""
 
 from __future__ import annotations
 
 from telegram import Update
 
 from bot import texts
-from bot.channel import sentiment
+from bot.channel import sentiment, surge
 from bot.kernel import buttons
 from bot.kernel.context import BotContext
 from bot.kernel.outbox import answer_callback, send_text
@@ -38,3 +38,34 @@ async def relabel(update: Update, context: BotContext) -> None:
     ok = (button is not None and context.services.settings.is_creator(query.from_user.id)
           and sentiment.relabel(context.session, button.item_id, button.choice))
     answer_callback(context.session, query.id, query.from_user.id, texts.RELABELLED if ok else texts.RELABEL_FAILED)
+
+
+async def surge_button(update: Update, context: BotContext) -> None:
+    """Send / Pin / Edit / Dismiss under a drafted reply: only Send and Pin post anything."""
+    query = update.callback_query
+    assert query is not None
+    button = buttons.parse(query.data, buttons.SURGE)
+    settings = context.services.settings
+    if button is None or not settings.is_creator(query.from_user.id):
+        answer_callback(context.session, query.id, query.from_user.id, texts.SURGE_GONE)
+        return
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    message_id = query.message.message_id if query.message else None
+    toast = surge.decide(context.session, settings, button.item_id, button.choice, chat_id, message_id)
+    answer_callback(context.session, query.id, query.from_user.id, toast)
+
+
+async def respond(update: Update, context: BotContext) -> None:
+    """`/respond <text>`: the creator's own version of the drafted reply."""
+    message = update.effective_message
+    assert message is not None
+    text = (message.text or "").partition(" ")[2]
+    surge.replace_draft(context.session, context.services.settings, message.chat_id, text)
+
+
+async def surge_follow_up(context: BotContext) -> None:
+    """Job: pin delivered "Pin as channel post" replies; hours after a surge, say whether the mood recovered."""
+    services = context.services
+    async with services.unit() as session:
+        surge.pin_sent(session)
+        surge.follow_up(session, services.settings)

@@ -9,7 +9,14 @@ What was planted, so that /besttime, /suggest, /abtest and the reports have some
   weekly one (weekends busier), with one slot far above the rest: `PLANTED_SLOT`, Wednesday
   19:00 in `TIMEZONE`, when the creator answers questions live;
 - #travel draws about three times the interactions per post of #gear;
-- follower growth: more joins on days with a #travel post, more leaves on days with a #gear post.
+- follower growth: more joins on days with a #travel post, more leaves on days with a #gear post;
+- question themes in the comments (`QUESTION_THEMES`): in the last week, 6 followers ask which lens to
+  use for landscapes (3 the week before), 5 when the next workshop is, 4 whether the presets are for sale
+  (4 the week before); /asks, the weekly report and the dashboard's Asks page find them;
+- one complaint theme: followers grumble about the price of the prints now and then (`PRICE_COMPLAINTS`),
+  and the demo's surge is about the price of the course;
+- last week's posting plan (`store_last_plan`): six slots, five of them followed by a post with the slot's
+  tag within the hour, so /plan starts with how it did.
 """
 
 from __future__ import annotations
@@ -21,9 +28,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.channel.posts import record_member_count
+from bot.store.models import ChannelPost, PostingPlan, PostTag
 from botapi_sandbox.server import BotApiSandbox, JSONDict
 
 TIMEZONE = "Europe/Rome"
@@ -69,6 +78,24 @@ COMMENTS: dict[str, tuple[str, ...]] = {
 LIVE_COMMENTS = ("Question for the live: best lens for hiking?", "Hi from Munich! 👋", "Joining the live now",
                  "Can you talk about drones?", "Great Q&A tonight", "How do you avoid crowds?",
                  "What's your next trip?", "Thanks for answering my question!")
+# (texts asked in the last 7 days, texts asked the week before): one follower per question
+QUESTION_THEMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "lens": (("Which lens do you use for landscapes?", "What lens do you use for your landscape shots?",
+              "Which lens is best for landscape photos?", "What's your favourite lens for landscapes?",
+              "Which landscape lens would you recommend?", "What lens did you use for this landscape?"),
+             ("Which lens do you use for landscapes?", "What lens is good for landscapes?",
+              "Which lens for landscape photography?")),
+    "workshop": (("When is your next photo workshop?", "When is the next workshop in the Dolomites?",
+                  "Are you planning another photo workshop soon?", "When can I sign up for the next workshop?",
+                  "Is there a workshop coming up this year?"), ()),
+    "presets": (("Do you sell your Lightroom presets?", "Can I buy your Lightroom presets?",
+                 "Are your Lightroom presets for sale?", "Where can I get your Lightroom presets?"),
+                ("Do you sell your presets?", "Can we buy your Lightroom presets?", "Are your presets for sale?",
+                 "Will you sell your Lightroom presets?")),
+}
+PRICE_COMPLAINTS = ("The prints are way too expensive now", "That price for a print is too much for me",
+                    "Prices went up again? Not cool")
+PLAN_SLOTS = 6  # last week's plan: six slots, the first five followed
 NAMES = ("Lena", "Marco", "Sofia", "Jonas", "Giulia", "Noah", "Emma", "Luca", "Mia", "Felix", "Anna", "Paul",
          "Sara", "Tom", "Elena", "Max", "Clara", "Leo", "Nora", "David", "Alice", "Ben", "Ida", "Oskar")
 
@@ -89,6 +116,7 @@ class History:
     joins: int = 0
     leaves: int = 0
     follower_counts: list[tuple[datetime, int]] = field(default_factory=list)
+    questions: int = 0
 
 
 def _post_times(rng: random.Random, start: datetime, days: int, tz: ZoneInfo) -> list[datetime]:
@@ -175,11 +203,27 @@ def play_history(sandbox: BotApiSandbox, now: datetime, tz: ZoneInfo | None = No
                 events.append((when, 3, "join" if j < joins else "leave", user, ""))
                 count += 1 if j < joins else -1
         day += timedelta(days=1)
+    # question themes under the latest post before each question, in the last week and the week before
+    posted = forwards_at(events)
+    planted: list[tuple[datetime, str]] = []
+    for recent, before in QUESTION_THEMES.values():
+        planted += [(now - timedelta(days=rng.uniform(0.3, 6.5)), text) for text in recent]
+        planted += [(now - timedelta(days=7 + rng.uniform(0.3, 6.5)), text) for text in before]
+    planted += [(now - timedelta(days=10 + 12 * i, hours=rng.randrange(24)), text)  # a grumble about the price
+                for i, text in enumerate(PRICE_COMPLAINTS)]
+    askers = rng.sample(followers, len(followers))
+    for i, (when, text) in enumerate(planted):
+        target = next((f for at, f in reversed(posted) if at < when), posted[0][1])
+        events.append((when, 1, "question", target, (askers[i % len(askers)], text)))
     for when, _, kind, target, payload in sorted(events, key=lambda e: (e[0], e[1])):
         date = int(when.timestamp())
         if kind == "comment":
             sandbox.comment(target, rng.choices(followers, activity)[0], payload, date=date)
             history.comments += 1
+        elif kind == "question":
+            sandbox.comment(target, payload[0], payload[1], date=date)
+            history.comments += 1
+            history.questions += 1
         elif kind == "reactions":
             sandbox.reactions(target, payload, date=date)
         else:
@@ -193,3 +237,52 @@ def store_follower_counts(session: Session, chat_id: int, history: History) -> N
     """The daily follower counts the bot would have read over those weeks."""
     for at, count in history.follower_counts:
         record_member_count(session, chat_id, count, at)
+
+
+def forwards_at(events: list[tuple[datetime, int, str, JSONDict, Any]]) -> list[tuple[datetime, JSONDict]]:
+    """(when posted, forward in the group) of every post, oldest first (comments answer a post before them)."""
+    seen: dict[int, tuple[datetime, JSONDict]] = {}
+    for when, _, kind, target, _ in events:
+        if kind == "comment" and target["message_id"] not in seen:
+            seen[target["message_id"]] = (when, target)
+    return sorted(seen.values(), key=lambda x: x[0])
+
+
+def store_last_plan(session: Session, chat_id: int, now: datetime, tz: ZoneInfo | None = None) -> PostingPlan | None:
+    """Last week's plan, as /plan would have stored it: Monday to Sunday before this week, one slot a day at
+    the hour the creator then posted (with that post's tag), the first five followed; the sixth slot was
+    missed. Returns None when the history has too few posts that week."""
+    tz = tz or ZoneInfo(TIMEZONE)
+    local = now.astimezone(tz)
+    monday = (local - timedelta(days=local.weekday() + 7)).date()
+    start = datetime(monday.year, monday.month, monday.day, tzinfo=tz)
+    end = start + timedelta(days=7)
+    slots: list[dict[str, Any]] = []
+    used_days: set[object] = set()
+    posts = session.execute(select(ChannelPost.id, ChannelPost.posted_at).where(
+        ChannelPost.posted_at >= start, ChannelPost.posted_at < end).order_by(ChannelPost.posted_at)).all()
+    for post_id, posted_at in posts:
+        at = posted_at.astimezone(tz)
+        if at.date() in used_days or at.weekday() == 6:
+            continue
+        tag = session.scalars(select(PostTag.tag).where(PostTag.post_id == post_id).order_by(PostTag.tag)).first()
+        if tag is None:
+            continue
+        used_days.add(at.date())
+        slots.append({"at": at.replace(minute=0).isoformat(), "tag": tag, "reason": "ranked",
+                      "note": f"#{tag}", "uncertain": False, "posts_so_far": 3, "tag_score": 1.0, "slot_score": 1.0})
+        if len(slots) == PLAN_SLOTS - 1:
+            break
+    if len(slots) < PLAN_SLOTS - 1:
+        return None
+    free = next(d for d in range(6) if (start + timedelta(days=d)).date() not in used_days)
+    missed = (start + timedelta(days=free)).replace(hour=19)
+    slots.append({"at": missed.isoformat(), "tag": "business", "reason": "explore", "note": "#business",
+                  "uncertain": True, "posts_so_far": 0, "tag_score": 0.0, "slot_score": 1.0})  # never posted then
+    slots.sort(key=lambda s: s["at"])
+    row = PostingPlan(chat_id=chat_id, start=start, end=end, slots=slots, explore_share=1 / PLAN_SLOTS,
+                      rules=["never on Sundays", "at most 1 post a day"], unmet=[],
+                      created_at=start - timedelta(days=2))
+    session.add(row)
+    session.flush()
+    return row

@@ -18,7 +18,14 @@ from sqlalchemy import select
 from bot import texts
 from bot.app import create_runtime
 from bot.config import Settings, parse_settings
-from bot.demo.history import TIMEZONE, WEEKS, History, play_history, store_follower_counts
+from bot.demo.history import (
+    TIMEZONE,
+    WEEKS,
+    History,
+    play_history,
+    store_follower_counts,
+    store_last_plan,
+)
 from bot.kernel.model_factory import model_factory
 from bot.kernel.stats import stored_counts, work_pending
 from bot.reports.chart import render_chart
@@ -154,10 +161,16 @@ async def play_history_backlog(sandbox: BotApiSandbox, t: Transcript, history: H
           f"{history.joins} joins and {history.leaves} leaves")
     t.say("  (planted: the audience is busiest on Wednesdays at 19:00; #travel draws about three times "
           "the interactions of #gear)")
+    t.say(f"  (planted: {history.questions} questions in the comments: this week 6 followers ask which lens for "
+          "landscapes, 5 about the next workshop, 4 whether the presets are for sale, on top of the questions "
+          "followers repeat anyway; and grumbles about the price)")
     await catch_up(sandbox, t)
     await t.settle(timeout=600)
     with t.runtime.services.sessions() as session, session.begin():
         store_follower_counts(session, t.runtime.services.settings.channel.id, history)
+        plan = store_last_plan(session, CREATOR_ID, datetime.now(UTC))
+    if plan is not None:
+        t.say(f"  last week's posting plan: {len(plan.slots)} slots, {len(plan.slots) - 1} of them followed by a post")
     first, last = history.follower_counts[0][1], history.follower_counts[-1][1]
     t.say(f"  daily follower counts: {first} → {last}")
 
@@ -312,28 +325,111 @@ async def play_inboxes(sandbox: BotApiSandbox, t: Transcript) -> None:
 
 
 async def play_sentiment(sandbox: BotApiSandbox, t: Transcript, runtime: BotRuntime) -> None:
-    """Comments are labelled; a burst of negative ones under a post alerts the creator once."""
+    """Comments are labelled; a burst of negative ones about the price alerts the creator once, with what they
+    are about, who wrote them and a drafted reply that goes out only when she presses Send."""
+    from sqlalchemy import update
+
+    from bot.store.models import ChannelPost, Comment, SurgeResponse
+
     t.say("== Comments are labelled; a negative surge alerts the creator ==")
-    post, forward = sandbox.channel_post("Big news: my photo course is now paid-only #business")
-    t.say("  channel post: Big news: my photo course is now paid-only #business")
-    angry = ["This is so disappointing, I hate paywalls", "Worst decision ever. Unfollowing.",
-             "Terrible news, I'm really upset", "Such a greedy move, awful", "I hate this, so sad",
-             "Horrible. The free lessons were the best part", "Congrats on the launch!",
-             "太失望了，再也不看了", "太喜欢你的照片了！"]
+    t.names[sandbox.group["id"]] = "the comments"
+    t.names[sandbox.channel["id"]] = "the channel"
+    post, forward = sandbox.channel_post("Big news: my photo course is now paid-only, 199 € #business")
+    t.say("  channel post: Big news: my photo course is now paid-only, 199 € #business")
+    angry = ["This price is outrageous, I'm so disappointed", "Terrible decision, the price is way too high",
+             "I hate this new price, 199 € is a joke", "The price is a rip-off, awful",
+             "Such a greedy price, I'm really upset", "Horrible. The weekly lessons were the best part",
+             "I will miss the weekly lessons, this is sad", "Congrats on the launch!", "价格太贵了，太失望了",
+             "太喜欢你的照片了！"]
     for i, text in enumerate(angry):
         user = sandbox.user(500 + i, f"Fan{i}")
         sandbox.comment(forward, user, text)
     t.say(f"  {len(angry)} comments arrive within a minute")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not any("surging" in x for x in sandbox.texts_to(CREATOR_ID)):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any("drafted reply" in x for x in sandbox.texts_to(CREATOR_ID)):
         await asyncio.sleep(0.2)
     await t.settle()
-    from bot.store.models import ChannelPost, Comment
-
     with runtime.services.sessions() as session:  # the comments under the post, as labelled
         for c in session.scalars(select(Comment).join(ChannelPost, ChannelPost.id == Comment.post_id)
                                  .where(ChannelPost.message_id == post["message_id"]).order_by(Comment.id)):
             t.say(f"  [{c.sentiment or '?':8s}] {c.text}")
+    posted = sum(len(sandbox.sent.get(chat, [])) for chat in (sandbox.group["id"], sandbox.channel["id"]))
+    t.say(f"  (nothing posted to the channel or its comments yet: {posted} messages)")
+    draft = next((m for m in reversed(sandbox.sent.get(CREATOR_ID, [])) if "drafted reply" in m.get("text", "")),
+                 None)
+    if draft is None or "reply_markup" not in draft:
+        return
+    send = next(b["callback_data"] for row in draft["reply_markup"]["inline_keyboard"] for b in row
+                if b["text"].startswith("💬"))
+    creator = sandbox.user(CREATOR_ID, "Maya", "maya_creates")
+    sandbox.press(creator, draft, send)
+    t.say("  Maya taps [💬 Send as comment under the post]")
+    await t.settle()
+    for i, text in enumerate(("Fair enough, thanks for explaining", "Thanks for listening to us!",
+                              "Ok, the early-bird price sounds fair", "Still love your photos",
+                              "Makes sense, good luck with the course", "Thanks for the quick answer")):
+        sandbox.comment(forward, sandbox.user(520 + i, f"Calm{i}"), text)
+    t.say("  six calmer comments follow")
+    await t.settle()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and await asyncio.to_thread(_unlabelled, runtime) > 0:  # as hours later
+        await asyncio.sleep(0.2)
+    t.say("  (three hours pass)")
+    with runtime.services.sessions() as session, session.begin():
+        session.execute(update(SurgeResponse).values(follow_up_at=datetime.now(UTC) - timedelta(seconds=1)))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(x.startswith("🌤") for x in sandbox.texts_to(CREATOR_ID)):
+        await asyncio.sleep(0.2)
+    await t.settle()
+
+
+def _unlabelled(runtime: BotRuntime) -> int:
+    from sqlalchemy import func
+
+    from bot.store.models import Comment
+
+    with runtime.services.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Comment).where(Comment.sentiment.is_(None))) or 0)
+
+
+async def play_asks(sandbox: BotApiSandbox, t: Transcript) -> None:
+    """What the audience is asking: themes of the week's questions, and one tap to answer one in the FAQ."""
+    creator = sandbox.user(CREATOR_ID, "Maya", "maya_creates")
+    t.say("== What your audience is asking ==")
+    sandbox.send_private(creator, "/asks")
+    t.say("  Maya: /asks")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(x.startswith("What your audience is asking")
+                                                  for x in sandbox.texts_to(CREATOR_ID)):
+        await asyncio.sleep(0.2)
+    await t.settle()
+    reply = next((m for m in reversed(sandbox.sent.get(CREATOR_ID, []))
+                  if m.get("text", "").startswith("What your audience is asking")), None)
+    buttons = [b for row in (reply or {}).get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+    workshop = next((b for b in buttons if "workshop" in b["text"].lower()), buttons[0] if buttons else None)
+    if reply is None or workshop is None:
+        return
+    sandbox.press(creator, reply, workshop["callback_data"])
+    t.say(f"  Maya taps [{workshop['text']}]")
+    await t.settle()
+    answer = "The next workshop is in June in the Dolomites; sign-up opens in March on my website."
+    sandbox.send_private(creator, answer)
+    t.say(f"  Maya: {answer}")
+    await t.settle()
+
+
+async def play_plan(sandbox: BotApiSandbox, t: Transcript) -> None:
+    """Next week's plan within the creator's rules, after how last week's plan did."""
+    creator = sandbox.user(CREATOR_ID, "Maya", "maya_creates")
+    t.say("== A plan for next week ==")
+    for command in ("/plan rules never on Sundays; at most 1 post a day; at least one #editing a week", "/plan"):
+        sandbox.send_private(creator, command)
+        t.say(f"  Maya: {command}")
+        if command == "/plan":
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any("Your plan for" in x for x in sandbox.texts_to(CREATOR_ID)):
+                await asyncio.sleep(0.2)
+        await t.settle()
 
 
 async def play_topics(sandbox: BotApiSandbox, t: Transcript, runtime: BotRuntime) -> None:
@@ -470,6 +566,8 @@ async def run_demo(db_path: str | None, out: TextIO, serve: bool = False, port: 
         await play_inboxes(sandbox, t)
         await play_sentiment(sandbox, t, runtime)
         await play_topics(sandbox, t, runtime)
+        await play_asks(sandbox, t)
+        await play_plan(sandbox, t)
         await play_creator(sandbox, t)
         with runtime.services.sessions() as session:
             counts = stored_counts(session)

@@ -105,6 +105,19 @@ def start_add(session: Session, chat_id: int) -> None:
     send_text(session, chat_id, texts.FAQ_ADD_QUESTION)
 
 
+def start_add_prefilled(session: Session, chat_id: int, label: str, questions: list[str]) -> None:
+    """`/faq add` with the questions already given (a question theme's "add an FAQ answer"): the answer is next."""
+    dialog = session.get(ChatDialog, chat_id)
+    data = {"step": "answer", "questions": questions}
+    if dialog is None:
+        session.add(ChatDialog(chat_id=chat_id, kind=ADD_DIALOG, data=data))
+    else:
+        dialog.kind, dialog.data, dialog.updated_at = ADD_DIALOG, data, utcnow()
+    listed = "\n".join(f"• {texts.esc(texts.clip(q, 120))}" for q in questions)
+    send_text(session, chat_id, texts.FAQ_FROM_THEME.format(label=texts.esc(texts.clip(label, 120)),
+                                                            n=len(questions), questions=listed))
+
+
 def _delete(session: Session, entity: type[Any], key: Any) -> bool:
     """Delete the row with primary key `key`; False when there is none."""
     row = session.get(entity, key)

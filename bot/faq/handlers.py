@@ -8,7 +8,7 @@ from bot import texts
 from bot.faq import answering, conversation, drafts, handoffs, review
 from bot.faq import authoring as faq_chat
 from bot.faq.training import start_retrain
-from bot.kernel import buttons
+from bot.kernel import asks, buttons
 from bot.kernel.context import BotContext
 from bot.kernel.convert import incoming, person
 from bot.kernel.followers import attribute_update, drop_pressed_note
@@ -132,6 +132,15 @@ async def faq_button(update: Update, context: BotContext) -> None:
         else:
             toast = texts.RETRAIN_STARTED if start_retrain(services, chat_id) else texts.RETRAIN_BUSY
         answer_callback(session, query.id, query.from_user.id, toast)
+        return
+    theme = asks.parse_faq_button(query.data)
+    if theme is not None:  # "add an FAQ answer" under /asks or the weekly report
+        label, questions = asks.theme_questions(session, *theme)
+        answer_callback(session, query.id, query.from_user.id, "➕" if questions else texts.FEEDBACK_UNKNOWN)
+        if questions:
+            faq_chat.start_add_prefilled(session, chat_id, label, questions)
+        else:
+            send_text(session, chat_id, texts.FAQ_FROM_THEME_GONE)
         return
     if len(parts) == 3 and parts[1] == "rm":
         answer_callback(session, query.id, query.from_user.id, "✖")

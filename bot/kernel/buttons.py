@@ -18,6 +18,7 @@ REVIEW = "rv"  # the creator's daily "were these right?" list: ✅ ok, ✏️ fi
 DRAFT = "dr"  # Send / Edit / Skip under a draft (bot/faq/drafts.py)
 NEVER_ANSWER = "na"  # "never answer here" under a Business draft (bot/inbox)
 FORGET_PERSON = "fp"  # "forget this person" under a note from another inbox (bot/inbox)
+SURGE = "sr"  # the drafted reply under a surge alert
 CHOICES: dict[str, tuple[str, ...]] = {
     DRAFT: ("send", "edit", "skip"),
     NEVER_ANSWER: (),
@@ -26,6 +27,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     REVIEW: ("ok", "fix", "hand"),
     REMINDER_CANCEL: (),
     RELABEL: ("neg", "neu", "pos"),
+    SURGE: ("send", "pin", "edit", "dis"),
 }
 _DATA = re.compile(r"([a-z]{2}):([1-9][0-9]{0,17})(?::([a-z]{2,4}))?")
 

@@ -20,7 +20,8 @@ from bot.store.models import SettingOverride
 # Settings the creator may change in the chat (others stay in the config file).
 CHAT_SETTINGS = ("channel.id", "channel.discussion_group_id", "creator.inbox_chat_id", "schedule.timezone",
                  "schedule.report", "schedule.report_time", "schedule.report_weekday",
-                 "inbox.bot_chat", "inbox.channel_dm", "inbox.business")
+                 "inbox.bot_chat", "inbox.channel_dm", "inbox.business",
+                 "recsys.plan_rules")
 _HHMM = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
 
 

@@ -27,6 +27,7 @@ DOCUMENT = "document"
 REMOVE_BUTTONS = "remove_buttons"
 CALLBACK_ANSWER = "callback_answer"
 LEAVE_CHAT = "leave_chat"
+PIN = "pin"
 
 
 def _queue(session: Session, row: OutboxMessage) -> OutboxMessage:
@@ -114,6 +115,12 @@ def answer_callback(session: Session, callback_query_id: str, user_id: int, text
     return _queue(session, OutboxMessage(chat_id=user_id, method=CALLBACK_ANSWER,
                                          params={"callback_query_id": callback_query_id, "text": text},
                                          purpose="callback"))
+
+
+def pin_message(session: Session, chat_id: int, message_id: int, purpose: str = "pin") -> OutboxMessage:
+    """Queue pinning a message the bot sent (`message_id` in `chat_id`), without a notification."""
+    return _queue(session, OutboxMessage(chat_id=chat_id, method=PIN, params={"message_id": message_id},
+                                         purpose=purpose))
 
 
 def leave_chat(session: Session, chat_id: int) -> OutboxMessage:

@@ -7,7 +7,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +18,9 @@ from bot.kernel.registry import Registry
 from bot.kernel.unit import unit_of_work, update_session
 from bot.kernel.write_lock import WriteLock
 from nlp.encoder import Encoder
+
+if TYPE_CHECKING:
+    from nlp.model_factory import ModelFactory
 
 
 class LiveFaqModel(Protocol):
@@ -42,6 +45,7 @@ class Services:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     follower_limits: FollowerLimiter = field(init=False)
     foreign_chats: ForeignChats = field(default_factory=ForeignChats)
+    models: ModelFactory | None = None  # the process's models (set by the runtime before on_build)
 
     def __post_init__(self) -> None:
         self.follower_limits = FollowerLimiter(self.settings.limits.follower_messages_per_minute)

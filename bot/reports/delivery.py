@@ -9,11 +9,14 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.config import Settings
+from bot.kernel import asks
 from bot.kernel.outbox import send_file, send_text
 from bot.kernel.reminders import When, create
 from bot.reports.chart import render_chart
 from bot.reports.report import build_report, render_text
 from bot.store.models import Reminder, utcnow
+
+ASKS_MAX_AGE = timedelta(days=2)  # older question themes are not shown in the report
 
 
 def send_report(session: Session, settings: Settings, chat_id: int, period: str, end: datetime | None = None) -> None:
@@ -25,7 +28,21 @@ def send_report(session: Session, settings: Settings, chat_id: int, period: str,
         period=period, followers=_num(m["followers"].value), posts=_num(m["posts"].value),
         rate="—" if m["engagement_rate"].value is None else f"{m['engagement_rate'].value:.1f}")
     send_file(session, chat_id, chart, f"report-{period}.png", caption=caption, as_photo=True, purpose="report")
-    send_text(session, chat_id, render_text(report, settings.tz), purpose="report")
+    text, buttons = render_text(report, settings.tz), None
+    if period == "week":
+        section, buttons = asks_section(session, settings)
+        text += section
+    send_text(session, chat_id, text, buttons=buttons or None, purpose="report")
+
+
+def asks_section(session: Session, settings: Settings) -> tuple[str, list[list[tuple[str, str]]]]:
+    """"What your audience is asking", from the latest question themes (grouped hourly off this transaction)."""
+    latest = asks.latest(session, ASKS_MAX_AGE)
+    if latest is None:
+        return "", []
+    when = f"{latest.end.astimezone(settings.tz):%d %b %H:%M}"
+    lines = [texts.ASKS_REPORT_HEADER.format(when=when), *asks.section_lines(latest, limit=5)]
+    return "\n".join(lines), asks.buttons(latest, limit=5)
 
 
 def _num(value: float | None) -> str:

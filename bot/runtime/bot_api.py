@@ -65,6 +65,9 @@ def bot_api_call(row: OutboxMessage) -> BotApiCall:
     if row.method == outbox.CALLBACK_ANSWER:
         return BotApiCall("answerCallbackQuery", {"callback_query_id": p["callback_query_id"],
                                                   "text": p.get("text", "")})
+    if row.method == outbox.PIN:
+        return BotApiCall("pinChatMessage", {"chat_id": chat_id, "message_id": p["message_id"],
+                                             "disable_notification": True})
     if row.method == outbox.LEAVE_CHAT:
         return BotApiCall("leaveChat", {"chat_id": chat_id})
     raise NotSendable(f"unknown outbox kind {row.method!r}")

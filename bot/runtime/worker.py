@@ -85,7 +85,8 @@ class BotRuntime:
         self.health_engine = make_engine(settings.database.url, settings.database, pool_size=1)
         sessions = make_sessionmaker(self.engine)
         self.models = models or model_factory(settings, encoder_factory)  # FAQ and sentiment share its encoders
-        self.services = Services(settings=settings, sessions=sessions, file_settings=settings, registry=registry)
+        self.services = Services(settings=settings, sessions=sessions, file_settings=settings, registry=registry,
+                                 models=self.models)
         for build in registry.on_build:  # e.g. the FAQ attaches its live model
             build(self.services, self.models)
         with self.services.sessions() as session:  # settings changed in the chat win over the file

@@ -491,3 +491,54 @@ class InboxChat(Base):
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
     creator_last_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AskSnapshot(Base):
+    """The themes of follower questions of one period (`/asks`, the hourly job): the weekly report reads the
+    latest. Only references are stored (`data`: per theme its counts and the keys of its questions, e.g.
+    "dm:12", "handoff:3", "answer:5", "comment:9"); texts are read from those rows, so /forgetme needs no
+    extra step."""
+
+    __tablename__ = "ask_snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SurgeResponse(Base):
+    """What a negative surge's alert offered: its themes, a drafted reply (sent only when the creator presses
+    Send) and, later, whether the mood recovered."""
+
+    __tablename__ = "surge_responses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(Integer, ForeignKey("sentiment_alerts.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # keywords, counts, example comment ids
+    draft: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="draft")  # draft | editing | sent | pinned | dismissed
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    usual_share: Mapped[float] = mapped_column(Float, default=0.0)
+    follow_up_at: Mapped[datetime] = mapped_column(index=True)
+    followed_up_at: Mapped[datetime | None]
+    recovery: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+
+class PostingPlan(Base):
+    """A week proposed by /plan: its slots (time, tag, reason, note), and afterwards how it did."""
+
+    __tablename__ = "posting_plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int]
+    start: Mapped[datetime] = mapped_column(index=True)
+    end: Mapped[datetime]
+    slots: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    rules: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    explore_share: Mapped[float] = mapped_column(Float, default=0.0)
+    unmet: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    result: Mapped[str | None] = mapped_column(Text)  # how it did, once its week is over
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime
 
 from telegram import Update
@@ -10,13 +12,20 @@ from bot import texts
 from bot.kernel import buttons, reminders
 from bot.kernel.context import BotContext
 from bot.kernel.engagement import posting_time_model
+from bot.kernel.live_settings import change_settings
 from bot.kernel.outbox import answer_callback, send_text
+from bot.kernel.services import Services
 from bot.kernel.stats import stored_counts
 from bot.store.models import utcnow
+from bot.topics import asks as asked
+from bot.topics import plan as planning
 from bot.topics import suggestions as topics
 from bot.topics.abtest import compare_arms
 from bot.topics.reminding import ReminderRefused, set_reminder
+from recsys.plan import RuleError, parse_rules
 from recsys.timing import DAY_NAMES
+
+log = logging.getLogger(__name__)
 
 
 def _when(dt_local: datetime) -> str:
@@ -50,6 +59,7 @@ async def suggest(update: Update, context: BotContext) -> None:
         lines.append(texts.SUGGEST_NO_EXPERIMENT.format(n=3))
     elif rank == 0:
         lines.append(texts.SUGGEST_ALL_EXPERIMENTS.format(n=3))
+    lines += asked.suggest_lines(session)
     send_text(session, message.chat_id, "\n".join(lines))
 
 
@@ -138,3 +148,78 @@ async def abtest(update: Update, context: BotContext) -> None:
     send_text(context.session, message.chat_id, texts.ABTEST_RESULT.format(
         a=texts.esc(comparison.a), b=texts.esc(comparison.b), n_a=result.n_a, n_b=result.n_b,
         mean_a=result.mean_a, mean_b=result.mean_b, verdict=texts.esc(result.verdict)))
+
+
+async def asks(update: Update, context: BotContext) -> None:
+    """What the audience is asking: grouped after this update commits, off the event loop; the reply follows."""
+    message = update.effective_message
+    assert message is not None
+    services, chat_id = context.services, message.chat_id
+    send_text(context.session, chat_id, texts.ASKS_WORKING)
+
+    async def after_commit() -> None:
+        async with services.db_lock:
+            pass  # this update holds the lock until it has committed
+        await asked.refresh(services, chat_id)
+
+    services.spawn(after_commit())
+
+
+async def plan(update: Update, context: BotContext) -> None:
+    """`/plan`: next week's plan, after how the last one did (worked out after this update commits, off the
+    event loop); `/plan rules ...`: the rules, stored like the other settings changed in the chat."""
+    message = update.effective_message
+    assert message is not None
+    services, chat_id = context.services, message.chat_id
+    text = (message.text or "").split(None, 1)
+    rest = text[1].strip() if len(text) > 1 else ""
+    if rest.lower().startswith("rules"):
+        plan_rules(context, chat_id, rest[len("rules"):].strip())
+        return
+    send_text(context.session, chat_id, texts.PLAN_WORKING)
+
+    async def after_commit() -> None:
+        async with services.db_lock:
+            pass  # this update holds the lock until it has committed
+        await planning_reply(services, chat_id)
+
+    services.spawn(after_commit())
+
+
+def plan_rules(context: BotContext, chat_id: int, words: str) -> None:
+    session, services = context.session, context.services
+    if not words:
+        rules = services.settings.recsys.plan_rules
+        send_text(session, chat_id, texts.PLAN_RULES_NOW.format(rules="; ".join(texts.esc(r) for r in rules))
+                  if rules else texts.PLAN_RULES_NONE)
+        return
+    if words.lower() in ("off", "none", "clear"):
+        change_settings(services, session, {"recsys.plan_rules": []})
+        send_text(session, chat_id, texts.PLAN_RULES_CLEARED)
+        return
+    try:
+        parsed = parse_rules(words)
+    except RuleError as exc:  # names the rule it could not read and lists the forms it can
+        send_text(session, chat_id, texts.PLAN_RULES_BAD.format(error=texts.esc(str(exc))))
+        return
+    change_settings(services, session, {"recsys.plan_rules": [r.text for r in parsed]})
+    send_text(session, chat_id, texts.PLAN_RULES_SET.format(rules="; ".join(texts.esc(r.text) for r in parsed)))
+
+
+async def planning_reply(services: Services, chat_id: int) -> None:
+    """Read, plan in a thread, then store the plan and reply in one transaction."""
+    def read() -> planning.PlanInput:
+        with services.sessions() as session:
+            return planning.read(session, services.settings)
+
+    try:
+        inp = await asyncio.to_thread(read)
+        outcome = await asyncio.to_thread(planning.compute, inp)
+    except Exception as exc:
+        log.exception("planning the week failed")
+        async with services.unit() as session:
+            send_text(session, chat_id, texts.PLAN_FAILED.format(error=texts.esc(str(exc))))
+        return
+    async with services.unit() as session:
+        planning.save(session, chat_id, outcome)
+        send_text(session, chat_id, planning.render(outcome, services.settings))

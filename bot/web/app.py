@@ -24,6 +24,7 @@ from bot.channel import sentiment
 from bot.config import Settings
 from bot.faq import drafts
 from bot.faq.authoring import add_example, edit_answer, remove_example
+from bot.faq.entries import import_entries
 from bot.faq.handoffs import close_handoff, relay_creator_answer
 from bot.faq.model import live_model
 from bot.faq.training import start_retrain
@@ -34,6 +35,7 @@ from bot.store.models import Handoff, utcnow
 from bot.topics.reminding import ReminderRefused, set_reminder
 from bot.web import views
 from bot.web.auth import AuthError, WebAppUser, validate_init_data
+from nlp.faq_data import FaqEntry, entry_id_for
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -97,6 +99,10 @@ class DashboardApp:
             ctx = views.faq_page(session, settings, now, live_model(self.services))
         elif page == "reminders":
             ctx = views.reminders_page(session, settings, user.id)
+        elif page == "asks":
+            ctx = views.asks_page(session, settings, now, self.services.models)
+        elif page == "plan":
+            ctx = views.plan_page(session, settings, now)
         else:
             raise web.HTTPNotFound(text="no such page")
         return self.render(f"{page}.html", error=error, **ctx)
@@ -223,6 +229,16 @@ def _set_mode(session: Session, app: DashboardApp, user: WebAppUser, form: dict[
     return None
 
 
+def _faq_from_theme(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
+    """"Add an FAQ answer" on the Asks page: the theme's questions (as edited) and the creator's answer."""
+    questions = [q.strip() for q in form.get("questions", "").splitlines() if q.strip()]
+    answer = form.get("answer", "").strip()
+    if not questions or not answer:
+        return "Give at least one question and the answer."
+    import_entries(session, [FaqEntry(entry_id_for(answer), answer, questions)])
+    return None
+
+
 ACTIONS: dict[str, tuple[str, Action]] = {
     "inbox/send": ("inbox", _send_draft),
     "inbox/answer": ("inbox", _answer_item),
@@ -235,6 +251,7 @@ ACTIONS: dict[str, tuple[str, Action]] = {
     "sentiment/relabel": ("sentiment", _relabel),
     "reminders/create": ("reminders", _create_reminder),
     "reminders/cancel": ("reminders", _cancel_reminder),
+    "asks/faq": ("asks", _faq_from_theme),
 }
 
 

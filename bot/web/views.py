@@ -18,7 +18,7 @@ from bot import texts
 from bot.config import Settings
 from bot.faq.model import FaqModel
 from bot.inbox import queue
-from bot.kernel import reminders
+from bot.kernel import asks, reminders
 from bot.kernel.engagement import post_interactions, posting_time_model, tag_interactions
 from bot.kernel.inboxes import INBOXES, inbox_label, inbox_mode
 from bot.reports.report import LABELS, PERIODS, Metric, build_report
@@ -31,13 +31,15 @@ from bot.store.models import (
     Handoff,
     SentimentAlert,
 )
+from bot.topics import plan as planning
 from bot.topics import suggestions as topics
 from bot.web import charts
+from nlp.model_factory import ModelFactory
 from recsys.timing import DAY_NAMES, HOURS
 
-PAGES = ("overview", "inbox", "sentiment", "topics", "besttime", "faq", "reminders")
+PAGES = ("overview", "inbox", "sentiment", "topics", "besttime", "faq", "reminders", "asks", "plan")
 TITLES = {"overview": "Overview", "inbox": "Inbox", "sentiment": "Sentiment", "topics": "Topics",
-          "besttime": "Best time", "faq": "FAQ", "reminders": "Reminders"}
+          "besttime": "Best time", "faq": "FAQ", "reminders": "Reminders", "asks": "Asks", "plan": "Plan"}
 OVERVIEW_KPIS = ("followers", "engagement_rate", "comments_per_post", "reactions_per_post", "answered_automatically",
                  "handed_off", "creator_median_response_minutes", "net_growth", "posts")
 LOW_CONFIDENCE = 0.6  # automatic answers below this are offered as examples to confirm
@@ -224,3 +226,47 @@ def inbox_page(session: Session, settings: Settings, now: datetime) -> dict[str,
     modes = [{"inbox": i, "label": inbox_label(i), "mode": inbox_mode(settings, i)} for i in INBOXES]
     return {"items": items, "modes": modes, "charts": [chart], "mode_choices": queue.MODES,
             "totals": queue.questions_per_inbox(session), "labels": {i: inbox_label(i) for i in INBOXES}}
+
+
+SOURCE_NAMES = {"answer": "answered by the FAQ", "handoff": "handed off", "dm": "other messages",
+                "comment": "comments"}
+CHANGE_WORDS = {"new": "new this week", "same": "about as many as the week before ({before})",
+                "up": "up from {before} the week before", "down": "down from {before} the week before"}
+
+
+def asks_page(session: Session, settings: Settings, now: datetime, models: ModelFactory | None) -> dict[str, Any]:
+    """The week's question themes, computed here (the page is read in a worker thread, outside any write)."""
+    inp = asks.read_input(session, settings, now)
+    result = (asks.compute(inp, models.encoder(), models.multilingual_encoder) if models is not None
+              else asks.Asks(inp.start, inp.end, len(inp.now)))
+    tz = settings.tz
+    dates: dict[str, datetime] = {}
+    asks.gather(session, settings, inp.start, inp.end, dates)
+    day_keys = [(inp.start + timedelta(days=i + 1)).astimezone(tz).date() for i in range(7)]
+    index = {d: i for i, d in enumerate(day_keys)}
+    per_source = {name: [0.0] * 7 for name in SOURCE_NAMES.values()}
+    for key, at in dates.items():
+        i = index.get(at.astimezone(tz).date())
+        if i is not None:
+            per_source[SOURCE_NAMES[key.partition(":")[0]]][i] += 1
+    chart = charts.stacked_bars([f"{d:%a %d}" for d in day_keys], per_source, "Follower questions per day",
+                                "questions")
+    texts_by_key = asks.question_texts(session, [k for t in result.themes for k in t.keys])
+    themes = [{"label": t.label, "askers": t.askers, "questions": t.questions, "faq_share": t.faq_share,
+               "handed_off_share": t.handed_off_share, "action": t.action, "tags": t.tags,
+               "change": CHANGE_WORDS.get(t.status, "").format(before=t.askers_before),
+               "questions_text": "\n".join(dict.fromkeys(texts_by_key[k].strip() for k in t.keys if k in texts_by_key))}
+              for t in result.themes]
+    return {"charts": [chart], "themes": themes, "gone": result.gone, "questions": result.questions, "start": result.start.astimezone(tz),
+            "end": (result.end - timedelta(seconds=1)).astimezone(tz)}
+
+
+def plan_page(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
+    """Next week's plan as /plan would propose it (not stored here), and how the last stored plan did."""
+    inp = planning.read(session, settings, now)
+    outcome = planning.compute(inp)
+    plan = outcome.plan
+    grid = (np.asarray(inp.slot_scores) * 100).reshape(7, 24)
+    chart = charts.heatmap(grid, DAY_NAMES, f"Planned slots on your audience's activity ({settings.schedule.timezone})",
+                           highlight=[(s.at.weekday(), s.at.hour) for s in plan.slots])
+    return {"charts": [chart], "plan": planning.plan_json(outcome), "tz": settings.schedule.timezone}

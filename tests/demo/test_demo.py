@@ -36,8 +36,14 @@ def test_demo_prints_the_transcript_serves_both_pages_and_stops_on_ctrl_c(tmp_pa
                          "== 8 weeks of channel history", "as in /besttime): Wed 19:00",
                          "== The channel's direct messages ==", "bot → Dana (channel direct messages): My tripod",
                          "📝 Draft for Eli", "bot → Eli, as Maya in her own chat (Business): I shoot with",
-                         "bot → Finn, as Maya in her own chat (Business): Sure, with a credit"):
+                         "bot → Finn, as Maya in her own chat (Business): Sure, with a credit",
+                         "What your audience is asking (", "New FAQ entry for the question theme",
+                         "What the negative comments are about:", "A drafted reply", "bot → the comments: Thank you",
+                         "After the surge of", "How your last plan did", "Your plan for"):
             assert expected in text, expected
+        themes = text[text.index("What the negative comments are about:"):].splitlines()
+        assert themes[1].strip().startswith("• price:"), themes[:3]  # the complaint theme comes first
+        assert "5 of 6 planned posts were published" in text  # last week's plan, recognised
         best = text[text.index("Best times to post"):].splitlines()[1]
         assert best.strip().startswith("• Wed") and " 19:00 " in best, best  # the planted slot
         chat_url = re.search(r"chat with the bot.*?: (http://\S+)", text)
@@ -87,4 +93,10 @@ def _drive(chat_url: str, dash_url: str) -> None:
         page.click("#tabs a[data-page=besttime]")
         page.wait_for_selector("main[data-loaded=besttime][aria-busy=false]")
         assert page.locator("ol.slots li").first.inner_text().startswith("Wed")
+        page.click("#tabs a[data-page=asks]")
+        page.wait_for_selector("main[data-loaded=asks][aria-busy=false]")
+        assert page.locator("main .theme").count() >= 3 and "followers" in page.inner_text("main")
+        page.click("#tabs a[data-page=plan]")
+        page.wait_for_selector("main[data-loaded=plan][aria-busy=false]")
+        assert "How your last plan did" in page.inner_text("main") and page.locator("ol.slots li").count() == 5
         browser.close()

@@ -243,3 +243,50 @@ async def test_the_dashboard_refuses_what_the_chat_refuses(sandbox: BotApiSandbo
             html = await (await client.post("/dashboard/api/faq/entry", headers=auth(token),
                                             data={"entry_id": "camera", "answer": "📷" * 2048})).text()
             assert 'class="error"' not in html
+
+
+async def test_the_asks_page_shows_the_themes_and_adds_an_faq_answer(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from bot.store.models import FaqExample
+
+    settings = settings_for(sandbox, sqlite_url, tmp_path, recsys={"theme_threshold": 0.8})
+    token = settings.telegram.token
+    questions = ["how long does shipping take?", "is shipping free?", "shipping to canada how long?"]
+    async with running_bot(settings, sandbox) as bot:
+        _, forward = sandbox.channel_post("New prints are in the shop #shop")
+        for i, text in enumerate(questions):
+            sandbox.comment(forward, sandbox.user(600 + i, f"Fan{i}"), text)
+        sandbox.comment(forward, sandbox.user(610, "Fan"), "Love the <b>prints</b>")  # not a question
+        await bot.settle()
+        async with dashboard(bot.runtime.services) as client:
+            html = await (await client.get("/dashboard/api/page/asks", headers=auth(token))).text()
+            assert "3 followers</b> asked (3 questions)" in html and "add an FAQ answer" in html
+            assert '<svg class="chart"' in html and "Love the" not in html
+            html = await (await client.post("/dashboard/api/asks/faq", headers=auth(token), data={
+                "questions": "\n".join(questions), "answer": "Free in the EU, 3–5 days."})).text()
+            assert 'class="error"' not in html
+            bad = await (await client.post("/dashboard/api/asks/faq", headers=auth(token),
+                                           data={"questions": "is shipping free?", "answer": " "})).text()
+            assert 'class="error"' in bad
+        with bot.sessions() as s:
+            assert set(questions) <= set(s.scalars(select(FaqExample.question)))
+
+
+async def test_the_plan_page_shows_next_weeks_slots_within_the_rules(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    settings = settings_for(sandbox, sqlite_url, tmp_path,
+                            recsys={"plan_rules": ["never on Sundays", "at least one #business a week"]})
+    token = settings.telegram.token
+    async with running_bot(settings, sandbox) as bot:
+        for i, tag in enumerate(["travel", "food", "business"] * 3):
+            post, _ = sandbox.channel_post(f"Post {i} #{tag}", date=int(time.time()) - (10 + i) * 86400)
+            sandbox.reactions(post, {"👍": 3 + i})
+        await bot.settle()
+        async with dashboard(bot.runtime.services) as client:
+            html = await (await client.get("/dashboard/api/page/plan", headers=auth(token))).text()
+        assert "<h1>Plan: next week</h1>" in html and '<svg class="chart"' in html
+        slots = html.split('<ol class="slots">')[1].split("</ol>")[0]
+        assert slots.count("<li>") == 5 and "#business" in slots and "Sun " not in slots
+        assert "Your rules: never on Sundays; at least one #business a week." in html
