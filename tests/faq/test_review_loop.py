@@ -23,9 +23,9 @@ from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 from tests.faq.test_faq_bot import prepare
 
-TRIPOD = "Which tripod do you use on hikes?"  # answered with the fake encoder, ~0.05 above the threshold
-DRONE = "Which drone do you fly?"  # answered, ~0.075 above it (neither is an example question of the file)
-NEAR = {"review_band": 0.06}  # so the tripod answer is near the threshold and the drone answer is not
+TRIPOD = "Which tripod do you use on hikes?"  # answered with the fake encoders, ~0.037 above the threshold
+DRONE = "Which drone do you fly?"  # answered, ~0.059 above it (neither is an example question of the file)
+NEAR = {"review_band": 0.048}  # so the tripod answer is near the threshold and the drone answer is not
 
 
 def answers(bot: Harness) -> dict[str, FaqAnswer]:
@@ -80,7 +80,7 @@ async def test_the_daily_list_is_sent_once_a_day_with_only_near_threshold_answer
         assert (await ask(bot, sandbox, 102, DRONE)).startswith("The aerial shots")
         given = answers(bot)
         gaps = {q: a.confidence - (a.threshold or 0) for q, a in given.items()}
-        assert 0 <= gaps[TRIPOD] <= 0.06 < gaps[DRONE], gaps  # the premise of this test
+        assert 0 <= gaps[TRIPOD] <= NEAR["review_band"] < gaps[DRONE], gaps  # the premise of this test
 
         await run_job(bot, "faq-review-list")
         (listed,) = review_lists(sandbox)
