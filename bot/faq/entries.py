@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.store.models import (
+    FaqAnswer,
     FaqEntryRow,
     FaqExample,
     FaqExamplePerson,
+    Handoff,
     utcnow,
 )
 from nlp.faq_data import FaqEntry, entry_id_for, normalize_question
@@ -68,6 +70,18 @@ def negative_examples(session: Session) -> list[tuple[str, str]]:
     return [(entry_id, question) for entry_id, question in session.execute(
         select(FaqExample.entry_id, FaqExample.question).join(FaqEntryRow)
         .where(FaqEntryRow.active.is_(True), FaqExample.status == "negative").order_by(FaqExample.id))]
+
+
+def confirmed_questions(session: Session) -> set[str]:
+    """Questions the creator confirmed the model's own answer to (✅ in the daily list, a draft sent as suggested).
+    They teach the head but are never held out to calibrate its confidence: they were picked for being near the
+    threshold and right, an easier sample than the traffic (FaqMatcher.fit's `not_held_out`)."""
+    listed = session.scalars(select(FaqAnswer.question).where(FaqAnswer.review == "confirmed",
+                                                             FaqAnswer.question.is_not(None)))
+    drafts = session.scalars(select(Handoff.question).where(
+        Handoff.kind == "draft", Handoff.status == "answered", Handoff.answer == Handoff.suggested_answer,
+        Handoff.question.is_not(None)))
+    return {q.strip() for q in [*listed, *drafts] if q and q.strip()}
 
 
 def examples_since(session: Session, trained_at: float) -> int:

@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -252,18 +252,24 @@ class FaqModel:
 
     def train(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
               progress: Progress | None = None,
-              negatives: Sequence[tuple[str, str]] = ()) -> tuple[str, RoutedFaqMatcher]:
+              negatives: Sequence[tuple[str, str]] = (),
+              not_held_out: Collection[str] = ()) -> tuple[str, RoutedFaqMatcher]:
         """Train, save and publish a new version; the caller decides when to reload.
-        `negatives`: (entry id, question) pairs marked as not answered by that entry."""
+        `negatives`: (entry id, question) pairs marked as not answered by that entry; `not_held_out`: questions
+        never held out to calibrate the confidence (the creator's confirmations, see `confirmed_questions`)."""
         with self.exclusive():
-            return self.train_locked(entries, target_precision, min_margin, progress, negatives=negatives)
+            return self.train_locked(entries, target_precision, min_margin, progress, negatives=negatives,
+                                     not_held_out=not_held_out)
 
     def train_locked(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
                      progress: Progress | None = None, generation: int | None = None,
-                     negatives: Sequence[tuple[str, str]] = ()) -> tuple[str, RoutedFaqMatcher]:
+                     negatives: Sequence[tuple[str, str]] = (),
+                     not_held_out: Collection[str] = ()) -> tuple[str, RoutedFaqMatcher]:
         """`train` for a caller that holds `exclusive()`. With `generation` (the count of forgets read
         before `entries`), raises StaleTraining instead of publishing when an example was forgotten since."""
         extra: dict[str, Any] = {"negatives": list(negatives)} if negatives else {}
+        if not_held_out:
+            extra["not_held_out"] = set(not_held_out)
         matcher = self.models.fit_faq(entries, target_precision=target_precision, min_margin=min_margin,
                                       progress=progress, **extra)
         path = versions.new_version_dir(self.root)
@@ -305,7 +311,7 @@ def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target
     training lock throughout. When /forgetme removed an example meanwhile, the version is deleted
     unpublished and trained again from what is left. `drop_older`: then delete every other version
     (they hold forgotten questions), still under the lock."""
-    from bot.faq.entries import negative_examples, training_entries
+    from bot.faq.entries import confirmed_questions, negative_examples, training_entries
 
     with model.exclusive():
         for _ in range(STALE_TRIES):
@@ -314,11 +320,12 @@ def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target
                 generation = live_models.forget_generation(session, live_models.FAQ)
                 entries = training_entries(session)
                 negatives = negative_examples(session)
+                confirmed = confirmed_questions(session)
             if not entries:
                 raise ValueError("no FAQ entries yet: import a FAQ file first (creatorbot faq import FILE)")
             try:
                 version, matcher = model.train_locked(entries, target_precision, min_margin, progress, generation,
-                                                     negatives)
+                                                     negatives, confirmed)
             except StaleTraining as exc:
                 log.info("%s: training again", exc)
                 continue

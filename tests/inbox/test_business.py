@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot import texts
+from bot.faq.entries import confirmed_questions
 from bot.store.models import (
     BusinessConnection,
     DirectMessage,
@@ -63,6 +64,7 @@ async def test_draft_mode_nothing_reaches_the_follower_until_send(sandbox: BotAp
             row = s.scalars(select(Handoff)).one()
             assert row.status == "answered" and row.learned_entry_id == "tripod"
             assert s.scalars(select(FaqExample).where(FaqExample.question == KNOWN)).one().entry_id == "tripod"
+            assert confirmed_questions(s) == {KNOWN}  # the model's own answer, confirmed: never held out
         sandbox.press(maya, draft, buttons[texts.DRAFT_SEND_BUTTON])  # a second press sends nothing more
         await bot.settle()
         assert len(sandbox.business_sent[101]) == 1
@@ -93,6 +95,7 @@ async def test_edit_sends_the_creators_text_and_learns_it(sandbox: BotApiSandbox
             assert (row.status, row.answer) == ("answered", "Sure, MAYA10 gives 10 % off")
             learned = s.scalars(select(FaqExample).where(FaqExample.source == "handoff")).all()
             assert [e.question for e in learned] == [UNRELATED]
+            assert confirmed_questions(s) == set()  # the creator's own answer: as any handoff
 
 
 async def test_skip_and_never_answer_here(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:

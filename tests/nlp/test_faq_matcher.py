@@ -81,3 +81,17 @@ def test_real_model_answers_paraphrases(minilm: object) -> None:
     assert [m.entry_id for m in got[:3]] == ["camera", "workshop", "prints"]
     assert not any(m.handoff for m in got[:3])
     assert got[3].handoff
+
+
+def test_questions_not_held_out_teach_the_head_but_never_calibrate_it() -> None:
+    """The creator's confirmations stay out of the held-out folds: the calibration tests on fewer questions, and an
+    entry held out as out of scope is still left out whole (its confirmed questions are not trained on there)."""
+    faq = load_faq(SAMPLE)
+    everything = FaqMatcher.fit(faq, HashingEncoder())
+    confirmed = {e.questions[-1] for e in faq if len(e.questions) >= 3}
+    assert len(confirmed) >= 3
+    kept_out = FaqMatcher.fit(faq, HashingEncoder(), not_held_out=confirmed)
+    assert kept_out.calibration.held_out == everything.calibration.held_out - len(confirmed)
+    assert kept_out.meta.n_examples == everything.meta.n_examples  # all of them still teach the head
+    probe = [e.questions[-1] for e in faq if e.questions[-1] in confirmed]
+    assert [m.entry_id for m in kept_out.match(probe)] == [m.entry_id for m in everything.match(probe)]
