@@ -8,7 +8,8 @@
 * `followed` recognises published posts that follow the plan, by tag and time; `score` compares their
   interactions with the channel's usual posts (bootstrap interval and Mann-Whitney from recsys.abtest).
 
-User-facing wording is in `NOTES` and `SUMMARIES` (format strings), for the bot to replace.
+User-facing wording of the notes is in `NOTES` (format strings), for the bot to replace; a score says its
+`verdict` (too_few, better, worse, unclear) and the bot words it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from recsys.abtest import MIN_POSTS, compare
+from recsys.abtest import compare
 from recsys.tags import normalize_tag
 
 HOURS = 168
@@ -39,16 +40,6 @@ NOTES = {
     "few_posts": "#{tag}: only {posts} post{s}, try it once more",
     "rule": "#{tag}: your rule '{rule}'",
     "ranked": "#{tag}: ranked {rank} of your topics",
-}
-SUMMARIES = {
-    "too_few": ("{n} post{s} followed the plan: too few to judge against the channel's usual "
-                "(at least {need} are needed)."),
-    "better": ("The plan's {n} posts got {mean:.1f} interactions per post, {ratio:.2f}× the channel's usual "
-               "{usual:.1f} (95 % interval {low:.2f}–{high:.2f}×): better than usual."),
-    "worse": ("The plan's {n} posts got {mean:.1f} interactions per post, {ratio:.2f}× the channel's usual "
-              "{usual:.1f} (95 % interval {low:.2f}–{high:.2f}×): worse than usual."),
-    "unclear": ("The plan's {n} posts got {mean:.1f} interactions per post, {ratio:.2f}× the channel's usual "
-                "{usual:.1f} (95 % interval {low:.2f}–{high:.2f}×): not clearly different from usual yet."),
 }
 
 
@@ -377,7 +368,7 @@ class PlanScore:
     ci_high: float | None
     p_value: float | None  # two-sided Mann-Whitney U
     enough_data: bool
-    summary: str
+    verdict: str  # too_few | better | worse | unclear (the interval of the ratio against 1)
 
 
 def score(followed_posts: FollowReport | Sequence[float], usual_interactions: Sequence[float],
@@ -396,13 +387,10 @@ def score(followed_posts: FollowReport | Sequence[float], usual_interactions: Se
     result = compare(values, usual, "planned posts", "usual posts", seed=seed)
     n = len(values)
     if not result.enough_data or result.ratio is None or result.ci_low is None or result.ci_high is None:
-        text = SUMMARIES["too_few"].format(n=n, s="" if n == 1 else "s", need=MIN_POSTS)
-        return PlanScore(n, result.mean_a, result.mean_b, result.ratio, None, None, None, False, text)
-    key = "better" if result.ci_low > 1 else "worse" if result.ci_high < 1 else "unclear"
-    text = SUMMARIES[key].format(n=n, mean=result.mean_a, ratio=result.ratio, usual=result.mean_b,
-                                 low=result.ci_low, high=result.ci_high)
+        return PlanScore(n, result.mean_a, result.mean_b, result.ratio, None, None, None, False, "too_few")
+    verdict = "better" if result.ci_low > 1 else "worse" if result.ci_high < 1 else "unclear"
     return PlanScore(n, result.mean_a, result.mean_b, result.ratio, result.ci_low, result.ci_high, result.p_value,
-                     True, text)
+                     True, verdict)
 
 
 def explore_count(n_slots: int, explore_share: float) -> int:

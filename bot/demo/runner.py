@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -154,6 +155,13 @@ async def catch_up(sandbox: BotApiSandbox, t: Transcript, every: float = 5.0) ->
             last = time.monotonic()
 
 
+
+async def creator_sees(sandbox: BotApiSandbox, seen: Callable[[str], bool], timeout: float) -> None:
+    """Wait (up to `timeout` s) until a message to the creator passes `seen` (jobs and model work take a while)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not any(seen(x) for x in sandbox.texts_to(CREATOR_ID)):
+        await asyncio.sleep(0.2)
+
 async def play_history_backlog(sandbox: BotApiSandbox, t: Transcript, history: History) -> None:
     """The bot catches up on eight weeks of dated updates queued before it started."""
     t.say(f"== {WEEKS} weeks of channel history ({TIMEZONE}) ==")
@@ -258,9 +266,7 @@ async def play_faq(sandbox: BotApiSandbox, t: Transcript, users: tuple[Any, ...]
     sandbox.send_private(creator, "/retrain")
     t.say("  Maya: /retrain")
     await t.settle()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not any("is live" in x for x in sandbox.texts_to(CREATOR_ID)):
-        await asyncio.sleep(0.2)
+    await creator_sees(sandbox, lambda x: "is live" in x, 120)
     await t.settle()
     sandbox.send_private(chloe, UNANSWERED)
     t.say(f"  Chloé asks the same: {UNANSWERED}")
@@ -345,9 +351,7 @@ async def play_sentiment(sandbox: BotApiSandbox, t: Transcript, runtime: BotRunt
         user = sandbox.user(500 + i, f"Fan{i}")
         sandbox.comment(forward, user, text)
     t.say(f"  {len(angry)} comments arrive within a minute")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any("drafted reply" in x for x in sandbox.texts_to(CREATOR_ID)):
-        await asyncio.sleep(0.2)
+    await creator_sees(sandbox, lambda x: "drafted reply" in x, 60)
     await t.settle()
     with runtime.services.sessions() as session:  # the comments under the post, as labelled
         for c in session.scalars(select(Comment).join(ChannelPost, ChannelPost.id == Comment.post_id)
@@ -377,9 +381,7 @@ async def play_sentiment(sandbox: BotApiSandbox, t: Transcript, runtime: BotRunt
     t.say("  (three hours pass)")
     with runtime.services.sessions() as session, session.begin():
         session.execute(update(SurgeResponse).values(follow_up_at=datetime.now(UTC) - timedelta(seconds=1)))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not any(x.startswith("🌤") for x in sandbox.texts_to(CREATOR_ID)):
-        await asyncio.sleep(0.2)
+    await creator_sees(sandbox, lambda x: x.startswith("🌤"), 30)
     await t.settle()
 
 
@@ -398,10 +400,7 @@ async def play_asks(sandbox: BotApiSandbox, t: Transcript) -> None:
     t.say("== What your audience is asking ==")
     sandbox.send_private(creator, "/asks")
     t.say("  Maya: /asks")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not any(x.startswith("What your audience is asking")
-                                                  for x in sandbox.texts_to(CREATOR_ID)):
-        await asyncio.sleep(0.2)
+    await creator_sees(sandbox, lambda x: x.startswith("What your audience is asking"), 120)
     await t.settle()
     reply = next((m for m in reversed(sandbox.sent.get(CREATOR_ID, []))
                   if m.get("text", "").startswith("What your audience is asking")), None)
@@ -426,9 +425,7 @@ async def play_plan(sandbox: BotApiSandbox, t: Transcript) -> None:
         sandbox.send_private(creator, command)
         t.say(f"  Maya: {command}")
         if command == "/plan":
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not any("Your plan for" in x for x in sandbox.texts_to(CREATOR_ID)):
-                await asyncio.sleep(0.2)
+            await creator_sees(sandbox, lambda x: "Your plan for" in x, 60)
         await t.settle()
 
 
@@ -448,9 +445,7 @@ async def play_topics(sandbox: BotApiSandbox, t: Transcript, runtime: BotRuntime
     with runtime.services.sessions() as session, session.begin():
         session.execute(update(Reminder).where(Reminder.kind == "manual").values(
             due_at=datetime.now(UTC) - timedelta(seconds=1)))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not any(x.startswith("⏰ Reminder:") for x in sandbox.texts_to(CREATOR_ID)):
-        await asyncio.sleep(0.2)
+    await creator_sees(sandbox, lambda x: x.startswith("⏰ Reminder:"), 30)
     await t.settle()
 
 

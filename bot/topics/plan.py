@@ -3,7 +3,7 @@ within the creator's rules ([recsys] plan_rules, set in the chat with `/plan rul
 a stored plan are recognised by their tags and time, and the next /plan starts with how the last one did.
 
 `read` (a session, quick reads), `compute` (plain data, in a thread), `save` (a transaction). Every word the
-creator sees is in bot/texts.py (PLAN_NOTES and PLAN_SUMMARIES mirror the library's NOTES / SUMMARIES).
+creator sees is in bot/texts.py (PLAN_NOTES mirror the library's NOTES; PLAN_SUMMARIES word a score's verdict).
 """
 
 from __future__ import annotations
@@ -171,12 +171,11 @@ def slot_note(slot: PlannedSlot, rules: Sequence[Rule], plan: Plan) -> str:
 
 
 def summary_text(s: PlanScore) -> str:
-    """How the planned posts did (texts.PLAN_SUMMARIES, the library's SUMMARIES in the bot's words)."""
-    if not s.enough_data or s.ratio is None or s.ci_low is None or s.ci_high is None:
+    """How the planned posts did: the score's verdict in the bot's words (texts.PLAN_SUMMARIES)."""
+    if s.verdict == "too_few" or s.ratio is None or s.ci_low is None or s.ci_high is None:
         return texts.PLAN_SUMMARIES["too_few"].format(n=s.n, s="" if s.n == 1 else "s", need=MIN_POSTS)
-    key = "better" if s.ci_low > 1 else "worse" if s.ci_high < 1 else "unclear"
-    return texts.PLAN_SUMMARIES[key].format(n=s.n, mean=s.mean, ratio=s.ratio, usual=s.usual, low=s.ci_low,
-                                            high=s.ci_high)
+    return texts.PLAN_SUMMARIES[s.verdict].format(n=s.n, mean=s.mean, ratio=s.ratio, usual=s.usual, low=s.ci_low,
+                                                  high=s.ci_high)
 
 
 def _when(at: datetime) -> str:

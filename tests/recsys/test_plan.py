@@ -184,14 +184,12 @@ def test_a_followed_plan_is_scored_against_the_usual_posts() -> None:
     assert result.mean == pytest.approx(35.0) and result.usual == pytest.approx(20.9)
     assert result.ratio == pytest.approx(35.0 / 20.9)
     assert result.ci_low is not None and result.ci_high is not None and 1.0 < result.ci_low < result.ratio < result.ci_high
-    assert result.summary.startswith("The plan's 3 posts got 35.0 interactions per post, 1.67× the channel's usual")
-    assert result.summary.endswith("better than usual.")
+    assert result.verdict == "better"
 
     unclear = score([18.0, 30.0, 15.0, 24.0], usual)
-    assert unclear.summary.endswith("not clearly different from usual yet.")
+    assert unclear.verdict == "unclear"
     assert unclear.ci_low is not None and unclear.ci_low < 1 < unclear.ci_high  # type: ignore[operator]
 
     few = score([30.0], usual)
     assert not few.enough_data and few.ci_low is None
-    assert few.summary == ("1 post followed the plan: too few to judge against the channel's usual "
-                           "(at least 3 are needed).")
+    assert few.verdict == "too_few"
