@@ -5,9 +5,10 @@ sentiment model; everything else (Chinese, Arabic, ...) to multilingual-e5-small
 `routing="multilingual"` sends everything to the multilingual models. Encoders are built once per factory and
 shared (the FAQ's e5 instance also lends its word embeddings to the e5 sentiment model).
 
-The English FAQ matcher reads MiniLM and e5 embeddings side by side (`FAQ_ENCODER`, issue 22: more questions
-answered at the same precision on BANKING77 and HWU64, docs/benchmarks.md); `CREATORBOT_FAQ_ENCODER` (or
-`faq_encoder=`) names another encoder or `+`-joined encoders, e.g. `all-MiniLM-L6-v2` for MiniLM alone. A saved
+The English FAQ matcher reads MiniLM (`FAQ_ENCODER`). `CREATORBOT_FAQ_ENCODER` (or `faq_encoder=`) names another
+encoder or `+`-joined encoders read side by side, e.g. `COMBINED` (MiniLM and e5: +0.9 / +3.7 points answered on
+BANKING77 / HWU64 at the same precision, but four times the model time per question, which took the bot's p50 at
+50 questions/s from 67 to 419 ms; docs/benchmarks.md, issue 22). A saved
 matcher records its encoder's name, so models trained before keep loading with the encoder they were trained with.
 """
 
@@ -27,7 +28,8 @@ from nlp.sentiment import SHIPPED, SentimentMeta, SentimentModel, release_memory
 from nlp.sentiment_multilingual import SHIPPED_E5, SHIPPED_HEAD, HeadSentiment, RoutedSentiment
 
 ENGLISH = "all-MiniLM-L6-v2"
-FAQ_ENCODER = f"{ENGLISH}+{MULTILINGUAL}"
+COMBINED = f"{ENGLISH}+{MULTILINGUAL}"
+FAQ_ENCODER = ENGLISH
 ROUTINGS = ("auto", "multilingual")
 EncoderFactory = Callable[[str], Encoder]
 

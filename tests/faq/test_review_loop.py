@@ -24,7 +24,7 @@ from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 from tests.faq.test_faq_bot import prepare
 
-TRIPOD = "Which tripod do you use on hikes?"  # answered with the fake encoders, ~0.037 above the threshold
+TRIPOD = "Which tripod do you use on hikes?"  # answered with the fake encoder, ~0.037 above the threshold
 DRONE = "Which drone do you fly?"  # answered, ~0.059 above it (neither is an example question of the file)
 NEAR = {"review_band": 0.048}  # so the tripod answer is near the threshold and the drone answer is not
 

@@ -70,7 +70,7 @@ def test_a_model_saved_before_issue_22_still_loads(tmp_path: Path) -> None:
 
 
 def test_factory_trains_the_english_faq_on_both_encoders_and_loads_it_back(tmp_path: Path) -> None:
-    from nlp.model_factory import FAQ_ENCODER, ModelFactory
+    from nlp.model_factory import COMBINED, FAQ_ENCODER, ModelFactory
 
     built: list[str] = []
 
@@ -78,8 +78,9 @@ def test_factory_trains_the_english_faq_on_both_encoders_and_loads_it_back(tmp_p
         built.append(name)
         return HashingEncoder(multilingual=name == "multilingual-e5-small")
 
-    models = ModelFactory(tmp_path, encoder_factory=encoders)  # type: ignore[arg-type]
-    assert models.faq_encoder == FAQ_ENCODER == "all-MiniLM-L6-v2+multilingual-e5-small"
+    assert ModelFactory(tmp_path, encoder_factory=encoders).faq_encoder == FAQ_ENCODER  # type: ignore[arg-type]
+    models = ModelFactory(tmp_path, encoder_factory=encoders, faq_encoder=COMBINED)  # type: ignore[arg-type]
+    assert models.faq_encoder == "all-MiniLM-L6-v2+multilingual-e5-small"
     matcher = models.fit_faq(load_faq(SAMPLE))
     assert matcher.meta.base_model == "hashing-fake+multilingual-e5-small"
     assert sorted(built) == ["all-MiniLM-L6-v2", "multilingual-e5-small"]  # the parts are the shared encoders
@@ -89,7 +90,7 @@ def test_factory_trains_the_english_faq_on_both_encoders_and_loads_it_back(tmp_p
     q = ["which tripod do you use for hiking?"]
     assert again.match(q)[0].entry_id == "tripod"
     assert again.match(q)[0].confidence == pytest.approx(matcher.match(q)[0].confidence, rel=1e-3)
-    alone = ModelFactory(tmp_path, encoder_factory=encoders, faq_encoder="all-MiniLM-L6-v2")  # type: ignore[arg-type]
+    alone = ModelFactory(tmp_path, encoder_factory=encoders)  # type: ignore[arg-type]  # the default: MiniLM
     assert alone.fit_faq(load_faq(SAMPLE)).meta.base_model == "hashing-fake"
 
 
