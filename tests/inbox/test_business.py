@@ -20,8 +20,8 @@ from bot.store.models import (
 )
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
-from tests.conftest import CREATOR_ID, settings_for
-from tests.inbox.conftest import KNOWN, KNOWN_ANSWER, UNRELATED, prepare
+from tests.conftest import CREATOR_ID
+from tests.inbox.conftest import KNOWN, KNOWN_ANSWER, UNRELATED, trained
 
 
 def _buttons(message: dict[str, Any]) -> dict[str, str]:
@@ -30,8 +30,7 @@ def _buttons(message: dict[str, Any]) -> dict[str, str]:
 
 async def test_draft_mode_nothing_reaches_the_follower_until_send(sandbox: BotApiSandbox, sqlite_url: str,
                                                                   tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana = sandbox.user(101, "Ana")
     async with running_bot(settings, sandbox) as bot:
@@ -72,8 +71,7 @@ async def test_draft_mode_nothing_reaches_the_follower_until_send(sandbox: BotAp
 
 async def test_edit_sends_the_creators_text_and_learns_it(sandbox: BotApiSandbox, sqlite_url: str,
                                                           tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     maya = sandbox.user(CREATOR_ID, "Maya")
     ben = sandbox.user(102, "Ben")
     async with running_bot(settings, sandbox) as bot:
@@ -99,8 +97,7 @@ async def test_edit_sends_the_creators_text_and_learns_it(sandbox: BotApiSandbox
 
 
 async def test_skip_and_never_answer_here(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana = sandbox.user(101, "Ana")
     async with running_bot(settings, sandbox) as bot:
@@ -129,8 +126,7 @@ async def test_skip_and_never_answer_here(sandbox: BotApiSandbox, sqlite_url: st
 
 async def test_auto_mode_answers_through_the_connection(sandbox: BotApiSandbox, sqlite_url: str,
                                                         tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data", inbox={"business": "auto"})
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path, inbox={"business": "auto"})
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana = sandbox.user(101, "Ana")
     async with running_bot(settings, sandbox) as bot:
@@ -148,8 +144,7 @@ async def test_auto_mode_answers_through_the_connection(sandbox: BotApiSandbox, 
 
 async def test_connection_of_someone_who_is_not_a_creator_is_refused(sandbox: BotApiSandbox, sqlite_url: str,
                                                                      tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data", inbox={"business": "auto"})
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path, inbox={"business": "auto"})
     mallory = sandbox.user(666, "Mallory")
     ana = sandbox.user(101, "Ana")
     async with running_bot(settings, sandbox) as bot:
@@ -166,8 +161,7 @@ async def test_connection_of_someone_who_is_not_a_creator_is_refused(sandbox: Bo
 
 async def test_no_reply_right_or_disabled_connection_sends_nothing(sandbox: BotApiSandbox, sqlite_url: str,
                                                                    tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data", inbox={"business": "auto"})
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path, inbox={"business": "auto"})
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana = sandbox.user(101, "Ana")
     async with running_bot(settings, sandbox) as bot:
@@ -191,8 +185,7 @@ async def test_no_reply_right_or_disabled_connection_sends_nothing(sandbox: BotA
 
 async def test_the_creators_own_messages_are_never_answered(sandbox: BotApiSandbox, sqlite_url: str,
                                                             tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data", inbox={"business": "auto"})
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path, inbox={"business": "auto"})
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana = sandbox.user(101, "Ana")
     ben = sandbox.user(102, "Ben")
@@ -213,8 +206,7 @@ async def test_the_creators_own_messages_are_never_answered(sandbox: BotApiSandb
 
 
 async def test_edited_and_deleted_business_messages(sandbox: BotApiSandbox, db_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, db_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, db_url, tmp_path)
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana = sandbox.user(101, "Ana")
     async with running_bot(settings, sandbox) as bot:
@@ -239,8 +231,7 @@ async def test_edited_and_deleted_business_messages(sandbox: BotApiSandbox, db_u
 
 async def test_a_draft_approved_after_the_connection_ended_is_not_sent(sandbox: BotApiSandbox, sqlite_url: str,
                                                                        tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana = sandbox.user(101, "Ana")
     async with running_bot(settings, sandbox) as bot:

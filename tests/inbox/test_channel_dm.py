@@ -17,14 +17,13 @@ from bot.kernel.export import export_zip
 from bot.store.models import DirectMessage, FaqAnswer, Handoff, KnownChat, utcnow
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
-from tests.conftest import CREATOR_ID, settings_for
-from tests.inbox.conftest import KNOWN, KNOWN_ANSWER, UNRELATED, prepare
+from tests.conftest import CREATOR_ID
+from tests.inbox.conftest import KNOWN, KNOWN_ANSWER, UNRELATED, trained
 
 
 async def test_question_in_a_topic_is_answered_in_that_topic(sandbox: BotApiSandbox, sqlite_url: str,
                                                              tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     dm_chat = sandbox.enable_direct_messages()
     ana = sandbox.user(101, "Ana")
     ben = sandbox.user(102, "Ben")
@@ -52,8 +51,7 @@ async def test_question_in_a_topic_is_answered_in_that_topic(sandbox: BotApiSand
 
 async def test_handoff_from_a_topic_and_the_creators_reply_goes_back_there(
         sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     sandbox.enable_direct_messages()
     ana = sandbox.user(101, "Ana")
     maya = sandbox.user(CREATOR_ID, "Maya")
@@ -74,8 +72,7 @@ async def test_handoff_from_a_topic_and_the_creators_reply_goes_back_there(
 
 async def test_without_the_right_to_manage_direct_messages_nothing_is_answered(
         sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     sandbox.enable_direct_messages()
     sandbox.dm_rights = False
     ana = sandbox.user(101, "Ana")

@@ -13,8 +13,8 @@ from bot import texts
 from bot.store.models import FaqExample
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
-from tests.conftest import CREATOR_ID, settings_for
-from tests.inbox.conftest import KNOWN, UNRELATED, prepare
+from tests.conftest import CREATOR_ID
+from tests.inbox.conftest import KNOWN, UNRELATED, trained
 
 
 def _press(sandbox: BotApiSandbox, user: dict[str, Any], message: dict[str, Any], label: str) -> None:
@@ -30,8 +30,7 @@ def _learned(bot: Any) -> dict[str, tuple[str, str]]:
 
 async def test_replies_to_handoffs_from_a_topic_are_learned_and_follow_ups_are_not(
         sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     sandbox.enable_direct_messages()
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana = sandbox.user(101, "Ana")
@@ -50,8 +49,7 @@ async def test_replies_to_handoffs_from_a_topic_are_learned_and_follow_ups_are_n
 
 async def test_draft_follow_up_is_shown_but_not_learned_and_review_is_respected(
         sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data", faq={"auto_accept_answers": False})
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path, faq={"auto_accept_answers": False})
     maya = sandbox.user(CREATOR_ID, "Maya")
     ben, cleo = sandbox.user(102, "Ben"), sandbox.user(103, "Cleo")
     async with running_bot(settings, sandbox) as bot:

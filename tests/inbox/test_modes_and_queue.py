@@ -13,12 +13,11 @@ from bot.store.models import Handoff, SettingOverride
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for
-from tests.inbox.conftest import KNOWN, KNOWN_ANSWER, UNRELATED, prepare
+from tests.inbox.conftest import KNOWN, KNOWN_ANSWER, UNRELATED, trained
 
 
 async def test_modes_are_set_in_the_chat_and_obeyed(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     sandbox.enable_direct_messages()
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana = sandbox.user(101, "Ana")
@@ -51,8 +50,7 @@ async def test_modes_are_set_in_the_chat_and_obeyed(sandbox: BotApiSandbox, sqli
 
 
 async def test_one_queue_for_every_inbox(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     sandbox.enable_direct_messages()
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana, ben, cleo = sandbox.user(101, "Ana"), sandbox.user(102, "Ben"), sandbox.user(103, "Cleo")

@@ -24,7 +24,7 @@ from bot.store.models import (
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for
-from tests.inbox.conftest import KNOWN, UNRELATED, prepare
+from tests.inbox.conftest import KNOWN, UNRELATED, prepare, trained
 
 
 def _about(bot: Any, user_id: int) -> dict[str, int]:
@@ -42,8 +42,7 @@ def _about(bot: Any, user_id: int) -> dict[str, int]:
 
 
 async def test_forgetme_reaches_every_inbox(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     sandbox.enable_direct_messages()
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana = sandbox.user(101, "Ana")
@@ -66,8 +65,7 @@ async def test_forgetme_reaches_every_inbox(sandbox: BotApiSandbox, sqlite_url: 
 
 async def test_forget_this_person_from_a_business_draft(sandbox: BotApiSandbox, sqlite_url: str,
                                                         tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     maya = sandbox.user(CREATOR_ID, "Maya")
     ben = sandbox.user(102, "Ben")
     async with running_bot(settings, sandbox) as bot:
@@ -114,8 +112,7 @@ async def test_one_rate_limit_per_person_across_inboxes(sandbox: BotApiSandbox, 
 
 
 async def test_reports_count_questions_per_inbox(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    prepare(settings)
+    settings = trained(sandbox, sqlite_url, tmp_path)
     sandbox.enable_direct_messages()
     maya = sandbox.user(CREATOR_ID, "Maya")
     ana, ben = sandbox.user(101, "Ana"), sandbox.user(102, "Ben")
