@@ -38,7 +38,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from faq_encoders import cached, read  # noqa: E402
 
-from nlp.faq import FaqMatcher  # noqa: E402
+from nlp.faq import CONFIRMED_SHARE, FaqMatcher  # noqa: E402
 from nlp.faq_data import FaqEntry  # noqa: E402
 
 NAMES = {"banking77": "BANKING77", "hwu64": "HWU64"}
@@ -83,13 +83,13 @@ def simulate(folder: str, args: argparse.Namespace, seed: int) -> list[Week]:
     stream_in = [stream_in[i] for i in rng.permutation(len(stream_in))]
     stream_out = [stream_out[i] for i in rng.permutation(len(stream_out))]
     enc = cached(args.encoder, folder)
-    confirmed: set[str] = set()  # kept out of the calibration's held-out folds with --confirmed-calibrate no
+    confirmed: set[str] = set()  # a capped share of the calibration's held-out questions (--confirmed-share)
 
     def fit() -> tuple[FaqMatcher, float]:
         entries = [FaqEntry(c, f"answer for {c}", list(qs)) for c, qs in examples.items()]
         start = time.time()
         m = FaqMatcher.fit(entries, enc, target_precision=args.target, seed=seed, head=args.head, signals=args.signals,
-                           not_held_out=confirmed if args.confirmed_calibrate == "no" else ())
+                           confirmed=confirmed, confirmed_share=args.confirmed_share)
         return m, time.time() - start
 
     matcher, seconds = fit()
@@ -208,15 +208,15 @@ def main() -> None:
     parser.add_argument("--handoff-min", type=float, default=1.0)
     parser.add_argument("--confirm-min", type=float, default=0.1)
     parser.add_argument("--retrain", default="nightly", help="'nightly' or N: retrain after N new examples")
-    parser.add_argument("--confirmed-calibrate", choices=("yes", "no"), default="no",
-                        help="may confirmed answers be held out to calibrate the confidence (the bot: no)")
+    parser.add_argument("--confirmed-share", type=float, default=CONFIRMED_SHARE,
+                        help="at most this share of the held-out questions are confirmations (0: none; 1: no cap)")
     parser.add_argument("--weeks", type=int, default=4)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--png", default="")
     args = parser.parse_args()
     args.retrain = int(args.retrain) if args.retrain != "nightly" else "nightly"
     print(f"# encoder {args.encoder}, head {args.head}, signals {args.signals}, target {args.target:.0%}, "
-          f"confirmed answers held out to calibrate: {args.confirmed_calibrate}; "
+          f"confirmations at most {args.confirmed_share:.0%} of the held-out questions; "
           f"{args.handoff_min} min per handoff, {args.confirm_min} min per confirmation; "
           f"load average {os.getloadavg()[0]:.1f}")
     results = {}

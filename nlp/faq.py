@@ -30,6 +30,8 @@ MIN_HELD_OUT = 20
 # A question at least this similar to a question the creator (or a 👎) marked wrong for the chosen entry,
 # and closer to it than to any example of that entry, is handed off ("marked wrong before").
 NEGATIVE_SIMILARITY = 0.85
+# At most this share of the questions held out to calibrate are the creator's confirmations (FaqMatcher.fit).
+CONFIRMED_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,17 @@ def _folds(labels: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
     return [np.where(fold == f)[0] for f in range(k)]
 
 
+def _confirmed_not_held_out(texts: Sequence[str], confirmed: Collection[str], share: float, seed: int) -> np.ndarray:
+    """Which questions are never held out: the confirmed ones beyond `share` of the held-out set."""
+    is_confirmed = np.array([q in confirmed for q in texts], dtype=bool)
+    picked = np.where(is_confirmed)[0]
+    others = len(texts) - len(picked)
+    room = len(picked) if share >= 1 else int(share / (1 - share) * others) if share > 0 else 0
+    skip = is_confirmed.copy()
+    skip[np.random.default_rng(seed).permutation(picked)[:room]] = False
+    return skip
+
+
 class FaqMatcher:
     """fit / match / save / load. Entry ids are the creator's; the head works on integer rows."""
 
@@ -295,16 +308,18 @@ class FaqMatcher:
         negatives: Sequence[tuple[str, str]] = (),
         head: str = "lr",
         signals: str = "basic",
-        not_held_out: Collection[str] = (),
+        confirmed: Collection[str] = (),
+        confirmed_share: float = CONFIRMED_SHARE,
     ) -> FaqMatcher:
         """Train on every question of every entry. Needs at least one entry with one question.
 
         `negatives`: (entry id, question) pairs the creator marked as not answered by that entry;
         `match` hands off a question nearly the same as one of them (see NEGATIVE_SIMILARITY).
         Pairs of entries not in `entries` are ignored. They do not change the head or the calibration.
-        `not_held_out`: questions that teach the head but are never held out to calibrate the confidence (the answers
-        the creator confirmed: they were picked for being near the threshold and right, an easier sample than the
-        traffic, and as held-out questions they would pull the threshold down; see docs/benchmarks.md).
+        `confirmed`: questions whose answer the creator confirmed. They all teach the head, but at most
+        `confirmed_share` of the questions held out to calibrate the confidence are confirmed ones (chosen by `seed`):
+        they were picked for being near the threshold and right, an easier sample than the traffic, and in
+        numbers they pull the threshold down (0: never held out; 1: like any example; docs/benchmarks.md).
         `head` and `signals` choose the classifier and the confidence's inputs (HEADS, SIGNALS); "ensemble" needs a
         ConcatEncoder (one head per encoder) and is a plain "lr" otherwise.
         """
@@ -330,7 +345,7 @@ class FaqMatcher:
         # other (the fake-encoder FAQ: 0.09 s instead of 6.4 s at load average 11)
         with threadpool_limits(limits=1, user_api="blas"):
             model = _fit_head(head, x, labels, n, c, blocks)  # first: the folds start from it
-            skip = np.array([q in not_held_out for q in texts], dtype=bool) if not_held_out else None
+            skip = _confirmed_not_held_out(texts, confirmed, confirmed_share, seed) if confirmed else None
             calibration = cls._calibrate(x, labels, n, c, folds, seed, target_precision, progress, head, blocks,
                                          signals, model, skip)
         calibration.min_margin = max(calibration.min_margin, min_margin)

@@ -74,8 +74,8 @@ def negative_examples(session: Session) -> list[tuple[str, str]]:
 
 def confirmed_questions(session: Session) -> set[str]:
     """Questions the creator confirmed the model's own answer to (✅ in the daily list, a draft sent as suggested).
-    They teach the head but are never held out to calibrate its confidence: they were picked for being near the
-    threshold and right, an easier sample than the traffic (FaqMatcher.fit's `not_held_out`)."""
+    They teach the head but make at most a capped share of what calibrates its confidence: they were picked for being
+    near the threshold and right, an easier sample than the traffic (FaqMatcher.fit's `confirmed`)."""
     listed = session.scalars(select(FaqAnswer.question).where(FaqAnswer.review == "confirmed",
                                                              FaqAnswer.question.is_not(None)))
     drafts = session.scalars(select(Handoff.question).where(

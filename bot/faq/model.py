@@ -253,23 +253,23 @@ class FaqModel:
     def train(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
               progress: Progress | None = None,
               negatives: Sequence[tuple[str, str]] = (),
-              not_held_out: Collection[str] = ()) -> tuple[str, RoutedFaqMatcher]:
+              confirmed: Collection[str] = ()) -> tuple[str, RoutedFaqMatcher]:
         """Train, save and publish a new version; the caller decides when to reload.
-        `negatives`: (entry id, question) pairs marked as not answered by that entry; `not_held_out`: questions
-        never held out to calibrate the confidence (the creator's confirmations, see `confirmed_questions`)."""
+        `negatives`: (entry id, question) pairs marked as not answered by that entry; `confirmed`: the creator's
+        confirmations, a capped share of what calibrates the confidence (`confirmed_questions`, FaqMatcher.fit)."""
         with self.exclusive():
             return self.train_locked(entries, target_precision, min_margin, progress, negatives=negatives,
-                                     not_held_out=not_held_out)
+                                     confirmed=confirmed)
 
     def train_locked(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
                      progress: Progress | None = None, generation: int | None = None,
                      negatives: Sequence[tuple[str, str]] = (),
-                     not_held_out: Collection[str] = ()) -> tuple[str, RoutedFaqMatcher]:
+                     confirmed: Collection[str] = ()) -> tuple[str, RoutedFaqMatcher]:
         """`train` for a caller that holds `exclusive()`. With `generation` (the count of forgets read
         before `entries`), raises StaleTraining instead of publishing when an example was forgotten since."""
         extra: dict[str, Any] = {"negatives": list(negatives)} if negatives else {}
-        if not_held_out:
-            extra["not_held_out"] = set(not_held_out)
+        if confirmed:
+            extra["confirmed"] = set(confirmed)
         matcher = self.models.fit_faq(entries, target_precision=target_precision, min_margin=min_margin,
                                       progress=progress, **extra)
         path = versions.new_version_dir(self.root)

@@ -134,7 +134,7 @@ async def test_confirming_adds_the_example_and_a_retrain_learns_it(
             example = s.scalars(select(FaqExample).where(FaqExample.question == TRIPOD)).one()
             assert (example.entry_id, example.status, example.source) == ("tripod", "accepted", "review")
             assert s.scalars(select(FaqAnswer.review)).all() == ["confirmed"]
-            assert confirmed_questions(s) == {TRIPOD}  # taught, never held out to calibrate
+            assert confirmed_questions(s) == {TRIPOD}  # taught; a capped share of what calibrates
             # the press quotes the follower's question: /forgetme finds it through them
             assert s.scalars(select(RawUpdate.kind).join(UpdatePerson, UpdatePerson.raw_id == RawUpdate.id)
                              .where(UpdatePerson.user_id == 101)).all() == ["message", "callback_query"]

@@ -63,7 +63,7 @@ async def test_draft_mode_nothing_reaches_the_follower_until_send(sandbox: BotAp
             row = s.scalars(select(Handoff)).one()
             assert row.status == "answered" and row.learned_entry_id == "tripod"
             assert s.scalars(select(FaqExample).where(FaqExample.question == KNOWN)).one().entry_id == "tripod"
-            assert confirmed_questions(s) == {KNOWN}  # the model's own answer, confirmed: never held out
+            assert confirmed_questions(s) == {KNOWN}  # the model's own answer, confirmed
         sandbox.press(maya, draft, buttons[texts.DRAFT_SEND_BUTTON])  # a second press sends nothing more
         await bot.settle()
         assert len(sandbox.business_sent[101]) == 1

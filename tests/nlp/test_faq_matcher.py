@@ -83,15 +83,20 @@ def test_real_model_answers_paraphrases(minilm: object) -> None:
     assert got[3].handoff
 
 
-def test_questions_not_held_out_teach_the_head_but_never_calibrate_it() -> None:
-    """The creator's confirmations stay out of the held-out folds: the calibration tests on fewer questions, and an
-    entry held out as out of scope is still left out whole (its confirmed questions are not trained on there)."""
+def test_confirmed_questions_teach_the_head_but_calibrate_only_up_to_their_share() -> None:
+    """The creator's confirmations: all of them teach the head; of the questions held out to calibrate, at most
+    `confirmed_share` are confirmations (0: none), and an entry held out as out of scope is still left out whole."""
     faq = load_faq(SAMPLE)
     everything = FaqMatcher.fit(faq, HashingEncoder())
-    confirmed = {e.questions[-1] for e in faq if len(e.questions) >= 3}
-    assert len(confirmed) >= 3
-    kept_out = FaqMatcher.fit(faq, HashingEncoder(), not_held_out=confirmed)
+    confirmed = {q for e in faq for q in e.questions[2:]}  # most of the examples: over any cap
+    assert len(confirmed) >= 10
+    kept_out = FaqMatcher.fit(faq, HashingEncoder(), confirmed=confirmed, confirmed_share=0.0)
     assert kept_out.calibration.held_out == everything.calibration.held_out - len(confirmed)
     assert kept_out.meta.n_examples == everything.meta.n_examples  # all of them still teach the head
-    probe = [e.questions[-1] for e in faq if e.questions[-1] in confirmed]
+    capped = FaqMatcher.fit(faq, HashingEncoder(), confirmed=confirmed, confirmed_share=0.2)
+    others = everything.calibration.held_out - len(confirmed)
+    assert capped.calibration.held_out == others + int(0.2 / 0.8 * others)
+    uncapped = FaqMatcher.fit(faq, HashingEncoder(), confirmed=confirmed, confirmed_share=1.0)
+    assert uncapped.calibration.held_out == everything.calibration.held_out
+    probe = sorted(confirmed)[:5]
     assert [m.entry_id for m in kept_out.match(probe)] == [m.entry_id for m in everything.match(probe)]
