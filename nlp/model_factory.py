@@ -79,14 +79,38 @@ class ModelFactory:
     def _multilingual_path(self) -> Path:
         return multilingual_model_dir(self.data_dir, self.multilingual_dir or None)
 
+    def _on_engine(self, name: str) -> bool:
+        """Whether the encoder `name` runs on ONNX Runtime (exported from the local weights on first use)."""
+        return self.engine == "onnx" and name in (ENGLISH, MULTILINGUAL) and not (
+            name == MULTILINGUAL and self.multilingual_dir)
+
     def _build_encoder(self, name: str) -> Encoder:
-        if self.engine == "onnx" and name in (ENGLISH, MULTILINGUAL) and not (name == MULTILINGUAL and self.multilingual_dir):
+        if self._on_engine(name):
             from nlp import engine
 
             return engine.minilm(self.data_dir) if name == ENGLISH else engine.multilingual(self.data_dir)
         if name == MULTILINGUAL:
             return TransformerEncoder(self._multilingual_path(), max_length=256, name=MULTILINGUAL, prefix="query: ")
         return TransformerEncoder.base(name)
+
+    # ------------------------------------------------------------------ first start
+    def prepare(self, *, encoders: bool = True, sentiment: bool = True) -> list[Path]:
+        """Make the ONNX exports the models will need now, one child process at a time, before any model is
+        loaded; exports that exist are only looked up. A first start that does this before loading peaks at the
+        export child next to a process that holds no model, instead of next to a bot with its models loaded
+        (docs/benchmarks.md, "Memory"). Encoders built by a stand-in factory (tests) export nothing."""
+        from nlp import engine
+
+        specs = []
+        if encoders and self._encoder_factory == self._build_encoder:
+            names = dict.fromkeys([*self.faq_encoder.split("+"), MULTILINGUAL])
+            specs += [engine.minilm_export() if name == ENGLISH else engine.e5_export()
+                      for name in names if self._on_engine(name)]
+        if sentiment and self.engine == "onnx":
+            specs.append(engine.sentiment_export(self.sentiment_dir))
+            if (SHIPPED_E5 / "meta.json").exists():
+                specs.append(engine.e5_sentiment_export(SHIPPED_E5))
+        return [engine.exported(self.data_dir, spec) for spec in specs]
 
     # ------------------------------------------------------------------ FAQ
     def fit_faq(self, entries: Sequence[Any], **kwargs: Any) -> RoutedFaqMatcher:

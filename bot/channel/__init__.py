@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from telegram.ext import ChatMemberHandler, MessageHandler, MessageReactionHandler
 
@@ -78,4 +79,6 @@ def register(reg: Registry, classifier_factory: ClassifierFactory | None = None)
                 at_start=True))
     loop = SentimentLoop(classifier_factory)
     reg.on_build.append(loop.attach)
+    if classifier_factory is None:  # the real models (tests pass a stand-in)
+        reg.prepare_models.append(partial(ModelFactory.prepare, encoders=False))
     reg.loops.append(Loop("sentiment", loop.make))

@@ -7,6 +7,8 @@ its versions and training.
 
 from __future__ import annotations
 
+from functools import partial
+
 from telegram.ext import MessageHandler, filters
 
 from bot.faq import authoring, conversation, followers, handlers, jobs, review
@@ -65,6 +67,7 @@ def register(reg: Registry) -> None:
     reg.undeliverable.append(undeliverable)
     reg.undeliverable.append(review.undeliverable)
     reg.on_build.append(attach_model)
+    reg.prepare_models.append(partial(ModelFactory.prepare, sentiment=False))
     reg.on_start.append(jobs.load_live_version)
     reg.model_versions["faq"] = version
     reg.after_forget.append(after_forget)

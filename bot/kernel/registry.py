@@ -107,6 +107,8 @@ class Registry:
     undeliverable: list[Undeliverable] = field(default_factory=list)
     reminder_kinds: dict[str, ReminderSender] = field(default_factory=dict)
     on_build: list[Callable[[Services, ModelFactory], None]] = field(default_factory=list)
+    # before on_start, in a thread: a feature's one-time model exports, made while no model is loaded
+    prepare_models: list[Callable[[ModelFactory], object]] = field(default_factory=list)
     on_start: list[Callable[[Services, bool], Awaitable[None]]] = field(default_factory=list)
     on_bot_ready: list[Callable[[Bot, Settings], Awaitable[None]]] = field(default_factory=list)
     model_versions: dict[str, Callable[[Services], str | None]] = field(default_factory=dict)

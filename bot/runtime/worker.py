@@ -43,7 +43,7 @@ from bot.runtime.supervision import supervise
 from bot.store import leases
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import OutboxMessage, RawUpdate, RuntimeLease, utcnow
-from nlp.engine import allow_exports, stop_exports
+from nlp.engine import EngineError, allow_exports, stop_exports
 from nlp.model_factory import EncoderFactory, ModelFactory
 
 log = logging.getLogger(__name__)
@@ -201,6 +201,15 @@ class BotRuntime:
             self.health.beat("models")
             await asyncio.sleep(2.0)
 
+    def _prepare_models(self) -> None:
+        """A first start exports its models here, one at a time, before any is loaded (the memory peak is
+        then one export next to a bot that holds no model); later starts only look them up."""
+        for prepare in self.services.registry.prepare_models:
+            try:
+                prepare(self.models)
+            except EngineError as exc:  # loading the model reports it again, where it is needed
+                log.warning("preparing the models: %s", exc)
+
     def _is_leader(self) -> bool:
         return SCHEDULER in self.roles
 
@@ -226,6 +235,7 @@ class BotRuntime:
             await asyncio.to_thread(self._reclaim_all)
         app = self.application
         await app.initialize()
+        await asyncio.to_thread(self._prepare_models)
         for started in self.services.registry.on_start:  # e.g. the live FAQ version loads before any update
             await started(self.services, self._is_leader())
         # scheduled now, not at construction: a job due "0.2 s after start" must not be missed

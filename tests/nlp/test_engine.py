@@ -281,3 +281,27 @@ def test_export_writes_nothing_partial_when_it_fails(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == []
 
 
+
+
+@pytest.mark.slow
+def test_a_prepared_factory_loads_every_model_without_exporting(engine_dir: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ModelFactory.prepare` (a first start, before anything loads) makes every export the bot's models
+    need; loading them afterwards starts no child process."""
+    import subprocess
+
+    from nlp.model_factory import ModelFactory
+
+    models = ModelFactory(engine_dir)
+    made = models.prepare()
+    assert len(made) == 4 and all((path / "engine.json").exists() for path in made)
+    assert models.prepare() == made  # a second start only looks them up
+
+    def no_child(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a child process after prepare: {args}")
+
+    monkeypatch.setattr(subprocess, "Popen", no_child)
+    assert models.encoder().encode(["How do I join?"]).shape[0] == 1
+    assert models.multilingual_encoder().encode(["怎么加入？"]).shape[0] == 1
+    assert [p.label for p in models.sentiment().predict(["I love this!", "这太糟糕了，我很生气"])] == \
+        ["positive", "negative"]

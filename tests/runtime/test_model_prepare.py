@@ -1,0 +1,48 @@
+"""A first start makes its model exports before any model is loaded (the memory peak of a first start is one
+export child next to a bot that holds no model), and a failed export does not stop the start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.app import compose
+from bot.kernel.services import Services
+from botapi_sandbox.server import BotApiSandbox
+from nlp.engine import EngineError
+from nlp.model_factory import ModelFactory
+from tests.bot_harness import running_bot
+from tests.conftest import settings_for
+from tests.fakes import KeywordSentiment, fake_encoders
+
+
+async def test_models_are_prepared_before_any_feature_starts_and_a_failed_export_is_not_fatal(
+        sandbox: BotApiSandbox, tmp_path: Path, sqlite_url: str) -> None:
+    calls: list[str] = []
+    registry = compose(KeywordSentiment)
+
+    def failing(models: ModelFactory) -> None:
+        calls.append("prepare (fails)")
+        raise EngineError("exporting sentiment failed (exit 1)")
+
+    async def started(services: Services, leader: bool) -> None:
+        calls.append("start")
+
+    registry.prepare_models[:0] = [failing, lambda models: calls.append(f"prepare {type(models).__name__}")]
+    registry.on_start.insert(0, started)
+    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
+    async with running_bot(settings, sandbox, registry, encoder_factory=fake_encoders) as bot:
+        assert calls == ["prepare (fails)", "prepare ModelFactory", "start"]
+        ana = sandbox.user(101, "Ana")
+        sandbox.send_private(ana, "/start")
+        await bot.settle()
+        assert "Ana" in bot.replies_to(101)[0]  # the start went on
+
+
+def test_stand_in_models_export_nothing(tmp_path: Path) -> None:
+    """The features' prepare hooks on a factory whose encoders are stand-ins (and no engine for sentiment)."""
+    registry = compose()
+    models = ModelFactory(tmp_path, encoder_factory=fake_encoders, engine="torch")  # type: ignore[arg-type]
+    assert len(registry.prepare_models) == 2  # the FAQ's encoders, the channel's sentiment models
+    assert [prepare(models) for prepare in registry.prepare_models] == [[], []]
+    assert not (tmp_path / "models").exists()
+    assert len(compose(KeywordSentiment).prepare_models) == 1  # a stand-in classifier: nothing to export for it
