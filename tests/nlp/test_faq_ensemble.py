@@ -29,12 +29,13 @@ def test_concat_encoder_is_normalised_and_named_after_its_parts() -> None:
     assert enc.unknown_share("hello") == 0.0
 
 
-@pytest.mark.parametrize(("head", "signals"), [("ensemble", "rich"), ("ensemble", "basic"), ("lr", "rich")])
+@pytest.mark.parametrize(("head", "signals"), [("ensemble", "rich"), ("ensemble", "basic"), ("lr", "rich"),
+                                               ("lr", "wide")])
 def test_ensemble_fit_match_save_load(tmp_path: Path, head: str, signals: str) -> None:
     matcher = FaqMatcher.fit(load_faq(SAMPLE), two(), head=head, signals=signals)
     assert matcher.meta.head == head and matcher.calibration.signals == signals
     assert isinstance(matcher.head, EnsembleHead) == (head == "ensemble")
-    assert len(matcher.calibration.coef) == (6 if signals == "rich" else 3)
+    assert len(matcher.calibration.coef) == {"basic": 3, "rich": 6, "wide": 11}[signals]
     known, unrelated = matcher.match(["which tripod do you use for hiking?", "do you like pineapple pizza"])
     assert known.entry_id == "tripod" and not known.handoff
     assert unrelated.handoff

@@ -36,12 +36,14 @@ def test_fit_match_save_load(tmp_path: Path) -> None:
     assert again.match(["which tripod do you use for hiking?"])[0].confidence == pytest.approx(known.confidence, rel=1e-3)
 
 
-def test_a_question_marked_wrong_for_an_entry_is_handed_off(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signals", ["basic", "wide"])
+def test_a_question_marked_wrong_for_an_entry_is_handed_off(tmp_path: Path, signals: str) -> None:
     entries = load_faq(SAMPLE)
     wrong = "which tripod do you use for hiking?"
-    plain = FaqMatcher.fit(entries, HashingEncoder())
+    plain = FaqMatcher.fit(entries, HashingEncoder(), signals=signals)
     assert not plain.match([wrong])[0].handoff
-    matcher = FaqMatcher.fit(entries, HashingEncoder(), negatives=[("tripod", wrong), ("gone", "what tripod?")])
+    matcher = FaqMatcher.fit(entries, HashingEncoder(), negatives=[("tripod", wrong), ("gone", "what tripod?")],
+                             signals=signals)
     assert matcher.calibration == plain.calibration  # negatives change neither the head nor the calibration
     again = FaqMatcher.load(_saved(matcher, tmp_path / "v2"), HashingEncoder())
     for m in (matcher, again):
