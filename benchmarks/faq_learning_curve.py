@@ -38,7 +38,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from faq_encoders import cached, read  # noqa: E402
 
-from nlp.faq import CONFIRMED_SHARE, FaqMatcher  # noqa: E402
+from nlp.faq import CONFIRMED_SHARE, DEFAULT_SIGNALS, FaqMatcher  # noqa: E402
 from nlp.faq_data import FaqEntry  # noqa: E402
 
 NAMES = {"banking77": "BANKING77", "hwu64": "HWU64"}
@@ -199,7 +199,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="banking77,hwu64")
     parser.add_argument("--encoder", default="minilm+e5")
     parser.add_argument("--head", default="lr")
-    parser.add_argument("--signals", default="basic")
+    parser.add_argument("--signals", default=DEFAULT_SIGNALS)
     parser.add_argument("--target", type=float, default=0.95)
     parser.add_argument("--start", type=int, default=5)
     parser.add_argument("--per-day", type=int, default=100)

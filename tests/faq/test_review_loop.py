@@ -24,7 +24,7 @@ from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 from tests.faq.test_faq_bot import prepare
 
-TRIPOD = "Which tripod do you use on hikes?"  # answered with the fake encoder, ~0.037 above the threshold
+TRIPOD = "Which tripod do you use when hiking?"  # answered with the fake encoder, ~0.02 above the threshold
 DRONE = "Which drone do you fly?"  # answered, ~0.059 above it (neither is an example question of the file)
 NEAR = {"review_band": 0.048}  # so the tripod answer is near the threshold and the drone answer is not
 
@@ -97,7 +97,7 @@ async def test_the_daily_list_is_sent_once_a_day_with_only_near_threshold_answer
             assert review.send_review_list(s, settings, tomorrow) == 1  # the next day: only what is new
         await bot.settle()
         second = review_lists(sandbox)[-1]
-        assert "hikes? &lt;&gt;" in sandbox.calls_of("sendMessage")[-1].params["text"]  # follower text escaped
+        assert "hiking? &lt;&gt;" in sandbox.calls_of("sendMessage")[-1].params["text"]  # follower text escaped
         assert later in second["text"] and f"“{TRIPOD}”" not in second["text"]
 
 

@@ -56,12 +56,13 @@ def test_unknown_head_is_refused() -> None:
 
 
 def test_a_model_saved_before_issue_22_still_loads(tmp_path: Path) -> None:
-    matcher = FaqMatcher.fit(load_faq(SAMPLE), HashingEncoder())
+    matcher = FaqMatcher.fit(load_faq(SAMPLE), HashingEncoder(), signals="basic")  # what was trained before
     matcher.save(tmp_path / "old")
     meta = json.loads((tmp_path / "old" / "meta.json").read_text())
     for key in ("head", "blocks"):
         meta.pop(key)
-    meta["calibration"].pop("signals")
+    for key in ("signals", "rerank"):
+        meta["calibration"].pop(key)
     (tmp_path / "old" / "meta.json").write_text(json.dumps(meta))
     with np.load(tmp_path / "old" / "head.npz") as data:
         np.savez(tmp_path / "old" / "head.npz", **{k: data[k] for k in ("weights", "bias", "examples", "example_rows")})

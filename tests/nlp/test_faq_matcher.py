@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp.faq import FaqMatcher, choose_threshold
+from nlp.faq import LEXICAL_FILE, FaqMatcher, choose_threshold
 from nlp.faq_data import load_faq
+from nlp.faq_rerank import N_PAIR
 from tests.fakes import HashingEncoder
 
 SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "demo_data" / "faq.yaml"
@@ -23,20 +24,25 @@ def test_choose_threshold_reaches_the_target_precision() -> None:
     assert threshold == 0.6 and precision == pytest.approx(5 / 6)
 
 
-def test_fit_match_save_load(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signals", ["basic", "lexical", "rerank"])
+def test_fit_match_save_load(tmp_path: Path, signals: str) -> None:
     entries = load_faq(SAMPLE)
-    matcher = FaqMatcher.fit(entries, HashingEncoder())
+    matcher = FaqMatcher.fit(entries, HashingEncoder(), signals=signals)
     cal = matcher.calibration
+    assert (matcher.lexical is not None) == (signals != "basic")
+    assert (len(cal.rerank) == N_PAIR + 1) == (signals == "rerank")
     assert cal.source == "held-out" and cal.held_out >= 20 and 0 < cal.threshold < 1
     known, unrelated = matcher.match(["which tripod do you use for hiking?", "do you like pineapple pizza"])
-    assert known.entry_id == "tripod" and not known.handoff
+    assert known.entry_id == "tripod" and not known.handoff and 0 < known.margin <= 1
     assert unrelated.handoff and unrelated.reason == "low confidence"
     matcher.save(tmp_path / "v1")
+    assert (tmp_path / "v1" / LEXICAL_FILE).exists() == (signals != "basic")
     again = FaqMatcher.load(tmp_path / "v1", HashingEncoder())
+    assert again.calibration == cal
     assert again.match(["which tripod do you use for hiking?"])[0].confidence == pytest.approx(known.confidence, rel=1e-3)
 
 
-@pytest.mark.parametrize("signals", ["basic", "wide"])
+@pytest.mark.parametrize("signals", ["basic", "wide", "rerank"])
 def test_a_question_marked_wrong_for_an_entry_is_handed_off(tmp_path: Path, signals: str) -> None:
     entries = load_faq(SAMPLE)
     wrong = "which tripod do you use for hiking?"
