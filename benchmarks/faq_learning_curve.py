@@ -16,7 +16,7 @@ Per simulated week: share of in-scope questions answered automatically, precisio
 answered out-of-scope question counts as wrong), handoffs, confirmations, the creator's minutes and the mean
 training time. Embeddings come from benchmarks/faq_encoders.py's cache.
 
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/faq_learning_curve.py [--encoder minilm+e5] [--weeks 4] [--png docs/x.png]
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/faq_learning_curve.py [--encoder minilm] [--weeks 4] [--png docs/x.png]
 """
 
 from __future__ import annotations
@@ -84,12 +84,16 @@ def simulate(folder: str, args: argparse.Namespace, seed: int) -> list[Week]:
     stream_out = [stream_out[i] for i in rng.permutation(len(stream_out))]
     enc = cached(args.encoder, folder)
     confirmed: set[str] = set()  # a capped share of the calibration's held-out questions (--confirmed-share)
+    handed_off: set[str] = set()  # examples learned from handoffs
+    recent: list[tuple[int, int]] = []  # the last 7 days: (in-scope questions handed off, in-scope questions)
 
     def fit() -> tuple[FaqMatcher, float]:
         entries = [FaqEntry(c, f"answer for {c}", list(qs)) for c, qs in examples.items()]
         start = time.time()
+        share = sum(h for h, _ in recent) / max(sum(n for _, n in recent), 1) if args.weigh_handoffs else None
         m = FaqMatcher.fit(entries, enc, target_precision=args.target, seed=seed, head=args.head, signals=args.signals,
-                           confirmed=confirmed, confirmed_share=args.confirmed_share)
+                           confirmed=confirmed, confirmed_share=args.confirmed_share, handed_off=handed_off,
+                           handoff_share=share if recent else None)
         return m, time.time() - start
 
     matcher, seconds = fit()
@@ -105,6 +109,8 @@ def simulate(folder: str, args: argparse.Namespace, seed: int) -> list[Week]:
         stream_out = stream_out[n_out:] + stream_out[:n_out]  # out-of-scope intents are few: cycle them
         today = [today[i] for i in rng.permutation(len(today))]
         near: list[tuple[float, str, str, bool]] = []  # answered today: (confidence, question, entry, right)
+        recent.append((0, 0))
+        del recent[:-7]
         chunk = args.retrain if isinstance(args.retrain, int) else len(today)
         for lo in range(0, len(today), chunk):
             batch = today[lo : lo + chunk]
@@ -112,10 +118,12 @@ def simulate(folder: str, args: argparse.Namespace, seed: int) -> list[Week]:
             for (q, c), m in zip(batch, got, strict=True):
                 in_scope = c in examples
                 week.in_scope += in_scope
+                recent[-1] = (recent[-1][0] + (in_scope and m.handoff), recent[-1][1] + in_scope)
                 if m.handoff:
                     week.handoffs += 1
                     if in_scope:
                         examples[c].append(q)
+                        handed_off.add(q)
                         waiting += 1
                 else:
                     right = in_scope and m.entry_id == c
@@ -197,7 +205,7 @@ def plot(results: dict[str, list[dict[str, Any]]], path: Path, title: str) -> No
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--datasets", default="banking77,hwu64")
-    parser.add_argument("--encoder", default="minilm+e5")
+    parser.add_argument("--encoder", default="minilm")
     parser.add_argument("--head", default="lr")
     parser.add_argument("--signals", default=DEFAULT_SIGNALS)
     parser.add_argument("--target", type=float, default=0.95)
@@ -210,13 +218,17 @@ def main() -> None:
     parser.add_argument("--retrain", default="nightly", help="'nightly' or N: retrain after N new examples")
     parser.add_argument("--confirmed-share", type=float, default=CONFIRMED_SHARE,
                         help="at most this share of the held-out questions are confirmations (0: none; 1: no cap)")
+    parser.add_argument("--weigh-handoffs", action=argparse.BooleanOptionalAction, default=True,
+                        help="weigh the examples learned from handoffs by the share of the last 7 days' in-scope "
+                             "questions handed off (FaqMatcher.fit's handoff_share), as the bot does")
     parser.add_argument("--weeks", type=int, default=4)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--png", default="")
     args = parser.parse_args()
     args.retrain = int(args.retrain) if args.retrain != "nightly" else "nightly"
     print(f"# encoder {args.encoder}, head {args.head}, signals {args.signals}, target {args.target:.0%}, "
-          f"confirmations at most {args.confirmed_share:.0%} of the held-out questions; "
+          f"confirmations at most {args.confirmed_share:.0%} of the held-out questions, handoffs weighed by their "
+          f"share of the traffic: {'yes' if args.weigh_handoffs else 'no'}; "
           f"{args.handoff_min} min per handoff, {args.confirm_min} min per confirmation; "
           f"load average {os.getloadavg()[0]:.1f}")
     results = {}

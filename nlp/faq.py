@@ -317,6 +317,21 @@ def _confirmed_not_held_out(texts: Sequence[str], confirmed: Collection[str], sh
     return skip
 
 
+def traffic_weights(texts: Sequence[str], handed_off: Collection[str], share: float | None) -> np.ndarray:
+    """Per question, its weight among the held-out questions: the ones that came from handoffs stand for `share` of
+    the in-scope traffic (the questions the bot handed off lately), the others for the rest. Examples learned from
+    handoffs are the hard tail of the traffic; unweighted they outnumber it as the FAQ grows and the threshold turns
+    cautious (docs/benchmarks.md). None, or no handed-off example among them: every question weighs 1."""
+    weights = np.ones(len(texts))
+    from_handoffs = np.array([q in handed_off for q in texts], dtype=bool)
+    if share is None or not from_handoffs.any() or from_handoffs.all():
+        return weights
+    share = min(max(share, 0.05), 0.95)
+    weights[from_handoffs] = share / from_handoffs.mean()
+    weights[~from_handoffs] = (1 - share) / (~from_handoffs).mean()
+    return weights
+
+
 class FaqMatcher:
     """fit / match / save / load. Entry ids are the creator's; the head works on integer rows."""
 
@@ -354,6 +369,8 @@ class FaqMatcher:
         signals: str = DEFAULT_SIGNALS,
         confirmed: Collection[str] = (),
         confirmed_share: float = CONFIRMED_SHARE,
+        handed_off: Collection[str] = (),
+        handoff_share: float | None = None,
     ) -> FaqMatcher:
         """Train on every question of every entry. Needs at least one entry with one question.
 
@@ -364,6 +381,9 @@ class FaqMatcher:
         `confirmed_share` of the questions held out to calibrate the confidence are confirmed ones (chosen by `seed`):
         they were picked for being near the threshold and right, an easier sample than the traffic, and in
         numbers they pull the threshold down (0: never held out; 1: like any example; docs/benchmarks.md).
+        `handed_off`: questions learned from handoffs; with `handoff_share` (the share of the in-scope questions the
+        bot handed off lately) they weigh that share of the held-out questions that choose the threshold
+        (traffic_weights).
         `head` and `signals` choose the classifier and the confidence's inputs (HEADS, SIGNALS); "ensemble" needs a
         ConcatEncoder (one head per encoder) and is a plain "lr" otherwise.
         """
@@ -392,7 +412,8 @@ class FaqMatcher:
             skip = _confirmed_not_held_out(texts, confirmed, confirmed_share, seed) if confirmed else None
             lexical = Lexical.of(texts) if signals in LEXICAL else None
             calibration = cls._calibrate(x, labels, n, c, folds, seed, target_precision, progress, head, blocks,
-                                         signals, model, skip, lexical)
+                                         signals, model, skip, lexical,
+                                         traffic_weights(texts, handed_off, handoff_share))
         calibration.min_margin = max(calibration.min_margin, min_margin)
         row_of = {e.id: i for i, e in enumerate(entries)}
         known = [(row_of[entry_id], q) for entry_id, q in negatives if entry_id in row_of and q.strip()]
@@ -408,7 +429,8 @@ class FaqMatcher:
     def _calibrate(x: np.ndarray, y: np.ndarray, n: int, c: float, k: int, seed: int, target: float,
                    progress: Progress | None, kind: str = "lr", blocks: Sequence[int] = (),
                    signals: str = "basic", init: Head | None = None,
-                   skip: np.ndarray | None = None, lexical: Lexical | None = None) -> Calibration:
+                   skip: np.ndarray | None = None, lexical: Lexical | None = None,
+                   traffic: np.ndarray | None = None) -> Calibration:
         if n < 2:
             return Calibration(source="default: one entry only", signals=signals)
         rng = np.random.default_rng(seed)
@@ -424,6 +446,7 @@ class FaqMatcher:
             jobs = [job for job in jobs if len(job[0])]
         logits, extras, truth, correct, oos = [], [], [], [], []
         pairs: list[tuple[np.ndarray, np.ndarray]] = []  # "rerank": each job's candidates and pair features
+        tested: list[np.ndarray] = []
         for j, (test, left_out, out_of_scope) in enumerate(jobs):
             train = np.setdiff1d(everything, left_out)
             if len(np.unique(y[train])) < 2:
@@ -441,6 +464,7 @@ class FaqMatcher:
                 correct.append(np.zeros(len(test)) if out_of_scope else (best == y[test]).astype(float))
             truth.append(y[test])
             oos.append(np.full(len(test), out_of_scope))
+            tested.append(test)
             if progress:
                 progress("calibrating on held-out questions", j + 1, len(jobs))
         is_oos = np.concatenate(oos) if oos else np.zeros(0, dtype=bool)
@@ -463,9 +487,9 @@ class FaqMatcher:
             f_all = np.concatenate([_prob_features(_softmax(all_logits / temperature), signals),
                                     np.concatenate(extras)], axis=1)
         # weight simulated out-of-scope questions to OOS_SHARE of the mix
-        weights = np.ones(len(ok))
+        weights = traffic[np.concatenate(tested)] if traffic is not None else np.ones(len(ok))
         if is_oos.any():
-            weights[is_oos] = OOS_SHARE / (1 - OOS_SHARE) * in_scope / is_oos.sum()
+            weights[is_oos] = OOS_SHARE / (1 - OOS_SHARE) * weights[~is_oos].sum() / is_oos.sum()
         if len(np.unique(ok)) == 2:
             from sklearn.linear_model import LogisticRegression
 

@@ -4,8 +4,9 @@ from the creator's answers (learned examples wait for review when the config ask
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -82,6 +83,47 @@ def confirmed_questions(session: Session) -> set[str]:
         Handoff.kind == "draft", Handoff.status == "answered", Handoff.answer == Handoff.suggested_answer,
         Handoff.question.is_not(None)))
     return {q.strip() for q in [*listed, *drafts] if q and q.strip()}
+
+
+# The window over which the share of questions handed off is read (Lessons.handoff_share)
+TRAFFIC_WINDOW = timedelta(days=7)
+
+
+def handed_off_questions(session: Session) -> set[str]:
+    """Accepted examples learned from handoffs (the creator's answer to a question the bot passed on)."""
+    return {q.strip() for q in session.scalars(select(FaqExample.question).where(
+        FaqExample.source == "handoff", FaqExample.status == "accepted")) if q and q.strip()}
+
+
+def handoff_share(session: Session, now: datetime | None = None) -> float | None:
+    """Of the questions the FAQ answered or learned from a handoff in the last TRAFFIC_WINDOW, the share learned
+    from handoffs (None without any): what the examples learned from handoffs stand for in the traffic."""
+    since = (now or utcnow()) - TRAFFIC_WINDOW
+    learned = int(session.scalar(select(func.count()).select_from(FaqExample).where(
+        FaqExample.source == "handoff", FaqExample.status == "accepted", FaqExample.created_at > since)) or 0)
+    answered = int(session.scalar(select(func.count()).select_from(FaqAnswer).where(
+        FaqAnswer.created_at > since)) or 0)
+    return learned / (learned + answered) if learned + answered else None
+
+
+@dataclass(frozen=True)
+class Lessons:
+    """What the traffic taught beyond the examples, for FaqMatcher.fit: questions marked wrong for an entry, the
+    creator's confirmations, the examples learned from handoffs and the share of recent questions handed off."""
+
+    negatives: list[tuple[str, str]] = field(default_factory=list)
+    confirmed: set[str] = field(default_factory=set)
+    handed_off: set[str] = field(default_factory=set)
+    handoff_share: float | None = None
+
+    @classmethod
+    def read(cls, session: Session, now: datetime | None = None) -> Lessons:
+        return cls(negative_examples(session), confirmed_questions(session), handed_off_questions(session),
+                   handoff_share(session, now))
+
+    def fit_kwargs(self) -> dict[str, Any]:
+        return {"negatives": list(self.negatives), "confirmed": set(self.confirmed),
+                "handed_off": set(self.handed_off), "handoff_share": self.handoff_share}
 
 
 def examples_since(session: Session, trained_at: float) -> int:

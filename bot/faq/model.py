@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.faq.entries import Lessons
 from bot.kernel.model_factory import model_factory
 from bot.kernel.services import Services
 from bot.store import leases, live_models
@@ -251,27 +252,20 @@ class FaqModel:
         return False
 
     def train(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
-              progress: Progress | None = None,
-              negatives: Sequence[tuple[str, str]] = (),
-              confirmed: Collection[str] = ()) -> tuple[str, RoutedFaqMatcher]:
+              progress: Progress | None = None, lessons: Lessons | None = None) -> tuple[str, RoutedFaqMatcher]:
         """Train, save and publish a new version; the caller decides when to reload.
-        `negatives`: (entry id, question) pairs marked as not answered by that entry; `confirmed`: the creator's
-        confirmations, a capped share of what calibrates the confidence (`confirmed_questions`, FaqMatcher.fit)."""
+        `lessons`: what the traffic taught beyond the examples (bot.faq.entries.Lessons: questions marked wrong,
+        confirmations, what the handoffs stand for)."""
         with self.exclusive():
-            return self.train_locked(entries, target_precision, min_margin, progress, negatives=negatives,
-                                     confirmed=confirmed)
+            return self.train_locked(entries, target_precision, min_margin, progress, lessons=lessons)
 
     def train_locked(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
                      progress: Progress | None = None, generation: int | None = None,
-                     negatives: Sequence[tuple[str, str]] = (),
-                     confirmed: Collection[str] = ()) -> tuple[str, RoutedFaqMatcher]:
+                     lessons: Lessons | None = None) -> tuple[str, RoutedFaqMatcher]:
         """`train` for a caller that holds `exclusive()`. With `generation` (the count of forgets read
         before `entries`), raises StaleTraining instead of publishing when an example was forgotten since."""
-        extra: dict[str, Any] = {"negatives": list(negatives)} if negatives else {}
-        if confirmed:
-            extra["confirmed"] = set(confirmed)
         matcher = self.models.fit_faq(entries, target_precision=target_precision, min_margin=min_margin,
-                                      progress=progress, **extra)
+                                      progress=progress, **(lessons.fit_kwargs() if lessons else {}))
         path = versions.new_version_dir(self.root)
         try:
             matcher.save(path)
@@ -311,7 +305,7 @@ def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target
     training lock throughout. When /forgetme removed an example meanwhile, the version is deleted
     unpublished and trained again from what is left. `drop_older`: then delete every other version
     (they hold forgotten questions), still under the lock."""
-    from bot.faq.entries import confirmed_questions, negative_examples, training_entries
+    from bot.faq.entries import training_entries
 
     with model.exclusive():
         for _ in range(STALE_TRIES):
@@ -319,13 +313,12 @@ def train_from_database(model: FaqModel, sessions: sessionmaker[Session], target
                 # the count first: a forget that commits between the two reads makes this version stale
                 generation = live_models.forget_generation(session, live_models.FAQ)
                 entries = training_entries(session)
-                negatives = negative_examples(session)
-                confirmed = confirmed_questions(session)
+                lessons = Lessons.read(session)
             if not entries:
                 raise ValueError("no FAQ entries yet: import a FAQ file first (creatorbot faq import FILE)")
             try:
                 version, matcher = model.train_locked(entries, target_precision, min_margin, progress, generation,
-                                                     negatives, confirmed)
+                                                     lessons)
             except StaleTraining as exc:
                 log.info("%s: training again", exc)
                 continue

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp.faq import LEXICAL_FILE, FaqMatcher, choose_threshold
+from nlp.faq import LEXICAL_FILE, FaqMatcher, choose_threshold, traffic_weights
 from nlp.faq_data import load_faq
 from nlp.faq_rerank import N_PAIR
 from tests.fakes import HashingEncoder
@@ -108,3 +108,20 @@ def test_confirmed_questions_teach_the_head_but_calibrate_only_up_to_their_share
     assert uncapped.calibration.held_out == everything.calibration.held_out
     probe = sorted(confirmed)[:5]
     assert [m.entry_id for m in kept_out.match(probe)] == [m.entry_id for m in everything.match(probe)]
+
+
+def test_handoff_examples_weigh_what_they_stand_for_in_the_traffic() -> None:
+    texts = ["a", "b", "c", "d", "e"]
+    weights = traffic_weights(texts, {"a"}, 0.6)  # one of five examples, 60 % of the traffic
+    assert weights.tolist() == pytest.approx([3.0, 0.5, 0.5, 0.5, 0.5]) and weights.mean() == pytest.approx(1.0)
+    assert traffic_weights(texts, {"a"}, None).tolist() == [1.0] * 5
+    assert traffic_weights(texts, set(texts), 0.6).tolist() == [1.0] * 5  # nothing to weigh against
+    assert traffic_weights(texts, {"a"}, 0.0).tolist() == pytest.approx([0.25, 1.1875, 1.1875, 1.1875, 1.1875])
+
+    faq = load_faq(SAMPLE)
+    hard = {q for e in faq for q in e.questions[1:]}  # most examples came from handoffs
+    plain = FaqMatcher.fit(faq, HashingEncoder())
+    assert FaqMatcher.fit(faq, HashingEncoder(), handed_off=hard).calibration == plain.calibration  # no share
+    rare = FaqMatcher.fit(faq, HashingEncoder(), handed_off=hard, handoff_share=0.05).calibration
+    common = FaqMatcher.fit(faq, HashingEncoder(), handed_off=hard, handoff_share=0.95).calibration
+    assert rare != common and rare.held_out == common.held_out == plain.calibration.held_out
