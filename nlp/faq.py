@@ -27,7 +27,7 @@ import numpy as np
 
 from nlp.encoder import Encoder
 from nlp.faq_data import FaqEntry
-from nlp.faq_rerank import NEAREST, fit_scorer, pair_features, rerank
+from nlp.faq_rerank import NEAREST, fit_scorer, mean_of_nearest, pair_features, rerank
 from nlp.lexical import Lexical, Similarities
 
 Progress = Callable[[str, int, int], None]
@@ -240,9 +240,7 @@ def _signals(probs: np.ndarray, x: np.ndarray, train_x: np.ndarray, train_y: np.
         columns += [(nearest >= other).astype(np.float32), nearest - other,
                     _votes(head, x, best) if head is not None else np.ones(len(best), dtype=np.float32)]
     if kind in WIDE:
-        own = -np.sort(-np.where(same, sims, -np.inf), axis=1)[:, :3]  # the chosen entry's 3 nearest examples
-        found = np.isfinite(own)
-        top3 = np.where(found.any(axis=1), np.where(found, own, 0.0).sum(axis=1) / np.maximum(found.sum(axis=1), 1), -1.0)
+        top3 = mean_of_nearest(sims, same)  # the chosen entry's 3 nearest examples
         five = np.argsort(-sims, axis=1)[:, :5]
         columns += [top3, (train_y[five] == best[:, None]).mean(axis=1), sims.max(axis=1)]
     if kind == "lexical":

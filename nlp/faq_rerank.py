@@ -26,6 +26,15 @@ N_PAIR = 10
 NEAREST = 4  # the column of the chosen candidate's nearest-example similarity in rerank's confidence features
 
 
+def mean_of_nearest(sims: np.ndarray, mine: np.ndarray, k: int = 3) -> np.ndarray:
+    """Per question, the mean similarity to its `k` nearest examples among `mine` (-1 where it has none)."""
+    own = -np.sort(-np.where(mine, sims, -np.inf), axis=1)[:, :k]
+    found = np.isfinite(own)
+    out: np.ndarray = np.where(found.any(axis=1),
+                               np.where(found, own, 0.0).sum(axis=1) / np.maximum(found.sum(axis=1), 1), -1.0)
+    return out
+
+
 def pair_features(probs: np.ndarray, sims: np.ndarray, train_y: np.ndarray,
                   lexical: Similarities) -> tuple[np.ndarray, np.ndarray]:
     """(candidates (n, k): entry rows, features (n, k, N_PAIR)). `sims` / `lexical`: question x example
@@ -37,12 +46,8 @@ def pair_features(probs: np.ndarray, sims: np.ndarray, train_y: np.ndarray,
     for j in range(k):
         c = cands[:, j]
         mine = train_y[None, :] == c[:, None]
-        own = np.where(mine, sims, -np.inf)
-        nearest = own.max(axis=1, initial=-1.0)
-        three = -np.sort(-own, axis=1)[:, :3]
-        found = np.isfinite(three)
-        top3 = np.where(found.any(axis=1), np.where(found, three, 0.0).sum(axis=1) / np.maximum(found.sum(axis=1), 1),
-                        -1.0)
+        nearest = np.where(mine, sims, -np.inf).max(axis=1, initial=-1.0)
+        top3 = mean_of_nearest(sims, mine)
         centroid = np.where(mine, sims, 0.0).sum(axis=1) / np.maximum(mine.sum(axis=1), 1)
         other = np.where(mine, -1.0, sims).max(axis=1, initial=-1.0)
         char_mine = np.where(mine, lexical.chars, 0.0).max(axis=1, initial=0.0)
