@@ -29,6 +29,7 @@ from nlp.encoder import Encoder
 from nlp.faq_data import FaqEntry
 from nlp.faq_rerank import NEAREST, fit_scorer, mean_of_nearest, pair_features, rerank
 from nlp.lexical import Lexical, Similarities
+from nlp.monotone import fit_nonnegative_logistic
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_THRESHOLD = 0.5
@@ -488,7 +489,12 @@ class FaqMatcher:
         weights = traffic[np.concatenate(tested)] if traffic is not None else np.ones(len(ok))
         if is_oos.any():
             weights[is_oos] = OOS_SHARE / (1 - OOS_SHARE) * weights[~is_oos].sum() / is_oos.sum()
-        if len(np.unique(ok)) == 2:
+        if len(np.unique(ok)) == 2 and signals == "rerank":
+            # the re-ranker's features all grow with the chosen entry's fit: a monotone confidence (nlp/monotone.py)
+            coef, cal.intercept = fit_nonnegative_logistic(f_all, ok, weights)
+            cal.coef = [float(v) for v in coef]
+            cal.fitted = True
+        elif len(np.unique(ok)) == 2:
             from sklearn.linear_model import LogisticRegression
 
             model = LogisticRegression(C=1.0, max_iter=1000).fit(f_all, ok, sample_weight=weights)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from nlp.lexical import Similarities
+from nlp.monotone import fit_nonnegative_logistic
 
 K = 5  # candidates per question
 # per candidate: log probability, is the head's first, nearest example, mean of 3 nearest, centroid, gap to the
@@ -60,15 +61,14 @@ def pair_features(probs: np.ndarray, sims: np.ndarray, train_y: np.ndarray,
 
 
 def fit_scorer(feats: Sequence[np.ndarray], right: Sequence[np.ndarray]) -> list[float]:
-    """Pairwise logistic regression (coefficients, then the intercept) over held-out candidates."""
-    from sklearn.linear_model import LogisticRegression
-
+    """Pairwise logistic regression (coefficients, then the intercept) over held-out candidates. Every feature is
+    one where more means a likelier candidate, so no coefficient may go negative (nlp/monotone.py)."""
     x = np.concatenate([f.reshape(-1, N_PAIR) for f in feats])
     y = np.concatenate([r.reshape(-1) for r in right])
     if len(np.unique(y)) < 2:  # nothing to learn from: the head's order
         return [0.0] * N_PAIR + [0.0]
-    model = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
-    return [float(v) for v in model.coef_[0]] + [float(model.intercept_[0])]
+    coef, intercept = fit_nonnegative_logistic(x, y.astype(float))
+    return [float(v) for v in coef] + [intercept]
 
 
 def rerank(cands: np.ndarray, feats: np.ndarray, scorer: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:

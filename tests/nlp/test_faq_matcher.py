@@ -91,6 +91,19 @@ def test_real_model_answers_paraphrases(minilm: object) -> None:
     assert got[3].handoff
 
 
+@pytest.mark.slow
+def test_real_model_answers_every_question_the_creator_wrote_with_its_own_entry(minilm: object) -> None:
+    """A follower who asks exactly what the FAQ lists is answered: the re-ranker's confidence never falls because a
+    question is closer to an entry's examples than the held-out folds ever were (nlp/monotone.py)."""
+    entries = load_faq(SAMPLE)
+    matcher = FaqMatcher.fit(entries, minilm)  # type: ignore[arg-type]
+    asked = [(e.id, q) for e in entries for q in e.questions]
+    got = matcher.match([q for _, q in asked])
+    wrong = [(q, m.entry_id, m.reason) for (entry_id, q), m in zip(asked, got, strict=True)
+             if m.handoff or m.entry_id != entry_id]
+    assert not wrong
+
+
 def test_confirmed_questions_teach_the_head_but_calibrate_only_up_to_their_share() -> None:
     """The creator's confirmations: all of them teach the head; of the questions held out to calibrate, at most
     `confirmed_share` are confirmations (0: none), and an entry held out as out of scope is still left out whole."""
