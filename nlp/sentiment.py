@@ -197,6 +197,7 @@ class SentimentModel:
                 shutil.copytree(adapter_from / "adapter", p / "adapter", dirs_exist_ok=True)
         else:
             self.encoder.model.save_pretrained(str(p / "adapter"))
+            _forget_machine_paths(p / "adapter", str(self.encoder.path), self.meta.base_model)
         torch.save(self.head.state_dict(), p / "head.pt")
         meta = asdict(self.meta)
         (p / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -252,6 +253,13 @@ def predictions(texts: Sequence[str], logits: np.ndarray, meta: SentimentMeta, e
 
 def _package_encoder(meta: SentimentMeta) -> TransformerEncoder:
     return TransformerEncoder(base_model_path(meta.base_model), max_length=meta.max_length, name=meta.base_model)
+
+
+def _forget_machine_paths(adapter: Path, local: str, name: str) -> None:
+    """peft writes the base model's folder on this machine into the adapter's files; shipped weights name the model."""
+    for f in (adapter / "adapter_config.json", adapter / "README.md"):
+        if f.exists():
+            f.write_text(f.read_text().replace(local, name))
 
 
 def merge_lora(model: Any, adapter: Path) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,14 @@ def test_shipped_weights_are_small() -> None:
     size = sum(p.stat().st_size for p in SHIPPED.rglob("*") if p.is_file())
     assert 0 < size < 10 * 1024 * 1024
     assert (SHIPPED / "adapter" / "adapter_config.json").exists()
+
+
+def test_shipped_weights_name_no_folder_of_the_machine_they_were_trained_on() -> None:
+    weights = SHIPPED.parent
+    texts = [f for f in weights.rglob("*") if f.suffix in (".json", ".md")]
+    assert texts
+    leaks = [str(f.relative_to(weights)) for f in texts if re.search(r'(^|[\s"\'])/(tmp|work|home|root|usr)/', f.read_text())]
+    assert not leaks
 
 
 def test_bias_tuning_raises_macro_recall() -> None:
