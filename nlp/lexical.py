@@ -9,25 +9,63 @@ as sets (the Jaccard overlap in [0, 1]).
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import mmh3
 import numpy as np
 
 N_FEATURES = 2**18  # per view: characters, then words
+_WHITE_SPACES = re.compile(r"\s\s+")
+_WORD = re.compile(r"(?u)\b\w+\b")
+
+
+def _char_ngrams(text: str) -> list[str]:
+    """Character 3-5-grams inside word boundaries, each word padded with a space (scikit-learn's `char_wb`)."""
+    out = []
+    for word in _WHITE_SPACES.sub(" ", text).split():
+        w = f" {word} "
+        for n in range(3, 6):
+            out += [w[i:i + n] for i in range(max(len(w) - n + 1, 1))]
+            if len(w) <= n:  # a word no longer than n is counted once, and not again for longer n
+                break
+    return out
+
+
+def _bucket(feature: str) -> int:
+    """scikit-learn's FeatureHasher index of a string: MurmurHash3 (32-bit, seed 0), absolute value mod N_FEATURES."""
+    h = mmh3.hash(feature.encode("utf-8"), 0, signed=True)
+    return (2**31 - 1 - (N_FEATURES - 1)) % N_FEATURES if h == -2**31 else abs(h) % N_FEATURES
 
 
 def counts(texts: Sequence[str]) -> Any:
-    """Hashed character 3-5-gram counts, then hashed word presence (a scipy CSR matrix, one row per text)."""
-    from scipy.sparse import hstack
-    from sklearn.feature_extraction.text import HashingVectorizer
+    """Hashed character 3-5-gram counts, then hashed word presence (a scipy CSR matrix, one row per text).
 
-    chars = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=N_FEATURES, alternate_sign=False,
-                              norm=None)
-    words = HashingVectorizer(analyzer="word", token_pattern=r"(?u)\b\w+\b", n_features=N_FEATURES, binary=True,
-                              alternate_sign=False, norm=None)
-    return hstack([chars.transform(list(texts)), words.transform(list(texts))]).tocsr()
+    The same matrix as scikit-learn's HashingVectorizer (char_wb 3-5 and words, no sign, no norm; a test checks it),
+    written out so that the bot answering questions never imports scikit-learn (about 70 MB resident)."""
+    from scipy.sparse import csr_matrix
+
+    indptr, indices, data = [0], [], []
+    for text in texts:
+        lower = text.lower()
+        row = Counter(_bucket(g) for g in _char_ngrams(lower))
+        row.update({N_FEATURES + b: 1 for b in {_bucket(w) for w in _WORD.findall(lower)}})
+        indices += list(row)
+        data += list(row.values())
+        indptr.append(len(indices))
+    matrix = csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int32),
+                         np.asarray(indptr, dtype=np.int32)), shape=(len(texts), 2 * N_FEATURES))
+    matrix.sort_indices()
+    return matrix
+
+
+def _normalize_rows(m: Any) -> Any:
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return m.multiply(1.0 / norms[:, None]).tocsr()
 
 
 class Similarities(NamedTuple):
@@ -52,13 +90,11 @@ class Lexical:
         return cls(counts(texts))
 
     def _views(self, raw: Any) -> tuple[Any, Any]:
-        from sklearn.preprocessing import normalize
-
         chars = raw[:, :N_FEATURES].astype(np.float64).tocsr(copy=True)
         chars.data = (1.0 + np.log(chars.data)) * self.idf[chars.indices]
         words = raw[:, N_FEATURES:].astype(np.float64).tocsr(copy=True)
         words.data[:] = 1.0
-        return normalize(chars), words
+        return _normalize_rows(chars), words
 
     @staticmethod
     def _compare(q_chars: Any, q_words: Any, e_chars: Any, e_words: Any) -> Similarities:

@@ -68,3 +68,42 @@ def test_lexical_views_match_words_the_encoder_may_blur(tmp_path: Path) -> None:
     lexical.save(tmp_path / "lexical.npz")
     again = Lexical.load(tmp_path / "lexical.npz").similarities(["Lights OFF please"])
     assert np.allclose(again.chars, chars[1:]) and np.allclose(again.words, words[1:])
+
+
+def test_hashed_counts_are_scikit_learns_hashing_vectorizer() -> None:
+    """Saved versions hold counts hashed by scikit-learn; the bot now hashes questions itself, identically."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    from nlp.lexical import N_FEATURES, counts
+
+    texts = ["Which tripod do you use?", "  turn   the lights OFF\tplease ", "你用的是什么无人机？", "a", "",
+             "Café naïve x—y 7am", "I", "ok ok ok"]
+    chars = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=N_FEATURES, alternate_sign=False,
+                              norm=None)
+    words = HashingVectorizer(analyzer="word", token_pattern=r"(?u)\b\w+\b", n_features=N_FEATURES, binary=True,
+                              alternate_sign=False, norm=None)
+    reference = hstack([chars.transform(texts), words.transform(texts)]).tocsr()
+    mine = counts(texts)
+    assert mine.shape == reference.shape and mine.nnz == reference.nnz and abs(reference - mine).max() == 0
+
+
+def test_answering_with_a_saved_rerank_version_never_imports_scikit_learn(tmp_path: Path) -> None:
+    """scikit-learn trains; the bot that only answers stays about 70 MB smaller without it."""
+    import subprocess
+    import sys
+
+    from nlp.faq import FaqMatcher
+    from nlp.faq_data import FaqEntry
+    from tests.fakes import HashingEncoder
+
+    entries = [FaqEntry("a", "A", ["turn the lights off", "lights off please", "switch off the lamp"]),
+               FaqEntry("b", "B", ["turn the lights on", "lights on please", "switch on the lamp"]),
+               FaqEntry("c", "C", ["wake me up at 7", "set an alarm for 7", "alarm at seven"])]
+    FaqMatcher.fit(entries, HashingEncoder(), signals="rerank").save(tmp_path / "v1")
+    code = ("import sys; from nlp.faq import FaqMatcher; from tests.fakes import HashingEncoder; "
+            f"m = FaqMatcher.load({str(tmp_path / 'v1')!r}, HashingEncoder()); "
+            "print(m.match(['please turn the lights off'])[0].entry_id, 'sklearn' in sys.modules)")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["a", "False"]
