@@ -26,7 +26,7 @@ from tests.faq.test_faq_bot import prepare
 
 TRIPOD = "Which tripod do you use when hiking?"  # answered with the fake encoder, ~0.02 above the threshold
 DRONE = "Which drone do you fly?"  # answered, ~0.059 above it (neither is an example question of the file)
-NEAR = {"review_band": 0.048}  # so the tripod answer is near the threshold and the drone answer is not
+NEAR = {"review_band": 0.105}  # so the tripod answer (0.091 above the threshold) is near it and the drone one (0.122) not
 
 
 def answers(bot: Harness) -> dict[str, FaqAnswer]:
