@@ -262,6 +262,18 @@ def _confidence(features: np.ndarray, cal: Calibration) -> np.ndarray:
     return out
 
 
+def _fit_confidence(features: np.ndarray, ok: np.ndarray, weights: np.ndarray,
+                    monotone: bool) -> tuple[np.ndarray, float]:
+    """(coefficients, intercept) of the logistic regression from the signals to "the answer is right". The
+    re-ranker's features all grow with the chosen entry's fit: its confidence is monotone (nlp/monotone.py)."""
+    if monotone:
+        return fit_nonnegative_logistic(features, ok, weights)
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(features, ok, sample_weight=weights)
+    return model.coef_[0], float(model.intercept_[0])
+
+
 def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     best_t, best_nll = 1.0, np.inf
     for t in np.exp(np.linspace(np.log(0.05), np.log(5.0), 60)):
@@ -489,17 +501,9 @@ class FaqMatcher:
         weights = traffic[np.concatenate(tested)] if traffic is not None else np.ones(len(ok))
         if is_oos.any():
             weights[is_oos] = OOS_SHARE / (1 - OOS_SHARE) * weights[~is_oos].sum() / is_oos.sum()
-        if len(np.unique(ok)) == 2 and signals == "rerank":
-            # the re-ranker's features all grow with the chosen entry's fit: a monotone confidence (nlp/monotone.py)
-            coef, cal.intercept = fit_nonnegative_logistic(f_all, ok, weights)
+        if len(np.unique(ok)) == 2:
+            coef, cal.intercept = _fit_confidence(f_all, ok, weights, monotone=signals == "rerank")
             cal.coef = [float(v) for v in coef]
-            cal.fitted = True
-        elif len(np.unique(ok)) == 2:
-            from sklearn.linear_model import LogisticRegression
-
-            model = LogisticRegression(C=1.0, max_iter=1000).fit(f_all, ok, sample_weight=weights)
-            cal.coef = [float(v) for v in model.coef_[0]]
-            cal.intercept = float(model.intercept_[0])
             cal.fitted = True
         conf = _confidence(f_all, cal)
         cal.threshold, cal.held_out_precision, cal.held_out_coverage = choose_threshold(

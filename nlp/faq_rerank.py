@@ -67,7 +67,7 @@ def fit_scorer(feats: Sequence[np.ndarray], right: Sequence[np.ndarray]) -> list
     y = np.concatenate([r.reshape(-1) for r in right])
     if len(np.unique(y)) < 2:  # nothing to learn from: the head's order
         return [0.0] * N_PAIR + [0.0]
-    coef, intercept = fit_nonnegative_logistic(x, y.astype(float))
+    coef, intercept = fit_nonnegative_logistic(x, y)
     return [float(v) for v in coef] + [intercept]
 
 

@@ -34,4 +34,4 @@ def fit_nonnegative_logistic(x: np.ndarray, y: np.ndarray, sample_weight: np.nda
     bounds = [(0.0, None)] * d + [(None, None)]
     result = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", bounds=bounds,
                       options={"maxiter": 2000})
-    return result.x[:d].astype(np.float64), float(result.x[d])
+    return result.x[:d], float(result.x[d])
