@@ -8,14 +8,19 @@ bot uses (`ScheduleConfig.report_clock`, `report_weekday_index`, ...).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import difflib
+import hashlib
+import hmac
 import ipaddress
+import json
 import os
 import re
 import secrets
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -32,6 +37,11 @@ _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # Telegram allows 1-256 characters of A-Za-z0-9_- in a webhook secret; we insist on 32 or more.
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as config values; Monday is 0, as in datetime
+DEFAULT_CREATOR = "default"  # the one creator of a config without [[creators]]
+# A creator's name: it names their data folder (<data_dir>/creators/<name>) and webhook path.
+CREATOR_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 
 
 def parse_clock(value: str) -> dt.time | None:
@@ -237,6 +247,41 @@ class InboxConfig:
     creator_active_hours: float = 12.0
 
 
+CREATOR_TABLES = ("channel", "inbox", "schedule")  # the tables a [[creators]] entry may give for itself
+
+
+@dataclass(frozen=True)
+class CreatorSpec:
+    """One creator of a process that serves several, each with a bot of their own (`[[creators]]`).
+
+    `token` is resolved: the environment variable `token_env` when set, else the table's `token`.
+    channel / inbox / schedule: None when the creator gives none (the top-level tables apply), else
+    already merged key by key over the top-level table."""
+
+    name: str
+    token_env: str = ""
+    token: str = ""
+    user_ids: tuple[int, ...] = ()
+    inbox_chat_id: int = 0
+    channel: ChannelConfig | None = None
+    inbox: InboxConfig | None = None
+    schedule: ScheduleConfig | None = None
+    language: str = ""  # "" or a short code such as "en", "zh"
+    paused: bool = False
+
+    @property
+    def bot_id(self) -> int | None:
+        """The bot's numeric id, the part of the token before ":" (None: no token, or not one)."""
+        head, sep, _ = self.token.partition(":")
+        return int(head) if sep and head.isascii() and head.isdigit() else None
+
+
+def webhook_secret_for(secret: str, name: str) -> str:
+    """Creator `name`'s own webhook secret, derived from the top-level one (HMAC-SHA256, 43 characters)."""
+    digest = hmac.new(secret.encode(), name.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 @dataclass(frozen=True)
 class Settings:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
@@ -254,6 +299,37 @@ class Settings:
     smalltalk: SmallTalkConfig = field(default_factory=SmallTalkConfig)
     inbox: InboxConfig = field(default_factory=InboxConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    creators: tuple[CreatorSpec, ...] = ()  # every creator of the file ([[creators]], or the one "default")
+    creator_name: str = DEFAULT_CREATOR  # which creator these settings are for
+
+    def for_creator(self, spec: CreatorSpec) -> Settings:
+        """The settings of the one creator `spec`: their token, user ids and tables, their own data
+        folder (<data_dir>/creators/<name>, the "default" creator keeps <data_dir>) and, in webhook
+        mode, their own webhook path (<webhook_url>/<name>) and secret."""
+        tg = dataclasses.replace(self.telegram, token=spec.token)
+        paths = self.paths
+        if spec.name != DEFAULT_CREATOR:
+            paths = dataclasses.replace(paths, data_dir=str(Path(paths.data_dir) / "creators" / spec.name))
+            if tg.mode == "webhook":
+                tg = dataclasses.replace(
+                    tg, webhook_url=f"{tg.webhook_url.rstrip('/')}/{spec.name}",
+                    # no secret stays no secret, so that the check refuses it
+                    webhook_secret=webhook_secret_for(tg.webhook_secret, spec.name) if tg.webhook_secret else "")
+        return dataclasses.replace(
+            self, telegram=tg, paths=paths,
+            creator=CreatorConfig(user_ids=spec.user_ids, inbox_chat_id=spec.inbox_chat_id),
+            channel=self.channel if spec.channel is None else spec.channel,
+            inbox=self.inbox if spec.inbox is None else spec.inbox,
+            schedule=self.schedule if spec.schedule is None else spec.schedule,
+            creator_name=spec.name, creators=(spec,))
+
+    def creator_spec(self, name: str) -> CreatorSpec:
+        """The creator called `name`; ConfigError naming the configured ones when there is none."""
+        for spec in self.creators:
+            if spec.name == name:
+                return spec
+        known = ", ".join(f'"{spec.name}"' for spec in self.creators) or "none"
+        raise ConfigError("[[creators]]", [f'no creator is named "{name}": the configured creators are {known}'])
 
     @property
     def data_dir(self) -> Path:
@@ -285,6 +361,12 @@ def _plan_rules_ok(rules: Any) -> bool:
 
 
 def _check_value(section: str, key: str, value: Any) -> str | None:
+    fix = _check_fix(section, key, value)
+    return None if fix is None else f"[{section}] {key} = {value!r} is not valid: {fix}"
+
+
+def _check_fix(section: str, key: str, value: Any) -> str | None:
+    """How to fix `value` for `[section] key` (None: it is fine)."""
     checks: dict[tuple[str, str], tuple[Any, str]] = {
         ("telegram", "mode"): (lambda v: v in ("polling", "webhook"), 'use "polling" or "webhook"'),
         ("telegram", "base_url"): (
@@ -346,7 +428,7 @@ def _check_value(section: str, key: str, value: Any) -> str | None:
     check = checks.get((section, key))
     if check is None or check[0](value):
         return None
-    return f"[{section}] {key} = {value!r} is not valid: {check[1]}"
+    return str(check[1])
 
 
 def _is_safe_api_url(url: str) -> bool:
@@ -419,38 +501,59 @@ def _suggest(name: str, options: list[str]) -> str:
     return f"valid keys are: {', '.join(options)}"
 
 
+def _sections() -> dict[str, Any]:
+    """The tables of a config file ([telegram], [creator], ...) and their dataclasses."""
+    return {name: tp for name, tp in get_type_hints(Settings).items() if dataclasses.is_dataclass(tp)}
+
+
+def _read_table(cls: Any, section: str, table: dict[str, Any], problems: list[str], where: str = "",
+                show: Callable[[Any], str] = repr) -> dict[str, Any]:
+    """The checked values of one `[section]` table of `cls`'s keys; what does not fit goes to `problems`.
+
+    `where` names the table in messages: "" for the top-level [section], else the creator's, e.g.
+    '[[creators]] "cook" ' (their `schedule.timezone`); `show` writes a value in a message."""
+    hints = _keys(cls)
+
+    def key_name(key: str) -> str:
+        return f"{where}{section}.{key}" if where else f"[{section}] {key}"
+
+    kwargs: dict[str, Any] = {}
+    for key, val in table.items():
+        if key not in hints:
+            problems.append(f"unknown key {key_name(key)}: {_suggest(key, list(hints))}")
+            continue
+        ok, coerced = _coerce(hints[key], val)
+        if not ok:
+            problems.append(f"{key_name(key)} = {show(val)} has the wrong type: use {_type_name(hints[key])}")
+            continue
+        fix = _check_fix(section, key, coerced)
+        if fix:
+            problems.append(f"{key_name(key)} = {show(coerced)} is not valid: {fix}")
+            continue
+        kwargs[key] = coerced
+    return kwargs
+
+
 def parse_settings(raw: dict[str, Any], source: str = "<config>", env: dict[str, str] | None = None) -> Settings:
-    """Validate a parsed TOML document and build `Settings`; raise ConfigError listing every problem."""
+    """Validate a parsed TOML document and build `Settings`; raise ConfigError listing every problem.
+
+    Without [[creators]], `creators` holds the one creator of [creator] and the [telegram] token, named
+    "default"; with them, one `CreatorSpec` per table, in the file's order."""
     env = dict(os.environ) if env is None else env
     problems: list[str] = []
     sections: dict[str, Any] = {}
-    section_types = get_type_hints(Settings)
+    section_types = _sections()
     for name, value in raw.items():
+        if name == "creators":
+            continue
         if name not in section_types:
-            problems.append(f"unknown section [{name}]: {_suggest(name, list(section_types))}")
+            problems.append(f"unknown section [{name}]: {_suggest(name, [*section_types, 'creators'])}")
             continue
         if not isinstance(value, dict):
             problems.append(f"{name} must be a table: write it as [{name}] with keys below it")
             continue
         cls = section_types[name]
-        hints = _keys(cls)
-        kwargs: dict[str, Any] = {}
-        for key, val in value.items():
-            if key not in hints:
-                problems.append(f"unknown key [{name}] {key}: {_suggest(key, list(hints))}")
-                continue
-            ok, coerced = _coerce(hints[key], val)
-            if not ok:
-                problems.append(
-                    f"[{name}] {key} = {val!r} has the wrong type: use {_type_name(hints[key])}"
-                )
-                continue
-            err = _check_value(name, key, coerced)
-            if err:
-                problems.append(err)
-                continue
-            kwargs[key] = coerced
-        sections[name] = cls(**kwargs)
+        sections[name] = cls(**_read_table(cls, name, value, problems))
     settings = Settings(**sections)
     settings = _apply_env(settings, env)
     if settings.telegram.mode == "webhook" and not settings.telegram.webhook_url:
@@ -458,10 +561,131 @@ def parse_settings(raw: dict[str, Any], source: str = "<config>", env: dict[str,
             '[telegram] webhook_url is empty but mode = "webhook": set the public HTTPS URL '
             'Telegram should call, or use mode = "polling"'
         )
-    problems += _cross_checks(settings)
+    checked = _cross_checks(settings)
+    problems += checked
+    if "creators" in raw:
+        creators = _parse_creators(raw["creators"], settings, env, problems)
+        for key in ("user_ids", "inbox_chat_id"):
+            if getattr(settings.creator, key):
+                problems.append(
+                    f"[creator] {key} and [[creators]] are both given: with [[creators]] each creator has their "
+                    f"own, so move {key} into the [[creators]] table of the creator it belongs to and leave it "
+                    "out of [creator]")
+        problems += _creators_problems(creators)
+        for spec in creators:  # each creator's own settings, e.g. an inbox that is their channel
+            for problem in _cross_checks(settings.for_creator(spec)):
+                if problem not in checked:
+                    own = problem.removeprefix("[creator] ")  # their inbox_chat_id is a key of their table
+                    problems.append(f'[[creators]] "{spec.name}"{" " if own != problem else ": "}{own}')
+    else:
+        tg, creator = settings.telegram, settings.creator
+        creators = (CreatorSpec(name=DEFAULT_CREATOR, token=tg.token,
+                                token_env=TOKEN_ENV if env.get(TOKEN_ENV) else "",
+                                user_ids=creator.user_ids, inbox_chat_id=creator.inbox_chat_id),)
     if problems:
         raise ConfigError(source, problems)
-    return settings
+    return dataclasses.replace(settings, creators=creators)
+
+
+def _toml(value: Any) -> str:
+    """A value as TOML writes it (messages about [[creators]])."""
+    try:
+        return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
+    except TypeError:
+        return repr(value)
+
+
+def _creator_fix(key: str, value: Any) -> str | None:
+    """How to fix `value` for a [[creators]] table's own `key` (None: it is fine)."""
+    if key == "name" and not CREATOR_NAME_RE.match(value):
+        slug = re.sub(r"[^a-z0-9_-]+", "-", value.lower()).strip("-_")[:32] or "maya"
+        return ('use 1 to 32 lowercase letters, digits, "-" and "_", starting with a letter or digit, '
+                f'e.g. "{slug}" (it names the creator\'s data folder)')
+    if key == "token_env" and value and not _ENV_NAME_RE.match(value):
+        return 'use the name of the environment variable that holds the bot token, e.g. "MAYA_BOT_TOKEN"'
+    if key == "language" and value and not _LANGUAGE_RE.match(value):
+        return 'use a short language code such as "en" or "zh", or leave it out'
+    return None
+
+
+def _parse_creators(raw: Any, settings: Settings, env: dict[str, str], problems: list[str]) -> tuple[CreatorSpec, ...]:
+    """The [[creators]] tables as `CreatorSpec`s, their channel / inbox / schedule merged key by key over
+    the top-level tables of `settings`; what does not fit goes to `problems`."""
+    if not isinstance(raw, list) or not all(isinstance(table, dict) for table in raw):
+        problems.append("creators must be an array of tables: write each creator as a [[creators]] table (two "
+                        "brackets) with their name, token_env and user_ids below it")
+        return ()
+    if not raw:
+        problems.append("creators = [] names no creator: add a [[creators]] table for each, or leave creators out "
+                        "for a single creator ([creator] and CREATORBOT_TOKEN)")
+    keys = _keys(CreatorSpec)
+    specs: list[CreatorSpec] = []
+    for number, table in enumerate(raw, 1):
+        name = table.get("name")
+        ok_name = isinstance(name, str) and CREATOR_NAME_RE.match(name)
+        label = f'[[creators]] "{name}"' if ok_name else f"[[creators]] #{number}"
+        kwargs: dict[str, Any] = {}
+        for key, val in table.items():
+            if key in CREATOR_TABLES:
+                if not isinstance(val, dict):
+                    problems.append(f"{label} {key} must be a table: write it as [creators.{key}] with keys below "
+                                    "it, after that creator's [[creators]] line")
+                    continue
+                top = getattr(settings, key)
+                kwargs[key] = dataclasses.replace(top, **_read_table(type(top), key, val, problems, f"{label} ", _toml))
+                continue
+            if key not in keys:
+                problems.append(f"unknown key {label} {key}: {_suggest(key, list(keys))}")
+                continue
+            ok, coerced = _coerce(keys[key], val)
+            if not ok:
+                problems.append(f"{label} {key} = {_toml(val)} has the wrong type: use {_type_name(keys[key])}")
+                continue
+            fix = _creator_fix(key, coerced)
+            if fix:
+                problems.append(f"{label} {key} = {_toml(coerced)} is not valid: {fix}")
+                continue
+            kwargs[key] = coerced
+        if "name" not in table:
+            problems.append(f'{label} has no name: add one, e.g. name = "maya" (1 to 32 lowercase letters, digits, '
+                            '"-" and "_"; it names the creator\'s data folder)')
+        if "name" not in kwargs:
+            continue
+        # a creator with other problems is still checked against the others (all problems at once)
+        token_env = kwargs.get("token_env", "")
+        # the environment wins over a token written in the file, as CREATORBOT_TOKEN over [telegram] token
+        kwargs["token"] = (env.get(token_env, "") if token_env else "") or kwargs.get("token", "")
+        specs.append(CreatorSpec(**kwargs))
+    return tuple(specs)
+
+
+def _names(names: list[str]) -> str:
+    quoted = [f'"{n}"' for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def _creators_problems(specs: tuple[CreatorSpec, ...]) -> list[str]:
+    """Problems between creators: a name or a bot used twice (one person in two creators is fine)."""
+    count = {2: "two", 3: "three", 4: "four"}
+    problems: list[str] = []
+    by_name: dict[str, int] = {}
+    for spec in specs:
+        by_name[spec.name] = by_name.get(spec.name, 0) + 1
+    for name, n in by_name.items():
+        if n > 1:
+            problems.append(f'{count.get(n, str(n))} [[creators]] are named "{name}": give each creator a name of '
+                            f"their own (it names their data folder, creators/{name})")
+    by_bot: dict[tuple[str, str], list[str]] = {}
+    for spec in specs:
+        if spec.token:
+            bot = ("id", str(spec.bot_id)) if spec.bot_id is not None else ("token", spec.token)
+            by_bot.setdefault(bot, []).append(spec.name)
+    for (kind, value), names in by_bot.items():
+        if len(names) > 1:
+            same = f"the same bot (id {value})" if kind == "id" else "the same bot token"  # never the token itself
+            problems.append(f"{count.get(len(names), str(len(names)))} [[creators]] use {same}: each creator needs "
+                            f"a bot of their own from @BotFather ({_names(names)} share it)")
+    return problems
 
 
 def _cross_checks(settings: Settings) -> list[str]:
@@ -527,7 +751,7 @@ def with_overrides(settings: Settings, values: dict[str, Any], source: str = "<c
     Each value is checked like the same key in a file; ConfigError lists the ones that do not fit.
     """
     problems: list[str] = []
-    section_types = get_type_hints(Settings)
+    section_types = _sections()
     changed: dict[str, dict[str, Any]] = {}
     for dotted, value in values.items():
         section, _, key = dotted.partition(".")
