@@ -8,6 +8,11 @@ not implement answers 404 and is listed in `unimplemented`, which tests assert i
 Scenario helpers (`send_private`, `channel_post`, `comment`, ...) queue updates the way Telegram
 would: a channel post is followed by its automatic forward into the linked discussion group, and
 comments reply to that forward.
+
+One server serves several bots, as Telegram's API does: `add_bot(token, bot_id=..., ...)` returns
+another sandbox with its own complete state on the same port, routed by the token in the URL. A
+token the server does not know, or one `revoke`d, answers 401 Unauthorized; `hub_calls` records
+every request to the server with its token.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from aiohttp import BodyPartReader, ClientSession, ClientTimeout, web
 
@@ -110,7 +115,10 @@ def check_html(text: str) -> str:
 
 
 class BotApiSandbox:
-    """The fake Bot API: state, scenario helpers and the aiohttp app."""
+    """The fake Bot API: state, scenario helpers and the aiohttp app.
+
+    The one constructed and started is the primary: it runs the server. `add_bot(token, ...)` adds
+    another bot to that server (a sandbox of its own, same class, same port)."""
 
     def __init__(
         self,
@@ -179,7 +187,13 @@ class BotApiSandbox:
         self._poller_active: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self._webhook_task: asyncio.Task[None] | None = None
-        self.port = 0
+        self._port = 0
+        self._serving = False  # between the primary's start() and stop()
+        # Several bots on one server: the primary runs it, and every bot shares its lists below.
+        self.revoked = False  # True: every call with this token answers 401 Unauthorized (a revoked token)
+        self._primary: BotApiSandbox = self  # the bot whose server serves this one (itself, unless added)
+        self.hub_bots: list[BotApiSandbox] = [self]  # every bot the server serves, the primary first
+        self.hub_calls: list[tuple[str, Call]] = []  # every request to the server, with the token it named
         self.handlers: dict[str, Callable[[JSONDict, dict[str, bytes]], Any]] = {
             "getMe": lambda p, f: self.bot_user,
             "logOut": lambda p, f: True,
@@ -209,6 +223,15 @@ class BotApiSandbox:
 
     # ------------------------------------------------------------------ lifecycle
     @property
+    def port(self) -> int:
+        """The server's port, shared by every bot on it (0 until the primary starts)."""
+        return self._primary._port
+
+    @port.setter
+    def port(self, value: int) -> None:
+        self._primary._port = value
+
+    @property
     def base_url(self) -> str:
         """What `ApplicationBuilder().base_url(...)` takes (the token is appended by PTB)."""
         return f"http://127.0.0.1:{self.port}/bot"
@@ -219,8 +242,14 @@ class BotApiSandbox:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self, port: int = 0) -> None:
+        """Start the server (on `port`, 0: any free one) for this bot and every bot added to it."""
+        if self._primary is not self:
+            raise RuntimeError("an added bot is served by its primary's server: start the primary")
         self._loop = asyncio.get_running_loop()
         self._changed = asyncio.Event()
+        self._serving = True
+        for bot in self.hub_bots[1:]:
+            bot._attach(self._loop)
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/file/bot{token}/{path:.*}", self._serve_file)
@@ -230,14 +259,73 @@ class BotApiSandbox:
         await site.start()
         server = site._server
         assert server is not None and server.sockets  # type: ignore[attr-defined]
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self._port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         self._webhook_task = asyncio.create_task(self._deliver_webhooks())
 
     async def stop(self) -> None:
-        if self._webhook_task:
-            self._webhook_task.cancel()
-        if self._runner:
-            await self._runner.cleanup()
+        """The primary: stop the server and every bot's webhook delivery. An added bot: stop its own
+        webhook delivery (the server keeps serving it until the primary stops)."""
+        for bot in self.hub_bots if self._primary is self else [self]:
+            if bot._webhook_task:
+                bot._webhook_task.cancel()
+        if self._primary is self:
+            self._serving = False
+            if self._runner:
+                await self._runner.cleanup()
+
+    def serve_bot(self, token: str, *, bot_id: int, channel_id: int, group_id: int,
+                  username: str | None = None, first_name: str | None = None,
+                  member_count: int = 100) -> BotApiSandbox:
+        """Serve another bot on this server (same port, `base_url` and `root_url`), routed by `token`:
+        a sandbox of its own with its own complete state, before or after `start()`. `add_bot(token,
+        ...)` is the same call."""
+        primary = self._primary
+        if primary._bot_for(token) is not None:
+            raise ValueError(f"the sandbox already serves a bot with token {token!r}")
+        bot = BotApiSandbox(token, channel_id=channel_id, group_id=group_id, bot_id=bot_id,
+                            member_count=member_count)
+        bot.bot_user["username"] = username or f"creator_sandbox_{bot_id}_bot"
+        if first_name:
+            bot.bot_user["first_name"] = first_name
+        bot.channel["username"] = f"creator_channel_{bot_id}"  # usernames are unique on Telegram
+        bot._primary = primary
+        bot.hub_bots = primary.hub_bots
+        bot.hub_calls = primary.hub_calls
+        if primary._serving and primary._loop is not None:  # the server runs already
+            bot._attach(primary._loop)
+        primary.hub_bots.append(bot)
+        return bot
+
+    def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """An added bot joins the primary's event loop: its own wake-ups and webhook delivery."""
+        self._loop = loop
+        self._changed = asyncio.Event()
+
+        def start_webhooks() -> None:
+            self._webhook_task = loop.create_task(self._deliver_webhooks())
+
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            start_webhooks()
+        else:  # added from another thread (the sandbox runs in a SandboxThread)
+            loop.call_soon_threadsafe(start_webhooks)
+
+    def revoke(self, token: str | None = None) -> None:
+        """Revoke `token` (None: this bot's), as @BotFather does: every call with it answers 401
+        Unauthorized, a long poll in progress included, and its webhook gets nothing more. Setting
+        the bot's `revoked` back to False restores it."""
+        bot = self if token is None else self._bot_for(token)
+        if bot is None:
+            raise KeyError(f"the sandbox serves no bot with token {token!r}")
+        bot.revoked = True
+        bot._wake()
+
+    def _bot_for(self, token: str) -> BotApiSandbox | None:
+        """The bot the server serves under `token` (revoked or not), or None."""
+        return next((b for b in self._primary.hub_bots if b.token == token), None)
 
     def _notify(self) -> None:
         if self._changed is not None:
@@ -261,19 +349,41 @@ class BotApiSandbox:
     async def _not_found(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
 
+    @staticmethod
+    def _unauthorized() -> web.Response:
+        return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+
     async def _serve_file(self, request: web.Request) -> web.Response:
-        data = self.files.get(request.match_info["path"])
-        if request.match_info["token"] != self.token or data is None:
+        bot = self._bot_for(request.match_info["token"])
+        if bot is not None and bot.revoked:
+            return self._unauthorized()
+        data = bot.files.get(request.match_info["path"]) if bot is not None else None
+        if data is None:  # an unknown token too
             return await self._not_found(request)
         return web.Response(body=data, content_type="application/octet-stream")
 
     async def _handle(self, request: web.Request) -> web.Response:
+        """Route a request to the bot its token names; an unknown or revoked token: 401 Unauthorized."""
+        token = request.match_info["token"]
+        bot = self._bot_for(token)
+        if bot is None or bot.revoked:
+            received = time.perf_counter()
+            try:
+                params, files = await self._read_params(request)
+            except ValueError:  # a malformed body: still Unauthorized, as before the body is read
+                params, files = {}, {}
+            self.hub_calls.append((token, Call(request.match_info["method"], params, time.time(), ok=False,
+                                               received=received, files=files)))
+            return self._unauthorized()
+        return await bot._answer(request)
+
+    async def _answer(self, request: web.Request) -> web.Response:
+        """Answer a request addressed to this bot."""
         method = request.match_info["method"]
-        if request.match_info["token"] != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         params, files = await self._read_params(request)
         call = Call(method, params, time.time(), files=files, received=time.perf_counter())
         self.calls.append(call)
+        self.hub_calls.append((self.token, call))
         try:
             if method == "getUpdates":
                 result: Any = await self._get_updates(params)
@@ -354,6 +464,8 @@ class BotApiSandbox:
         self._confirm(offset)
         deadline = time.monotonic() + timeout
         while True:
+            if self.revoked:
+                raise ApiError(401, "Unauthorized")
             if generation != self._poll_generation:
                 raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that "
                                     "only one bot instance is running")
@@ -447,7 +559,7 @@ class BotApiSandbox:
         while True:
             changed = self._changed
             assert changed is not None
-            hook = self.webhook
+            hook = None if self.revoked else self.webhook
             update = self._next_delivery() if hook and index < self.webhook_connections else None
             if not hook or update is None:
                 await _wait(changed, 0.2)
@@ -716,8 +828,29 @@ class BotApiSandbox:
         extra: JSONDict = {"caption": caption} if caption else {}
         return self.send_private(user, document=doc, **extra)
 
-    def add_bot(self, chat: JSONDict, by: JSONDict, status: str = "administrator") -> JSONDict:
-        """Someone adds the bot to a channel or group (or changes its status): a my_chat_member update."""
+    @overload
+    def add_bot(self, chat: JSONDict, /, by: JSONDict, status: str = "administrator") -> JSONDict: ...
+
+    @overload
+    def add_bot(self, token: str, /, *, bot_id: int, channel_id: int, group_id: int,
+                username: str | None = None, first_name: str | None = None,
+                member_count: int = 100) -> BotApiSandbox: ...
+
+    def add_bot(self, target: JSONDict | str, /, by: JSONDict | None = None, status: str = "administrator",
+                *, bot_id: int | None = None, channel_id: int | None = None, group_id: int | None = None,
+                username: str | None = None, first_name: str | None = None,
+                member_count: int = 100) -> JSONDict | BotApiSandbox:
+        """Two calls under one name. `add_bot(chat, by=user, status=...)`: someone adds the bot to a
+        channel or group (or changes its status), a my_chat_member update. `add_bot(token, bot_id=...,
+        channel_id=..., group_id=...)`: the server serves another bot (see `serve_bot`)."""
+        if isinstance(target, str):
+            if bot_id is None or channel_id is None or group_id is None:
+                raise TypeError("add_bot(token, ...) needs bot_id, channel_id and group_id")
+            return self.serve_bot(target, bot_id=bot_id, channel_id=channel_id, group_id=group_id,
+                                  username=username, first_name=first_name, member_count=member_count)
+        if by is None:
+            raise TypeError("add_bot(chat, ...) needs by: the user who adds the bot")
+        chat = target
         old = self.bot_status.get(chat["id"], "left")
         self.bot_status[chat["id"]] = status
         return self.push_update({"my_chat_member": {
