@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime as dt
 import hashlib
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.main import cmd_check_config
 from bot.config import (
     WEBHOOK_SECRET_RE,
     ConfigError,
@@ -304,3 +306,20 @@ def test_the_example_of_several_creators_is_valid() -> None:
     luca = settings.creator_spec("luca")
     assert luca.schedule is not None and luca.schedule.timezone == "Europe/Rome" and luca.bot_id == 2
 
+
+def test_check_config_lists_each_creator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "bot.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "none.db"}"\n'
+                   '[[creators]]\nname = "maya"\ntoken = "111:x"\nuser_ids = [1, 2]\n'
+                   '[creators.channel]\nid = -100\ndiscussion_group_id = -101\n'
+                   '[[creators]]\nname = "luca"\ntoken_env = "LUCA_BOT_TOKEN_UNSET"\n')
+    args = argparse.Namespace(generate_secret=False, path=str(cfg), config=None)
+    assert cmd_check_config(args, Settings()) == 0
+    err = capsys.readouterr().err
+    assert "configuration is valid" in err
+    assert "  maya: bot 111, 2 user ids" in err
+    assert "  luca: no token: set $LUCA_BOT_TOKEN_UNSET, 0 user ids" in err
+    assert 'warning: [[creators]] "luca" has no bot token: set $LUCA_BOT_TOKEN_UNSET' in err
+    assert '[[creators]] "luca" user_ids is empty' in err and '[[creators]] "luca" channel.id is 0' in err
+    assert '"maya" user_ids is empty' not in err and '"maya" channel.id' not in err
+    assert "111:x" not in err
