@@ -66,12 +66,12 @@ def throughput(model: Any, texts: list[str], n: int = 4096) -> float:
     from sqlalchemy import update
 
     from bot.store.db import make_engine, make_sessionmaker, upgrade
-    from bot.store.models import Comment
+    from bot.store.models import DEFAULT_CREATOR_ID, Comment
 
     url = f"sqlite:///{Path(tempfile.mkdtemp()) / 't.db'}"
     upgrade(url)
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
     now = datetime.now(UTC)
     with sessions() as s, s.begin():
         s.execute(Comment.__table__.insert(), [{"chat_id": -1, "message_id": i, "text": texts[i % len(texts)],

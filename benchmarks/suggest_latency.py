@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import parse_settings
 from bot.store.db import make_engine, make_sessionmaker, upgrade
-from bot.store.models import ChannelPost, Comment, PostReactions, PostTag
+from bot.store.models import DEFAULT_CREATOR_ID, ChannelPost, Comment, PostReactions, PostTag
 from bot.topics.suggestions import suggest_topics
 
 
@@ -27,7 +27,7 @@ def populate(url: str, n: int, n_posts: int = 600, n_tags: int = 40, seed: int =
     upgrade(url)
     engine = make_engine(url)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    with make_sessionmaker(engine)() as s, s.begin():
+    with make_sessionmaker(engine, DEFAULT_CREATOR_ID)() as s, s.begin():
         posts = [ChannelPost(chat_id=-1, message_id=i, text=f"post {i}", posted_at=start + timedelta(hours=6 * i))
                  for i in range(n_posts)]
         s.add_all(posts)
@@ -53,7 +53,7 @@ def main() -> None:
     populate(url, args.interactions)
     settings = parse_settings({"database": {"url": url}}, env={})
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
     times = []
     for _ in range(7):
         t = time.perf_counter()

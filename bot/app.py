@@ -13,6 +13,7 @@ from bot.channel.sentiment import ClassifierFactory
 from bot.config import Settings
 from bot.kernel.registry import Registry
 from bot.runtime import BotRuntime
+from bot.runtime.deployment import Deployment
 from bot.web.server import set_dashboard_menu_button, web_subapps
 from nlp.model_factory import EncoderFactory, ModelFactory
 
@@ -42,3 +43,20 @@ def create_runtime(settings: Settings, *, migrate: bool = True, encoder_factory:
     if extend is not None:
         extend(registry)
     return BotRuntime(settings, registry, migrate=migrate, encoder_factory=encoder_factory, models=models)
+
+
+def create_deployment(settings: Settings, *, migrate: bool = True, encoder_factory: EncoderFactory | None = None,
+                      classifier_factory: ClassifierFactory | None = None, models: ModelFactory | None = None,
+                      extend: Callable[[Registry], None] | None = None, env: dict[str, str] | None = None,
+                      watch_seconds: float | None = None) -> Deployment:
+    """Every active creator in one process (`creatorbot run`): a runtime each, the models shared."""
+
+    def registry() -> Registry:
+        reg = compose(classifier_factory)
+        if extend is not None:
+            extend(reg)
+        return reg
+
+    extra = {} if watch_seconds is None else {"watch_seconds": watch_seconds}
+    return Deployment(settings, registry, migrate=migrate, encoder_factory=encoder_factory, models=models, env=env,
+                      **extra)

@@ -315,8 +315,13 @@ class Settings:
                     tg, webhook_url=f"{tg.webhook_url.rstrip('/')}/{spec.name}",
                     # no secret stays no secret, so that the check refuses it
                     webhook_secret=webhook_secret_for(tg.webhook_secret, spec.name) if tg.webhook_secret else "")
+        web = self.web
+        if spec.name != DEFAULT_CREATOR and web.public_url.rstrip("/").endswith("/dashboard"):
+            # the deployment serves every creator's dashboard on one port, others' under /<name>/dashboard/
+            base = web.public_url.rstrip("/").removesuffix("/dashboard")
+            web = dataclasses.replace(web, public_url=f"{base}/{spec.name}/dashboard/")
         return dataclasses.replace(
-            self, telegram=tg, paths=paths,
+            self, telegram=tg, paths=paths, web=web,
             creator=CreatorConfig(user_ids=spec.user_ids, inbox_chat_id=spec.inbox_chat_id),
             channel=self.channel if spec.channel is None else spec.channel,
             inbox=self.inbox if spec.inbox is None else spec.inbox,

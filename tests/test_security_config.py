@@ -18,7 +18,7 @@ from bot.config import WEBHOOK_SECRET_RE, ConfigError, parse_settings
 from bot.kernel.errors import describe
 from bot.kernel.export import export_zip, write_export
 from bot.store.db import make_engine, make_sessionmaker, safe_url, upgrade
-from bot.store.models import DirectMessage, utcnow
+from bot.store.models import DEFAULT_CREATOR_ID, DirectMessage, utcnow
 
 GOOD_SECRET = "A" * 20 + "b-_" * 5
 
@@ -118,7 +118,7 @@ def test_database_and_exports_are_private(tmp_path: Path) -> None:
     assert _mode(tmp_path / "data") == 0o700
     assert _mode(tmp_path / "data" / "bot.db") == 0o600
     engine = make_engine(url)
-    with make_sessionmaker(engine)() as session:
+    with make_sessionmaker(engine, DEFAULT_CREATOR_ID)() as session:
         paths = write_export(session, tmp_path / "export")
     engine.dispose()
     assert _mode(tmp_path / "export") == 0o700
@@ -150,11 +150,11 @@ def test_csv_export_neutralises_formulas(tmp_path: Path) -> None:
     upgrade(url)
     engine = make_engine(url)
     evil = ['=HYPERLINK("http://evil","click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
-    with make_sessionmaker(engine)() as session, session.begin():
+    with make_sessionmaker(engine, DEFAULT_CREATOR_ID)() as session, session.begin():
         for i, body in enumerate([*evil, "plain text", "a = b"]):
             session.add(DirectMessage(user_id=5, chat_id=5, message_id=i + 1, direction="in", text=body,
                                       created_at=utcnow()))
-    with make_sessionmaker(engine)() as session:
+    with make_sessionmaker(engine, DEFAULT_CREATOR_ID)() as session:
         data = export_zip(session)
     engine.dispose()
     with zipfile.ZipFile(io.BytesIO(data)) as zf:

@@ -17,8 +17,10 @@ from bot.cli.reports import add_report_commands
 from bot.cli.sentiment import add_sentiment_commands
 from bot.cli.topics import add_topic_commands
 from bot.config import (
+    DEFAULT_CREATOR,
     WEBHOOK_SECRET_ENV,
     ConfigError,
+    CreatorSpec,
     Settings,
     generate_webhook_secret,
     load_settings,
@@ -44,9 +46,38 @@ def cmd_check_config(args: argparse.Namespace, settings: Settings) -> int:
     changed = chat_settings_report(file_settings)
     if changed:
         print("settings changed in the chat (they win over the file):", *changed, sep="\n", file=sys.stderr)
-    for hint in missing_id_hints(file_settings):
-        print(hint, file=sys.stderr)
+    creators = file_settings.creators
+    if len(creators) == 1 and creators[0].name == DEFAULT_CREATOR:  # the single-creator form
+        for hint in missing_id_hints(file_settings):
+            print(hint, file=sys.stderr)
+        return 0
+    for spec in creators:
+        print(creator_line(spec), file=sys.stderr)
+    for spec in creators:
+        if not spec.token:
+            print(f'warning: [[creators]] "{spec.name}" has no bot token: {_token_fix(spec)} (their bot cannot '
+                  "start without it)", file=sys.stderr)
+        for hint in missing_id_hints(file_settings.for_creator(spec)):
+            # "[creator] user_ids" and "[channel] id" are keys of the creator's own table here
+            own = hint.replace("[creator] ", "", 1).replace("[channel] ", "channel.", 1)
+            print(f'[[creators]] "{spec.name}" {own}', file=sys.stderr)
     return 0
+
+
+def _token_fix(spec: CreatorSpec) -> str:
+    if spec.token_env:
+        return f"set ${spec.token_env}"
+    return 'set token_env = "NAME" in its table and the bot token in that environment variable'
+
+
+def creator_line(spec: CreatorSpec) -> str:
+    """One creator for `check-config`: name, bot and how many user ids (never the token)."""
+    bot = f"bot {spec.bot_id}" if spec.bot_id is not None else (
+        "bot token set" if spec.token else f"no token: set ${spec.token_env}" if spec.token_env else
+        "no token: set token_env")
+    n = len(spec.user_ids)
+    paused = ", paused" if spec.paused else ""
+    return f"  {spec.name}: {bot}, {n} user id{'' if n == 1 else 's'}{paused}"
 
 
 def missing_id_hints(settings: Settings) -> list[str]:
@@ -87,12 +118,12 @@ def _test_only_factory(env_name: str) -> Any:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import create_runtime
+    from bot.app import create_deployment
 
-    runtime = create_runtime(settings, encoder_factory=_test_only_factory(TEST_ENCODER_ENV),
-                             classifier_factory=_test_only_factory(TEST_CLASSIFIER_ENV),
-                             extend=_test_only_factory(TEST_FEATURE_ENV))
-    asyncio.run(runtime.run_forever())
+    deployment = create_deployment(settings, encoder_factory=_test_only_factory(TEST_ENCODER_ENV),
+                                   classifier_factory=_test_only_factory(TEST_CLASSIFIER_ENV),
+                                   extend=_test_only_factory(TEST_FEATURE_ENV))
+    asyncio.run(deployment.run_forever())
     # Everything is committed and closed. A model call still running in a worker thread (a comment
     # being classified) would hold up the interpreter's exit for seconds: do not wait for it.
     logging.shutdown()

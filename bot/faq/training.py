@@ -71,12 +71,13 @@ def import_and_train(settings: Settings, entries: list[FaqEntry], encoder_factor
     What `creatorbot faq import` followed by `faq train` does; the demo and tests use it directly.
     """
     from bot.faq.entries import import_entries
+    from bot.store.creators import creator_id_of
     from bot.store.db import make_engine, make_sessionmaker, upgrade
 
     upgrade(settings.database.url)
     engine = make_engine(settings.database.url)
     try:
-        sessions = make_sessionmaker(engine)
+        sessions = make_sessionmaker(engine, creator_id_of(engine, settings.creator_name, create=True))
         with sessions() as session, session.begin():
             import_entries(session, entries)
         precision = settings.faq.target_precision if target_precision is None else target_precision

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.store.models import ChannelPost, Comment, DirectMessage, PostReactions, PostTag, utcnow
+from bot.store.scope import creator_of, fetch_numbers
 from recsys.interest import Interactions, TagInterestModel
 
 DM_WINDOW = timedelta(hours=24)  # a DM counts as engagement with the latest post within a day before it
@@ -36,19 +37,6 @@ def epoch(column: Any, session: Session) -> Any:
     return (func.julianday(column) - 2440587.5) * 86400.0
 
 
-def _numbers(session: Session, stmt: Any, n: int) -> np.ndarray:
-    """Run a numeric SELECT on the raw DB-API cursor: 100 k rows without building Row objects."""
-    bind = session.connection()
-    sql = stmt.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True})
-    cursor = bind.connection.cursor()
-    try:
-        cursor.execute(str(sql))
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    return np.array(rows, dtype=float).reshape(-1, n)
-
-
 class CommentCache:
     """Comments as (user, post, time) rows, read incrementally by id.
 
@@ -62,17 +50,17 @@ class CommentCache:
         self._rows = np.zeros((0, 4))
 
     def load(self, session: Session) -> np.ndarray:
-        key = str(session.connection().engine.url)
+        key = f"{session.get_bind().engine.url}#{creator_of(session)}"
         count = int(session.scalar(select(func.count()).select_from(Comment).where(Comment.post_id.is_not(None))) or 0)
         if key != self._key or count < len(self._rows):
             self._key, self._rows = key, np.zeros((0, 4))
         last = int(self._rows[:, 0].max()) if len(self._rows) else 0
-        new = _numbers(session, select(Comment.id, func.coalesce(Comment.user_id, -1), Comment.post_id,
+        new = fetch_numbers(session, select(Comment.id, func.coalesce(Comment.user_id, -1), Comment.post_id,
                                        epoch(Comment.created_at, session))
                        .where(Comment.post_id.is_not(None), Comment.id > last), 4)
         self._rows = np.concatenate([self._rows, new])
         if len(self._rows) != count:  # something changed under us: read everything again
-            self._rows = _numbers(session, select(Comment.id, func.coalesce(Comment.user_id, -1), Comment.post_id,
+            self._rows = fetch_numbers(session, select(Comment.id, func.coalesce(Comment.user_id, -1), Comment.post_id,
                                                   epoch(Comment.created_at, session))
                                   .where(Comment.post_id.is_not(None)), 4)
         return self._rows[:, 1:]
@@ -84,7 +72,7 @@ _COMMENTS = CommentCache()
 def load_dataset(session: Session, settings: Settings) -> Dataset:
     """Interactions I(u, c) and relevance S(c, t) from the database."""
     rc = settings.recsys
-    posts = _numbers(session, select(ChannelPost.id, epoch(ChannelPost.posted_at, session))
+    posts = fetch_numbers(session, select(ChannelPost.id, epoch(ChannelPost.posted_at, session))
                      .order_by(ChannelPost.posted_at), 2)
     if not len(posts):  # nothing posted yet (the creator's own messages to the bot are no engagement)
         empty = np.zeros(0)
@@ -102,9 +90,9 @@ def load_dataset(session: Session, settings: Settings) -> Dataset:
     lookup = np.full(int(post_ids.max(initial=0)) + 1, -1)
     lookup[post_ids] = np.arange(len(post_ids))
     comments = _COMMENTS.load(session)
-    reactions = _numbers(session, select(PostReactions.post_id, PostReactions.total,
+    reactions = fetch_numbers(session, select(PostReactions.post_id, PostReactions.total,
                                          epoch(PostReactions.updated_at, session)), 3)
-    dms = _numbers(session, select(DirectMessage.user_id, epoch(DirectMessage.created_at, session))
+    dms = fetch_numbers(session, select(DirectMessage.user_id, epoch(DirectMessage.created_at, session))
                    .where(DirectMessage.direction == "in"), 2)
     # a DM counts as engagement with the latest post within a day before it
     dm_post = np.searchsorted(post_time, dms[:, 1], side="right") - 1

@@ -32,27 +32,75 @@ STALL_AFTER = 60.0  # a loop that has not beaten for this long counts as stuck
 PROBE_TIMEOUT = 3.0  # the database must answer the probe within this many seconds
 
 
-class Metrics:
-    """The worker's Prometheus metrics (one registry per runtime, so tests can run several)."""
+class MetricFamilies:
+    """The process's Prometheus metrics, each labelled with the creator it counts for (one registry per
+    process, so tests can run several processes side by side)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        r = self.registry
-        self.updates_received = Counter("creatorbot_updates_received", "Updates stored by this worker", registry=r)
-        self.updates_handled = Counter("creatorbot_updates_handled", "Updates handled, by outcome", ["outcome"],
+        r, c = self.registry, ["creator"]
+        self.updates_received = Counter("creatorbot_updates_received", "Updates stored by this worker", c, registry=r)
+        self.updates_handled = Counter("creatorbot_updates_handled", "Updates handled, by outcome", [*c, "outcome"],
                                        registry=r)
-        self.handler_seconds = Histogram("creatorbot_handler_seconds", "Time to handle one update", registry=r,
+        self.handler_seconds = Histogram("creatorbot_handler_seconds", "Time to handle one update", c, registry=r,
                                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-        self.outbox_sent = Counter("creatorbot_outbox_sent", "Outbox messages sent by this worker", registry=r)
-        self.outbox_dead = Counter("creatorbot_outbox_dead", "Outbox messages dead-lettered by this worker",
+        self.outbox_sent = Counter("creatorbot_outbox_sent", "Outbox messages sent by this worker", c, registry=r)
+        self.outbox_dead = Counter("creatorbot_outbox_dead", "Outbox messages dead-lettered by this worker", c,
                                    registry=r)
-        self.outbox_rows = Gauge("creatorbot_outbox_rows", "Outbox rows in the database, by status", ["status"],
+        self.outbox_rows = Gauge("creatorbot_outbox_rows", "Outbox rows in the database, by status", [*c, "status"],
                                  registry=r)
-        self.updates_pending = Gauge("creatorbot_updates_pending", "Stored updates not handled yet", registry=r)
-        self.update_lag = Gauge("creatorbot_update_lag_seconds", "Age of the oldest pending update", registry=r)
-        self.loop_failures = Counter("creatorbot_loop_failures", "Supervised loop failures", ["loop"], registry=r)
-        self.model_version = Gauge("creatorbot_model_version", "Live model versions (value 1)", ["model", "version"],
-                                   registry=r)
+        self.updates_pending = Gauge("creatorbot_updates_pending", "Stored updates not handled yet", c, registry=r)
+        self.update_lag = Gauge("creatorbot_update_lag_seconds", "Age of the oldest pending update", c, registry=r)
+        self.loop_failures = Counter("creatorbot_loop_failures", "Supervised loop failures", [*c, "loop"], registry=r)
+        self.model_version = Gauge("creatorbot_model_version", "Live model versions (value 1)",
+                                   [*c, "model", "version"], registry=r)
+        self.creator_up = Gauge("creatorbot_creator_up", "1 while the creator's bot is served, 0 while it is down",
+                                c, registry=r)
+
+    def of(self, creator: str) -> Metrics:
+        return Metrics(self, creator)
+
+
+class _Bound:
+    """One metric with the creator's label filled in: `.inc()`, `.set()`, `.observe()` for a metric with no
+    other label, `.labels(...)` / `.remove(...)` for the others."""
+
+    def __init__(self, metric: Any, creator: str) -> None:
+        self.metric, self.creator = metric, creator
+        self._child: Any = metric.labels(creator) if len(metric._labelnames) == 1 else None
+
+    def labels(self, *values: str) -> Any:
+        return self.metric.labels(self.creator, *values)
+
+    def remove(self, *values: str) -> None:
+        self.metric.remove(self.creator, *values)
+
+    def inc(self, amount: float = 1) -> None:
+        self._child.inc(amount)
+
+    def set(self, value: float) -> None:
+        self._child.set(value)
+
+    def observe(self, value: float) -> None:
+        self._child.observe(value)
+
+
+class Metrics:
+    """One creator's view of the metrics (`MetricFamilies.of`): the same names, the creator's label set."""
+
+    def __init__(self, families: MetricFamilies | None = None, creator: str = "default") -> None:
+        f = families or MetricFamilies()
+        self.families, self.creator, self.registry = f, creator, f.registry
+        self.updates_received = _Bound(f.updates_received, creator)
+        self.updates_handled = _Bound(f.updates_handled, creator)
+        self.handler_seconds = _Bound(f.handler_seconds, creator)
+        self.outbox_sent = _Bound(f.outbox_sent, creator)
+        self.outbox_dead = _Bound(f.outbox_dead, creator)
+        self.outbox_rows = _Bound(f.outbox_rows, creator)
+        self.updates_pending = _Bound(f.updates_pending, creator)
+        self.update_lag = _Bound(f.update_lag, creator)
+        self.loop_failures = _Bound(f.loop_failures, creator)
+        self.model_version = _Bound(f.model_version, creator)
 
 
 @dataclass

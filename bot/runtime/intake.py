@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
-from telegram.error import Conflict, NetworkError, TelegramError
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from bot.store.updates import next_offset, store_raw_updates
@@ -77,6 +77,8 @@ class Poller:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
                 continue
+            except InvalidToken:
+                raise  # revoked or wrong: the deployment marks this creator down and tries again later
             except (NetworkError, TelegramError) as exc:
                 log.warning("getUpdates failed (%s); retrying in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
@@ -121,7 +123,7 @@ class WebhookServer:
         self.extra_routes = extra_routes
         self._runner: web.AppRunner | None = None
 
-    async def _receive(self, request: web.Request) -> web.Response:
+    async def receive(self, request: web.Request) -> web.Response:
         if not secret_matches(request.headers.get(SECRET_HEADER, ""), self.secret):
             return web.Response(status=403, text="bad secret token")
         try:
@@ -140,7 +142,7 @@ class WebhookServer:
 
     async def start(self) -> int:
         app = web.Application()
-        app.router.add_post(self.path, self._receive)
+        app.router.add_post(self.path, self.receive)
         if self.extra_routes:
             self.extra_routes(app)
         for prefix, sub in self.subapps.items():

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 import signal
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -29,19 +26,19 @@ from telegram import Bot, BotCommand
 from bot.config import WEBHOOK_SECRET_RE, Settings
 from bot.kernel.errors import notify_creator_once
 from bot.kernel.live_settings import refresh_settings
-from bot.kernel.model_factory import model_factory
 from bot.kernel.registry import LoopEnv, Registry
 from bot.kernel.services import Services
 from bot.runtime.application import AnyApplication, api_root, build_application
-from bot.runtime.health import Health, Metrics
+from bot.runtime.health import Health
 from bot.runtime.http_site import WebServer
 from bot.runtime.intake import ALLOWED_UPDATES, Poller, WebhookServer
 from bot.runtime.jobs import schedule_jobs
 from bot.runtime.processor import Processor
 from bot.runtime.sender import OutboxSender
+from bot.runtime.shared import Shared
 from bot.runtime.supervision import supervise
 from bot.store import leases
-from bot.store.db import make_engine, make_sessionmaker, upgrade
+from bot.store.db import make_sessionmaker
 from bot.store.models import OutboxMessage, RawUpdate, RuntimeLease, utcnow
 from nlp.engine import EngineError, allow_exports, stop_exports
 from nlp.model_factory import EncoderFactory, ModelFactory
@@ -55,10 +52,6 @@ ROLE_RENEW_SECONDS = 4.0
 
 
 
-def worker_id() -> str:
-    return f"{socket.gethostname()[:16]}-{os.getpid()}-{secrets.token_hex(3)}"
-
-
 class PollerRoleTaken(SystemExit):
     pass
 
@@ -67,7 +60,11 @@ class BotRuntime:
     """Start with `await start()`, stop with `await stop()`; `run_forever()` does both around signals."""
 
     def __init__(self, settings: Settings, registry: Registry, *, migrate: bool = True,
-                 encoder_factory: EncoderFactory | None = None, models: ModelFactory | None = None) -> None:
+                 encoder_factory: EncoderFactory | None = None, models: ModelFactory | None = None,
+                 shared: Shared | None = None, creator_id: int | None = None) -> None:
+        """One creator's bot. `shared`: what a process serving several creators shares between them (the
+        database engines, the models, the metrics); None: this runtime is the process's only one and makes
+        its own. `creator_id`: the creator's row (None: the one named `settings.creator_name`, made if new)."""
         if not settings.telegram.token:
             raise SystemExit(
                 "no bot token: set CREATORBOT_TOKEN or [telegram] token in the config "
@@ -77,23 +74,25 @@ class BotRuntime:
                 "webhook mode needs a webhook secret of at least 32 characters of A-Za-z0-9_- "
                 "(`creatorbot check-config --generate-secret` makes one)")
         self.settings = settings
-        if migrate:
-            upgrade(settings.database.url)
-        self.worker = worker_id()
-        self.engine = make_engine(settings.database.url, settings.database)
-        # the health probe's own connection: a burst of /healthz never takes the intake's or the handlers'
-        self.health_engine = make_engine(settings.database.url, settings.database, pool_size=1)
-        sessions = make_sessionmaker(self.engine)
-        self.models = models or model_factory(settings, encoder_factory)  # FAQ and sentiment share its encoders
+        self.own_shared = shared is None
+        if shared is None:
+            shared = Shared.create(settings, migrate=migrate, encoder_factory=encoder_factory, models=models)
+        self.shared = shared
+        self.worker = shared.worker
+        self.engine = shared.engine
+        self.creator_id = creator_id if creator_id is not None else shared.creator_id(settings)
+        self.creator = settings.creator_name
+        sessions = make_sessionmaker(self.engine, self.creator_id)
+        self.models = shared.models  # FAQ and sentiment share its encoders, and every creator shares them
         self.services = Services(settings=settings, sessions=sessions, file_settings=settings, registry=registry,
-                                 models=self.models)
+                                 models=self.models, db_lock=shared.db_lock)
         for build in registry.on_build:  # e.g. the FAQ attaches its live model
             build(self.services, self.models)
         with self.services.sessions() as session:  # settings changed in the chat win over the file
             refresh_settings(self.services, session)
         self.application: AnyApplication = build_application(self.services)
-        self.metrics = Metrics()
-        self.health = Health(make_sessionmaker(self.health_engine), self.metrics, self.worker)
+        self.metrics = shared.metrics.of(self.creator)
+        self.health = Health(make_sessionmaker(shared.health_engine, self.creator_id), self.metrics, self.worker)
         lease = timedelta(seconds=settings.runtime.lease_seconds)
         self.sender = OutboxSender(self._sender_bot, sessions, settings.limits, self.worker, lease,
                                    self.metrics, lambda: self.health.beat("sender"), registry.undeliverable)
@@ -213,7 +212,7 @@ class BotRuntime:
     def _is_leader(self) -> bool:
         return SCHEDULER in self.roles
 
-    def _web_apps(self) -> dict[str, web.Application]:
+    def web_apps(self) -> dict[str, web.Application]:
         return {prefix: sub for make in self.services.registry.web_apps for prefix, sub in make(self.services).items()}
 
     def _linked_chats(self) -> dict[int, int]:
@@ -251,8 +250,9 @@ class BotRuntime:
         if tg.mode == "webhook":
             self.webhook = WebhookServer(self.services.sessions, self._stored, tg.webhook_secret,
                                          tg.webhook_listen, tg.webhook_port,
-                                         subapps=self._web_apps(), linked=self._linked_chats)
-            await self.webhook.start()
+                                         subapps=self.web_apps() if self.own_shared else {}, linked=self._linked_chats)
+            if self.own_shared:  # else the deployment serves every bot's webhook on one port
+                await self.webhook.start()
             await app.bot.set_webhook(tg.webhook_url, secret_token=tg.webhook_secret,
                                       allowed_updates=ALLOWED_UPDATES)
         else:
@@ -260,10 +260,11 @@ class BotRuntime:
             poller = Poller(app.bot, self.services.sessions, self._stored, tg.poll_timeout,
                             lambda: self.health.beat("poller"), linked=self._linked_chats)
             self._supervised("poller", poller.run)
-            if self.settings.web.port:
-                self.web = WebServer(self.settings.web.listen, self.settings.web.port, self._web_apps())
+            if self.settings.web.port and self.own_shared:
+                self.web = WebServer(self.settings.web.listen, self.settings.web.port, self.web_apps())
                 await self.web.start()
-        await self._serve_health()  # its own port (loopback by default), never the public webhook port
+        if self.own_shared:
+            await self._serve_health()  # its own port (loopback by default), never the public webhook port
         with suppress(Exception):
             await app.bot.set_my_commands([BotCommand("start", "About this bot"),
                                            BotCommand("help", "What I can do")])
@@ -306,8 +307,8 @@ class BotRuntime:
         if app.running:
             await app.stop()
         await app.shutdown()
-        self.engine.dispose()
-        self.health_engine.dispose()
+        if self.own_shared:
+            self.shared.close()
         allow_exports()  # stopped: a later start or a CLI command in this process may export again
         log.info("creatorbot stopped (worker %s)", self.worker)
 

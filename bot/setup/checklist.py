@@ -198,6 +198,7 @@ def chat_settings_report(file_settings: Settings) -> list[str]:
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bot.store.creators import UnknownCreator, creator_id_of
     from bot.store.db import make_engine, make_sessionmaker
 
     url = file_settings.database.url
@@ -205,9 +206,9 @@ def chat_settings_report(file_settings: Settings) -> list[str]:
         return []
     engine = make_engine(url)
     try:
-        with make_sessionmaker(engine)() as session:
+        with make_sessionmaker(engine, creator_id_of(engine, file_settings.creator_name))() as session:
             stored = overrides(session)
-    except SQLAlchemyError:
+    except (SQLAlchemyError, UnknownCreator):
         return []
     finally:
         engine.dispose()

@@ -13,6 +13,8 @@ from sqlalchemy import Engine, Update, create_engine, event, make_url, text, upd
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import DatabaseConfig
+from bot.store.models import DEFAULT_CREATOR_ID
+from bot.store.scope import creator_sessions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -44,7 +46,8 @@ def postgres_connect_args(url: str, database: DatabaseConfig, unlimited: bool = 
     return args
 
 
-def make_engine(url: str, database: DatabaseConfig | None = None, pool_size: int | None = None) -> Engine:
+def make_engine(url: str, database: DatabaseConfig | None = None, pool_size: int | None = None,
+                max_overflow: int = 0) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout, PostgreSQL the timeouts
     of `database` (the defaults when None). `pool_size`: a small pool of its own (the health check's).
 
@@ -52,7 +55,8 @@ def make_engine(url: str, database: DatabaseConfig | None = None, pool_size: int
     which are followers' messages.
     """
     database = database or DatabaseConfig()
-    pool: dict[str, Any] = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 5}
+    pool: dict[str, Any] = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": max_overflow,
+                                                       "pool_timeout": 30 if max_overflow else 5}
     if url.startswith("sqlite"):
         _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True,
@@ -91,8 +95,9 @@ def plain_update(entity: Any) -> Update:
     return update(entity).execution_options(synchronize_session=False)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, creator_id: int) -> sessionmaker[Session]:
+    """Sessions of one creator (bot/store/scope.py): every query they run is that creator's."""
+    return creator_sessions(engine, creator_id)
 
 
 @contextmanager
@@ -102,10 +107,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def migrated_sessions(url: str) -> sessionmaker[Session]:
-    """Upgrade the database at `url`, then return a session factory for it (CLI commands, the demo)."""
+def migrated_sessions(url: str, creator_id: int = DEFAULT_CREATOR_ID) -> sessionmaker[Session]:
+    """Upgrade the database at `url`, then return the sessions of one creator (CLI commands, the demo)."""
     upgrade(url)
-    return make_sessionmaker(make_engine(url))
+    return make_sessionmaker(make_engine(url), creator_id)
 
 
 def alembic_config(url: str) -> Config:

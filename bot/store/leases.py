@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.store.models import RuntimeLease, utcnow
+from bot.store.scope import creator_of
 
 
 def acquire(session: Session, name: str, holder: str, ttl: timedelta, now: datetime | None = None) -> bool:
@@ -25,8 +26,9 @@ def acquire(session: Session, name: str, holder: str, ttl: timedelta, now: datet
     if taken.rowcount:  # type: ignore[attr-defined]
         return True
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    inserted = session.execute(insert(RuntimeLease).values(name=name, holder=holder, expires_at=now + ttl)
-                               .on_conflict_do_nothing(index_elements=["name"]).returning(RuntimeLease.name))
+    inserted = session.execute(insert(RuntimeLease).values(creator_id=creator_of(session), name=name, holder=holder,
+                                                         expires_at=now + ttl)
+                               .on_conflict_do_nothing(index_elements=["creator_id", "name"]).returning(RuntimeLease.name))
     return inserted.first() is not None
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.store.models import LiveModel, ModelForgets, utcnow
+from bot.store.scope import creator_of
 
 FAQ = "faq"
 
@@ -32,9 +33,9 @@ def count_forget(session: Session, kind: str) -> None:
     """Training examples of `kind` were removed in this transaction: versions trained on what was
     read before it commits are not published. On PostgreSQL the row stays locked until the commit."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(ModelForgets).values(kind=kind, generation=1)
+    stmt = insert(ModelForgets).values(creator_id=creator_of(session), kind=kind, generation=1)
     session.execute(stmt.on_conflict_do_update(
-        index_elements=["kind"], set_={"generation": ModelForgets.generation + 1}))
+        index_elements=["creator_id", "kind"], set_={"generation": ModelForgets.generation + 1}))
 
 
 def _still_at(session: Session, kind: str, generation: int) -> bool:
@@ -58,9 +59,9 @@ def publish_version(session: Session, kind: str, version: str, trained_at_genera
     if trained_at_generation is not None and not _still_at(session, kind, trained_at_generation):
         return False
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(LiveModel).values(kind=kind, version=version, published_at=utcnow())
+    stmt = insert(LiveModel).values(creator_id=creator_of(session), kind=kind, version=version, published_at=utcnow())
     session.execute(stmt.on_conflict_do_update(
-        index_elements=["kind"], set_={"version": stmt.excluded.version, "published_at": stmt.excluded.published_at}))
+        index_elements=["creator_id", "kind"], set_={"version": stmt.excluded.version, "published_at": stmt.excluded.published_at}))
     return True
 
 

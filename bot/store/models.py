@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -55,7 +56,47 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, int: BigInteger}
 
 
-class RawUpdate(Base):
+class Creator(Base):
+    """One creator this deployment serves: their own bot (the token is read from `token_env`, never stored),
+    the Telegram accounts that are the creator (`user_ids`) and their own settings (`settings`: channel, inbox,
+    schedule, language as `[[creators]]` gives them). Every other table's rows belong to one creator
+    (`CreatorOwned`); deleting the creator deletes them (ON DELETE CASCADE).
+
+    `status`: active | paused (not served) | placeholder (the `default` row a fresh database starts with; the
+    first start names its real creators). `down_reason`: why the runtime stopped serving it for now (a revoked
+    token), cleared when it answers again."""
+
+    __tablename__ = "creators"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    token_env: Mapped[str] = mapped_column(String(128), default="")
+    user_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    source: Mapped[str] = mapped_column(String(8), default="config")  # config | cli
+    down_reason: Mapped[str | None] = mapped_column(Text)
+    down_since: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+DEFAULT_CREATOR_ID = 1  # the `default` creator: every row of a database from before creators were a thing
+
+
+def owner_column(primary_key: bool = False) -> Mapped[int]:
+    return mapped_column(Integer, ForeignKey("creators.id", ondelete="CASCADE"), primary_key=primary_key,
+                         index=not primary_key, autoincrement=False)
+
+
+class CreatorOwned:
+    """A row that belongs to exactly one creator. Sessions are scoped to a creator (bot/store/scope.py):
+    every SELECT, UPDATE and DELETE of such a table gets `creator_id = <the session's creator>`, and a new
+    row gets the session's creator; a session without a creator cannot touch these tables at all."""
+
+    creator_id: Mapped[int] = owner_column()
+
+
+class RawUpdate(CreatorOwned, Base):
     """Every update exactly as Telegram sent it, committed before it is confirmed: the work queue.
 
     A worker claims rows (`claimed_by`, `lease_until`) and marks them done in the handler's own
@@ -65,10 +106,11 @@ class RawUpdate(Base):
     """
 
     __tablename__ = "raw_updates"
-    __table_args__ = (Index("ix_raw_updates_queue", "status", "chat_key", "update_id"),)
+    __table_args__ = (Index("ix_raw_updates_queue", "creator_id", "status", "chat_key", "update_id"),
+                      UniqueConstraint("creator_id", "dedupe_key", name="uq_raw_updates_dedupe"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     update_id: Mapped[int] = mapped_column(index=True)
-    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    dedupe_key: Mapped[str] = mapped_column(String(64))
     chat_key: Mapped[int] = mapped_column(default=0)
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]]
@@ -82,7 +124,7 @@ class RawUpdate(Base):
     lease_until: Mapped[datetime | None]
 
 
-class UpdatePerson(Base):
+class UpdatePerson(CreatorOwned, Base):
     """A person an update is from or about (sender, quoted author, joined member): /forgetme finds
     their raw updates by id through this index, never by text."""
 
@@ -92,8 +134,9 @@ class UpdatePerson(Base):
     user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, index=True)
 
 
-class Follower(Base):
+class Follower(CreatorOwned, Base):
     __tablename__ = "followers"
+    creator_id: Mapped[int] = owner_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     first_name: Mapped[str] = mapped_column(String(128), default="")
     last_name: Mapped[str | None] = mapped_column(String(128))
@@ -103,11 +146,11 @@ class Follower(Base):
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class DirectMessage(Base):
+class DirectMessage(CreatorOwned, Base):
     """A message between a follower and the bot, either way."""
 
     __tablename__ = "direct_messages"
-    __table_args__ = (UniqueConstraint("chat_id", "message_id", "direction", "inbox",
+    __table_args__ = (UniqueConstraint("creator_id", "chat_id", "message_id", "direction", "inbox",
                                        name="uq_direct_messages_message"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(index=True)
@@ -130,9 +173,9 @@ class DirectMessage(Base):
     p_positive: Mapped[float | None] = mapped_column(Float)
 
 
-class ChannelPost(Base):
+class ChannelPost(CreatorOwned, Base):
     __tablename__ = "channel_posts"
-    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+    __table_args__ = (UniqueConstraint("creator_id", "chat_id", "message_id", name="uq_channel_posts_message"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int]
     message_id: Mapped[int]
@@ -142,7 +185,7 @@ class ChannelPost(Base):
     discussion_message_id: Mapped[int | None] = mapped_column(index=True)
 
 
-class PostTag(Base):
+class PostTag(CreatorOwned, Base):
     """S(c, t): how much post c is about tag t (1.0 for its own hashtags)."""
 
     __tablename__ = "post_tags"
@@ -154,11 +197,11 @@ class PostTag(Base):
     source: Mapped[str] = mapped_column(String(10), default="hashtag")
 
 
-class Comment(Base):
+class Comment(CreatorOwned, Base):
     """A message in the linked discussion group, linked to its channel post when it is a comment."""
 
     __tablename__ = "comments"
-    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+    __table_args__ = (UniqueConstraint("creator_id", "chat_id", "message_id", name="uq_comments_message"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int]
     message_id: Mapped[int]
@@ -175,7 +218,7 @@ class Comment(Base):
     sentiment_source: Mapped[str | None] = mapped_column(String(10))  # model | creator
 
 
-class PostReactions(Base):
+class PostReactions(CreatorOwned, Base):
     """The latest reaction counts Telegram reported for a post."""
 
     __tablename__ = "post_reactions"
@@ -187,7 +230,7 @@ class PostReactions(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class FollowerCountSnapshot(Base):
+class FollowerCountSnapshot(CreatorOwned, Base):
     __tablename__ = "follower_counts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int]
@@ -195,11 +238,12 @@ class FollowerCountSnapshot(Base):
     taken_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class MembershipEvent(Base):
+class MembershipEvent(CreatorOwned, Base):
     """A join or a leave in the channel (from chat_member updates)."""
 
     __tablename__ = "membership_events"
-    __table_args__ = (Index("ix_membership_chat_at", "chat_id", "at"),)
+    __table_args__ = (Index("ix_membership_chat_at", "creator_id", "chat_id", "at"),
+                      UniqueConstraint("creator_id", "update_id", name="uq_membership_events_update"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int]
     user_id: Mapped[int]
@@ -207,16 +251,16 @@ class MembershipEvent(Base):
     old_status: Mapped[str] = mapped_column(String(20))
     new_status: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime]
-    update_id: Mapped[int | None] = mapped_column(unique=True)
+    update_id: Mapped[int | None]
 
 
-class OutboxMessage(Base):
+class OutboxMessage(CreatorOwned, Base):
     """A Bot API call the bot owes somebody; sent (and retried) by the outbox sender."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),
-                      Index("ix_outbox_queue", "status", "chat_id", "id"),
-                      Index("ix_outbox_sent_message", "chat_id", "sent_message_id"))
+                      Index("ix_outbox_queue", "creator_id", "status", "chat_id", "id"),
+                      Index("ix_outbox_sent_message", "creator_id", "chat_id", "sent_message_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(index=True)
     method: Mapped[str] = mapped_column(String(40))
@@ -237,7 +281,7 @@ class OutboxMessage(Base):
     lease_until: Mapped[datetime | None]
 
 
-class OutboxPerson(Base):
+class OutboxPerson(CreatorOwned, Base):
     """A follower whose words or name an outbox row carries (a digest, /faq unanswered, /faq list),
     recorded when the row is written: /forgetme finds the row, and the copy it left, by their id."""
 
@@ -247,55 +291,61 @@ class OutboxPerson(Base):
     user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, index=True)
 
 
-class SendPace(Base):
+class SendPace(CreatorOwned, Base):
     """When the next message may go to a chat, for the whole fleet (chat 0: every chat together)."""
 
     __tablename__ = "send_pace"
+    creator_id: Mapped[int] = owner_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     next_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
 
 
-class RuntimeLease(Base):
+class RuntimeLease(CreatorOwned, Base):
     """A role one process of the fleet holds at a time (poller, scheduler), renewed while alive."""
 
     __tablename__ = "runtime_leases"
+    creator_id: Mapped[int] = owner_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime]
 
 
-class LiveModel(Base):
+class LiveModel(CreatorOwned, Base):
     """Which version of a model every worker of the fleet answers with (kind "faq": a directory name
     under `<data_dir>/faq`). Workers poll this row and switch when it changes."""
 
     __tablename__ = "live_models"
+    creator_id: Mapped[int] = owner_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     version: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ModelForgets(Base):
+class ModelForgets(CreatorOwned, Base):
     """How many times /forgetme removed training examples of a model (kind "faq"): a version trained
     on what was read before the count changed is not published (bot/store/live_models.py)."""
 
     __tablename__ = "model_forgets"
+    creator_id: Mapped[int] = owner_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class ErrorNotice(Base):
+class ErrorNotice(CreatorOwned, Base):
     """When the creator was last told about an unexpected error of one kind (no storms)."""
 
     __tablename__ = "error_notices"
+    creator_id: Mapped[int] = owner_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(200), primary_key=True)
     last_notified_at: Mapped[datetime]
     count: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class FaqEntryRow(Base):
+class FaqEntryRow(CreatorOwned, Base):
     """One answer of the creator's FAQ (several example questions point to it)."""
 
     __tablename__ = "faq_entries"
+    creator_id: Mapped[int] = owner_column(primary_key=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     answer: Mapped[str] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -304,15 +354,17 @@ class FaqEntryRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class FaqExample(Base):
+class FaqExample(CreatorOwned, Base):
     """An example question for an entry: from the FAQ file, learned from a handoff, or added by the
     creator (maybe a follower's question: `FaqExamplePerson` says whose)."""
 
     __tablename__ = "faq_examples"
     # unique by a hash: a long question would overflow PostgreSQL's btree row limit (2,704 bytes)
-    __table_args__ = (UniqueConstraint("entry_id", "question_hash", name="uq_faq_examples_entry_question_hash"),)
+    __table_args__ = (UniqueConstraint("creator_id", "entry_id", "question_hash", name="uq_faq_examples_entry_question_hash"),
+                      ForeignKeyConstraint(["creator_id", "entry_id"], ["faq_entries.creator_id", "faq_entries.id"],
+                                           ondelete="CASCADE", name="fk_faq_examples_entry"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    entry_id: Mapped[str] = mapped_column(String(64), ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[str] = mapped_column(String(64), index=True)
     question: Mapped[str] = mapped_column(Text)
     question_hash: Mapped[str] = mapped_column(String(64), default=lambda ctx: text_hash(
         ctx.get_current_parameters()["question"]))
@@ -323,7 +375,7 @@ class FaqExample(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class FaqExamplePerson(Base):
+class FaqExamplePerson(CreatorOwned, Base):
     """A follower whose question an example is (a learned one, or one the creator added from the
     dashboard): /forgetme finds the example through this index, never by its text."""
 
@@ -333,7 +385,7 @@ class FaqExamplePerson(Base):
     user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, index=True)
 
 
-class Handoff(Base):
+class Handoff(CreatorOwned, Base):
     """A follower's question passed to the creator; the creator's reply is relayed back."""
 
     __tablename__ = "handoffs"
@@ -359,7 +411,7 @@ class Handoff(Base):
     suggested_entry_id: Mapped[str | None] = mapped_column(String(64))
 
 
-class FaqAnswer(Base):
+class FaqAnswer(CreatorOwned, Base):
     """An automatic answer the bot gave, with the follower's 👍/👎 and the creator's review.
 
     Review (the daily "were these right?" list): `review` is None (never listed), "listed", "confirmed"
@@ -387,11 +439,11 @@ class FaqAnswer(Base):
     learned_entry_id: Mapped[str | None] = mapped_column(String(64))
 
 
-class Reminder(Base):
+class Reminder(CreatorOwned, Base):
     """A one-off or recurring reminder for the creator; sent through the outbox exactly once per due time."""
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_status_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_reminders_status_due", "creator_id", "status", "due_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
@@ -405,7 +457,7 @@ class Reminder(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class SentimentAlert(Base):
+class SentimentAlert(CreatorOwned, Base):
     __tablename__ = "sentiment_alerts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     post_id: Mapped[int | None] = mapped_column(Integer)
@@ -415,7 +467,7 @@ class SentimentAlert(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class SentimentCorrection(Base):
+class SentimentCorrection(CreatorOwned, Base):
     """The creator's relabelling of a comment, used by `sentiment train --include-corrections`."""
 
     __tablename__ = "sentiment_corrections"
@@ -427,19 +479,21 @@ class SentimentCorrection(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class SettingOverride(Base):
+class SettingOverride(CreatorOwned, Base):
     """A setting the creator changed in the chat (`section.key`); it wins over the config file."""
 
     __tablename__ = "setting_overrides"
+    creator_id: Mapped[int] = owner_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class KnownChat(Base):
+class KnownChat(CreatorOwned, Base):
     """A channel or group the bot was added to (from my_chat_member updates), offered during setup."""
 
     __tablename__ = "known_chats"
+    creator_id: Mapped[int] = owner_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(256), default="")
@@ -448,23 +502,25 @@ class KnownChat(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class ChatDialog(Base):
+class ChatDialog(CreatorOwned, Base):
     """A short conversation in progress with the creator (e.g. `/faq add`: question, then answer)."""
 
     __tablename__ = "chat_dialogs"
+    creator_id: Mapped[int] = owner_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(20))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class BusinessConnection(Base):
+class BusinessConnection(CreatorOwned, Base):
     """The creator's personal account connected to the bot (Telegram Business → Chatbots).
 
     `accepted` only when the account is one of `[creator] user_ids`; the bot answers in its chats only
     while `is_enabled` and `can_reply` hold."""
 
     __tablename__ = "business_connections"
+    creator_id: Mapped[int] = owner_column(primary_key=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(index=True)
     user_chat_id: Mapped[int]
@@ -476,12 +532,12 @@ class BusinessConnection(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class InboxChat(Base):
+class InboxChat(CreatorOwned, Base):
     """A chat of an inbox other than the bot's own: a Business chat or a channel direct-messages topic.
     The creator may exclude it ("never answer here"); `creator_last_at` is when they last wrote in it."""
 
     __tablename__ = "inbox_chats"
-    __table_args__ = (UniqueConstraint("inbox", "chat_id", "topic_id", name="uq_inbox_chats_chat"),)
+    __table_args__ = (UniqueConstraint("creator_id", "inbox", "chat_id", "topic_id", name="uq_inbox_chats_chat"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     inbox: Mapped[str] = mapped_column(String(12))
     chat_id: Mapped[int]
@@ -493,7 +549,7 @@ class InboxChat(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class AskSnapshot(Base):
+class AskSnapshot(CreatorOwned, Base):
     """The themes of follower questions of one period (`/asks`, the hourly job): the weekly report reads the
     latest. Only references are stored (`data`: per theme its counts and the keys of its questions, e.g.
     "dm:12", "handoff:3", "answer:5", "comment:9"); texts are read from those rows, so /forgetme needs no
@@ -508,7 +564,7 @@ class AskSnapshot(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class SurgeResponse(Base):
+class SurgeResponse(CreatorOwned, Base):
     """What a negative surge's alert offered: its themes, a drafted reply (sent only when the creator presses
     Send) and, later, whether the mood recovered."""
 
@@ -528,7 +584,7 @@ class SurgeResponse(Base):
     decided_at: Mapped[datetime | None]
 
 
-class PostingPlan(Base):
+class PostingPlan(CreatorOwned, Base):
     """A week proposed by /plan: its slots (time, tag, reason, note), and afterwards how it did."""
 
     __tablename__ = "posting_plans"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.store.models import OutboxMessage, SendPace, utcnow
 from bot.store.queue import PENDING, WorkQueue, lock
+from bot.store.scope import creator_of
 
 SENT = "sent"  # the outbox's word for done
 OUTBOX = WorkQueue(OutboxMessage, OutboxMessage.next_attempt_at, OutboxMessage.last_error)
@@ -43,8 +44,8 @@ def _upsert_pace(session: Session, chat_id: int, floor: float, add: float) -> fl
     postgres = session.get_bind().dialect.name == "postgresql"
     insert = pg_insert if postgres else sqlite_insert
     greatest = func.greatest if postgres else func.max
-    stmt = insert(SendPace).values(chat_id=chat_id, next_at=floor + add).on_conflict_do_update(
-        index_elements=["chat_id"], set_={"next_at": greatest(SendPace.next_at, floor) + add})
+    stmt = insert(SendPace).values(creator_id=creator_of(session), chat_id=chat_id, next_at=floor + add).on_conflict_do_update(
+        index_elements=["creator_id", "chat_id"], set_={"next_at": greatest(SendPace.next_at, floor) + add})
     session.execute(stmt)
     return float(session.scalar(select(SendPace.next_at).where(SendPace.chat_id == chat_id)) or floor + add)
 

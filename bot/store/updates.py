@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from bot.store.db import plain_update
 from bot.store.models import RawUpdate, UpdatePerson, utcnow
 from bot.store.queue import DONE, PENDING, WorkQueue, lock
+from bot.store.scope import creator_of
 
 SKIPPED = "skipped"  # malformed: stored, never handled
 UPDATES = WorkQueue(RawUpdate, RawUpdate.not_before, RawUpdate.error)
@@ -86,9 +87,9 @@ def store_raw_updates(session: Session, payloads: list[dict[str, Any]],
 
     `linked`: see `chat_key`.
     """
-    now = utcnow()
+    now, creator = utcnow(), creator_of(session)
     rows = [
-        {"update_id": int(p["update_id"]), "dedupe_key": dedupe_key(p), "chat_key": chat_key(p, linked),
+        {"creator_id": creator, "update_id": int(p["update_id"]), "dedupe_key": dedupe_key(p), "chat_key": chat_key(p, linked),
          "kind": update_kind(p), "payload": p, "received_at": now, "status": PENDING,
          "attempts": 0, "not_before": now}
         for p in payloads
@@ -98,10 +99,10 @@ def store_raw_updates(session: Session, payloads: list[dict[str, Any]],
         return 0
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (insert(RawUpdate).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    stmt = (insert(RawUpdate).values(rows).on_conflict_do_nothing(index_elements=["creator_id", "dedupe_key"])
             .returning(RawUpdate.id, RawUpdate.dedupe_key))
     new = {str(key): int(raw_id) for raw_id, key in session.execute(stmt).all()}
-    people = [{"raw_id": new[r["dedupe_key"]], "user_id": pid} for r in rows if r["dedupe_key"] in new
+    people = [{"creator_id": creator, "raw_id": new[r["dedupe_key"]], "user_id": pid} for r in rows if r["dedupe_key"] in new
               for pid in sorted(people_in(r["payload"]))]
     if people:
         session.execute(insert(UpdatePerson).values(people).on_conflict_do_nothing())

@@ -18,7 +18,15 @@ from bot.faq import jobs, review
 from bot.faq.entries import confirmed_questions
 from bot.kernel import buttons
 from bot.store.db import make_engine, make_sessionmaker, upgrade
-from bot.store.models import FaqAnswer, FaqExample, Handoff, RawUpdate, UpdatePerson, utcnow
+from bot.store.models import (
+    DEFAULT_CREATOR_ID,
+    FaqAnswer,
+    FaqExample,
+    Handoff,
+    RawUpdate,
+    UpdatePerson,
+    utcnow,
+)
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
@@ -309,7 +317,7 @@ def test_burst_is_pending_updates_or_recent_arrivals(sandbox: BotApiSandbox, sql
                             faq={"burst_pending_updates": 3, "burst_updates_per_minute": 5})
     upgrade(sqlite_url)
     engine = make_engine(sqlite_url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
     now = utcnow()
 
     def add(n: int, status: str, ago: timedelta) -> None:

@@ -20,6 +20,7 @@ from bot.kernel.export import write_export
 from bot.privacy.forget import forget_follower
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import (
+    DEFAULT_CREATOR_ID,
     Comment,
     DirectMessage,
     FaqEntryRow,
@@ -215,7 +216,7 @@ def test_forget_is_bounded_by_ids_and_runs_where_it_is_called(tmp_path: Path) ->
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     upgrade(url)
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
     now = utcnow()
     with sessions() as s, s.begin():
         for i in range(3000):
@@ -259,7 +260,7 @@ def test_copies_stored_before_the_links_existed_are_found_after_the_upgrade(tmp_
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     upgrade(url, "0009")
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
     digest_text = "📬 2 more questions: #1 Xenaphon: wombat9931 strap? #2 Yuri: which bag?"
     digest = {"message_id": 77, "date": 0, "chat": {"id": CREATOR_ID, "type": "private"},
               "from": {"id": 1, "is_bot": True, "first_name": "Bot"}, "text": digest_text}
@@ -289,7 +290,7 @@ def test_copies_stored_before_the_links_existed_are_found_after_the_upgrade(tmp_
 
     upgrade(url)
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
     with sessions() as s, s.begin():
         removed = forget_follower(s, XENA)
     assert removed["learned_examples"] == 1 and removed["outbox"] == 1
@@ -313,7 +314,7 @@ def test_an_example_added_from_a_followers_answer_or_handoff_goes_with_them(tmp_
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     upgrade(url)
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
     with sessions() as s, s.begin():
         s.add(FaqEntryRow(id="tripod", answer="A carbon one."))
         s.add(FaqAnswer(id=1, user_id=XENA, chat_id=XENA, question="wombat9931 tripod?", entry_id="tripod",
@@ -343,7 +344,7 @@ def test_forget_removes_examples_made_from_the_followers_answers(tmp_path: Path)
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     upgrade(url)
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
 
     def answer(user_id: int, question: str, entry: str, **review: Any) -> FaqAnswer:
         return FaqAnswer(user_id=user_id, chat_id=user_id, question=question, entry_id=entry, confidence=0.8,

@@ -14,6 +14,7 @@ from bot.reports.chart import render_chart
 from bot.reports.report import build_report, render_text
 from bot.store.db import make_engine, make_sessionmaker, upgrade
 from bot.store.models import (
+    DEFAULT_CREATOR_ID,
     ChannelPost,
     Comment,
     FaqAnswer,
@@ -64,7 +65,7 @@ def fixture(session: Session) -> None:
 def session(tmp_path: Path) -> Session:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     upgrade(url)
-    s = make_sessionmaker(make_engine(url))()
+    s = make_sessionmaker(make_engine(url), DEFAULT_CREATOR_ID)()
     fixture(s)
     s.flush()
     return s
@@ -111,7 +112,7 @@ def test_a_period_with_no_data_names_what_is_missing(session: Session) -> None:
 def test_missing_reactions_explain_the_fix(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'e.db'}"
     upgrade(url)
-    with make_sessionmaker(make_engine(url))() as s:
+    with make_sessionmaker(make_engine(url), DEFAULT_CREATOR_ID)() as s:
         s.add(ChannelPost(chat_id=-1, message_id=1, text="x", posted_at=END - DAY))
         s.flush()
         r = build_report(s, SETTINGS, "week", END)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.kernel.outbox import send_text
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
-from bot.store.models import OutboxMessage, utcnow
+from bot.store.models import DEFAULT_CREATOR_ID, OutboxMessage, utcnow
 from bot.store.outbox_queue import claim_outbox, mark_sent, pace_chat, reserve_slots
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
@@ -20,7 +20,7 @@ from tests.conftest import settings_for
 def test_send_pace_is_shared_by_every_sender(db_url: str) -> None:
     upgrade(db_url)
     engine = make_engine(db_url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
     lease = timedelta(seconds=30)
     with transaction(sessions) as s:
         for chat, text in [(5, "a1"), (5, "a2"), (6, "b1"), (-42, "g1")]:

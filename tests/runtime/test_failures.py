@@ -22,7 +22,7 @@ from bot.kernel.outbox import send_text
 from bot.runtime.processor import MAX_ATTEMPTS
 from bot.store.db import make_sessionmaker, upgrade
 from bot.store.failures import is_transient
-from bot.store.models import FaqExample, OutboxMessage, RawUpdate
+from bot.store.models import DEFAULT_CREATOR_ID, FaqExample, OutboxMessage, RawUpdate
 from bot.store.outbox_queue import OUTBOX, claim_outbox, mark_sent
 from bot.store.updates import claim_updates
 from botapi_sandbox.server import BotApiSandbox
@@ -153,7 +153,7 @@ def test_a_sender_whose_claim_was_taken_over_changes_nothing(db_url: str) -> Non
     """mark_sent / retry / dead letter check the claim: a slow sender whose lease ran out cannot
     overwrite what the sender that took the row over decided."""
     upgrade(db_url)
-    sessions = make_sessionmaker(create_engine(db_url))
+    sessions = make_sessionmaker(create_engine(db_url), DEFAULT_CREATOR_ID)
     with sessions() as s, s.begin():
         send_text(s, 5, "hello")
     with sessions() as s, s.begin():

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from bot.config import load_settings
 from bot.faq.training import import_and_train
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
-from bot.store.models import Reminder, utcnow
+from bot.store.models import DEFAULT_CREATOR_ID, Reminder, utcnow
 from botapi_sandbox.config import SANDBOX_WEBHOOK_SECRET, write_sandbox_config
 from botapi_sandbox.processes import stop_all
 from botapi_sandbox.server import BotApiSandbox, SandboxThread
@@ -130,7 +130,7 @@ def test_three_workers_killed_twice_lose_and_repeat_nothing(pg_url: str, tmp_pat
         qa = answered_entries(settings)
         assert len(qa) >= 5, "the fake encoder should answer the demo FAQ's own questions"
         engine = make_engine(pg_url)
-        with transaction(make_sessionmaker(engine)) as s:  # due while the fleet works
+        with transaction(make_sessionmaker(engine, DEFAULT_CREATOR_ID)) as s:  # due while the fleet works
             due = utcnow() + timedelta(seconds=40)
             s.add(Reminder(chat_id=CREATOR_ID, text="fleet reminder: post the recap", due_at=due))
         engine.dispose()

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from bot.config import ConfigError, DatabaseConfig, parse_settings
 from bot.runtime.health import Health, Metrics
 from bot.store.db import make_engine, make_sessionmaker
+from bot.store.models import DEFAULT_CREATOR_ID
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def silent_server() -> Iterator[int]:
 async def test_healthz_answers_503_quickly_when_the_database_hangs(silent_server: int) -> None:
     url = f"postgresql+psycopg://bot:secret@127.0.0.1:{silent_server}/creatorbot"
     engine = make_engine(url, DatabaseConfig(connect_timeout_seconds=2))
-    health = Health(make_sessionmaker(engine), Metrics(), "w1")
+    health = Health(make_sessionmaker(engine, DEFAULT_CREATOR_ID), Metrics(), "w1")
     health.started("processor")
     try:
         start = time.monotonic()
@@ -70,7 +71,7 @@ async def test_healthz_answers_503_quickly_when_the_database_hangs(silent_server
 
 
 async def test_a_loops_error_text_stays_in_the_log() -> None:
-    health = Health(make_sessionmaker(make_engine("sqlite://")), Metrics(), "w1")
+    health = Health(make_sessionmaker(make_engine("sqlite://"), DEFAULT_CREATOR_ID), Metrics(), "w1")
     health.failed("sender", RuntimeError('connection to server at "db.internal" (10.0.0.5) failed'))
     _, body = await health.report()
     assert body["loops"]["sender"]["last_error"] == "RuntimeError"

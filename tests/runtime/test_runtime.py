@@ -17,7 +17,7 @@ from bot.config import ConfigError, parse_settings
 from bot.runtime.processor import MAX_ATTEMPTS
 from bot.runtime.worker import PollerRoleTaken
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
-from bot.store.models import RawUpdate
+from bot.store.models import DEFAULT_CREATOR_ID, RawUpdate
 from bot.store.updates import claim_updates, store_raw_updates
 from botapi_sandbox.config import SANDBOX_WEBHOOK_SECRET
 from botapi_sandbox.server import BotApiSandbox
@@ -67,7 +67,7 @@ async def test_a_failing_update_is_retried_then_dead_lettered_with_one_notice(
 def test_a_reused_update_id_is_a_new_update(db_url: str) -> None:
     upgrade(db_url)
     engine = make_engine(db_url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
     old = {"update_id": 7, "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"},
                                        "text": "last week"}}
     new = {"update_id": 7, "message": {"message_id": 90, "date": 2, "chat": {"id": 5, "type": "private"},
@@ -116,8 +116,8 @@ async def test_healthz_and_metrics(sandbox: BotApiSandbox, sqlite_url: str, tmp_
             assert body["queues"]["updates_pending"] == 0
             async with http.get(f"http://127.0.0.1:{health_port}/metrics") as resp:
                 metrics = await resp.text()
-        assert 'creatorbot_updates_handled_total{outcome="done"} 1.0' in metrics
-        assert "creatorbot_outbox_sent_total 1.0" in metrics
+        assert 'creatorbot_updates_handled_total{creator="default",outcome="done"} 1.0' in metrics
+        assert "creatorbot_outbox_sent_total{creator=\"default\"} 1.0" in metrics
         assert "creatorbot_handler_seconds_bucket" in metrics
 
 
@@ -141,7 +141,7 @@ def test_webhook_port_comes_from_the_environment() -> None:
 def test_a_comment_waits_for_its_post_while_a_dead_worker_holds_the_post(db_url: str) -> None:
     """The channel is ordered with its discussion group: a comment is never handled before its post."""
     upgrade(db_url)
-    sessions = make_sessionmaker(make_engine(db_url))
+    sessions = make_sessionmaker(make_engine(db_url), DEFAULT_CREATOR_ID)
     channel, group = -100, -200
     post = {"update_id": 1, "channel_post": {"message_id": 1, "date": 1, "chat": {"id": channel, "type": "channel"},
                                              "text": "new post #travel"}}

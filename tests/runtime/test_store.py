@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import inspect, select
 
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
-from bot.store.models import ChannelPost, Comment, PostTag, RawUpdate
+from bot.store.models import DEFAULT_CREATOR_ID, ChannelPost, Comment, PostTag, RawUpdate
 from bot.store.updates import mark_update, next_offset, pending_updates, store_raw_updates
 
 
@@ -25,7 +25,7 @@ def test_migrations_create_every_table(db_url: str) -> None:
 def test_raw_updates_are_stored_once(db_url: str) -> None:
     upgrade(db_url)
     engine = make_engine(db_url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
     batch = [{"update_id": i, "message": {"text": f"m{i}"}} for i in (5, 6, 7)]
     with transaction(sessions) as s:
         assert store_raw_updates(s, batch) == 3
@@ -44,7 +44,7 @@ def test_raw_updates_are_stored_once(db_url: str) -> None:
 def test_posts_tags_and_comments_round_trip(db_url: str) -> None:
     upgrade(db_url)
     engine = make_engine(db_url)
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
     when = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
     with transaction(sessions) as s:
         post = ChannelPost(chat_id=-100, message_id=7, text="hi #a", posted_at=when)
@@ -82,7 +82,7 @@ def test_migration_0009_renames_dead_letters_and_types_handoff_references(db_url
                           "VALUES ('tripod', 'Which tripod?', 'file', 'accepted', :t)"), {"t": "2026-01-01 00:00:00+00:00"})
     engine.dispose()
     upgrade(db_url)
-    sessions = make_sessionmaker(create_engine(db_url))
+    sessions = make_sessionmaker(create_engine(db_url), DEFAULT_CREATOR_ID)
     with sessions() as s:
         assert s.scalars(select(RawUpdate.status)).one() == "dead"
         rows = {(r.purpose, r.handoff_id, r.status) for r in s.scalars(select(OutboxMessage))}

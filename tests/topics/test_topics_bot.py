@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from bot import texts
-from bot.store.models import Reminder, utcnow
+from bot.store.models import DEFAULT_CREATOR_ID, Reminder, utcnow
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
@@ -26,7 +26,7 @@ async def test_reminder_survives_a_restart_and_arrives_once(sandbox: BotApiSandb
     from bot.store.db import make_engine, make_sessionmaker
 
     engine = make_engine(db_url)
-    with make_sessionmaker(engine)() as s, s.begin():
+    with make_sessionmaker(engine, DEFAULT_CREATOR_ID)() as s, s.begin():
         s.execute(update(Reminder).where(Reminder.kind == "manual").values(due_at=utcnow() - timedelta(minutes=2)))
     async with running_bot(settings, sandbox) as bot:
         await wait_for(lambda: any(t.startswith("⏰ Reminder: post the <sunrise> set") for t in bot.replies_to(CREATOR_ID)),
@@ -38,7 +38,7 @@ async def test_reminder_survives_a_restart_and_arrives_once(sandbox: BotApiSandb
         await bot.settle()
     sent = [t for t in sandbox.texts_to(CREATOR_ID) if t.startswith("⏰ Reminder: ")]
     assert sent == ["⏰ Reminder: post the <sunrise> set"]
-    with make_sessionmaker(engine)() as s:
+    with make_sessionmaker(engine, DEFAULT_CREATOR_ID)() as s:
         row = s.scalars(select(Reminder).where(Reminder.kind == "manual")).one()
         assert row.status == "done" and row.sent_count == 1
     engine.dispose()

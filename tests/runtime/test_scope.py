@@ -1,0 +1,100 @@
+"""Creator scope, structurally: every table of creator data has a creator column, and every query goes
+through sessions that belong to one creator (bot/store/scope.py)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, func, inspect, select, update
+
+from bot.store.db import make_engine, upgrade
+from bot.store.models import Base, ChatDialog, Comment, Creator, Follower
+from bot.store.scope import Unscoped, creator_sessions, fleet_sessions, owned_tables
+
+ROOT = Path(__file__).resolve().parents[2]
+NOT_CREATOR_DATA = {"creators", "alembic_version"}
+
+
+def two_creators(url: str) -> tuple[int, int, object]:
+    upgrade(url)
+    engine = make_engine(url)
+    with fleet_sessions(engine)() as s, s.begin():
+        s.add_all([Creator(name="maya"), Creator(name="luca")])
+    with fleet_sessions(engine)() as s:
+        ids = {name: cid for name, cid in s.execute(select(Creator.name, Creator.id))}
+    return ids["maya"], ids["luca"], engine
+
+
+def test_every_table_of_creator_data_has_a_creator_column_first_in_its_natural_key(db_url: str) -> None:
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    tables = set(inspect(engine).get_table_names()) - NOT_CREATOR_DATA
+    assert tables, "the migrations made no tables"
+    for name in sorted(tables):
+        columns = {c["name"]: c for c in inspect(engine).get_columns(name)}
+        assert "creator_id" in columns, f"{name} holds creator data but has no creator_id column"
+        assert not columns["creator_id"]["nullable"], f"{name}.creator_id may be NULL"
+        keys = inspect(engine).get_pk_constraint(name)["constrained_columns"]
+        assert keys == ["id"] or keys[0] == "creator_id" or keys[0].endswith("_id"), (name, keys)
+    assert set(owned_tables()) == set(Base.metadata.tables) - NOT_CREATOR_DATA
+
+
+def test_a_creators_session_reads_and_changes_only_that_creators_rows(db_url: str) -> None:
+    maya, luca, engine = two_creators(db_url)
+    for creator, name in ((maya, "Ana of maya"), (luca, "Ana of luca")):
+        with creator_sessions(engine, creator)() as s, s.begin():  # type: ignore[arg-type]
+            s.add(Follower(user_id=7, first_name=name))  # the same person, two creators: two rows
+            s.add(ChatDialog(chat_id=7, kind="faq_add", data={}))
+    with creator_sessions(engine, maya)() as s, s.begin():  # type: ignore[arg-type]
+        assert [f.first_name for f in s.scalars(select(Follower))] == ["Ana of maya"]
+        assert s.get(Follower, 7).first_name == "Ana of maya"
+        assert s.scalar(select(func.count()).select_from(Follower)) == 1
+        assert s.scalar(select(func.count(Follower.user_id))) == 1
+        s.execute(update(Follower).values(first_name="renamed"))
+        s.execute(delete(ChatDialog))
+        assert s.scalars(select(Follower.user_id).where(
+            Follower.user_id.in_(select(Follower.user_id)))).all() == [7]
+    with creator_sessions(engine, luca)() as s:  # type: ignore[arg-type]
+        assert s.get(Follower, 7).first_name == "Ana of luca"
+        assert s.get(ChatDialog, 7) is not None  # maya's delete never reached luca's dialog
+
+
+def test_a_session_of_no_creator_cannot_touch_creator_data(sqlite_url: str) -> None:
+    _maya, _luca, engine = two_creators(sqlite_url)
+    with fleet_sessions(engine)() as s:  # type: ignore[arg-type]
+        assert len(s.scalars(select(Creator)).all()) == 3  # the placeholder `default` and two
+        with pytest.raises(Unscoped):
+            s.scalars(select(Comment)).all()
+        with pytest.raises(Unscoped):
+            s.execute(delete(Follower))
+        s.add(Follower(user_id=1))
+        with pytest.raises(Unscoped):
+            s.flush()
+
+
+BYPASSES = {"sessionmaker", "create_engine", "Session", "text"}
+ALLOWED = {"bot/store/db.py", "bot/store/scope.py"}
+
+
+def test_no_module_in_bot_makes_sessions_or_raw_sql_around_the_scoped_path() -> None:
+    """Sessions come from bot.store.scope (through bot.store.db); nothing else in bot/ makes a session, an
+    engine or raw SQL (migrations are history and run before any creator exists)."""
+    offenders = []
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in ALLOWED or "/migrations/" in rel:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        from_sqlalchemy = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                           and (node.module or "").startswith("sqlalchemy") for a in node.names}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                if name in BYPASSES and (name in from_sqlalchemy or (isinstance(node.func, ast.Attribute)
+                                                                     and name != "text")):
+                    offenders.append(f"{rel}:{node.lineno}: {name}(...)")
+            if isinstance(node, ast.Attribute) and node.attr in ("connection", "raw_connection"):
+                offenders.append(f"{rel}:{node.lineno}: .{node.attr}")
+    assert not offenders, "\n".join(offenders)
