@@ -33,6 +33,7 @@ from bot.store.models import (
 )
 from bot.topics import plan as planning
 from bot.topics import suggestions as topics
+from bot.topics import themes as grouping
 from bot.web import charts
 from nlp.model_factory import ModelFactory
 from recsys.timing import DAY_NAMES, HOURS
@@ -236,12 +237,12 @@ CHANGE_WORDS = {"new": "new this week", "same": "about as many as the week befor
 
 def asks_page(session: Session, settings: Settings, now: datetime, models: ModelFactory | None) -> dict[str, Any]:
     """The week's question themes, computed here (the page is read in a worker thread, outside any write)."""
-    inp = asks.read_input(session, settings, now)
-    result = (asks.compute(inp, models.encoder(), models.multilingual_encoder) if models is not None
+    inp = grouping.read_input(session, settings, now)
+    result = (grouping.compute(inp, models.encoder(), models.multilingual_encoder) if models is not None
               else asks.Asks(inp.start, inp.end, len(inp.now)))
     tz = settings.tz
     dates: dict[str, datetime] = {}
-    asks.gather(session, settings, inp.start, inp.end, dates)
+    grouping.gather(session, settings, inp.start, inp.end, dates)
     day_keys = [(inp.start + timedelta(days=i + 1)).astimezone(tz).date() for i in range(7)]
     index = {d: i for i, d in enumerate(day_keys)}
     per_source = {name: [0.0] * 7 for name in SOURCE_NAMES.values()}
