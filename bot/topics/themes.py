@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.kernel.asks import MAX_KEYS, Asks, AskTheme
-from bot.kernel.interest import Dataset, fit_interest, load_dataset
 from bot.store.models import Comment, DirectMessage, FaqAnswer, Handoff, utcnow
+from bot.topics.interest import Dataset, fit_interest, load_dataset
 from nlp.encoder import Encoder
 from nlp.questions import is_question
 from nlp.themes import Asked, Theme, ThemeChange, compare, find_themes
