@@ -18,7 +18,7 @@ from bot import texts
 from bot.config import Settings
 from bot.faq.model import FaqModel
 from bot.inbox import queue
-from bot.kernel import asks, reminders
+from bot.kernel import asks
 from bot.kernel.engagement import post_interactions, posting_time_model, tag_interactions
 from bot.kernel.inboxes import INBOXES, inbox_label, inbox_mode
 from bot.reports.report import LABELS, PERIODS, Metric, build_report
@@ -32,6 +32,7 @@ from bot.store.models import (
     SentimentAlert,
 )
 from bot.topics import plan as planning
+from bot.topics import reminding
 from bot.topics import suggestions as topics
 from bot.topics import themes as grouping
 from bot.web import charts
@@ -208,7 +209,7 @@ def model_versions(model: FaqModel | None) -> list[dict[str, Any]]:
 
 
 def reminders_page(session: Session, settings: Settings, chat_id: int) -> dict[str, Any]:
-    rows = reminders.active(session, chat_id)
+    rows = reminding.active(session, chat_id)
     tz = settings.tz
     return {"reminders": [{"id": r.id, "when": r.due_at.astimezone(tz), "text": r.text, "recurrence": r.recurrence,
                            "kind": r.kind} for r in rows], "tz": settings.schedule.timezone}
