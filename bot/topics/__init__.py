@@ -1,5 +1,6 @@
 """Topics: what to post next (the tag-interest recommender), when (the audience's activity), posting
-reminders, A/B comparisons, and soft tags for posts without hashtags.
+reminders, A/B comparisons, soft tags for posts without hashtags, and what the audience is asking (/asks,
+the hourly question themes) and the weekly plan.
 
 `register` hands the runtime its commands, buttons and jobs.
 """

@@ -1,11 +1,12 @@
 """/asks and the hourly theme snapshot: read, then group off the event loop and outside any transaction,
-then write (bot/kernel/asks.py does the work; this is when and where it runs)."""
+then write (bot/topics/themes.py groups, bot/kernel/asks.py stores; this is when and where it runs)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -14,21 +15,22 @@ from bot.kernel import asks
 from bot.kernel.outbox import send_text
 from bot.kernel.services import Services
 from bot.store.models import utcnow
+from bot.topics import themes
 
 log = logging.getLogger(__name__)
 SUGGEST_MAX_AGE = timedelta(days=2)  # /suggest shows themes of a snapshot this fresh
 
 
-def _read(services: Services) -> asks.AsksInput:
+def _read(services: Services) -> themes.AsksInput:
     with services.sessions() as session:
-        return asks.read_input(session, services.settings, utcnow())
+        return themes.read_input(session, services.settings, utcnow())
 
 
-def _compute(services: Services, inp: asks.AsksInput) -> asks.Asks:
+def _compute(services: Services, inp: themes.AsksInput) -> asks.Asks:
     models = services.models
     if models is None:
         raise RuntimeError("no models")
-    return asks.compute(inp, models.encoder(), models.multilingual_encoder)
+    return themes.compute(inp, models.encoder(), models.multilingual_encoder)
 
 
 async def refresh(services: Services, chat_id: int | None = None) -> asks.Asks | None:
@@ -45,9 +47,17 @@ async def refresh(services: Services, chat_id: int | None = None) -> asks.Asks |
     async with services.unit() as session:
         asks.save(session, result)
         if chat_id is not None:
-            text, buttons = asks.render(result, services.settings.tz)
+            text, buttons = render(result, services.settings.tz)
             send_text(session, chat_id, text, buttons=buttons)
     return result
+
+
+def render(result: asks.Asks, tz: Any, limit: int = 8) -> tuple[str, list[list[tuple[str, str]]]]:
+    """The /asks message (Telegram HTML) and its buttons (one "add an FAQ answer" per theme that needs one)."""
+    start, end = result.start.astimezone(tz), (result.end - timedelta(seconds=1)).astimezone(tz)
+    lines = [texts.ASKS_HEADER.format(start=f"{start:%d %b}", end=f"{end:%d %b}", n=result.questions)]
+    lines += asks.section_lines(result, limit)
+    return "\n".join(lines), asks.buttons(result, limit)
 
 
 def suggest_lines(session: Session, limit: int = 3) -> list[str]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from telegram import Update
 
 from bot import texts
-from bot.kernel import buttons, reminders
+from bot.kernel import buttons
 from bot.kernel.context import BotContext
 from bot.kernel.engagement import posting_time_model
 from bot.kernel.live_settings import change_settings
@@ -19,9 +19,9 @@ from bot.kernel.stats import stored_counts
 from bot.store.models import utcnow
 from bot.topics import asks as asked
 from bot.topics import plan as planning
+from bot.topics import reminding
 from bot.topics import suggestions as topics
 from bot.topics.abtest import compare_arms
-from bot.topics.reminding import ReminderRefused, set_reminder
 from recsys.plan import RuleError, parse_rules
 from recsys.timing import DAY_NAMES
 
@@ -89,17 +89,17 @@ async def remind(update: Update, context: BotContext) -> None:
     settings = context.services.settings
     args = list(context.args or [])
     try:
-        when, rest = reminders.parse_when(args, utcnow(), settings.tz)
+        when, rest = reminding.parse_when(args, utcnow(), settings.tz)
         if not rest:
-            raise reminders.WhenError("no text after the time", f"{' '.join(args)} post the sunrise set")
-    except reminders.WhenError as exc:
+            raise reminding.WhenError("no text after the time", f"{' '.join(args)} post the sunrise set")
+    except reminding.WhenError as exc:
         send_text(context.session, message.chat_id, texts.REMIND_USAGE.format(
             error=texts.esc(exc.problem), example=texts.esc(exc.example)))
         return
     text = " ".join(rest)
     try:  # the same limits as the dashboard's
-        set_reminder(context.session, message.chat_id, when, text)
-    except ReminderRefused as exc:
+        reminding.set_reminder(context.session, message.chat_id, when, text)
+    except reminding.ReminderRefused as exc:
         send_text(context.session, message.chat_id, texts.esc(exc))
         return
     send_text(context.session, message.chat_id, texts.REMIND_SET.format(
@@ -111,12 +111,12 @@ async def list_reminders(update: Update, context: BotContext) -> None:
     """List active reminders with a cancel button each."""
     message = update.effective_message
     assert message is not None
-    rows = reminders.active(context.session, message.chat_id)
+    rows = reminding.active(context.session, message.chat_id)
     if not rows:
         send_text(context.session, message.chat_id, texts.REMINDERS_NONE)
         return
     tz = context.services.settings.tz
-    rows = rows[:reminders.MAX_ACTIVE + 5]  # manual ones are capped; auto and report ones are few
+    rows = rows[:reminding.MAX_ACTIVE + 5]  # manual ones are capped; auto and report ones are few
     lines = [texts.REMINDERS_HEADER] + [texts.REMINDER_LINE.format(
         id=r.id, when=_when(r.due_at.astimezone(tz)), text=texts.esc(texts.clip(r.text, 80)),
         recurrence="" if r.recurrence == "once" else f" ({r.recurrence})") for r in rows]
@@ -130,7 +130,7 @@ async def cancel_reminder(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     button = buttons.parse(query.data, buttons.REMINDER_CANCEL)
     chat_id = query.message.chat.id if query.message else query.from_user.id
-    ok = button is not None and context.services.settings.is_creator(query.from_user.id) and reminders.cancel(
+    ok = button is not None and context.services.settings.is_creator(query.from_user.id) and reminding.cancel(
         context.session, chat_id, button.item_id)
     answer_callback(context.session, query.id, query.from_user.id,
                     texts.REMINDER_CANCELLED.format(id=button.item_id) if ok and button else texts.REMINDER_GONE)

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from bot import texts
 from bot.config import Settings
 from bot.kernel.engagement import post_interactions, posting_time_model
-from bot.kernel.interest import fit_interest, load_dataset
 from bot.store.models import PostingPlan, PostTag, utcnow
+from bot.topics.interest import fit_interest, load_dataset
 from recsys.plan import (
     MinTagPerWeek,
     Plan,

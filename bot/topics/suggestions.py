@@ -17,14 +17,13 @@ from bot.kernel.engagement import (
     post_interactions,
     tag_interactions,
 )
-from bot.kernel.interest import DM_WINDOW, Dataset, epoch, fit_interest, load_dataset
 from bot.store.models import ChannelPost, Comment, PostReactions, PostTag, utcnow
+from bot.topics.interest import fit_interest, load_dataset
 from recsys.abtest import ABResult, compare
 from recsys.interest import TagScore
 from recsys.tags import normalize_tag
 
 SUGGEST_WINDOW = timedelta(days=30)  # the same window as /report month
-__all__ = ["DM_WINDOW", "Dataset", "epoch", "fit_interest", "load_dataset"]  # moved to bot.kernel.interest
 
 
 @dataclass(frozen=True)

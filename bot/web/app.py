@@ -29,9 +29,9 @@ from bot.faq.handoffs import close_handoff, relay_creator_answer
 from bot.faq.model import live_model
 from bot.faq.training import start_retrain
 from bot.inbox import queue
-from bot.kernel import reminders
 from bot.kernel.services import Services
 from bot.store.models import Handoff, utcnow
+from bot.topics import reminding
 from bot.topics.reminding import ReminderRefused, set_reminder
 from bot.web import views
 from bot.web.auth import AuthError, WebAppUser, validate_init_data
@@ -172,8 +172,8 @@ def _relabel(session: Session, app: DashboardApp, user: WebAppUser, form: dict[s
 
 def _create_reminder(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
     try:
-        when, extra = reminders.parse_when(form.get("when", "").split(), app.now(), app.settings.tz)
-    except reminders.WhenError as exc:
+        when, extra = reminding.parse_when(form.get("when", "").split(), app.now(), app.settings.tz)
+    except reminding.WhenError as exc:
         return str(exc)
     if extra:
         return texts.REMIND_EXTRA_WORDS.format(words=" ".join(extra))
@@ -185,7 +185,7 @@ def _create_reminder(session: Session, app: DashboardApp, user: WebAppUser, form
 
 
 def _cancel_reminder(session: Session, app: DashboardApp, user: WebAppUser, form: dict[str, str]) -> str | None:
-    return None if reminders.cancel(session, user.id, _int(form, "reminder_id")) else "That reminder is already gone."
+    return None if reminding.cancel(session, user.id, _int(form, "reminder_id")) else "That reminder is already gone."
 
 
 def _open_item(session: Session, form: dict[str, str]) -> Handoff | None:

@@ -18,7 +18,7 @@ from bot import texts
 from bot.config import Settings
 from bot.faq.model import FaqModel
 from bot.inbox import queue
-from bot.kernel import asks, reminders
+from bot.kernel import asks
 from bot.kernel.engagement import post_interactions, posting_time_model, tag_interactions
 from bot.kernel.inboxes import INBOXES, inbox_label, inbox_mode
 from bot.reports.report import LABELS, PERIODS, Metric, build_report
@@ -32,7 +32,9 @@ from bot.store.models import (
     SentimentAlert,
 )
 from bot.topics import plan as planning
+from bot.topics import reminding
 from bot.topics import suggestions as topics
+from bot.topics import themes as grouping
 from bot.web import charts
 from nlp.model_factory import ModelFactory
 from recsys.timing import DAY_NAMES, HOURS
@@ -207,7 +209,7 @@ def model_versions(model: FaqModel | None) -> list[dict[str, Any]]:
 
 
 def reminders_page(session: Session, settings: Settings, chat_id: int) -> dict[str, Any]:
-    rows = reminders.active(session, chat_id)
+    rows = reminding.active(session, chat_id)
     tz = settings.tz
     return {"reminders": [{"id": r.id, "when": r.due_at.astimezone(tz), "text": r.text, "recurrence": r.recurrence,
                            "kind": r.kind} for r in rows], "tz": settings.schedule.timezone}
@@ -236,12 +238,12 @@ CHANGE_WORDS = {"new": "new this week", "same": "about as many as the week befor
 
 def asks_page(session: Session, settings: Settings, now: datetime, models: ModelFactory | None) -> dict[str, Any]:
     """The week's question themes, computed here (the page is read in a worker thread, outside any write)."""
-    inp = asks.read_input(session, settings, now)
-    result = (asks.compute(inp, models.encoder(), models.multilingual_encoder) if models is not None
+    inp = grouping.read_input(session, settings, now)
+    result = (grouping.compute(inp, models.encoder(), models.multilingual_encoder) if models is not None
               else asks.Asks(inp.start, inp.end, len(inp.now)))
     tz = settings.tz
     dates: dict[str, datetime] = {}
-    asks.gather(session, settings, inp.start, inp.end, dates)
+    grouping.gather(session, settings, inp.start, inp.end, dates)
     day_keys = [(inp.start + timedelta(days=i + 1)).astimezone(tz).date() for i in range(7)]
     index = {d: i for i, d in enumerate(day_keys)}
     per_source = {name: [0.0] * 7 for name in SOURCE_NAMES.values()}

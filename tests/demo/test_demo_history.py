@@ -57,6 +57,7 @@ async def test_the_history_plants_question_themes_a_price_complaint_and_last_wee
         sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
     from bot.demo.history import PLAN_SLOTS, PRICE_COMPLAINTS, QUESTION_THEMES, store_last_plan
     from bot.kernel import asks
+    from bot.topics import themes as grouping
 
     maya = sandbox.user(CREATOR_ID, "Maya")
     settings = settings_for(sandbox, sqlite_url, tmp_path, schedule={"timezone": TIMEZONE},
@@ -69,8 +70,8 @@ async def test_the_history_plants_question_themes_a_price_complaint_and_last_wee
             plan = store_last_plan(s, CREATOR_ID, utcnow())
             assert plan is not None and len(plan.slots) == PLAN_SLOTS
         with bot.sessions() as s:
-            found = asks.read_input(s, settings, utcnow())
-        themes = asks.compute(found, bot.runtime.services.models.encoder())  # type: ignore[union-attr]
+            found = grouping.read_input(s, settings, utcnow())
+        themes = grouping.compute(found, bot.runtime.services.models.encoder())  # type: ignore[union-attr]
         with bot.sessions() as s:
             members = [set(asks.question_texts(s, t.keys).values()) for t in themes.themes]
         for recent, _ in QUESTION_THEMES.values():  # each planted theme comes out whole, as one theme

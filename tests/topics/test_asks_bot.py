@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.kernel import asks
 from bot.store.models import AskSnapshot, FaqExample, utcnow
+from bot.topics import themes
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import Harness, running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
@@ -67,7 +67,7 @@ async def test_planted_english_themes_with_follower_counts_change_and_one_tap_fa
         await bot.settle()
 
         with bot.sessions() as s:  # which comments count as questions
-            gathered = asks.gather(s, settings, utcnow() - asks.PERIOD, utcnow())
+            gathered = themes.gather(s, settings, utcnow() - themes.PERIOD, utcnow())
             texts = {q.text for q in gathered}
             assert "which camera do you use?" in texts and "Love this camera, great shot" not in texts
             assert "My camera is waterproof too" not in texts

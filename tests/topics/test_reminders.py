@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.kernel.reminders import WhenError, next_occurrence, parse_when
+from bot.kernel.reminders import next_occurrence
+from bot.topics.reminding import WhenError, parse_when
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 27, 10, 0, tzinfo=UTC)  # a Friday; DST starts in Berlin on Sunday 29 March

@@ -1,5 +1,6 @@
-"""The audience's interest in tags (the α·S·I model of recsys.interest) read from the database: shared by
-/suggest, /plan, /asks (the tags a theme's askers engage with most), the reports and the dashboard."""
+"""The audience's interest in tags (the α·S·I model of recsys.interest) read from the database: used by
+/suggest, /plan and the question themes (the tags a theme's askers engage with most), and through them
+by the dashboard."""
 
 from __future__ import annotations
 
