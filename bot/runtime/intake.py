@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
-from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
+from telegram.error import Conflict, EndPointNotFound, InvalidToken, NetworkError, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from bot.store.updates import next_offset, store_raw_updates
@@ -77,8 +77,9 @@ class Poller:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
                 continue
-            except InvalidToken:
-                raise  # revoked or wrong: the deployment marks this creator down and tries again later
+            except (InvalidToken, EndPointNotFound) as exc:  # do_api_request reports a 401 as "endpoint not found"
+                # revoked or wrong: the deployment marks this creator down and tries again later
+                raise InvalidToken(str(exc)) from exc
             except (NetworkError, TelegramError) as exc:
                 log.warning("getUpdates failed (%s); retrying in %.0f s", exc, delay)
                 await asyncio.sleep(delay)

@@ -142,5 +142,4 @@ async def test_the_demo_server_refuses_another_host_name_for_the_dashboard_too(
                     assert resp.status == 200, path
     finally:
         await site.stop()
-        runtime.engine.dispose()
-        runtime.health_engine.dispose()
+        runtime.shared.close()

@@ -260,32 +260,37 @@ def test_copies_stored_before_the_links_existed_are_found_after_the_upgrade(tmp_
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     upgrade(url, "0009")
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine, DEFAULT_CREATOR_ID)
     digest_text = "📬 2 more questions: #1 Xenaphon: wombat9931 strap? #2 Yuri: which bag?"
     digest = {"message_id": 77, "date": 0, "chat": {"id": CREATOR_ID, "type": "private"},
               "from": {"id": 1, "is_bot": True, "first_name": "Bot"}, "text": digest_text}
-    with sessions() as s, s.begin():
-        s.add(FaqEntryRow(id="strap", answer="A leather one.", source="handoff"))
-        s.add(FaqExample(id=1, entry_id="strap", question="wombat9931 strap?", source="handoff"))
-        s.add(OutboxMessage(id=10, chat_id=CREATOR_ID, method="text", params={"text": digest_text},
-                            purpose="handoff-digest", status="sent", sent_message_id=77))
-        s.flush()
-        # handoffs as 0009 knew them (the model has columns later migrations add)
-        handoffs = sa.Table("handoffs", sa.MetaData(), autoload_with=s.connection())
-        s.execute(handoffs.insert(), [
+    now = utcnow()
+    maya = {"id": CREATOR_ID, "is_bot": False, "first_name": "Maya"}
+    reply = {"update_id": 5, "message": {"message_id": 90, "date": 0, "from": maya, "text": "#2 This one",
+                                         "chat": {"id": CREATOR_ID, "type": "private"}, "reply_to_message": digest}}
+    press = {"update_id": 6, "callback_query": {"id": "q", "from": maya, "chat_instance": "c", "data": "x",
+                                                "message": digest}}
+    rows: dict[str, list[dict[str, Any]]] = {  # the tables as 0009 knew them (the models have columns added later)
+        "faq_entries": [{"id": "strap", "answer": "A leather one.", "tags": [], "source": "handoff", "active": True,
+                         "created_at": now}],
+        "faq_examples": [{"id": 1, "entry_id": "strap", "question": "wombat9931 strap?", "source": "handoff",
+                          "status": "accepted", "question_hash": "h", "created_at": now}],
+        "outbox": [{"id": 10, "chat_id": CREATOR_ID, "method": "text", "params": {"text": digest_text},
+                    "purpose": "handoff-digest", "status": "sent", "sent_message_id": 77, "attempts": 0,
+                    "next_attempt_at": now, "created_at": now}],
+        "handoffs": [
             {"id": 1, "user_id": XENA, "chat_id": XENA, "question": "wombat9931 strap? ", "reason": "unsure",
-             "status": "answered", "learned_entry_id": "strap", "creator_outbox_id": 10, "created_at": utcnow()},
+             "status": "answered", "learned_entry_id": "strap", "creator_outbox_id": 10, "created_at": now},
             {"id": 2, "user_id": YURI, "chat_id": YURI, "question": "which bag?", "reason": "unsure",
-             "status": "open", "learned_entry_id": None, "creator_outbox_id": 10, "created_at": utcnow()}])
-        maya = {"id": CREATOR_ID, "is_bot": False, "first_name": "Maya"}
-        reply = {"update_id": 5, "message": {"message_id": 90, "date": 0, "from": maya, "text": "#2 This one",
-                                             "chat": {"id": CREATOR_ID, "type": "private"}, "reply_to_message": digest}}
-        press = {"update_id": 6, "callback_query": {"id": "q", "from": maya, "chat_instance": "c", "data": "x",
-                                                    "message": digest}}
-        for raw_id, payload in ((1, reply), (2, press)):
-            s.add(RawUpdate(id=raw_id, update_id=payload["update_id"], dedupe_key=f"k{raw_id}", kind="message",
-                            payload=payload, status="done"))
-            s.add(UpdatePerson(raw_id=raw_id, user_id=CREATOR_ID))
+             "status": "open", "learned_entry_id": None, "creator_outbox_id": 10, "created_at": now}],
+        "raw_updates": [{"id": raw_id, "update_id": payload["update_id"], "dedupe_key": f"k{raw_id}", "chat_key": 0,
+                         "kind": "message", "payload": payload, "status": "done", "attempts": 0, "received_at": now,
+                         "not_before": now} for raw_id, payload in ((1, reply), (2, press))],
+        "update_people": [{"raw_id": 1, "user_id": CREATOR_ID}, {"raw_id": 2, "user_id": CREATOR_ID}],
+    }
+    with engine.begin() as conn:
+        for name, values in rows.items():
+            table = sa.Table(name, sa.MetaData(), autoload_with=conn)
+            conn.execute(table.insert(), values)
     engine.dispose()
 
     upgrade(url)
