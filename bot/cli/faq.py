@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.cli.scope import creator_models, creator_settings, whose
 from bot.config import Settings
 from bot.store.db import migrated_sessions
 
@@ -31,6 +32,11 @@ def tqdm_progress() -> Callable[[str, int, int], None]:
     return progress
 
 
+def _flag(own: Settings) -> str:
+    """The --creator of a command to run next (none for a single-creator config's one creator)."""
+    return f" --creator {own.creator_name}" if whose(own) else ""
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from bot.faq.entries import import_entries
     from nlp.faq_data import FaqFileError, load_faq
@@ -47,28 +53,30 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if problems:  # the bot could never send such an answer: nothing is imported
         print("error: nothing imported:", *problems, sep="\n  ", file=sys.stderr)
         return 2
-    sessions = migrated_sessions(settings.database.url)
+    own, creator_id = creator_settings(args, settings)
+    sessions = migrated_sessions(settings.database.url, creator_id)
     with sessions() as session, session.begin():
         summary = import_entries(session, entries)
-    print(f"imported {summary.entries} answers with {summary.questions} questions "
+    print(f"imported {summary.entries} answers with {summary.questions} questions{whose(own)} "
           f"({summary.new_entries} new answers, {summary.new_questions} new questions); "
-          "run `creatorbot faq train` to use them", file=sys.stderr)
+          f"run `creatorbot faq train{_flag(own)}` to use them", file=sys.stderr)
     return 0
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from bot.faq.model import faq_model_for, train_from_database
 
-    sessions = migrated_sessions(settings.database.url)
-    model = faq_model_for(settings, sessions=sessions)
+    own, creator_id = creator_settings(args, settings)
+    sessions = migrated_sessions(settings.database.url, creator_id)
+    model = faq_model_for(own, models=creator_models(settings, own), sessions=sessions)
     try:
-        version, matcher = train_from_database(model, sessions, settings.faq.target_precision,
-                                               settings.faq.min_margin, tqdm_progress())
+        version, matcher = train_from_database(model, sessions, own.faq.target_precision,
+                                               own.faq.min_margin, tqdm_progress())
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     cal = matcher.calibration
-    print(f"FAQ model {version} saved in {model.root / version} and published: "
+    print(f"FAQ model {version}{whose(own)} saved in {model.root / version} and published: "
           f"{len(matcher.meta.entry_ids)} answers, {matcher.meta.n_examples} questions, "
           f"threshold {cal.threshold:.3f} ({cal.source}), {matcher.meta.train_seconds:.1f} s; "
           "running workers switch to it within seconds", file=sys.stderr)
@@ -79,15 +87,19 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.faq.model import faq_model_for
     from bot.kernel.model_factory import model_factory
 
-    models = model_factory(settings)
-    if args.model:
+    if args.model:  # a model directory: nobody's data is read (the encoders are every creator's)
+        if getattr(args, "creator", None) is not None:
+            creator_settings(args, settings)  # a --creator given anyway is still checked
+        models = model_factory(settings)
         path = Path(args.model)
     else:  # the version the bot answers with
-        live = faq_model_for(settings, models=models, sessions=migrated_sessions(settings.database.url))
+        own, creator_id = creator_settings(args, settings)
+        models = creator_models(settings, own)
+        live = faq_model_for(own, models=models, sessions=migrated_sessions(settings.database.url, creator_id))
         root, name = live.root, live.published()
         if name is None:
-            print(f"error: no trained FAQ model in {root}: run `creatorbot faq train` or pass --model DIR",
-                  file=sys.stderr)
+            print(f"error: no trained FAQ model{whose(own)} in {root}: run `creatorbot faq train{_flag(own)}` or "
+                  "pass --model DIR", file=sys.stderr)
             return 2
         path = root / name
     if not (path / "meta.json").exists():
@@ -114,17 +126,19 @@ def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
     """List learned examples waiting for review; accept or reject them by id."""
     from bot.faq.entries import pending_examples, review_examples
 
-    with migrated_sessions(settings.database.url)() as session, session.begin():
+    own, creator_id = creator_settings(args, settings)
+    with migrated_sessions(settings.database.url, creator_id)() as session, session.begin():
         if args.accept or args.reject:
             accepted, rejected = review_examples(session, args.accept or [], args.reject or [])
-            print(f"accepted {accepted}, rejected {rejected}; `creatorbot faq train` uses the accepted ones",
-                  file=sys.stderr)
+            print(f"accepted {accepted}, rejected {rejected}{whose(own)}; `creatorbot faq train{_flag(own)}` uses "
+                  "the accepted ones", file=sys.stderr)
             return 0
         rows = pending_examples(session)
         for example, answer in rows:
             print(json.dumps({"id": example.id, "question": example.question, "answer": answer},
                              ensure_ascii=False))
-        print(f"{len(rows)} example(s) wait for review: --accept ID ... / --reject ID ...", file=sys.stderr)
+        print(f"{len(rows)} example(s){whose(own)} wait for review: --accept ID ... / --reject ID ...",
+              file=sys.stderr)
     return 0
 
 

@@ -12,8 +12,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot import texts
+from bot.cli.creators import add_creator_commands
 from bot.cli.faq import add_faq_commands
 from bot.cli.reports import add_report_commands
+from bot.cli.scope import CREATOR_HELP
 from bot.cli.sentiment import add_sentiment_commands
 from bot.cli.topics import add_topic_commands
 from bot.config import (
@@ -25,6 +27,7 @@ from bot.config import (
     generate_webhook_secret,
     load_settings,
 )
+from bot.store.creators import UnknownCreator
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -142,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="creatorbot", description="A self-hosted Telegram assistant for a creator's channel.")
     parser.add_argument("--config", metavar="PATH", help="TOML config (default: embedded defaults)")
+    parser.add_argument("--creator", metavar="NAME",
+                        help=CREATOR_HELP + "; for faq, topics, sentiment, report and export")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -169,15 +174,27 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
     up.set_defaults(func=cmd_db_upgrade)
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def config_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
                        help="TOML config (default: embedded defaults)")
 
+    def common(p: argparse.ArgumentParser) -> None:
+        """--config and --creator, after the sub-command too: commands on one creator's data."""
+        config_option(p)
+        p.add_argument("--creator", metavar="NAME", default=argparse.SUPPRESS, help=CREATOR_HELP)
+        p.set_defaults(takes_creator=True)
+
+    add_creator_commands(sub, config_option)
     add_faq_commands(sub, common)
     add_topic_commands(sub, common)
     add_sentiment_commands(sub, common)
     add_report_commands(sub, common)
     return parser
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    action = next((getattr(args, key) for key in ("db_command", "creators_command") if getattr(args, key, None)), "")
+    return f"{args.command} {action}".strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -193,13 +210,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.creator is not None and not getattr(args, "takes_creator", False):
+        print(f"error: --creator is not for `{_command_name(args)}`: it is for faq, topics, sentiment, report and "
+              "export (`run` serves every active creator; `creators` commands name the creator themselves)",
+              file=sys.stderr)
+        return 2
     try:
         settings = _settings(args)
         return int(args.func(args, settings))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, UnknownCreator) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli.scope import creator_settings, whose
 from bot.config import Settings
 
 
@@ -17,10 +18,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store.db import migrated_sessions
     from bot.store.models import utcnow
 
-    with migrated_sessions(settings.database.url)() as session:
-        report = build_report(session, settings, args.period, utcnow())
+    own, creator_id = creator_settings(args, settings)
+    with migrated_sessions(settings.database.url, creator_id)() as session:
+        report = build_report(session, own, args.period, utcnow())
     if args.out:
-        Path(args.out).write_bytes(render_chart(report, settings.tz))
+        Path(args.out).write_bytes(render_chart(report, own.tz))
         print(f"chart written to {args.out}", file=sys.stderr)
     if args.format == "json":
         json.dump(report.as_json(), sys.stdout, ensure_ascii=False, indent=1)
@@ -28,7 +30,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     else:
         import re
 
-        print(re.sub(r"</?[a-z]+>", "", render_text(report, settings.tz)).replace("&lt;", "<")
+        print(re.sub(r"</?[a-z]+>", "", render_text(report, own.tz)).replace("&lt;", "<")
               .replace("&gt;", ">").replace("&amp;", "&"))
     return 0
 
@@ -37,9 +39,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.kernel.export import write_export
     from bot.store.db import migrated_sessions
 
-    with migrated_sessions(settings.database.url)() as session:
+    own, creator_id = creator_settings(args, settings)
+    with migrated_sessions(settings.database.url, creator_id)() as session:
         paths = write_export(session, Path(args.out))
-    print(f"wrote {len(paths)} files to {args.out}", file=sys.stderr)
+    print(f"wrote {len(paths)} files{whose(own)} to {args.out}", file=sys.stderr)
     return 0
 
 

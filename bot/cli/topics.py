@@ -128,6 +128,10 @@ def suggest(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
 
 def cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "creator", None) is not None:  # it reads only the CSV files: a creator is optional
+        from bot.cli.scope import creator_settings
+
+        settings, _ = creator_settings(args, settings)
     try:
         result = suggest(args, settings)
     except (CsvError, FileNotFoundError) as exc:
