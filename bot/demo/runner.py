@@ -1,7 +1,12 @@
-"""`creatorbot demo`: the real bot against the local sandbox, with a scripted channel.
+"""`creatorbot demo`: the real bot against the local sandbox, with scripted channels.
 
-No token and no network: a sandbox Bot API on 127.0.0.1, the real runtime polling it, a scripted
-creator, channel and followers. Prints a transcript and a summary of what was stored.
+No token and no network: a sandbox Bot API on 127.0.0.1 serving two bots, and one process serving two
+creators through them (`create_deployment`, what `creatorbot run` starts: a runtime each, the models
+shared): Maya, a photographer (the creator named "default": her data in data_dir, her dashboard at
+/dashboard/), and Luca, a home cook ("luca": his data in <data_dir>/creators/luca, his dashboard at
+/luca/dashboard/), each with their own bot, channel, FAQ and followers. Maya's part is the long one (eight
+weeks of history, every feature); Luca's is short (his FAQ, a handoff, a follower of both). Prints a
+transcript, which says which bot answered, and a summary of what was stored for each creator.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,8 +23,8 @@ from typing import Any, TextIO
 from sqlalchemy import select
 
 from bot import texts
-from bot.app import create_runtime
-from bot.config import Settings, parse_settings
+from bot.app import create_deployment
+from bot.config import DEFAULT_CREATOR, Settings, parse_settings
 from bot.demo.history import (
     TIMEZONE,
     WEEKS,
@@ -28,33 +34,77 @@ from bot.demo.history import (
     store_last_plan,
 )
 from bot.kernel.model_factory import model_factory
-from bot.kernel.stats import stored_counts, work_pending
+from bot.kernel.stats import faq_entry_count, stored_counts, work_pending
 from bot.reports.chart import render_chart
 from bot.reports.report import build_report
 from bot.runtime import BotRuntime
+from bot.runtime.deployment import Deployment
 from botapi_sandbox.server import BotApiSandbox
 from nlp.model_factory import ModelFactory
 
-CREATOR_ID = 9001
+CREATOR_ID = 9001  # Maya's Telegram account
+MAYA = DEFAULT_CREATOR  # Maya's name in the config: the paths of a single-creator deployment (/dashboard/, data_dir)
+COOK = "luca"  # Luca's: his data folder creators/luca, his dashboard /luca/dashboard/
+COOK_ID = 9002  # Luca's Telegram account
+COOK_TOKEN = "222222:SANDBOX-LUCA"  # his bot, served by the same sandbox (another token on the same port)
+COOK_BOT_ID, COOK_CHANNEL_ID, COOK_GROUP_ID = 222222, -1002000000001, -1002000000002
 DEMO_DATA = Path(__file__).resolve().parents[1] / "demo_data"  # bot/demo_data (packaged with the bot)
 SAMPLE_FAQ = DEMO_DATA / "faq.yaml"
 SAMPLE_FAQ_ZH = DEMO_DATA / "faq_zh.yaml"
+SAMPLE_FAQ_COOK = DEMO_DATA / "faq_cook.yaml"
 DEMO_APPLICATION_ID = 0x43424430  # "CBD0" in the SQLite header: this file is a demo database
 UNANSWERED = "Is there a student discount code?"
 CREATOR_REPLY = "Yes! Students get 20 % off everything in the shop with the code STUDENT20."
+# Luca's part: what his followers ask him, the question his FAQ cannot answer and his reply to it
+COOK_QUESTIONS = ((201, "Omar", "How long do you let the pizza dough rise?"),
+                  (202, "Priya", "Do you put cream in your carbonara?"))
+COOK_UNANSWERED = "Could you cater my sister's wedding in September?"
+COOK_REPLY = ("Thank you for thinking of me! I don't do catering, but bring your sister to a Saturday class "
+              "and we'll cook the wedding menu together.")
+# Ana follows both creators and asks each a question
+ANA_TO_MAYA = "Do you ship your prints abroad?"
+ANA_TO_COOK = "Which olive oil do you cook with?"
 
 
-def demo_settings(sandbox: BotApiSandbox, db_url: str, data_dir: str, dashboard_url: str = "") -> Settings:
+def add_cook_bot(sandbox: BotApiSandbox) -> BotApiSandbox:
+    """Luca's bot, channel and discussion group, on the sandbox server that serves Maya's."""
+    cook = sandbox.add_bot(COOK_TOKEN, bot_id=COOK_BOT_ID, channel_id=COOK_CHANNEL_ID, group_id=COOK_GROUP_ID,
+                           username="lucas_kitchen_bot", first_name="Luca's Kitchen")
+    cook.channel["title"], cook.group["title"] = "Luca's Kitchen", "Luca's Kitchen Chat"
+    return cook
+
+
+def demo_settings(sandbox: BotApiSandbox, cook: BotApiSandbox, db_url: str, data_dir: str,
+                  dashboard_url: str = "") -> Settings:
+    """Two [[creators]] in one config, each with their own bot, Telegram account and channel; the rest
+    (database, data folder, schedule, sentiment, dashboard) is the top-level tables, shared."""
     return parse_settings({
-        "telegram": {"token": sandbox.token, "base_url": sandbox.root_url, "poll_timeout": 1},
-        "creator": {"user_ids": [CREATOR_ID]},
-        "channel": {"id": sandbox.channel["id"], "discussion_group_id": sandbox.group["id"]},
+        "telegram": {"base_url": sandbox.root_url, "poll_timeout": 1},
         "database": {"url": db_url},
         "paths": {"data_dir": data_dir},
         "sentiment": {"min_comments": 6},
         "schedule": {"timezone": TIMEZONE},
         "web": {"public_url": dashboard_url},
+        "creators": [
+            {"name": MAYA, "token": sandbox.token, "user_ids": [CREATOR_ID],
+             "channel": {"id": sandbox.channel["id"], "discussion_group_id": sandbox.group["id"]}},
+            {"name": COOK, "token": cook.token, "user_ids": [COOK_ID],
+             "channel": {"id": cook.channel["id"], "discussion_group_id": cook.group["id"]}},
+        ],
     }, "<demo>", env={})
+
+
+def creator_settings(settings: Settings, name: str) -> Settings:
+    return settings.for_creator(settings.creator_spec(name))
+
+
+def served(deployment: Deployment, name: str) -> BotRuntime:
+    """The runtime of the creator `name` in `deployment`; RuntimeError saying why when it is not served."""
+    for creator_id, runtime in deployment.runtimes.items():
+        if deployment.names.get(creator_id) == name:
+            return runtime
+    reasons = [d.reason for cid, d in deployment.down.items()]
+    raise RuntimeError(f"the demo's creator {name!r} did not start: {'; '.join(reasons) or 'not served'}")
 
 
 class DemoDbRefused(ValueError):
@@ -91,22 +141,41 @@ def fresh_demo_db(path: Path) -> None:
         conn.close()
 
 
-class Transcript:
-    """Prints scripted events and the bot's replies in order."""
+@dataclass
+class Lane:
+    """One creator's bot as the transcript shows it: its replies are printed as "<label> → <chat>: ..."."""
 
-    def __init__(self, sandbox: BotApiSandbox, runtime: BotRuntime, out: TextIO) -> None:
+    sandbox: BotApiSandbox
+    runtime: BotRuntime
+    label: str = "bot"
+    business: str = "as Maya in her own chat (Business)"  # how its answers in the creator's own chats read
+
+
+class Transcript:
+    """Prints scripted events and the bots' replies in order, each reply with the bot that sent it.
+
+    `sandbox` and `runtime`: the first bot (Maya's); `add` another creator's."""
+
+    def __init__(self, sandbox: BotApiSandbox, runtime: BotRuntime, out: TextIO, label: str = "bot") -> None:
         self.sandbox = sandbox
         self.runtime = runtime
         self.out = out
+        self.lanes = [Lane(sandbox, runtime, label)]
         self._seen: dict[Any, int] = {}
         self.names: dict[int, str] = {}
+
+    def add(self, sandbox: BotApiSandbox, runtime: BotRuntime, label: str, business: str) -> None:
+        self.lanes.append(Lane(sandbox, runtime, label, business))
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
 
     def busy(self) -> bool:
-        with self.runtime.services.sessions() as s:
-            return work_pending(s) or self.sandbox.pending_count > 0
+        for lane in self.lanes:
+            with lane.runtime.services.sessions() as s:
+                if work_pending(s) or lane.sandbox.pending_count > 0:
+                    return True
+        return False
 
     async def settle(self, timeout: float = 60.0) -> None:
         """Wait until every update is handled and every reply sent, then print the replies."""
@@ -114,11 +183,16 @@ class Transcript:
         await asyncio.sleep(0.2)
         while time.monotonic() < deadline and await asyncio.to_thread(self.busy):
             await asyncio.sleep(0.1)
-        dm_chat = (self.sandbox.direct_messages or {}).get("id")
-        inboxes = [(chat_id, messages, "bot") for chat_id, messages in self.sandbox.sent.items()]
-        inboxes += [(chat_id, messages, "business") for chat_id, messages in self.sandbox.business_sent.items()]
+        for n, lane in enumerate(self.lanes):
+            self._print_replies(n, lane)
+
+    def _print_replies(self, n: int, lane: Lane) -> None:
+        sandbox = lane.sandbox
+        dm_chat = (sandbox.direct_messages or {}).get("id")
+        inboxes = [(chat_id, messages, "bot") for chat_id, messages in sandbox.sent.items()]
+        inboxes += [(chat_id, messages, "business") for chat_id, messages in sandbox.business_sent.items()]
         for chat_id, messages, via in inboxes:
-            key = chat_id if via == "bot" else ("business", chat_id)
+            key = (n, chat_id) if via == "bot" else (n, "business", chat_id)
             start = self._seen.get(key, 0)
             for msg in messages[start:]:
                 who = self.names.get(chat_id, str(chat_id))
@@ -126,11 +200,11 @@ class Transcript:
                     topic = msg.get("direct_messages_topic", {})
                     who = f"{self.names.get(topic.get('user', {}).get('id'), '?')} (channel direct messages)"
                 elif via == "business":
-                    who = f"{who}, as Maya in her own chat (Business)"
+                    who = f"{who}, {lane.business}"
                 body = msg.get("text") or f"[{'photo' if 'photo' in msg else 'file'}] {msg.get('caption', '')}"
                 buttons = msg.get("reply_markup", {}).get("inline_keyboard")
                 extra = "  " + " ".join(f"[{b['text']}]" for row in buttons for b in row) if buttons else ""
-                self.say(f"    bot → {who}: " + body.replace("\n", "\n        ") + extra)
+                self.say(f"    {lane.label} → {who}: " + body.replace("\n", "\n        ") + extra)
             self._seen[key] = len(messages)
 
 
@@ -156,10 +230,11 @@ async def catch_up(sandbox: BotApiSandbox, t: Transcript, every: float = 5.0) ->
 
 
 
-async def creator_sees(sandbox: BotApiSandbox, seen: Callable[[str], bool], timeout: float) -> None:
+async def creator_sees(sandbox: BotApiSandbox, seen: Callable[[str], bool], timeout: float,
+                       creator_id: int = CREATOR_ID) -> None:
     """Wait (up to `timeout` s) until a message to the creator passes `seen` (jobs and model work take a while)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not any(seen(x) for x in sandbox.texts_to(CREATOR_ID)):
+    while time.monotonic() < deadline and not any(seen(x) for x in sandbox.texts_to(creator_id)):
         await asyncio.sleep(0.2)
 
 async def play_history_backlog(sandbox: BotApiSandbox, t: Transcript, history: History) -> None:
@@ -458,11 +533,76 @@ async def play_creator(sandbox: BotApiSandbox, t: Transcript) -> None:
         await t.settle()
 
 
-class BrowserSandbox:
-    """`demo --serve`: the chat page and the creator's dashboard on one local HTTP port."""
+async def play_cook(cook: BotApiSandbox, t: Transcript) -> None:
+    """The second creator in the same process: Luca's bot answers his followers from his own FAQ, records his
+    own channel and hands a question it cannot answer to Luca, whose reply it relays."""
+    luca = cook.user(COOK_ID, "Luca", "luca_cooks", language_code="it")
+    t.names[COOK_ID] = "Luca (creator)"
+    t.names[cook.group["id"]] = "Luca's comments"
+    followers = {uid: cook.user(uid, name) for uid, name, _ in COOK_QUESTIONS}
+    for uid, user in followers.items():
+        t.names[uid] = user["first_name"]
+    omar, priya = followers[201], followers[202]
+    t.say("== A second creator in the same process: Luca, a home cook ==")
+    t.say(f"  Luca Bianchi cooks at home in Rome. His own bot (@{cook.bot_user['username']}), his own channel "
+          f"({cook.channel['title']}) and his own FAQ, trained on the encoders Maya's bot uses")
+    post, forward = cook.channel_post("Sunday ragù, the slow way: four hours on the lowest flame #recipes")
+    t.say("  Luca's channel post: Sunday ragù, the slow way: four hours on the lowest flame #recipes")
+    cook.member(omar, joined=True)
+    cook.comment(forward, omar, "Making this tomorrow, thank you!")
+    cook.reactions(post, {"👍": 8, "❤": 3})
+    t.say("  Omar joins Luca's channel and comments: Making this tomorrow, thank you!")
+    await t.settle()
+    for uid, name, question in COOK_QUESTIONS:
+        cook.send_private(followers[uid], question)
+        t.say(f"  {name}, to Luca's bot: {question}")
+        await t.settle()
+    t.say("== A question Luca's FAQ cannot answer is handed to Luca ==")
+    cook.send_private(priya, COOK_UNANSWERED)
+    t.say(f"  Priya, to Luca's bot: {COOK_UNANSWERED}")
+    await t.settle()
+    note = next((m for m in reversed(cook.sent.get(COOK_ID, [])) if COOK_UNANSWERED in m.get("text", "")), None)
+    if note is None:
+        t.say("  (Luca's bot answered it instead of handing off)")
+        return
+    cook.send_private(luca, COOK_REPLY, reply_to=note)
+    t.say(f"  Luca replies to the handoff: {COOK_REPLY}")
+    await t.settle()
 
-    def __init__(self, sandbox: BotApiSandbox, port: int) -> None:
+
+async def play_both(sandbox: BotApiSandbox, cook: BotApiSandbox, t: Transcript) -> None:
+    """Ana follows both creators: one person, two bots, each answering from its own creator's FAQ."""
+    ana_at_maya = sandbox.users.get(101) or sandbox.user(101, "Ana", "ana_travels")
+    ana_at_luca = cook.user(101, "Ana", "ana_travels")
+    t.names[101] = "Ana"
+    t.say("== Ana follows both creators ==")
+    sandbox.send_private(ana_at_maya, ANA_TO_MAYA)
+    t.say(f"  Ana, to Maya's bot: {ANA_TO_MAYA}")
+    cook.send_private(ana_at_luca, ANA_TO_COOK)
+    t.say(f"  Ana, to Luca's bot: {ANA_TO_COOK}")
+    await t.settle()
+
+
+def say_stored(t: Transcript, creators: list[tuple[str, str, BotRuntime, BotApiSandbox]]) -> None:
+    """What was stored, creator by creator: (person, name in the config, runtime, their bot on the sandbox)."""
+    t.say("== Stored ==")
+    for person, name, runtime, bot in creators:
+        with runtime.services.sessions() as session:
+            counts = stored_counts(session)
+            entries = faq_entry_count(session)
+        t.say(f"  {person} (creator \"{name}\", @{bot.bot_user['username']}, data folder {runtime.settings.data_dir}):")
+        t.say(f"    faq entries: {entries}")
+        for key, value in counts.as_dict().items():
+            t.say(f"    {key}: {value}")
+
+
+class BrowserSandbox:
+    """`demo --serve`: the chat page and each creator's dashboard on one local HTTP port. `cook`: Luca's bot
+    on the same sandbox (the chat page's creator picker offers both)."""
+
+    def __init__(self, sandbox: BotApiSandbox, port: int, cook: BotApiSandbox | None = None) -> None:
         self.sandbox = sandbox
+        self.cook = cook
         self.port = port
         self.runner: Any = None
 
@@ -475,18 +615,34 @@ class BrowserSandbox:
             self.port = sock.getsockname()[1]
         return f"http://127.0.0.1:{self.port}/dashboard/"
 
-    async def start(self, runtime: BotRuntime) -> str:
-        """Serve the chat page and the dashboard; returns the base URL."""
+    async def start(self, runtime: BotRuntime | Deployment) -> str:
+        """Serve the chat page and the dashboard of `runtime`, or of every creator a deployment serves (the
+        one named "default" at /dashboard/, the others at /<name>/dashboard/); returns the base URL."""
         from aiohttp import web
 
-        from bot.demo.sandbox_chat import loopback_host, make_sandbox_chat_app
+        from bot.demo.sandbox_chat import ChatBot, loopback_host, make_sandbox_chat_app
+        from bot.store.creators import DEFAULT_NAME
         from bot.web.app import make_dashboard_app
 
         people = [self.sandbox.users[i] for i in (101, 102, 103, 104, 105, 106, 111, CREATOR_ID)
                   if i in self.sandbox.users]
         root = web.Application(middlewares=[loopback_host])  # the dashboard too: no DNS rebinding
-        root.add_subapp("/dashboard/", make_dashboard_app(runtime.services))
-        root.add_subapp("/sandbox/", make_sandbox_chat_app(self.sandbox, people, {CREATOR_ID}))
+        if isinstance(runtime, Deployment):
+            for creator_id, one in sorted(runtime.runtimes.items()):
+                name = runtime.names[creator_id]
+                prefix = "" if name == DEFAULT_NAME else f"/{name}"
+                root.add_subapp(f"{prefix}/dashboard/", make_dashboard_app(one.services))
+        else:
+            root.add_subapp("/dashboard/", make_dashboard_app(runtime.services))
+        more = []
+        if self.cook is not None:
+            cook_people = [self.cook.users[i] for i in (101, *(uid for uid, _, _ in COOK_QUESTIONS), COOK_ID)
+                           if i in self.cook.users]
+            more.append(ChatBot(COOK, "Luca (cook)", self.cook, cook_people, frozenset({COOK_ID}),
+                                f"/{COOK}/dashboard/"))
+        title = "Maya (photographer)" if self.cook is not None else ""
+        root.add_subapp("/sandbox/", make_sandbox_chat_app(self.sandbox, people, {CREATOR_ID}, title=title,
+                                                           more=more))
 
         async def home(request: web.Request) -> web.Response:
             raise web.HTTPFound("/sandbox/")
@@ -497,16 +653,23 @@ class BrowserSandbox:
         await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
         return f"http://127.0.0.1:{self.port}"
 
-    async def serve(self, runtime: BotRuntime, t: Transcript) -> None:
+    async def serve(self, runtime: BotRuntime | Deployment, t: Transcript) -> None:
         """Serve until Ctrl-C."""
         import signal
 
         base = await self.start(runtime)
         t.say("== Try it in a browser ==")
-        t.say(f"  chat with the bot (as a follower or as the creator): {base}/sandbox/")
+        if self.cook is not None:
+            t.say(f"  chat with the bots (pick a creator, then a follower or the creator): {base}/sandbox/")
+        else:
+            t.say(f"  chat with the bot (as a follower or as the creator): {base}/sandbox/")
         t.say(f"  as a follower, write to the channel's direct messages: {base}/sandbox/?as=104&to=channel")
         t.say(f"  as a follower, write to Maya's own account (drafts reach Maya): {base}/sandbox/?as=105&to=business")
         t.say(f"  the creator's dashboard (signed in as Maya): {base}/sandbox/open?user_id={CREATOR_ID}&url=/dashboard/")
+        if self.cook is not None:
+            t.say(f"  chat with Luca's bot (as Ana, Omar, Priya or Luca): {base}/sandbox/?bot={COOK}")
+            t.say(f"  Luca's dashboard (signed in as Luca): "
+                  f"{base}/sandbox/open?bot={COOK}&user_id={COOK_ID}&url=/{COOK}/dashboard/")
         t.say("  Ctrl-C stops.")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -518,6 +681,19 @@ class BrowserSandbox:
     async def stop(self) -> None:
         if self.runner is not None:
             await self.runner.cleanup()
+
+
+def prepare_cook_faq(settings: Settings, out: TextIO, models: ModelFactory) -> None:
+    """Import Luca's FAQ and train his first model version, on the encoders Maya's was trained on."""
+    from bot.faq.training import import_and_train
+    from nlp.faq_data import load_faq
+
+    entries = load_faq(SAMPLE_FAQ_COOK)
+    print(f"== Training Luca's FAQ model on the {len(entries)} answers of his own FAQ (English; the same "
+          "encoders, loaded once for both creators) ==", file=out, flush=True)
+    version, matcher = import_and_train(settings, entries, models=models)
+    print(f"  {version}: threshold {matcher.calibration.threshold:.2f}, "
+          f"{matcher.meta.train_seconds:.1f} s", file=out, flush=True)
 
 
 def prepare_faq(settings: Settings, out: TextIO, models: ModelFactory) -> None:
@@ -534,7 +710,7 @@ def prepare_faq(settings: Settings, out: TextIO, models: ModelFactory) -> None:
 
 
 async def run_demo(db_path: str | None, out: TextIO, serve: bool = False, port: int = 0) -> int:
-    """Play the scripted channel; with `serve`, keep running with the browser sandbox on `port`."""
+    """Play the scripted channels; with `serve`, keep running with the browser sandbox on `port`."""
     db_file = Path(db_path).absolute() if db_path else None
     if db_file is not None:
         fresh_demo_db(db_file)  # before anything starts: a file that is not a demo database is refused
@@ -544,44 +720,59 @@ async def run_demo(db_path: str | None, out: TextIO, serve: bool = False, port: 
         fresh_demo_db(db_file)
     sandbox = BotApiSandbox()
     await sandbox.start()
-    site = BrowserSandbox(sandbox, port) if serve else None
+    cook = add_cook_bot(sandbox)  # a second bot on the same sandbox server
+    site = BrowserSandbox(sandbox, port, cook) if serve else None
     dashboard_url = await site.bind() if site else ""
-    settings = demo_settings(sandbox, f"sqlite:///{db_file}", str(workdir / "data"), dashboard_url)
+    settings = demo_settings(sandbox, cook, f"sqlite:///{db_file}", str(workdir / "data"), dashboard_url)
+    maya_settings, luca_settings = creator_settings(settings, MAYA), creator_settings(settings, COOK)
     models = model_factory(settings)  # the bot's models, built the one way the CLI and benchmarks build them
-    prepare_faq(settings, out, models)
-    history = play_history(sandbox, datetime.now(UTC), settings.tz)
-    runtime = create_runtime(settings, models=models)
-    await runtime.start()
-    t = Transcript(sandbox, runtime, out)
+    prepare_faq(maya_settings, out, models)
+    prepare_cook_faq(luca_settings, out, models)
+    history = play_history(sandbox, datetime.now(UTC), maya_settings.tz)
+    deployment = create_deployment(settings, models=models, env={})  # one process, every creator of the config
+    await deployment.start()
     try:
+        maya, luca = served(deployment, MAYA), served(deployment, COOK)
+    except RuntimeError as exc:
+        print(f"  {exc}", file=out, flush=True)
+        await deployment.stop()
+        await sandbox.stop()
+        return 1
+    t = Transcript(sandbox, maya, out, label="Maya's bot")
+    t.add(cook, luca, "Luca's bot", "as Luca in his own chat (Business)")
+    try:
+        t.say("== One process, two creators, each with a bot of their own ==")
+        t.say(f"  Maya, a travel and landscape photographer: @{sandbox.bot_user['username']}, "
+              f"channel “{sandbox.channel['title']}”")
+        t.say(f"  Luca, a home cook: @{cook.bot_user['username']}, channel “{cook.channel['title']}”")
         await play_history_backlog(sandbox, t, history)
         channel = await play_channel(sandbox, t)
         await play_followers(sandbox, t, channel["users"])
         await play_faq(sandbox, t, channel["users"])
         await play_inboxes(sandbox, t)
-        await play_sentiment(sandbox, t, runtime)
-        await play_topics(sandbox, t, runtime)
+        await play_sentiment(sandbox, t, maya)
+        await play_topics(sandbox, t, maya)
         await play_asks(sandbox, t)
         await play_plan(sandbox, t)
         await play_creator(sandbox, t)
-        with runtime.services.sessions() as session:
-            counts = stored_counts(session)
-            report = build_report(session, settings, "week", datetime.now(UTC))
+        await play_cook(cook, t)
+        await play_both(sandbox, cook, t)
+        with maya.services.sessions() as session:
+            report = build_report(session, maya.settings, "week", datetime.now(UTC))
         chart = db_file.with_name("report-week.png")
-        chart.write_bytes(render_chart(report, settings.tz))
-        t.say("== Stored ==")
-        for key, value in counts.as_dict().items():
-            t.say(f"  {key}: {value}")
-        t.say(f"  database: {db_file}")
-        t.say(f"  weekly report chart: {chart}")
+        chart.write_bytes(render_chart(report, maya.settings.tz))
+        say_stored(t, [("Maya", MAYA, maya, sandbox), ("Luca", COOK, luca, cook)])
+        t.say(f"  database (both creators, every row tagged with its creator): {db_file}")
+        t.say(f"  Maya's weekly report chart: {chart}")
         if site is not None:
-            await site.serve(runtime, t)
+            await site.serve(deployment, t)
     finally:
         if site is not None:
             await site.stop()
-        await runtime.stop()
+        await deployment.stop()
         await sandbox.stop()
-    if sandbox.unimplemented:
-        t.say(f"  sandbox saw unimplemented methods: {sandbox.unimplemented}")
+    unimplemented = [m for bot in sandbox.hub_bots for m in bot.unimplemented]
+    if unimplemented:
+        t.say(f"  sandbox saw unimplemented methods: {unimplemented}")
         return 1
     return 0

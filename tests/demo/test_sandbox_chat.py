@@ -81,6 +81,44 @@ async def test_open_signs_in_to_a_local_path(chat: Client) -> None:
     assert resp.headers["Location"].startswith("/dashboard/?x=1#tgWebAppData=")
 
 
+async def test_the_creator_picker_sends_to_the_picked_bot_and_signs_with_its_token(sandbox: BotApiSandbox) -> None:
+    from urllib.parse import unquote
+
+    from bot.demo.sandbox_chat import ChatBot
+    from bot.web.auth import AuthError, validate_init_data
+
+    cook = sandbox.add_bot("222222:COOK", bot_id=222222, channel_id=-1002000000001, group_id=-1002000000002)
+    maya, luca = sandbox.user(CREATOR_ID, "Maya"), cook.user(9002, "Luca")
+    ana_at_luca = cook.user(101, "Ana")
+    root = web.Application()
+    root.add_subapp("/sandbox/", make_sandbox_chat_app(sandbox, [maya], {CREATOR_ID}, title="Maya (photographer)", more=[
+        ChatBot("luca", "Luca (cook)", cook, [ana_at_luca, luca], frozenset({9002}), "/luca/dashboard/")]))
+    async with TestClient(TestServer(root, host="127.0.0.1")) as client:
+        bots = await (await client.get("/sandbox/api/bots")).json()
+        assert [(b["key"], b["title"], b["creator_id"], b["dashboard"]) for b in bots] == [
+            ("default", "Maya (photographer)", CREATOR_ID, "/dashboard/"),
+            ("luca", "Luca (cook)", 9002, "/luca/dashboard/")]
+        ok = await client.post("/sandbox/api/send", json={"bot": "luca", "user_id": 101, "text": "Which flour?"})
+        assert ok.status == 200, await ok.text()
+        assert [m["text"] for m in cook.received[101]] == ["Which flour?"] and 101 not in sandbox.received
+        chat = await (await client.get("/sandbox/api/chat/101?bot=luca")).json()
+        assert [m["text"] for m in chat] == ["Which flour?"]
+        # Ana is nobody at Maya's bot, and an unknown bot is nobody's
+        assert (await client.get("/sandbox/api/chat/101")).status == 404
+        assert (await client.post("/sandbox/api/send", json={"bot": "nobody", "user_id": 101, "text": "x"})).status == 404
+        # the channel's direct messages and the creator's own account: only where the creator has them
+        for to in ("channel", "business"):
+            resp = await client.post("/sandbox/api/send", json={"bot": "luca", "user_id": 101, "text": "x", "to": to})
+            assert resp.status == 400, to
+        resp = await client.get("/sandbox/open", params={"bot": "luca", "user_id": "9002", "url": "/luca/dashboard/"},
+                                allow_redirects=False)
+        assert resp.status == 302 and resp.headers["Location"].startswith("/luca/dashboard/#tgWebAppData=")
+        init = unquote(resp.headers["Location"].split("#tgWebAppData=", 1)[1].split("&tgWebAppPlatform", 1)[0])
+        assert validate_init_data(init, cook.token, 60).id == 9002  # signed with Luca's bot's token
+        with pytest.raises(AuthError):
+            validate_init_data(init, sandbox.token, 60)  # not Maya's
+
+
 async def test_the_chat_page_is_served(chat: Client) -> None:
     resp = await chat.get("/sandbox/")
     assert resp.status == 200 and "<html" in (await resp.text()).lower()
