@@ -122,7 +122,9 @@ def _test_only_factory(env_name: str) -> Any:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import create_deployment
+    from bot.runtime.shared import limit_malloc_arenas
 
+    limit_malloc_arenas()  # before any thread starts
     deployment = create_deployment(settings, encoder_factory=_test_only_factory(TEST_ENCODER_ENV),
                                    classifier_factory=_test_only_factory(TEST_CLASSIFIER_ENV),
                                    extend=_test_only_factory(TEST_FEATURE_ENV))
