@@ -29,16 +29,17 @@ from telegram.ext import Application
 
 from bot.kernel.services import Services
 from bot.kernel.unit import UpdateState, current_update
-from bot.kernel.waiting import wait_event
+from bot.kernel.waiting import IdlePolls, wait_event
 from bot.runtime.health import Metrics
 from bot.store.failures import is_transient
 from bot.store.models import RawUpdate
 from bot.store.queue import DEAD, DONE
-from bot.store.updates import SKIPPED, UPDATES, claim_updates, finish_update
+from bot.store.updates import SKIPPED, UPDATES, claim_updates, finish_update, has_pending
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+IDLE_CAP = 4.0  # seconds an idle processor waits at most between polls (an update stored here wakes it at once)
 
 
 class LostClaim(Exception):
@@ -72,21 +73,27 @@ class Processor:
         with self.services.sessions() as session, session.begin():
             return claim_updates(session, self.worker, self.lease)
 
+    def _waiting(self) -> bool:
+        with self.services.sessions() as session:
+            return has_pending(session)
+
     def _release(self, ids: list[int] | None = None) -> None:
         with self.services.sessions() as session, session.begin():
             UPDATES.release(session, self.worker, ids)
 
     async def run(self) -> None:
         await asyncio.to_thread(self._release)  # what an earlier run of this worker left claimed
+        idle = IdlePolls(0.5, IDLE_CAP)
         try:
             while True:
                 self._wake.clear()
                 self.heartbeat()
                 batch = await asyncio.to_thread(self._claim)
                 if batch:
+                    idle.next(True, True)
                     await self.handle_batch(batch)
                 else:
-                    await wait_event(self._wake, 0.5)
+                    await wait_event(self._wake, idle.next(False, await asyncio.to_thread(self._waiting)))
         finally:
             try:
                 await asyncio.shield(asyncio.to_thread(self._release))

@@ -36,7 +36,7 @@ from telegram.warnings import PTBUserWarning
 from bot.config import LimitsConfig
 from bot.kernel.outbox import FORGETME_PURPOSE, inbox_of
 from bot.kernel.registry import Undeliverable
-from bot.kernel.waiting import wait_event
+from bot.kernel.waiting import IdlePolls, wait_event
 from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
 from bot.runtime.health import Metrics
 from bot.store.failures import is_transient
@@ -45,6 +45,7 @@ from bot.store.outbox_queue import (
     OUTBOX,
     claim_outbox,
     delete_sent,
+    has_pending,
     mark_sent,
     move_chat,
     pace_chat,
@@ -58,6 +59,7 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUser
 # Slots are spaced a little wider than 1/limit, so jitter between processes (a send that leaves a
 # little after its slot) never packs more than `limit` sends into a second.
 SAFETY = 1.1
+IDLE_CAP = 2.0  # seconds an idle sender waits at most between polls (a local commit wakes it at once)
 RECORD_PATIENCE = 60.0  # seconds a sent message's record waits for the database to come back
 
 
@@ -133,11 +135,14 @@ class OutboxSender:
             async with bot:
                 self.bot = bot
                 self._transaction(lambda s: OUTBOX.release(s, self.worker))
+                idle = IdlePolls(0.25, IDLE_CAP)
                 while not self._stop.is_set():
                     self._wake.clear()
                     self.heartbeat()
-                    if not await self.send_due():
-                        await wait_event(self._wake, 0.25)
+                    if await self.send_due():
+                        idle.next(True, True)
+                    else:
+                        await wait_event(self._wake, idle.next(False, self._transaction(has_pending)))
         finally:
             self._loop = self._wake = None
             with suppress(Exception):

@@ -100,3 +100,8 @@ def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> int:
 
 def outbox_depth(session: Session) -> dict[str, int]:
     return OUTBOX.depth(session)
+
+
+def has_pending(session: Session) -> bool:
+    """Is any message waiting (due or not)? An idle sender polls less often when none is."""
+    return session.scalar(select(OutboxMessage.id).where(OutboxMessage.status == PENDING).limit(1)) is not None

@@ -174,3 +174,8 @@ def queue_depth(session: Session, now: datetime | None = None) -> tuple[int, flo
                                     .where(RawUpdate.status == PENDING)).one()
     age = ((now or utcnow()) - oldest).total_seconds() if oldest is not None else 0.0
     return int(count or 0), max(0.0, age)
+
+
+def has_pending(session: Session) -> bool:
+    """Is any update waiting (due or not)? An idle processor polls less often when none is."""
+    return session.scalar(select(RawUpdate.id).where(RawUpdate.status == PENDING).limit(1)) is not None
