@@ -25,7 +25,7 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:
     return True
 
 
-async def in_daemon_thread(work: Callable[[], T]) -> T:
+async def in_daemon_thread(work: Callable[[], T], name: str = "model-load") -> T:
     """`await` a blocking call in a daemon thread: unlike `asyncio.to_thread`, a process that is
     told to stop does not wait for it (a model that is still loading)."""
     loop = asyncio.get_running_loop()
@@ -46,7 +46,7 @@ async def in_daemon_thread(work: Callable[[], T]) -> T:
         with suppress(RuntimeError):  # the loop is closed: nobody waits any more
             loop.call_soon_threadsafe(settle, result, error)
 
-    threading.Thread(target=run, daemon=True, name="model-load").start()
+    threading.Thread(target=run, daemon=True, name=name).start()
     return await future
 
 

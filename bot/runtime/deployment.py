@@ -269,6 +269,12 @@ class Deployment:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
+        # every creator's loops make short database calls in the loop's executor (default: 6 threads on 2 cores);
+        # a training or a slow call of one creator must not hold up the others' calls
+        from concurrent.futures import ThreadPoolExecutor
+
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=min(64, 8 + len(self.settings.creators) // 2), thread_name_prefix="db"))
         await self._serve_health()
         await self.sync()
         if self.refused is not None and not self.runtimes:  # another process polls every bot we have: refuse

@@ -36,7 +36,7 @@ from telegram.warnings import PTBUserWarning
 from bot.config import LimitsConfig
 from bot.kernel.outbox import FORGETME_PURPOSE, inbox_of
 from bot.kernel.registry import Undeliverable
-from bot.kernel.waiting import IdlePolls, wait_event
+from bot.kernel.waiting import IdlePolls, in_daemon_thread, wait_event
 from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
 from bot.runtime.health import Metrics
 from bot.store.failures import is_transient
@@ -117,7 +117,9 @@ class OutboxSender:
     async def run(self) -> None:
         """Run the sending thread until cancelled; its errors come out here (for the supervisor)."""
         self._stop.clear()
-        thread = asyncio.ensure_future(asyncio.to_thread(asyncio.run, self._main()))
+        # a thread of its own, never one of the loop's default executor: with many creators their senders
+        # would take every executor thread for good and starve the database calls of the whole process
+        thread = asyncio.ensure_future(in_daemon_thread(lambda: asyncio.run(self._main()), name="sender"))
         try:
             await asyncio.shield(thread)
         finally:
