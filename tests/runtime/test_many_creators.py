@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +96,19 @@ def two_creator_settings(maya_bot: BotApiSandbox, luca_bot: BotApiSandbox, db_ur
 
 @asynccontextmanager
 async def two_creators(sandbox: BotApiSandbox, db_url: str, tmp_path: Path, *, train: bool = True,
-                       **extra: Any) -> AsyncIterator[Two]:
+                       unset: tuple[str, ...] = (), **extra: Any) -> AsyncIterator[Two]:
+    """`unset`: token variables (MAYA_TOKEN, LUCA_TOKEN) left out of the environment."""
     luca_bot = sandbox.add_bot(LUCA_TOKEN, bot_id=222222, channel_id=-1002000000001, group_id=-1002000000002)
     settings = two_creator_settings(sandbox, luca_bot, db_url, tmp_path / "data", **extra)
+    if unset:
+        settings = replace(settings, creators=tuple(replace(spec, token="") if spec.token_env in unset else spec
+                                                    for spec in settings.creators))
     if train:
         import_and_train(settings.for_creator(settings.creator_spec("maya")), load_faq(SAMPLE), fake_encoders, 0.95)
         import_and_train(settings.for_creator(settings.creator_spec("luca")), COOK_FAQ, fake_encoders, 0.8)
     deployment = create_deployment(settings, encoder_factory=fake_encoders, classifier_factory=KeywordSentiment,
-                                   env={"MAYA_TOKEN": sandbox.token, "LUCA_TOKEN": LUCA_TOKEN}, watch_seconds=0.5)
+                                   env={k: v for k, v in {"MAYA_TOKEN": sandbox.token, "LUCA_TOKEN": LUCA_TOKEN}.items()
+                                        if k not in unset}, watch_seconds=0.5)
     await deployment.start()
     try:
         yield Two(deployment, sandbox, luca_bot, settings)
