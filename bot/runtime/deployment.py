@@ -287,8 +287,7 @@ class Deployment:
             self._watch.cancel()
             with suppress(asyncio.CancelledError):
                 await self._watch
-        for creator_id in list(self.runtimes):
-            await self._stop_one(creator_id)
+        await asyncio.gather(*(self._stop_one(c) for c in list(self.runtimes)))  # together: each waits for its sender
         if self._front is not None:
             await self._front.cleanup()
         if self._health is not None:
