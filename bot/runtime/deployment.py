@@ -39,6 +39,7 @@ from nlp.model_factory import EncoderFactory, ModelFactory
 log = logging.getLogger(__name__)
 WATCH_SECONDS = 10.0  # an added, paused or removed creator is picked up within this (plus a start)
 RETRY_FIRST, RETRY_MAX = 5.0, 300.0  # a creator that is down is tried again after these, doubling
+TOKEN_REFUSED = "Telegram refused the token (401): check it with @BotFather"
 START_AT_ONCE = 8  # creators starting together (each start asks Telegram a few things)
 
 
@@ -106,21 +107,19 @@ class Deployment:
             var = row.token_env or "its token variable"
             await self._went_down(row, f"no token: set {var}")
             return
+        runtime: BotRuntime | None = None
         try:
             runtime = BotRuntime(settings, self.compose(), migrate=False, shared=self.shared, creator_id=row.id)
             await runtime.start()
-        except PollerRoleTaken as exc:
-            with suppress(Exception):
-                await runtime.stop()  # type: ignore[possibly-undefined]
-            self.refused = exc
-            await self._went_down(row, str(exc))
-            return
         except (Exception, SystemExit) as exc:  # one creator's fault never stops the others
-            reason = "Telegram refused the token (401): check it with @BotFather" if isinstance(exc, InvalidToken) \
-                else f"{type(exc).__name__}: {exc}"[:300]
-            log.warning("creator %s cannot start: %s", row.name, reason)
-            with suppress(Exception):
-                await runtime.stop()  # type: ignore[possibly-undefined]
+            if isinstance(exc, PollerRoleTaken):  # another process polls this bot
+                self.refused, reason = exc, str(exc)
+            else:
+                reason = TOKEN_REFUSED if isinstance(exc, InvalidToken) else f"{type(exc).__name__}: {exc}"[:300]
+                log.warning("creator %s cannot start: %s", row.name, reason)
+            if runtime is not None:
+                with suppress(Exception):
+                    await runtime.stop()
             await self._went_down(row, reason)
             return
         self.runtimes[row.id], self.names[row.id] = runtime, row.name
@@ -165,7 +164,7 @@ class Deployment:
             for creator_id, runtime in list(self.runtimes.items()):
                 if self._revoked(runtime):
                     await self._stop_one(creator_id)
-                    await self._went_down(active[creator_id], "Telegram refused the token (401): check it with @BotFather")
+                    await self._went_down(active[creator_id], TOKEN_REFUSED)
             now = time.monotonic()
             due = [r for cid, r in active.items() if cid not in self.runtimes
                    and (cid not in self.down or self.down[cid].retry_at <= now)]
