@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from nlp.versions import write_atomically
+
 log = logging.getLogger(__name__)
 
 FORMAT = 1  # bump when nlp/onnx_export.py writes something different
@@ -79,9 +81,7 @@ def _sha256(paths: Sequence[Path], extra: str = "", memo_file: Path | None = Non
     for path in paths:
         sha.update(path.name.encode() + _file_sha256(path, memo).encode())
     if memo_file is not None and len(memo) != known:
-        tmp = memo_file.with_name(f"{memo_file.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(memo))
-        os.replace(tmp, memo_file)
+        write_atomically(memo_file, json.dumps(memo))
     return sha.hexdigest()[:16]
 
 
@@ -185,9 +185,9 @@ def exported(data_dir: Path, spec: Export, precision: str | None = None, runner:
     precision = precision or PRECISION[spec.name]
     root = data_dir / "models" / "onnx"
     root.mkdir(parents=True, exist_ok=True)
-    key = spec.key(precision, root / "hashes.json")
-    out = root / f"{spec.name}-{precision}-{key}"
-    with _export_lock:
+    with _export_lock:  # hashing too: a second caller finds the first one's hashes remembered
+        key = spec.key(precision, root / "hashes.json")
+        out = root / f"{spec.name}-{precision}-{key}"
         if not (out / "engine.json").exists():
             root.mkdir(parents=True, exist_ok=True)
             _remove_abandoned(root)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 
 _VERSION = re.compile(r"^v(\d{4,})$")
@@ -35,10 +36,22 @@ def new_version_dir(root: Path) -> Path:
             continue
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that a reader sees the old or the new content, never half; the
+    temporary file's name is unique, so threads and processes writing the same file at once never
+    take each other's temporary file (the last writer wins)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def publish(root: Path, version: str) -> None:
-    tmp = root / f".CURRENT.{os.getpid()}"
-    tmp.write_text(version + "\n")
-    os.replace(tmp, root / "CURRENT")
+    write_atomically(root / "CURRENT", version + "\n")
 
 
 def is_version(root: Path, name: str) -> bool:

@@ -74,6 +74,39 @@ def test_a_failed_export_raises_and_caches_nothing(tmp_path: Path) -> None:
     assert len(runner.calls) == 1
 
 
+def test_two_threads_of_one_process_export_one_model_at_once_without_tripping(tmp_path: Path) -> None:
+    """Two creators started at once in one process both ask for the same export on a fresh data
+    folder: one export, both get it, and the remembered hashes are whole (a temporary file named by
+    the process id alone once made the second thread's rename fail)."""
+    import threading
+
+    weights = [tmp_path / f"part{i}.bin" for i in range(3)]
+    for i, w in enumerate(weights):
+        w.write_bytes(os.urandom(1 << 16) + bytes([i]))
+    spec = Export("fake-model", "minilm", tuple(weights), ("--model-dir", str(tmp_path)))
+    runner = FakeExporter()
+    barrier = threading.Barrier(4)
+    results: list[Path] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            results.append(exported(tmp_path / "data", spec, "fp32", runner))
+        except BaseException as e:  # the test reports it
+            errors.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(results)) == 1 and len(runner.calls) == 1
+    memo = json.loads((tmp_path / "data" / "models" / "onnx" / "hashes.json").read_text())
+    assert len(memo) == 3
+    assert [p.name for p in (tmp_path / "data" / "models" / "onnx").iterdir() if p.name.startswith(".")] == []
+
+
 def _q4_rows(rng: np.random.Generator, rows: int, dim: int) -> bytes:
     out = b""
     for _ in range(rows * dim // 32):
