@@ -7,7 +7,8 @@ import ast
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, inspect, select, update
+from sqlalchemy import delete, exists, func, inspect, select, update
+from sqlalchemy.orm import aliased
 
 from bot.store.db import make_engine, upgrade
 from bot.store.models import Base, ChatDialog, Comment, Creator, Follower
@@ -59,6 +60,14 @@ def test_a_creators_session_reads_and_changes_only_that_creators_rows(db_url: st
     with creator_sessions(engine, luca)() as s:  # type: ignore[arg-type]
         assert s.get(Follower, 7).first_name == "Ana of luca"
         assert s.get(ChatDialog, 7) is not None  # maya's delete never reached luca's dialog
+    with creator_sessions(engine, maya)() as s:  # type: ignore[arg-type]
+        # a correlated subquery on another table and an aliased join are scoped too: luca's dialog with
+        # chat 7 and luca's Ana are not maya's
+        assert s.scalars(select(Follower.user_id).where(
+            exists().where(ChatDialog.chat_id == Follower.user_id))).all() == []
+        other = aliased(Follower)
+        assert s.execute(select(Follower.first_name, other.first_name).join(
+            other, other.user_id == Follower.user_id)).all() == [("renamed", "renamed")]
 
 
 def test_a_session_of_no_creator_cannot_touch_creator_data(sqlite_url: str) -> None:
