@@ -12,16 +12,17 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from bot.store.db import plain_update
-from bot.store.models import RawUpdate, UpdatePerson, utcnow
-from bot.store.queue import DONE, PENDING, WorkQueue, lock
+from bot.store.models import RawUpdate, UpdatePerson, UTCDateTime, utcnow
+from bot.store.queue import DONE, PENDING, WorkQueue
 from bot.store.scope import creator_of
 
 SKIPPED = "skipped"  # malformed: stored, never handled
@@ -121,6 +122,27 @@ def pending_updates(session: Session, limit: int = 100) -> list[RawUpdate]:
         .limit(limit)))
 
 
+@cache
+def _claim_statements(postgres: bool) -> tuple[Any, Any, Any]:
+    """Built once (an aliased entity and its subquery cost more CPU to build than the query takes to run):
+    the chats' heads, their following updates, the claimed rows."""
+    older = aliased(RawUpdate)
+    now = bindparam("now", type_=UTCDateTime())
+    head = (select(RawUpdate.id, RawUpdate.chat_key)
+            .where(UPDATES.free(now),
+                   ~exists().where(older.chat_key == RawUpdate.chat_key, older.status == PENDING,
+                                   or_(older.update_id < RawUpdate.update_id,
+                                       and_(older.update_id == RawUpdate.update_id, older.id < RawUpdate.id))))
+            .order_by(RawUpdate.update_id, RawUpdate.id).limit(bindparam("chats", type_=Integer())))
+    following = (select(RawUpdate.id)
+                 .where(RawUpdate.chat_key.in_(bindparam("keys", expanding=True)), UPDATES.free(now),
+                        RawUpdate.id.not_in(bindparam("heads", expanding=True)))
+                 .order_by(RawUpdate.update_id, RawUpdate.id).limit(bindparam("more", type_=Integer())))
+    rows = (select(RawUpdate).where(RawUpdate.id.in_(bindparam("ids", expanding=True)))
+            .order_by(RawUpdate.update_id, RawUpdate.id))
+    return (head.with_for_update(skip_locked=True) if postgres else head), following, rows
+
+
 def claim_updates(session: Session, worker: str, lease: timedelta, chats: int = 20,
                   per_chat: int = 10, now: datetime | None = None) -> list[RawUpdate]:
     """Claim the next updates of up to `chats` chats for `worker`; call inside a transaction.
@@ -129,24 +151,15 @@ def claim_updates(session: Session, worker: str, lease: timedelta, chats: int = 
     when nobody holds a live lease on it; the chat's following updates come along with it.
     """
     now = now or utcnow()
-    older = aliased(RawUpdate)
-    head = (select(RawUpdate.id, RawUpdate.chat_key)
-            .where(UPDATES.free(now),
-                   ~exists().where(older.chat_key == RawUpdate.chat_key, older.status == PENDING,
-                                   or_(older.update_id < RawUpdate.update_id,
-                                       and_(older.update_id == RawUpdate.update_id, older.id < RawUpdate.id))))
-            .order_by(RawUpdate.update_id, RawUpdate.id).limit(chats))
-    heads = session.execute(lock(session, head)).all()
+    head, following, rows = _claim_statements(session.get_bind().dialect.name == "postgresql")
+    heads = session.execute(head, {"now": now, "chats": chats}).all()
     if not heads:
         return []
     ids = [h.id for h in heads]
-    ids += session.scalars(
-        select(RawUpdate.id).where(RawUpdate.chat_key.in_([h.chat_key for h in heads]), UPDATES.free(now),
-                                   RawUpdate.id.not_in(ids))
-        .order_by(RawUpdate.update_id, RawUpdate.id).limit(chats * per_chat))
+    ids += session.scalars(following, {"now": now, "keys": sorted({h.chat_key for h in heads}), "heads": ids,
+                                       "more": chats * per_chat})
     UPDATES.take(session, worker, ids, lease, now)
-    return list(session.scalars(select(RawUpdate).where(RawUpdate.id.in_(ids))
-                                .order_by(RawUpdate.update_id, RawUpdate.id)))
+    return list(session.scalars(rows, {"ids": ids}))
 
 
 def finish_update(session: Session, row_id: int, worker: str, status: str = DONE,
