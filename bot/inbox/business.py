@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.inbox.chats import inbox_chat
 from bot.inbox.connections import may_reply, usable
-from bot.kernel.followers import record_incoming
+from bot.kernel.followers import record_incoming, store_message
 from bot.kernel.inboxes import hand_to_answerer
 from bot.kernel.messages import BUSINESS, DeletedMessages, IncomingMessage
 from bot.kernel.services import Services
@@ -24,15 +24,10 @@ log = logging.getLogger(__name__)
 
 def _record_outgoing(session: Session, message: IncomingMessage) -> None:
     """The creator's (or the bot's, for the account) message in the chat: kept as an outgoing message."""
-    exists = session.scalar(select(DirectMessage.id).where(
-        DirectMessage.chat_id == message.chat_id, DirectMessage.message_id == message.message_id,
-        DirectMessage.direction == "out", DirectMessage.inbox == BUSINESS))
-    if exists is None:
-        session.add(DirectMessage(user_id=message.chat_id, chat_id=message.chat_id, message_id=message.message_id,
-                                  direction="out", content_type=message.content_type,
-                                  text=message.text or message.caption, created_at=message.date, inbox=BUSINESS,
-                                  business_connection_id=message.business_connection_id,
-                                  from_creator=not message.sent_by_bot))
+    store_message(session, user_id=message.chat_id, chat_id=message.chat_id, message_id=message.message_id,
+                  direction="out", content_type=message.content_type, text=message.text or message.caption,
+                  created_at=message.date, inbox=BUSINESS, business_connection_id=message.business_connection_id,
+                  from_creator=not message.sent_by_bot)
 
 
 async def on_message(services: Services, session: Session, message: IncomingMessage) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.kernel.messages import IncomingMessage, Person
+from bot.store.db import conflict_insert
 from bot.store.models import (
     DirectMessage,
     Follower,
@@ -15,40 +18,42 @@ from bot.store.models import (
     UpdatePerson,
     utcnow,
 )
+from bot.store.scope import creator_of
 
 
-def upsert_follower(session: Session, user: Person) -> Follower:
-    follower = session.get(Follower, user.id)
-    now = utcnow()
-    if follower is None:
-        follower = Follower(user_id=user.id, first_seen=now)
-        session.add(follower)
-    follower.first_name = user.first_name or ""
-    follower.last_name = user.last_name
-    follower.username = user.username
-    follower.language_code = user.language_code
-    follower.last_seen = now
-    return follower
+def upsert_follower(session: Session, user: Person) -> None:
+    """The follower as Telegram last showed them (one INSERT ... ON CONFLICT: this runs for every message)."""
+    now, creator = utcnow(), creator_of(session)
+    known = session.identity_map.get(session.identity_key(Follower, (creator, user.id)))
+    if known is not None:  # loaded in this transaction already: change that object, or a flush would undo us
+        assert isinstance(known, Follower)
+        known.first_name, known.last_name = user.first_name or "", user.last_name
+        known.username, known.language_code, known.last_seen = user.username, user.language_code, now
+        return
+    names = {"first_name": user.first_name or "", "last_name": user.last_name, "username": user.username,
+             "language_code": user.language_code, "last_seen": now}
+    stmt = conflict_insert(session, Follower).values(creator_id=creator, user_id=user.id, first_seen=now, **names)
+    session.execute(stmt.on_conflict_do_update(index_elements=["creator_id", "user_id"],
+                                               set_={k: stmt.excluded[k] for k in names}))
 
 
-def record_incoming(session: Session, message: IncomingMessage) -> DirectMessage:
+def store_message(session: Session, **values: Any) -> None:
+    """Keep a copy of a message between a follower and the bot (or the creator), once: a replayed update,
+    or the echo of a Business reply that the sender records too, finds it stored and changes nothing."""
+    session.execute(conflict_insert(session, DirectMessage).values(
+        creator_id=creator_of(session), **{"from_creator": False, **values}).on_conflict_do_nothing(
+        index_elements=["creator_id", "chat_id", "message_id", "direction", "inbox"]))
+
+
+def record_incoming(session: Session, message: IncomingMessage) -> None:
     """Store a follower's message to the bot, or in another inbox of the creator (the channel's direct
     messages, a Business chat), with its inbox (idempotent for a replayed update)."""
     assert message.from_user is not None
     upsert_follower(session, message.from_user)
-    existing = session.query(DirectMessage).filter_by(
-        chat_id=message.chat_id, message_id=message.message_id, direction="in", inbox=message.inbox).one_or_none()
-    if existing is not None:
-        return existing
-    dm = DirectMessage(user_id=message.from_user.id, chat_id=message.chat_id,
-                       message_id=message.message_id, direction="in",
-                       content_type=message.content_type, text=message.text or message.caption,
-                       created_at=message.date, inbox=message.inbox,
-                       business_connection_id=message.business_connection_id,
-                       topic_id=message.direct_messages_topic_id)
-    session.add(dm)
-    session.flush()
-    return dm
+    store_message(session, user_id=message.from_user.id, chat_id=message.chat_id, message_id=message.message_id,
+                  direction="in", content_type=message.content_type, text=message.text or message.caption,
+                  created_at=message.date, inbox=message.inbox, business_connection_id=message.business_connection_id,
+                  topic_id=message.direct_messages_topic_id)
 
 
 def attribute_update(session: Session, raw_id: int | None, user_id: int) -> None:

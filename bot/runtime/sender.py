@@ -34,13 +34,14 @@ from telegram.error import (
 from telegram.warnings import PTBUserWarning
 
 from bot.config import LimitsConfig
+from bot.kernel.followers import store_message
 from bot.kernel.outbox import FORGETME_PURPOSE, inbox_of
 from bot.kernel.registry import Undeliverable
 from bot.kernel.waiting import IdlePolls, in_daemon_thread, wait_event
 from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
 from bot.runtime.health import Metrics
 from bot.store.failures import is_transient
-from bot.store.models import DirectMessage, OutboxMessage, utcnow
+from bot.store.models import OutboxMessage, utcnow
 from bot.store.outbox_queue import (
     OUTBOX,
     claim_outbox,
@@ -296,9 +297,7 @@ class OutboxSender:
         if call.sends_message:
             pace_chat(session, row.chat_id, time.time() + self._pace(row.chat_id))
         if message is not None and call.sends_message and message.chat.type == "private":
-            session.add(DirectMessage(
-                user_id=message.chat.id, chat_id=message.chat.id, message_id=message.message_id,
-                direction="out", content_type="text" if message.text else "file",
-                text=message.text or message.caption, created_at=utcnow(), inbox=inbox_of(row.params),
-                business_connection_id=(row.params or {}).get("business_connection_id"),
-            ))
+            store_message(session, user_id=message.chat.id, chat_id=message.chat.id, message_id=message.message_id,
+                          direction="out", content_type="text" if message.text else "file",
+                          text=message.text or message.caption, created_at=utcnow(), inbox=inbox_of(row.params),
+                          business_connection_id=(row.params or {}).get("business_connection_id"))

@@ -10,6 +10,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, Update, create_engine, event, make_url, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import DatabaseConfig
@@ -93,6 +95,12 @@ def plain_update(entity: Any) -> Update:
     """An UPDATE that leaves objects already loaded in the session as they are (no Python-side
     evaluation of the criteria): the queue's hot statements touch rows no handler holds."""
     return update(entity).execution_options(synchronize_session=False)
+
+
+def conflict_insert(session: Session, entity: Any) -> Any:
+    """INSERT into `entity`'s table in the session's own dialect, so that it can say ON CONFLICT (PostgreSQL
+    and SQLite spell it alike). Rows of creator data name `creator_id` themselves (bot/store/scope.py)."""
+    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(entity)
 
 
 def make_sessionmaker(engine: Engine, creator_id: int) -> sessionmaker[Session]:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.store.db import conflict_insert
 from bot.store.models import RuntimeLease, utcnow
 from bot.store.scope import creator_of
 
@@ -25,8 +24,7 @@ def acquire(session: Session, name: str, holder: str, ttl: timedelta, now: datet
         .values(holder=holder, expires_at=now + ttl))
     if taken.rowcount:  # type: ignore[attr-defined]
         return True
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    inserted = session.execute(insert(RuntimeLease).values(creator_id=creator_of(session), name=name, holder=holder,
+    inserted = session.execute(conflict_insert(session, RuntimeLease).values(creator_id=creator_of(session), name=name, holder=holder,
                                                          expires_at=now + ttl)
                                .on_conflict_do_nothing(index_elements=["creator_id", "name"]).returning(RuntimeLease.name))
     return inserted.first() is not None

@@ -7,10 +7,9 @@ Repository functions: they take a session and never commit (the caller owns the 
 from __future__ import annotations
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.store.db import conflict_insert
 from bot.store.models import LiveModel, ModelForgets, utcnow
 from bot.store.scope import creator_of
 
@@ -32,8 +31,7 @@ def forget_generation(session: Session, kind: str) -> int:
 def count_forget(session: Session, kind: str) -> None:
     """Training examples of `kind` were removed in this transaction: versions trained on what was
     read before it commits are not published. On PostgreSQL the row stays locked until the commit."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(ModelForgets).values(creator_id=creator_of(session), kind=kind, generation=1)
+    stmt = conflict_insert(session, ModelForgets).values(creator_id=creator_of(session), kind=kind, generation=1)
     session.execute(stmt.on_conflict_do_update(
         index_elements=["creator_id", "kind"], set_={"generation": ModelForgets.generation + 1}))
 
@@ -58,8 +56,7 @@ def publish_version(session: Session, kind: str, version: str, trained_at_genera
     version must be deleted and trained again."""
     if trained_at_generation is not None and not _still_at(session, kind, trained_at_generation):
         return False
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(LiveModel).values(creator_id=creator_of(session), kind=kind, version=version, published_at=utcnow())
+    stmt = conflict_insert(session, LiveModel).values(creator_id=creator_of(session), kind=kind, version=version, published_at=utcnow())
     session.execute(stmt.on_conflict_do_update(
         index_elements=["creator_id", "kind"], set_={"version": stmt.excluded.version, "published_at": stmt.excluded.published_at}))
     return True

@@ -12,10 +12,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Float, Integer, bindparam, delete, exists, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
+from bot.store.db import conflict_insert
 from bot.store.models import OutboxMessage, SendPace, UTCDateTime, utcnow
 from bot.store.queue import PENDING, WorkQueue
 from bot.store.scope import creator_of
@@ -53,13 +52,11 @@ def claim_outbox(session: Session, worker: str, lease: timedelta, limit: int = 5
 
 def _upsert_pace(session: Session, chat_id: int, floor: float, add: float) -> float:
     """next_at = max(next_at, floor) + add (a new row: floor + add); returns the new next_at."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    insert = pg_insert if postgres else sqlite_insert
-    greatest = func.greatest if postgres else func.max
-    stmt = insert(SendPace).values(creator_id=creator_of(session), chat_id=chat_id, next_at=floor + add).on_conflict_do_update(
-        index_elements=["creator_id", "chat_id"], set_={"next_at": greatest(SendPace.next_at, floor) + add})
-    session.execute(stmt)
-    return float(session.scalar(select(SendPace.next_at).where(SendPace.chat_id == chat_id)) or floor + add)
+    greatest = func.greatest if session.get_bind().dialect.name == "postgresql" else func.max
+    stmt = conflict_insert(session, SendPace).values(creator_id=creator_of(session), chat_id=chat_id, next_at=floor + add)
+    stmt = stmt.on_conflict_do_update(index_elements=["creator_id", "chat_id"],
+                                      set_={"next_at": greatest(SendPace.next_at, floor) + add})
+    return float(session.scalar(stmt.returning(SendPace.next_at)) or floor + add)
 
 
 def reserve_slots(session: Session, count: int, gap: float, now: float) -> float:

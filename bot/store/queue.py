@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.store.db import plain_update
@@ -49,8 +49,9 @@ class WorkQueue(Generic[Row]):
     def col(self, name: str) -> Any:
         return getattr(self.table, name)
 
-    def free(self, now: datetime) -> Any:
-        """Pending, due, and nobody holds a live lease on it."""
+    def free(self, now: datetime | ColumnElement[datetime]) -> Any:
+        """Pending, due, and nobody holds a live lease on it (`now`: a time, or a parameter bound when the
+        statement runs)."""
         lease = self.col("lease_until")
         return (self.col("status") == PENDING) & (self.due <= now) & or_(lease.is_(None), lease < now)
 

@@ -16,11 +16,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from bot.store.db import plain_update
+from bot.store.db import conflict_insert, plain_update
 from bot.store.models import RawUpdate, UpdatePerson, UTCDateTime, utcnow
 from bot.store.queue import DONE, PENDING, WorkQueue
 from bot.store.scope import creator_of
@@ -98,15 +96,13 @@ def store_raw_updates(session: Session, payloads: list[dict[str, Any]],
     ]
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (insert(RawUpdate).values(rows).on_conflict_do_nothing(index_elements=["creator_id", "dedupe_key"])
+    stmt = (conflict_insert(session, RawUpdate).values(rows).on_conflict_do_nothing(index_elements=["creator_id", "dedupe_key"])
             .returning(RawUpdate.id, RawUpdate.dedupe_key))
     new = {str(key): int(raw_id) for raw_id, key in session.execute(stmt).all()}
     people = [{"creator_id": creator, "raw_id": new[r["dedupe_key"]], "user_id": pid} for r in rows if r["dedupe_key"] in new
               for pid in sorted(people_in(r["payload"]))]
     if people:
-        session.execute(insert(UpdatePerson).values(people).on_conflict_do_nothing())
+        session.execute(conflict_insert(session, UpdatePerson).values(people).on_conflict_do_nothing())
     return len(new)
 
 
