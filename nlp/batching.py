@@ -4,8 +4,9 @@
 spell waits at most `max_wait` seconds for company, then up to `max_batch` items go to `fn` in one
 call on a worker thread (the event loop stays free). Items arriving while a batch runs form the next
 batch at once, without waiting: under load the batches grow by themselves, a lone item is delayed by
-`max_wait` at most. Results come back to each caller in order; if `fn` raises, every caller of that
-batch gets the exception.
+`max_wait` at most. Results come back to each caller in order. If `fn` raises on a batch, each of its
+items is run again on its own, so one item the model cannot take (a poison text) fails its own caller
+only and the others get their results.
 """
 
 from __future__ import annotations
@@ -69,15 +70,32 @@ class MicroBatcher(Generic[T, R]):
             if not live:
                 continue
             self.stats.add(len(live))
+            outcomes = await asyncio.to_thread(self._outcomes, [item for item, _ in live])
+            for (_, f), (result, error) in zip(live, outcomes, strict=True):
+                if f.done():
+                    continue
+                if error is not None:
+                    f.set_exception(error)
+                else:
+                    f.set_result(result)  # type: ignore[arg-type]
+
+    def _outcomes(self, items: list[T]) -> list[tuple[R | None, Exception | None]]:
+        """(result, error) of each item: the batch in one call, or, when that fails, each item alone."""
+        try:
+            return [(r, None) for r in self._call(items)]
+        except Exception as exc:
+            if len(items) == 1:
+                return [(None, exc)]
+        out: list[tuple[R | None, Exception | None]] = []
+        for item in items:
             try:
-                results = await asyncio.to_thread(self.fn, [item for item, _ in live])
-                if len(results) != len(live):
-                    raise RuntimeError(f"batch of {len(live)} gave {len(results)} results")
+                out.append((self._call([item])[0], None))
             except Exception as exc:
-                for _, f in live:
-                    if not f.done():
-                        f.set_exception(exc)
-                continue
-            for (_, f), result in zip(live, results, strict=True):
-                if not f.done():
-                    f.set_result(result)
+                out.append((None, exc))
+        return out
+
+    def _call(self, items: list[T]) -> Sequence[R]:
+        results = self.fn(items)
+        if len(results) != len(items):
+            raise RuntimeError(f"batch of {len(items)} gave {len(results)} results")
+        return results

@@ -49,9 +49,14 @@ _stopping = False  # set once by stop_exports: the process is shutting down
 
 
 def threads() -> int:
-    """CREATORBOT_THREADS (or the older CREATORBOT_TORCH_THREADS), else every core."""
+    """Threads of one model call: CREATORBOT_THREADS (or the older CREATORBOT_TORCH_THREADS), else one.
+
+    One thread costs less CPU per text than two at every batch size (MiniLM int8 on 2 cores: 2.3 against
+    3.3 ms for one question, 1.4 against 1.6 ms each in a batch of 32; e5: 11.5 against 14.3 ms), and the
+    bot's own Python and its database want the other core; two only shorten a lone long call (e5: 8.8
+    against 11.6 ms). docs/benchmarks.md, "The cost of one question"."""
     n = os.environ.get("CREATORBOT_THREADS") or os.environ.get("CREATORBOT_TORCH_THREADS")
-    return int(n) if n else (os.cpu_count() or 1)
+    return int(n) if n else 1
 
 
 def _file_sha256(path: Path, memo: dict[str, str]) -> str:

@@ -142,8 +142,13 @@ class OutboxSender:
                 while not self._stop.is_set():
                     self._wake.clear()
                     self.heartbeat()
-                    if await self.send_due():
+                    claimed = await self.send_due()
+                    if claimed:
                         idle.next(True, True)
+                        if claimed < self.batch and not self._wake.is_set():
+                            # every chat that could be sent to was: nothing to claim before a wake (a new
+                            # row here) or the short poll (a chat's pace, another worker's rows)
+                            await wait_event(self._wake, idle.base)
                     else:
                         await wait_event(self._wake, idle.next(False, self._transaction(has_pending)))
         finally:

@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import select
 
 from bot.faq.training import import_and_train
+from bot.store.models import RawUpdate
 from botapi_sandbox.server import BotApiSandbox
 from nlp.faq_data import load_faq
 from tests.bot_harness import running_bot
-from tests.conftest import settings_for, wait_for
+from tests.conftest import CREATOR_ID, settings_for, wait_for
 from tests.fakes import HashingEncoder
 
 SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "demo_data" / "faq.yaml"
@@ -93,3 +95,43 @@ async def test_no_transaction_stays_open_while_a_question_is_matched(
                 encoder.gate.set()
         await bot.settle()
         assert bot.replies_to(101)[-1].startswith("My tripod is a carbon Peak Design")
+
+
+class PoisonEncoder(RecordingEncoder):
+    """The recording fake; a text with the word `poison` in it breaks whichever call it is part of."""
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        if any("poison" in t for t in texts):
+            self.batches.append(-len(texts))
+            raise RuntimeError("the model cannot take this text")
+        return super().encode(texts, batch_size)
+
+
+async def test_a_batch_with_one_poison_question_answers_every_other_question(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
+    import_and_train(settings, load_faq(SAMPLE), lambda name: HashingEncoder(), 0.95)
+    encoders: dict[str, PoisonEncoder] = {}
+
+    def factory(name: str) -> PoisonEncoder:
+        return encoders.setdefault(name, PoisonEncoder(multilingual=name == "multilingual-e5-small"))
+
+    followers = [sandbox.user(600 + i, f"F{i}") for i in range(12)]
+    for i, user in enumerate(followers):  # all waiting before the bot polls: one claim, one model batch
+        sandbox.send_private(user, "Which tripod do you use, poison edition?" if i == 5 else
+                             "Which tripod do you use on hikes?")
+    sandbox.user(CREATOR_ID, "Maya")
+    async with running_bot(settings, sandbox, encoder_factory=factory) as bot:
+        await bot.settle(40)
+        with bot.sessions() as s:
+            statuses = {r.chat_key: r.status for r in s.scalars(select(RawUpdate))}
+    english = encoders["hashing-fake"]
+    assert english.batches[0] < -1, english.batches  # the whole batch, poison included, was tried once
+    for i, user in enumerate(followers):
+        if i == 5:
+            assert statuses[user["id"]] == "dead"  # retried on its own, then set aside with a notice
+            continue
+        (reply,) = bot.replies_to(user["id"])
+        assert reply.startswith("My tripod is a carbon Peak Design"), reply
+        assert statuses[user["id"]] == "done"
+    assert any("cannot take this text" in n for n in bot.replies_to(CREATOR_ID))

@@ -79,16 +79,22 @@ async def test_items_arriving_during_a_batch_form_the_next_batch_without_waiting
     assert calls == [["first"], [f"later{i}" for i in range(5)]]
 
 
-async def test_a_failing_batch_fails_its_callers_and_the_next_batch_still_works() -> None:
-    def flaky(items: list[str]) -> list[str]:
+async def test_one_poison_item_fails_its_own_caller_only_and_the_others_get_their_results() -> None:
+    calls: list[list[str]] = []
+
+    def poisoned(items: list[str]) -> list[str]:
+        calls.append(list(items))
         if "bad" in items:
             raise ValueError("model broke")
-        return items
+        return [i.upper() for i in items]
 
-    batcher = MicroBatcher(flaky, max_batch=64, max_wait=0.01)
-    results = await asyncio.gather(batcher.submit("ok"), batcher.submit("bad"), return_exceptions=True)
-    assert all(isinstance(r, ValueError) for r in results)
-    assert await batcher.submit("fine") == "fine"
+    batcher = MicroBatcher(poisoned, max_batch=64, max_wait=0.01)
+    results = await asyncio.gather(batcher.submit("ok"), batcher.submit("bad"), batcher.submit("also"),
+                                   return_exceptions=True)
+    assert results[0] == "OK" and results[2] == "ALSO"
+    assert isinstance(results[1], ValueError)
+    assert calls == [["ok", "bad", "also"], ["ok"], ["bad"], ["also"]]  # the batch, then each alone
+    assert await batcher.submit("fine") == "FINE"
 
 
 async def test_a_wrong_number_of_results_is_an_error_not_a_silent_mismatch() -> None:
