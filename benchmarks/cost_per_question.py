@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15 of the whole line)
 
 
+PLUMBING = ("threading.py", "asyncio/", "concurrent/", "runpy", "<frozen", "bot/__main__.py", "bot/cli/main.py")
+
+
+def short(frame: str) -> str:
+    """A frame without this machine's folders: `Session.run (onnxruntime/capi/...:406)`, `handle (bot/...:12)`."""
+    frame = re.sub(r"\(/\S*?/(?:site-packages|python3\.\d+)/", "(", frame)
+    return frame.replace(f"({ROOT}/", "(")
+
+
 def part_of(stack: str) -> str:
     return next((name for name, marks in PARTS if any(m in stack for m in marks)), "other")
 
@@ -102,9 +112,10 @@ class Profile:
             frames = [f for f in stack.split(";") if f]
             if not frames:
                 continue
-            own[frames[-1]] += k
-            for f in set(frames):
-                inclusive[f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0] + ")"] += k
+            own[short(frames[-1])] += k
+            for f in {short(f).rsplit(":", 1)[0] + ")" for f in frames}:
+                if not any(f"({lib}" in f for lib in PLUMBING):  # every sample is under these
+                    inclusive[f] += k
         return own.most_common(n), inclusive.most_common(n)
 
 
