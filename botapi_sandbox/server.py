@@ -640,7 +640,20 @@ class BotApiSandbox:
             raise ApiError(400, "Bad Request: DIRECT_MESSAGES_TOPIC_INVALID")
         return topic
 
+    @staticmethod
+    def _check_markup(params: JSONDict) -> None:
+        """Telegram refuses a button whose callback data is empty or longer than 64 bytes."""
+        markup = params.get("reply_markup")
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        for row in (markup or {}).get("inline_keyboard", []) if isinstance(markup, dict) else []:
+            for button in row:
+                data = button.get("callback_data") if isinstance(button, dict) else None
+                if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+
     def _outgoing(self, params: JSONDict, **fields: Any) -> JSONDict:
+        self._check_markup(params)
         if params.get("business_connection_id"):
             connection, chat = self._business_chat(params)
             if params.get("reply_markup") is not None:
@@ -706,6 +719,7 @@ class BotApiSandbox:
         return msg
 
     def _edit_reply_markup(self, params: JSONDict, files: dict[str, bytes]) -> JSONDict:
+        self._check_markup(params)
         msg = self._find_sent(params)
         if params.get("reply_markup") is not None:
             msg["reply_markup"] = params["reply_markup"]

@@ -4,6 +4,7 @@ answers and example questions by hand; every change offers a retrain."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from bot.store.models import (
 from nlp.faq_data import FaqEntry, FaqFileError, entry_id_for, normalize_question, parse_faq_text
 
 FAQ_PREFIX = "faq"
+BUTTON_DATA_LIMIT = 64  # bytes of callback data Telegram accepts
 ADD_DIALOG = "faq_add"
 DIALOG_EXPIRES = timedelta(minutes=30)
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -184,8 +186,26 @@ def list_entries(session: Session, chat_id: int) -> None:
         n=counts.get(r.id, 0), answer=texts.esc(texts.clip(r.answer, 80))) for r in shown]
     if len(rows) > LIST_LIMIT:
         lines.append(texts.FAQ_LIST_MORE.format(n=len(rows) - LIST_LIMIT))
-    buttons = [[(f"✖ {r.id}", f"{FAQ_PREFIX}:rm:{r.id}")] for r in shown]
+    buttons = [[(f"✖ {texts.clip(r.id, 40)}", remove_button(r.id))] for r in shown]
     send_text(session, chat_id, "\n".join(lines), buttons=buttons, about=askers)  # their questions
+
+
+def remove_button(entry_id: str) -> str:
+    """The ✖ button's data for an entry: its id, or (an id too long for Telegram's 64 bytes) `#` and a hash."""
+    data = f"{FAQ_PREFIX}:rm:{entry_id}"
+    if len(data.encode()) <= BUTTON_DATA_LIMIT:
+        return data
+    return f"{FAQ_PREFIX}:rm:#{hashlib.sha256(entry_id.encode()).hexdigest()[:20]}"
+
+
+def entry_of_button(session: Session, ref: str) -> str:
+    """The entry id a ✖ button names (the hashed form looked up among the active entries)."""
+    if not ref.startswith("#"):
+        return ref
+    for entry_id in session.scalars(select(FaqEntryRow.id).where(FaqEntryRow.active.is_(True))):
+        if hashlib.sha256(entry_id.encode()).hexdigest()[:20] == ref[1:]:
+            return str(entry_id)
+    return ref
 
 
 def remove_entry(session: Session, chat_id: int, entry_id: str) -> bool:

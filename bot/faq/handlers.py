@@ -144,7 +144,7 @@ async def faq_button(update: Update, context: BotContext) -> None:
         return
     if len(parts) == 3 and parts[1] == "rm":
         answer_callback(session, query.id, query.from_user.id, "✖")
-        faq_chat.remove_entry(session, chat_id, parts[2])
+        faq_chat.remove_entry(session, chat_id, faq_chat.entry_of_button(session, parts[2]))
         return
     answer_callback(session, query.id, query.from_user.id, texts.FEEDBACK_UNKNOWN)
 

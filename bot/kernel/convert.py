@@ -13,6 +13,8 @@ from telegram import (
 )
 
 from bot.kernel.messages import (
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
     BusinessConnectionInfo,
     DeletedMessages,
     IncomingMessage,
@@ -26,7 +28,6 @@ CONTENT_TYPES = ("text", "sticker", "photo", "voice", "video", "video_note", "au
                  "animation", "location", "contact", "poll", "dice")
 
 
-TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024  # Telegram's own bounds; a forged update is cut to them
 
 
 def _bounded(text: str | None, limit: int) -> str | None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# Telegram's own bounds (UTF-16 units): what we send is split to them, a forged update cut to them
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
+
 
 @dataclass(frozen=True)
 class Person:

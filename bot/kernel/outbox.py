@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.kernel.messages import BOT_CHAT, ReplyTarget
+from bot.kernel.messages import BOT_CHAT, TEXT_LIMIT, ReplyTarget
 from bot.store.models import OutboxMessage, OutboxPerson
 
 FORGETME_PURPOSE = "forgetme"  # the confirmation of /forgetme: deleted once sent, never recorded
@@ -55,6 +55,15 @@ def send_text(
     creator): /forgetme finds the row, the copy recorded once it is sent and stored replies to it by
     their ids (`outbox_people`). `target` says which inbox of `chat_id` it goes to (a Business
     connection, a topic of the channel's direct messages)."""
+    parts = split_text(text)
+    for part in parts[:-1]:  # a long reply goes as several messages, in order; the buttons go under the last
+        _text_row(session, chat_id, part, None, None, reply_to, purpose, handoff_id, about, target)
+    return _text_row(session, chat_id, parts[-1], buttons, web_app, reply_to, purpose, handoff_id, about, target)
+
+
+def _text_row(session: Session, chat_id: int, text: str, buttons: list[list[tuple[str, str]]] | None,
+              web_app: tuple[str, str] | None, reply_to: int | None, purpose: str, handoff_id: int | None,
+              about: Iterable[int], target: ReplyTarget | None) -> OutboxMessage:
     params: dict[str, Any] = {"text": text}
     if target is not None and target.business_connection_id:
         params["business_connection_id"] = target.business_connection_id
@@ -71,6 +80,38 @@ def send_text(
     for user_id in sorted(set(about) - {chat_id}):
         session.add(OutboxPerson(outbox_id=row.id, user_id=user_id))
     return row
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """`text` in parts of at most `limit` UTF-16 units, cut between lines (our HTML never spans a line), a
+    line longer than the limit cut between characters."""
+    if _units(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while _units(line) > limit:  # one line alone is too long: cut it
+            cut = limit
+            while _units(line[:cut]) > limit:
+                cut -= 1
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:cut])
+            line = line[cut:]
+        joined = f"{current}\n{line}" if current else line
+        if current and _units(joined) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = joined
+    if current or not parts:
+        parts.append(current)
+    return parts
 
 
 def target_of(params: dict[str, Any] | None) -> ReplyTarget:

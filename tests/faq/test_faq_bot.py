@@ -149,3 +149,41 @@ async def test_model_published_by_another_process_is_picked_up(
         sandbox.send_private(maya, "Which tripod do you use?")
         await bot.settle()
         assert bot.replies_to(CREATOR_ID)[-1].startswith("My tripod")
+
+
+async def test_faq_list_of_thirty_long_entries_arrives_whole_in_parts_with_buttons_telegram_accepts(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    """Every part of a /faq list longer than one message is sent, and the ✖ button of an entry with a
+    60-character id fits Telegram's 64 bytes of callback data and removes that entry."""
+    from bot.faq.entries import import_entries
+    from bot.store.db import migrated_sessions
+    from bot.store.models import FaqEntryRow
+    from nlp.faq_data import FaqEntry
+
+    long_id = "how-do-i-book-a-private-landscape-workshop-in-the-dolomites-x"[:60]
+    entries = [FaqEntry(long_id if i == 0 else f"entry-{i:02d}-{'x' * 40}",
+                        f"Answer {i}: " + "a long and careful answer about gear and travel " * 4,
+                        [f"Question {i} about " + "lenses, tripods and the light in the mountains " * 3])
+               for i in range(30)]
+    settings = settings_for(sandbox, sqlite_url, tmp_path)
+    with migrated_sessions(sqlite_url)() as s, s.begin():
+        import_entries(s, entries)
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    async with running_bot(settings, sandbox) as bot:
+        sandbox.send_private(maya, "/faq list")
+        await bot.settle()
+        parts = sandbox.sent[CREATOR_ID]
+        assert len(parts) >= 2, [len(p["text"]) for p in parts]  # more than one message's worth
+        assert all(len(p["text"].encode("utf-16-le")) // 2 <= 4096 for p in parts)
+        listed = "\n".join(p["text"] for p in parts)
+        assert all(e.id in listed for e in entries)  # every line of every part arrived
+        keyboard = parts[-1]["reply_markup"]["inline_keyboard"]
+        assert len(keyboard) == 30 and "reply_markup" not in parts[0]
+        data = keyboard[0][0]["callback_data"]
+        assert len(data.encode()) <= 64
+        sandbox.press(maya, parts[-1], data)
+        await bot.settle()
+        assert texts.FAQ_REMOVED.split("{")[0] in bot.replies_to(CREATOR_ID)[-1]
+    with migrated_sessions(sqlite_url)() as s:
+        row = s.get(FaqEntryRow, long_id)
+        assert row is not None and row.active is False  # the hashed button found the long id
