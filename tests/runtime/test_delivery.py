@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from bot.kernel.outbox import send_text
 from bot.store.db import make_engine, make_sessionmaker, transaction, upgrade
@@ -90,3 +90,34 @@ async def test_blocked_user_is_not_retried_forever(sandbox: BotApiSandbox, sqlit
         with bot.sessions() as s:
             row = s.scalars(select(OutboxMessage)).one()
         assert row.status == "dead" and "blocked" in (row.last_error or "")
+
+
+async def test_a_row_deleted_or_taken_over_after_the_claim_is_never_sent(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    """The sender checks, right before each send, that its claimed row still exists and is still its own."""
+    from telegram import Bot
+
+    from bot.config import LimitsConfig
+    from bot.runtime.health import Metrics
+    from bot.runtime.sender import OutboxSender
+    from bot.store.db import migrated_sessions
+
+    sessions = migrated_sessions(sqlite_url)
+    ana, ben, cy = (sandbox.user(uid, name) for uid, name in ((101, "Ana"), (102, "Ben"), (103, "Cy")))
+    with sessions() as s, s.begin():
+        for user in (ana, ben, cy):
+            send_text(s, user["id"], f"hello {user['first_name']}")
+    lease = timedelta(seconds=30)
+    with sessions() as s, s.begin():
+        rows = claim_outbox(s, "w1", lease)
+    assert len(rows) == 3
+    with sessions() as s, s.begin():
+        s.execute(delete(OutboxMessage).where(OutboxMessage.chat_id == 101))  # /forgetme, after the claim
+        s.execute(update(OutboxMessage).where(OutboxMessage.chat_id == 102).values(claimed_by="w2"))  # taken over
+    bot = Bot(sandbox.token, base_url=f"{sandbox.root_url}/bot")
+    sender = OutboxSender(lambda: bot, sessions, LimitsConfig(), "w1", lease, Metrics())
+    async with bot:
+        sender.bot = bot
+        for row in rows:
+            await sender._send(row)
+    assert sorted(sandbox.sent) == [103]  # only Cy's row was still ours
