@@ -19,12 +19,13 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from telegram import Update
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from bot.kernel.services import Services
@@ -32,13 +33,14 @@ from bot.kernel.unit import UpdateState, current_update
 from bot.kernel.waiting import IdlePolls, wait_event
 from bot.runtime.health import Metrics
 from bot.store.failures import is_transient
-from bot.store.models import RawUpdate
+from bot.store.models import RawUpdate, utcnow
 from bot.store.queue import DEAD, DONE
 from bot.store.updates import SKIPPED, UPDATES, claim_updates, finish_update, has_pending
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+TELEGRAM_PATIENCE = timedelta(hours=1)  # a passing Telegram failure delays an update this long before it counts
 CLAIM_CHATS = 20  # chats one claim takes (with up to 10 updates each)
 IDLE_CAP = 4.0  # seconds an idle processor waits at most between polls (an update stored here wakes it at once)
 
@@ -50,6 +52,21 @@ class LostClaim(Exception):
 
 def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(60.0, 0.25 * 2 ** attempts))
+
+
+def telegram_delay(exc: BaseException, row: RawUpdate, now: datetime | None = None) -> timedelta | None:
+    """How long to wait before an update whose handler met a passing Telegram failure (the network, a 5xx,
+    a 429 with `retry_after`) is tried again, without counting an attempt; None when the failure is not
+    one of those, or the update has waited `TELEGRAM_PATIENCE` already (then it counts like any other)."""
+    if not isinstance(exc, NetworkError | RetryAfter) or isinstance(exc, BadRequest):
+        return None
+    age = ((now or utcnow()) - row.received_at).total_seconds()
+    if age > TELEGRAM_PATIENCE.total_seconds():
+        return None
+    if isinstance(exc, RetryAfter):
+        after = exc.retry_after
+        return after if isinstance(after, timedelta) else timedelta(seconds=float(after))
+    return timedelta(seconds=min(60.0, max(0.5, age / 10)))  # back-off by the update's age
 
 
 class Processor:
@@ -189,6 +206,15 @@ class Processor:
         transient = is_transient(exc)
         if transient:
             raise exc  # the database is gone: the supervisor backs off; the lease brings the update back
+        side = telegram_delay(exc, row)
+        if side is not None:  # a lookup on the side (getChat) met the network or a 429: later, not an attempt
+            if await self._call(lambda session: UPDATES.retry(session, row.id, self.worker, side, text,
+                                                              counts=False)) is None:
+                log.warning("update %s was taken over by another worker while it failed", row.update_id)
+                return
+            log.warning("update %s waits %.1f s for Telegram (%s)", row.update_id, side.total_seconds(), text)
+            self.metrics.updates_handled.labels("retried").inc()
+            return
         if row.attempts + 1 < MAX_ATTEMPTS:
             attempts = await self._call(lambda session: UPDATES.retry(
                 session, row.id, self.worker, retry_delay(row.attempts + 1), text))

@@ -106,3 +106,23 @@ async def test_sandbox_refuses_an_unknown_topic(sandbox: BotApiSandbox) -> None:
             assert r.status == 400  # a send to the direct-messages chat must name a topic
         async with http.post(url, json={"chat_id": dm_chat["id"], "text": "x", "direct_messages_topic_id": 1}) as r:
             assert r.status == 200
+
+
+async def test_a_failing_getchat_delays_the_question_and_never_loses_it(sandbox: BotApiSandbox, sqlite_url: str,
+                                                                         tmp_path: Path) -> None:
+    """The lookup the gate makes on the side (is this the channel's direct messages?) meets Telegram
+    failing four times in a row, more than the attempts an update's own error gets: the question waits
+    and is answered, not dead-lettered."""
+    settings = trained(sandbox, sqlite_url, tmp_path)
+    sandbox.enable_direct_messages()
+    ana = sandbox.user(101, "Ana")
+    async with running_bot(settings, sandbox) as bot:
+        before = sum(c.method == "getChat" for c in sandbox.calls)
+        sandbox.fail_next("getChat", times=4, code=502, description="Bad Gateway")
+        sandbox.channel_dm(ana, KNOWN)
+        await bot.settle(30)
+        (answer,) = sandbox.dm_texts_to(101)
+        assert answer.startswith(KNOWN_ANSWER)
+        tries = [c.ok for c in sandbox.calls if c.method == "getChat"][before:]
+        assert tries[:5] == [False, False, False, False, True], tries  # four failures, then the one that worked
+        assert not any("failed" in t for t in bot.replies_to(CREATOR_ID))  # no dead-letter notice
