@@ -11,8 +11,10 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.config import Settings
 from bot.inbox.chats import inbox_chat
 from bot.inbox.connections import may_reply, usable
+from bot.kernel.chats import forget_current_update
 from bot.kernel.followers import record_incoming, store_message
 from bot.kernel.inboxes import hand_to_answerer
 from bot.kernel.messages import BUSINESS, DeletedMessages, IncomingMessage
@@ -20,6 +22,7 @@ from bot.kernel.services import Services
 from bot.store.models import DirectMessage, RawUpdate, UpdatePerson, utcnow
 
 log = logging.getLogger(__name__)
+REFUSED = "a Business connection that is not the creator's"
 
 
 def _record_outgoing(session: Session, message: IncomingMessage) -> None:
@@ -32,9 +35,10 @@ def _record_outgoing(session: Session, message: IncomingMessage) -> None:
 
 async def on_message(services: Services, session: Session, message: IncomingMessage) -> str:
     """A new message in a connected chat. Returns what became of it (for logs and tests)."""
-    connection = usable(session, message.business_connection_id)
-    if connection is None:  # unknown or refused: nothing of that account's chats is kept
+    connection = usable(session, services.settings, message.business_connection_id)
+    if connection is None:  # unknown or refused: nothing of that account's chats is kept, whatever the retention
         log.info("business message of unknown or refused connection %s ignored", message.business_connection_id)
+        forget_current_update(session, REFUSED)
         return "refused"
     chat = inbox_chat(session, BUSINESS, message.chat_id, None, user_id=message.chat_id,
                       connection_id=connection.id)
@@ -57,9 +61,10 @@ async def on_message(services: Services, session: Session, message: IncomingMess
     return "question"
 
 
-def on_edited(session: Session, message: IncomingMessage) -> int:
+def on_edited(session: Session, settings: Settings, message: IncomingMessage) -> int:
     """An edited message in a connected chat: the stored copy follows. Returns rows changed."""
-    if usable(session, message.business_connection_id) is None:
+    if usable(session, settings, message.business_connection_id) is None:
+        forget_current_update(session, REFUSED)
         return 0
     rows = list(session.scalars(select(DirectMessage).where(
         DirectMessage.chat_id == message.chat_id, DirectMessage.message_id == message.message_id,
@@ -70,10 +75,13 @@ def on_edited(session: Session, message: IncomingMessage) -> int:
     return len(rows)
 
 
-def on_deleted(session: Session, deleted: DeletedMessages) -> int:
+def on_deleted(session: Session, settings: Settings, deleted: DeletedMessages) -> int:
     """Messages deleted in a connected chat: gone from the database too (the stored message, and the
     text of the update that brought it). Returns stored messages removed."""
-    if usable(session, deleted.business_connection_id) is None or not deleted.message_ids:
+    if usable(session, settings, deleted.business_connection_id) is None:
+        forget_current_update(session, REFUSED)
+        return 0
+    if not deleted.message_ids:
         return 0
     ids = list(deleted.message_ids)
     removed = len(session.execute(delete(DirectMessage).where(

@@ -9,6 +9,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.config import Settings
 from bot.kernel.inboxes import inbox_mode
 from bot.kernel.messages import BUSINESS, BusinessConnectionInfo
 from bot.kernel.outbox import send_text
@@ -49,10 +50,12 @@ def on_connection(services: Services, session: Session, info: BusinessConnection
     return row
 
 
-def usable(session: Session, connection_id: str | None) -> BusinessConnection | None:
-    """The connection, if it is the creator's (accepted); None for an unknown or refused one."""
+def usable(session: Session, settings: Settings, connection_id: str | None) -> BusinessConnection | None:
+    """The connection, if it is the creator's; None for an unknown or refused one. Ownership is checked against
+    `[creator] user_ids` on every use, not only when it connected: an account removed from them since is
+    refused from its next message on."""
     row = session.get(BusinessConnection, connection_id) if connection_id else None
-    return row if row is not None and row.accepted else None
+    return row if row is not None and row.accepted and settings.is_creator(row.user_id) else None
 
 
 def may_reply(row: BusinessConnection) -> bool:

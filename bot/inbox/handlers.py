@@ -33,12 +33,13 @@ async def on_business_message(update: Update, context: BotContext) -> None:
 async def on_edited_business_message(update: Update, context: BotContext) -> None:
     message = update.edited_business_message
     assert message is not None
-    business.on_edited(context.session, incoming(message))
+    business.on_edited(context.session, context.services.settings, incoming(message))
 
 
 async def on_deleted_business_messages(update: Update, context: BotContext) -> None:
     assert update.deleted_business_messages is not None
-    business.on_deleted(context.session, deleted_messages(update.deleted_business_messages))
+    business.on_deleted(context.session, context.services.settings,
+                       deleted_messages(update.deleted_business_messages))
 
 
 async def on_channel_dm(update: Update, context: BotContext) -> None:

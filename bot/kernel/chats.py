@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.kernel.outbox import leave_chat
+from bot.kernel.unit import current_raw_id
 from bot.store.models import KnownChat, RawUpdate, UpdatePerson, utcnow
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,20 @@ def awaits_setup(session: Session, chat_id: int) -> bool:
 
 def forget_foreign_update(session: Session, raw_id: int | None, update_id: int, chat_id: int) -> None:
     """Keep only that the update came (its id, so it is never handled twice), none of its content."""
+    _keep_only_the_id(session, raw_id, "a chat that is not configured")
+    log.info("update %s came from chat %s, which is not configured: not stored", update_id, chat_id)
+
+
+def forget_current_update(session: Session, why: str) -> None:
+    """The update being handled keeps its id and kind only (it came from somewhere whose words we keep none of)."""
+    _keep_only_the_id(session, current_raw_id(), why)
+
+
+def _keep_only_the_id(session: Session, raw_id: int | None, why: str) -> None:
     raw = session.get(RawUpdate, raw_id) if raw_id is not None else None
     if raw is not None:
-        raw.payload = {"update_id": update_id, "ignored": "a chat that is not configured"}
+        raw.payload = {"update_id": raw.update_id, "ignored": why}
         session.execute(delete(UpdatePerson).where(UpdatePerson.raw_id == raw_id))
-    log.info("update %s came from chat %s, which is not configured: not stored", update_id, chat_id)
 
 
 class ForeignChats:

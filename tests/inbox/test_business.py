@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import texts
 from bot.faq.entries import confirmed_questions
@@ -17,6 +17,7 @@ from bot.store.models import (
     Handoff,
     InboxChat,
     RawUpdate,
+    UpdatePerson,
 )
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
@@ -156,6 +157,27 @@ async def test_connection_of_someone_who_is_not_a_creator_is_refused(sandbox: Bo
         with bot.sessions() as s:
             row = s.get(BusinessConnection, connection["id"])
             assert row is not None and row.accepted is False
+            assert s.scalars(select(DirectMessage).where(DirectMessage.inbox == "business")).all() == []
+            # nor the update that brought Ana's words: its id and kind only, whatever the retention setting
+            (raw,) = s.scalars(select(RawUpdate).where(RawUpdate.kind == "business_message")).all()
+            assert KNOWN not in str(raw.payload) and "Ana" not in str(raw.payload), raw.payload
+            assert s.scalars(select(UpdatePerson).where(UpdatePerson.raw_id == raw.id)).all() == []
+
+
+async def test_a_connection_whose_owner_is_no_longer_the_creator_is_refused_from_then_on(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    """Ownership is checked on every use: the account that connected was the creator's, and is not any more."""
+    settings = trained(sandbox, sqlite_url, tmp_path, inbox={"business": "auto"})
+    maya, ana = sandbox.user(CREATOR_ID, "Maya"), sandbox.user(101, "Ana")
+    async with running_bot(settings, sandbox) as bot:
+        connection = sandbox.connect_business(maya)
+        await bot.settle()
+        with bot.sessions() as s, s.begin():
+            s.execute(update(BusinessConnection).values(user_id=777))  # another account's connection now
+        sandbox.business_message(connection, ana, KNOWN)
+        await bot.settle()
+        assert sandbox.business_sent == {}
+        with bot.sessions() as s:
             assert s.scalars(select(DirectMessage).where(DirectMessage.inbox == "business")).all() == []
 
 
