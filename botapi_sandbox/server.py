@@ -980,13 +980,14 @@ class BotApiSandbox:
             self.chats[chat_id] = self.direct_messages
         return self.direct_messages
 
-    def channel_dm(self, user: JSONDict, text: str, **content: Any) -> JSONDict:
-        """A follower taps "Message" on the channel and writes: a message in their topic."""
+    def channel_dm(self, user: JSONDict, text: str, writer: JSONDict | None = None, **content: Any) -> JSONDict:
+        """A follower taps "Message" on the channel and writes: a message in their topic (`writer`: somebody
+        else, an admin of the channel, writing in that follower's topic)."""
         chat = self.enable_direct_messages() if self.direct_messages is None else self.direct_messages
         topic = self.dm_topics.get(user["id"])
         if topic is None:
             topic = self.dm_topics[user["id"]] = {"topic_id": len(self.dm_topics) + 1, "user": user}
-        msg = self._new_message(chat, **{"from": user}, text=text, direct_messages_topic=topic, **content)
+        msg = self._new_message(chat, **{"from": writer or user}, text=text, direct_messages_topic=topic, **content)
         self.dm_received.setdefault(user["id"], []).append(msg)
         self.push_update({"message": msg})
         return msg

@@ -6,20 +6,19 @@ has not written in it lately. The creator's own messages there are never questio
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.inbox.chats import inbox_chat
+from bot.inbox.chats import creator_active, inbox_chat
 from bot.inbox.connections import may_reply, usable
 from bot.kernel.chats import forget_current_update
 from bot.kernel.followers import record_incoming, store_message
 from bot.kernel.inboxes import hand_to_answerer
 from bot.kernel.messages import BUSINESS, DeletedMessages, IncomingMessage
 from bot.kernel.services import Services
-from bot.store.models import DirectMessage, RawUpdate, UpdatePerson, utcnow
+from bot.store.models import DirectMessage, RawUpdate, UpdatePerson
 
 log = logging.getLogger(__name__)
 REFUSED = "a Business connection that is not the creator's"
@@ -53,9 +52,7 @@ async def on_message(services: Services, session: Session, message: IncomingMess
         return "read-only"
     if chat.excluded:
         return "excluded"
-    hours = services.settings.inbox.creator_active_hours
-    if chat.creator_last_at is not None and hours > 0 and \
-            utcnow() - chat.creator_last_at < timedelta(hours=hours):
+    if creator_active(services.settings, chat.creator_last_at):
         return "creator-active"
     await hand_to_answerer(services, session, message)
     return "question"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.inbox.chats import inbox_chat
+from bot.inbox.chats import creator_active, inbox_chat
 from bot.kernel.followers import record_incoming
 from bot.kernel.inboxes import hand_to_answerer
 from bot.kernel.messages import CHANNEL_DM, IncomingMessage
@@ -21,12 +21,17 @@ async def on_message(services: Services, session: Session, message: IncomingMess
     if topic is None or sender is None or sender.id in SERVICE_USERS:
         return "ignored"
     chat = inbox_chat(session, CHANNEL_DM, message.chat_id, topic)
-    if services.settings.is_creator(sender.id):  # the creator answering in a topic: never a question
-        chat.creator_last_at = message.date
+    owner = message.direct_messages_topic_user_id or sender.id  # the topic's own user, never who writes in it
+    if services.settings.is_creator(sender.id) or sender.id != owner:
+        # the creator (or another admin of the channel) answering in a follower's topic: never a question,
+        # and the topic is theirs for a while
+        chat.creator_last_at = max(message.date, chat.creator_last_at or message.date)
         return "creator"
-    chat.user_id = sender.id
+    chat.user_id = owner
     record_incoming(session, message)
     if chat.excluded:
         return "excluded"
+    if creator_active(services.settings, chat.creator_last_at):
+        return "creator-active"
     await hand_to_answerer(services, session, message)
     return "question"

@@ -3,10 +3,13 @@ messages): who is on the other side, whether the creator excluded it, when they 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.store.models import InboxChat
+from bot.config import Settings
+from bot.store.models import InboxChat, utcnow
 
 
 def inbox_chat(session: Session, inbox: str, chat_id: int, topic_id: int | None, *, user_id: int | None = None,
@@ -22,3 +25,9 @@ def inbox_chat(session: Session, inbox: str, chat_id: int, topic_id: int | None,
         row.business_connection_id = connection_id
     session.flush()
     return row
+
+
+def creator_active(settings: Settings, last_at: datetime | None) -> bool:
+    """Did the creator write in this chat within `[inbox] creator_active_hours`? Then the bot leaves it to them."""
+    hours = settings.inbox.creator_active_hours
+    return last_at is not None and hours > 0 and utcnow() - last_at < timedelta(hours=hours)

@@ -60,6 +60,7 @@ def incoming(message: Message, *, with_reply: bool = True) -> IncomingMessage:
         reply_to_message=incoming(parent, with_reply=False) if parent is not None and with_reply else None,
         business_connection_id=message.business_connection_id,
         direct_messages_topic_id=topic.topic_id if topic is not None else None,
+        direct_messages_topic_user_id=topic.user.id if topic is not None and topic.user is not None else None,
         sent_by_bot=message.sender_business_bot is not None,
     )
 

@@ -79,6 +79,7 @@ class IncomingMessage:
     reply_to_message: IncomingMessage | None = None
     business_connection_id: str | None = None
     direct_messages_topic_id: int | None = None
+    direct_messages_topic_user_id: int | None = None  # whose topic it is (the follower Telegram opened it for)
     sent_by_bot: bool = False  # a Business message the bot itself sent for the account
 
     @property

@@ -126,3 +126,27 @@ async def test_a_failing_getchat_delays_the_question_and_never_loses_it(sandbox:
         tries = [c.ok for c in sandbox.calls if c.method == "getChat"][before:]
         assert tries[:5] == [False, False, False, False, True], tries  # four failures, then the one that worked
         assert not any("failed" in t for t in bot.replies_to(CREATOR_ID))  # no dead-letter notice
+
+
+async def test_an_admin_writing_in_a_followers_topic_is_not_the_topic_and_pauses_the_bot_there(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    """The topic belongs to the follower Telegram opened it for, never to whoever writes in it; an admin's
+    message there is not a question, and the "creator active here" pause holds in the topic as in Business."""
+    from bot.store.models import InboxChat
+
+    settings = trained(sandbox, sqlite_url, tmp_path)
+    sandbox.enable_direct_messages()
+    ana, bob = sandbox.user(101, "Ana"), sandbox.user(555, "Bob the channel's admin")
+    async with running_bot(settings, sandbox) as bot:
+        sandbox.channel_dm(ana, "hello")  # Ana's topic exists
+        await bot.settle()
+        answered = len(sandbox.dm_texts_to(101))
+        sandbox.channel_dm(ana, KNOWN, writer=bob)  # Bob writes in Ana's topic
+        await bot.settle()
+        sandbox.channel_dm(ana, KNOWN)  # Ana asks while Bob is active in her topic
+        await bot.settle()
+        assert len(sandbox.dm_texts_to(101)) == answered  # neither Bob's message nor Ana's was answered
+        with bot.sessions() as s:
+            (chat,) = s.scalars(select(InboxChat).where(InboxChat.inbox == "channel_dm")).all()
+            assert chat.user_id == 101 and chat.creator_last_at is not None
+            assert s.scalars(select(DirectMessage.user_id).where(DirectMessage.direction == "in")).all() == [101, 101]
