@@ -100,6 +100,7 @@ class BotRuntime:
         self.processor = Processor(self.application, self.services, self._notify_dead, self.worker, lease,
                                    self.metrics, lambda: self.health.beat("processor"))
         self.roles: set[str] = set()
+        self.roles_renewed = time.monotonic()  # when the roles were last renewed (they lapse after ROLE_TTL)
         self.webhook: WebhookServer | None = None
         self._health_runner: web.AppRunner | None = None
         self.web: WebServer | None = None
@@ -169,7 +170,19 @@ class BotRuntime:
     async def _keep_roles(self) -> None:
         while True:
             before = set(self.roles)
-            self.roles = await asyncio.to_thread(self._renew_roles)
+            try:
+                self.roles = await asyncio.to_thread(self._renew_roles)
+                self.roles_renewed = time.monotonic()
+            except Exception:
+                if time.monotonic() - self.roles_renewed > ROLE_TTL.total_seconds() * 2 / 3:
+                    # our leases may run out before we can renew them: another worker may take the roles, so
+                    # this one stops acting in them now (the scheduler's jobs, the poller) until it renews
+                    lost, self.roles = self.roles, set()
+                    if lost:
+                        log.warning("cannot renew the roles %s: not acting in them until renewed", sorted(lost))
+                    if POLLER in lost:
+                        raise RuntimeError("lost the poller role: its lease could not be renewed") from None
+                raise
             self.health.beat("roles")
             if POLLER in before and POLLER not in self.roles:
                 raise RuntimeError("lost the poller role to another process")
@@ -230,6 +243,7 @@ class BotRuntime:
                 raise PollerRoleTaken(f"polling refused: {refusal}")
             self.roles.add(POLLER)
         self.roles |= await asyncio.to_thread(self._renew_roles)
+        self.roles_renewed = time.monotonic()
         if self.engine.dialect.name == "sqlite":
             await asyncio.to_thread(self._reclaim_all)
         app = self.application

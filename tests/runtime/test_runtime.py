@@ -22,7 +22,7 @@ from bot.store.updates import claim_updates, store_raw_updates
 from botapi_sandbox.config import SANDBOX_WEBHOOK_SECRET
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
-from tests.conftest import CREATOR_ID, settings_for
+from tests.conftest import CREATOR_ID, settings_for, wait_for
 
 
 def free_port() -> int:
@@ -155,3 +155,24 @@ def test_a_comment_waits_for_its_post_while_a_dead_worker_holds_the_post(db_url:
     with transaction(sessions) as s:  # its lease still runs: the comment must not overtake the post
         s.execute(update(RawUpdate).where(RawUpdate.update_id == 2).values(claimed_by=None, lease_until=None))
         assert claim_updates(s, "new-worker", timedelta(minutes=5)) == []
+
+
+async def test_a_worker_that_cannot_renew_its_roles_stops_acting_in_them(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    """Its leases lapse after ROLE_TTL and another worker may take the scheduler then: once renewing has
+    failed for two thirds of that, this worker holds no role (the jobs see it is not the leader)."""
+    from bot.runtime.worker import SCHEDULER
+
+    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox) as bot:
+        runtime = bot.runtime
+        assert SCHEDULER in runtime.roles
+        sessions = runtime.services.sessions
+        away = make_sessionmaker(make_engine(f"sqlite:///{tmp_path}/no/such/dir/bot.db"), DEFAULT_CREATOR_ID)
+        runtime.services.sessions = away  # the database is away for this worker
+        runtime.roles_renewed -= 60  # and has been for a while
+        try:
+            await wait_for(lambda: not runtime.roles, 15, "the worker to drop its roles")
+            assert not runtime._is_leader()
+        finally:
+            runtime.services.sessions = sessions
+        await wait_for(lambda: SCHEDULER in runtime.roles, 15, "the roles back once the database is")
