@@ -236,6 +236,9 @@ class BotRuntime:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         allow_exports()
+        # Models first (a first start exports them, 15-30 s), before the bot says anything to Telegram: from
+        # its getMe on, a new bot answers at once instead of staying silent while it exports.
+        await asyncio.to_thread(self._prepare_models)
         tg = self.settings.telegram
         if tg.mode == "polling":
             refusal = await self._take_poller_role()
@@ -248,7 +251,6 @@ class BotRuntime:
             await asyncio.to_thread(self._reclaim_all)
         app = self.application
         await app.initialize()
-        await asyncio.to_thread(self._prepare_models)
         for started in self.services.registry.on_start:  # e.g. the live FAQ version loads before any update
             await started(self.services, self._is_leader())
         # scheduled now, not at construction: a job due "0.2 s after start" must not be missed

@@ -3,6 +3,7 @@ export child next to a bot that holds no model), and a failed export does not st
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from bot.app import compose
@@ -27,15 +28,23 @@ async def test_models_are_prepared_before_any_feature_starts_and_a_failed_export
     async def started(services: Services, leader: bool) -> None:
         calls.append("start")
 
-    registry.prepare_models[:0] = [failing, lambda models: calls.append(f"prepare {type(models).__name__}")]
+    def slow(models: ModelFactory) -> None:  # a first start's export takes this long
+        calls.append(f"prepare {type(models).__name__}, getMe so far: {len(sandbox.calls_of('getMe'))}")
+        time.sleep(11)
+
+    registry.prepare_models[:0] = [failing, slow]
     registry.on_start.insert(0, started)
     settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
+    sandbox.send_private(sandbox.user(101, "Ana"), "/start")  # a follower writes to the brand-new bot
     async with running_bot(settings, sandbox, registry, encoder_factory=fake_encoders) as bot:
-        assert calls == ["prepare (fails)", "prepare ModelFactory", "start"]
-        ana = sandbox.user(101, "Ana")
-        sandbox.send_private(ana, "/start")
         await bot.settle()
+        assert calls == ["prepare (fails)", "prepare ModelFactory, getMe so far: 0", "start"]
         assert "Ana" in bot.replies_to(101)[0]  # the start went on
+        # the question waited at Telegram during the 11 s of preparing; the bot answered it within 10 s of
+        # saying hello to Telegram (its first getMe)
+        hello = min(c.received for c in sandbox.calls if c.method == "getMe")
+        reply = min(c.received for c in sandbox.calls_of("sendMessage") if c.params.get("chat_id") == 101)
+        assert reply - hello < 10.0, reply - hello
 
 
 def test_stand_in_models_export_nothing(tmp_path: Path) -> None:
