@@ -7,6 +7,8 @@ calls (bot/runtime/bot_api.py), so nothing here depends on Telegram's wire forma
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -82,13 +84,17 @@ def _text_row(session: Session, chat_id: int, text: str, buttons: list[list[tupl
     return row
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
 def _units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2  # Telegram counts UTF-16 code units
+    """The length Telegram limits: UTF-16 code units of the text as shown (HTML tags and entities parsed)."""
+    return len(html.unescape(_TAG.sub("", text)).encode("utf-16-le")) // 2
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """`text` in parts of at most `limit` UTF-16 units, cut between lines (our HTML never spans a line), a
-    line longer than the limit cut between characters."""
+    """`text` (HTML) in parts of at most `limit` UTF-16 units as shown, cut between lines (our HTML never
+    spans a line), a line longer than the limit cut between characters."""
     if _units(text) <= limit:
         return [text]
     parts: list[str] = []

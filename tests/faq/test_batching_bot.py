@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import select
 
+from bot.config import Settings
 from bot.faq.training import import_and_train
 from bot.store.models import RawUpdate
 from botapi_sandbox.server import BotApiSandbox
@@ -18,6 +20,22 @@ from tests.conftest import CREATOR_ID, settings_for, wait_for
 from tests.fakes import HashingEncoder
 
 SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "demo_data" / "faq.yaml"
+
+
+E = TypeVar("E", bound=HashingEncoder)
+
+
+def trained(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path,
+            kind: type[E]) -> tuple[Settings, dict[str, E], Callable[[str], E]]:
+    """The sample FAQ trained with the hashing fake; the bot's encoders will be `kind`, one per model name."""
+    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
+    import_and_train(settings, load_faq(SAMPLE), lambda name: HashingEncoder(), 0.95)
+    encoders: dict[str, E] = {}
+
+    def factory(name: str) -> E:
+        return encoders.setdefault(name, kind(multilingual=name == "multilingual-e5-small"))
+
+    return settings, encoders, factory
 
 
 class RecordingEncoder(HashingEncoder):
@@ -34,12 +52,7 @@ class RecordingEncoder(HashingEncoder):
 
 async def test_a_burst_of_questions_costs_batches_and_everyone_gets_the_right_answer(
         sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    import_and_train(settings, load_faq(SAMPLE), lambda name: HashingEncoder(), 0.95)
-    encoders: dict[str, RecordingEncoder] = {}
-
-    def factory(name: str) -> RecordingEncoder:
-        return encoders.setdefault(name, RecordingEncoder(multilingual=name == "multilingual-e5-small"))
+    settings, encoders, factory = trained(sandbox, sqlite_url, tmp_path, RecordingEncoder)
 
     questions = {"Which tripod do you use on hikes?": "My tripod is a carbon Peak Design",
                  "Where can I buy your Lightroom presets?": "My Lightroom presets are in the shop"}
@@ -74,12 +87,7 @@ class GatedEncoder(HashingEncoder):
 
 async def test_no_transaction_stays_open_while_a_question_is_matched(
         sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    import_and_train(settings, load_faq(SAMPLE), lambda name: HashingEncoder(), 0.95)
-    encoders: dict[str, GatedEncoder] = {}
-
-    def factory(name: str) -> GatedEncoder:
-        return encoders.setdefault(name, GatedEncoder(multilingual=name == "multilingual-e5-small"))
+    settings, encoders, factory = trained(sandbox, sqlite_url, tmp_path, GatedEncoder)
 
     ana = sandbox.user(101, "Ana")
     async with running_bot(settings, sandbox, encoder_factory=factory) as bot:
@@ -109,12 +117,7 @@ class PoisonEncoder(RecordingEncoder):
 
 async def test_a_batch_with_one_poison_question_answers_every_other_question(
         sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
-    settings = settings_for(sandbox, sqlite_url, tmp_path / "data")
-    import_and_train(settings, load_faq(SAMPLE), lambda name: HashingEncoder(), 0.95)
-    encoders: dict[str, PoisonEncoder] = {}
-
-    def factory(name: str) -> PoisonEncoder:
-        return encoders.setdefault(name, PoisonEncoder(multilingual=name == "multilingual-e5-small"))
+    settings, encoders, factory = trained(sandbox, sqlite_url, tmp_path, PoisonEncoder)
 
     followers = [sandbox.user(600 + i, f"F{i}") for i in range(12)]
     for i, user in enumerate(followers):  # all waiting before the bot polls: one claim, one model batch

@@ -121,3 +121,14 @@ async def test_a_row_deleted_or_taken_over_after_the_claim_is_never_sent(
         for row in rows:
             await sender._send(row)
     assert sorted(sandbox.sent) == [103]  # only Cy's row was still ours
+
+
+def test_long_texts_split_between_lines_by_their_length_as_shown() -> None:
+    from bot.kernel.outbox import split_text
+
+    line = "<b>&lt;tag&gt;</b> " + "é" * 90  # 97 characters shown, 114 written
+    parts = split_text("\n".join([line] * 100), limit=1000)
+    assert "\n".join(parts) == "\n".join([line] * 100)  # nothing lost, cut only between lines
+    assert [p.count("\n") + 1 for p in parts] == [10] * 10  # ten 97-character lines and their breaks per part
+    assert split_text("x" * 2500, limit=1000) == ["x" * 1000, "x" * 1000, "x" * 500]
+    assert split_text("short") == ["short"]
