@@ -75,10 +75,10 @@ def cpu_seconds(pid: int) -> float:
 PLUMBING = ("threading.py", "asyncio/", "concurrent/", "runpy", "<frozen", "bot/__main__.py", "bot/cli/main.py")
 
 
-def short(frame: str) -> str:
+def short(frame: str, repo: Path = ROOT) -> str:
     """A frame without this machine's folders: `Session.run (onnxruntime/capi/...:406)`, `handle (bot/...:12)`."""
     frame = re.sub(r"\(/\S*?/(?:site-packages|python3\.\d+)/", "(", frame)
-    return frame.replace(f"({ROOT}/", "(")
+    return frame.replace(f"({repo}/", "(")
 
 
 def part_of(stack: str) -> str:
@@ -105,15 +105,15 @@ class Profile:
         total = self.total() or 1
         return {name: parts[name] / total for name, _ in [*PARTS, ("other", ())]}
 
-    def top(self, n: int = 15) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    def top(self, n: int = 15, repo: Path = ROOT) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
         own: Counter[str] = Counter()
         inclusive: Counter[str] = Counter()
         for stack, k in self.stacks.items():
             frames = [f for f in stack.split(";") if f]
             if not frames:
                 continue
-            own[short(frames[-1])] += k
-            for f in {short(f).rsplit(":", 1)[0] + ")" for f in frames}:
+            own[short(frames[-1], repo)] += k
+            for f in {short(f, repo).rsplit(":", 1)[0] + ")" for f in frames}:
                 if not any(f"({lib}" in f for lib in PLUMBING):  # every sample is under these
                     inclusive[f] += k
         return own.most_common(n), inclusive.most_common(n)
@@ -236,7 +236,7 @@ def main() -> None:
                 print(f"{name}: {answered} answered, {cpu:.2f} s of CPU: {per:.2f} ms per answered question; "
                       + ", ".join(f"{k} {per * v:.2f}" for k, v in shares.items())
                       + f" (profile: {profile.total()} samples, {profiled} answered)", flush=True)
-                own, inclusive = profile.top()
+                own, inclusive = profile.top(repo=repo)
                 with (out / f"cost-{name}.txt").open("w") as f:
                     f.write(f"# {name}: {per:.2f} ms CPU per answered question, commit {_commit(repo)}\n")
                     f.write("# parts: " + ", ".join(f"{k} {v * 100:.0f} %" for k, v in shares.items()) + "\n")

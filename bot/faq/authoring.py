@@ -195,7 +195,11 @@ def remove_button(entry_id: str) -> str:
     data = f"{FAQ_PREFIX}:rm:{entry_id}"
     if len(data.encode()) <= BUTTON_DATA_LIMIT:
         return data
-    return f"{FAQ_PREFIX}:rm:#{hashlib.sha256(entry_id.encode()).hexdigest()[:20]}"
+    return f"{FAQ_PREFIX}:rm:#{_hashed(entry_id)}"
+
+
+def _hashed(entry_id: str) -> str:
+    return hashlib.sha256(entry_id.encode()).hexdigest()[:20]
 
 
 def entry_of_button(session: Session, ref: str) -> str:
@@ -203,7 +207,7 @@ def entry_of_button(session: Session, ref: str) -> str:
     if not ref.startswith("#"):
         return ref
     for entry_id in session.scalars(select(FaqEntryRow.id).where(FaqEntryRow.active.is_(True))):
-        if hashlib.sha256(entry_id.encode()).hexdigest()[:20] == ref[1:]:
+        if _hashed(entry_id) == ref[1:]:
             return str(entry_id)
     return ref
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.inbox.chats import creator_active, inbox_chat
+from bot.inbox.chats import creator_active, creator_wrote, inbox_chat
 from bot.inbox.connections import may_reply, usable
 from bot.kernel.chats import forget_current_update
 from bot.kernel.followers import record_incoming, store_message
@@ -45,7 +45,7 @@ async def on_message(services: Services, session: Session, message: IncomingMess
     if sender is None or sender.id == connection.user_id or message.sent_by_bot:
         _record_outgoing(session, message)
         if not message.sent_by_bot:  # the creator wrote here themselves: the chat is theirs for a while
-            chat.creator_last_at = max(message.date, chat.creator_last_at or message.date)
+            creator_wrote(chat, message.date)
         return "outgoing"
     record_incoming(session, message)
     if not may_reply(connection):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.inbox.chats import creator_active, inbox_chat
+from bot.inbox.chats import creator_active, creator_wrote, inbox_chat
 from bot.kernel.followers import record_incoming
 from bot.kernel.inboxes import hand_to_answerer
 from bot.kernel.messages import CHANNEL_DM, IncomingMessage
@@ -25,7 +25,7 @@ async def on_message(services: Services, session: Session, message: IncomingMess
     if services.settings.is_creator(sender.id) or sender.id != owner:
         # the creator (or another admin of the channel) answering in a follower's topic: never a question,
         # and the topic is theirs for a while
-        chat.creator_last_at = max(message.date, chat.creator_last_at or message.date)
+        creator_wrote(chat, message.date)
         return "creator"
     chat.user_id = owner
     record_incoming(session, message)

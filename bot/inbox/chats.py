@@ -27,6 +27,11 @@ def inbox_chat(session: Session, inbox: str, chat_id: int, topic_id: int | None,
     return row
 
 
+def creator_wrote(chat: InboxChat, at: datetime) -> None:
+    """The creator (or somebody answering for them) wrote in this chat at `at`: it is theirs for a while."""
+    chat.creator_last_at = max(at, chat.creator_last_at or at)
+
+
 def creator_active(settings: Settings, last_at: datetime | None) -> bool:
     """Did the creator write in this chat within `[inbox] creator_active_hours`? Then the bot leaves it to them."""
     hours = settings.inbox.creator_active_hours

@@ -98,7 +98,7 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     if _units(text) <= limit:
         return [text]
     parts: list[str] = []
-    current = ""
+    current, size = "", 0  # the part being filled and its length as shown
     for line in text.split("\n"):
         while _units(line) > limit:  # one line alone is too long: cut it
             cut = limit
@@ -106,15 +106,15 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
                 cut -= 1
             if current:
                 parts.append(current)
-                current = ""
+                current, size = "", 0
             parts.append(line[:cut])
             line = line[cut:]
-        joined = f"{current}\n{line}" if current else line
-        if current and _units(joined) > limit:
+        units = _units(line)
+        if current and size + 1 + units > limit:
             parts.append(current)
-            current = line
+            current, size = line, units
         else:
-            current = joined
+            current, size = (f"{current}\n{line}", size + 1 + units) if current else (line, units)
     if current or not parts:
         parts.append(current)
     return parts

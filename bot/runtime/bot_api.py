@@ -6,10 +6,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import InputFile
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.kernel import outbox
 from bot.store.models import OutboxMessage
 from bot.texts import PARSE_MODE
+
+
+def never_sendable(exc: TelegramError) -> bool:
+    """400 and 403 (and 413, which PTB reports as a NetworkError) will fail the same way again."""
+    if isinstance(exc, BadRequest | Forbidden):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, NetworkError) and ("413" in text or "too large" in text)
+
+
+def passing_failure(exc: BaseException) -> bool:
+    """Telegram failed for now (the network, a 5xx, a 429), not for good: the same call may work later."""
+    return isinstance(exc, RetryAfter) or (isinstance(exc, NetworkError) and not never_sendable(exc))
 
 
 class NotSendable(ValueError):

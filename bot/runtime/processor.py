@@ -25,12 +25,13 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from telegram import Update
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import RetryAfter
 from telegram.ext import Application
 
 from bot.kernel.services import Services
 from bot.kernel.unit import UpdateState, current_update
 from bot.kernel.waiting import IdlePolls, wait_event
+from bot.runtime.bot_api import passing_failure
 from bot.runtime.health import Metrics
 from bot.store.failures import is_transient
 from bot.store.models import RawUpdate, utcnow
@@ -58,7 +59,7 @@ def telegram_delay(exc: BaseException, row: RawUpdate, now: datetime | None = No
     """How long to wait before an update whose handler met a passing Telegram failure (the network, a 5xx,
     a 429 with `retry_after`) is tried again, without counting an attempt; None when the failure is not
     one of those, or the update has waited `TELEGRAM_PATIENCE` already (then it counts like any other)."""
-    if not isinstance(exc, NetworkError | RetryAfter) or isinstance(exc, BadRequest):
+    if not passing_failure(exc):
         return None
     age = ((now or utcnow()) - row.received_at).total_seconds()
     if age > TELEGRAM_PATIENCE.total_seconds():

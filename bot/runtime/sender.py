@@ -24,9 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, Message
 from telegram.error import (
-    BadRequest,
     ChatMigrated,
-    Forbidden,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -38,7 +36,7 @@ from bot.kernel.followers import store_message
 from bot.kernel.outbox import FORGETME_PURPOSE, inbox_of
 from bot.kernel.registry import Undeliverable
 from bot.kernel.waiting import IdlePolls, in_daemon_thread, wait_event
-from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call
+from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call, never_sendable
 from bot.runtime.health import Metrics
 from bot.store.failures import is_transient
 from bot.store.models import OutboxMessage, utcnow
@@ -66,14 +64,6 @@ RECORD_PATIENCE = 60.0  # seconds a sent message's record waits for the database
 
 def _backoff(attempts: int) -> float:
     return float(min(300, 2 ** min(attempts, 9)))
-
-
-def never_sendable(exc: TelegramError) -> bool:
-    """400 and 403 (and 413, which PTB reports as a NetworkError) will fail the same way again."""
-    if isinstance(exc, BadRequest | Forbidden):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, NetworkError) and ("413" in text or "too large" in text)
 
 
 class OutboxSender:

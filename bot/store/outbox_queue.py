@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.store.db import conflict_insert
 from bot.store.models import OutboxMessage, SendPace, UTCDateTime, utcnow
-from bot.store.queue import PENDING, WorkQueue
+from bot.store.queue import PENDING, WorkQueue, lock
 from bot.store.scope import creator_of
 
 SENT = "sent"  # the outbox's word for done
@@ -25,7 +25,7 @@ EVERY_CHAT = 0  # the SendPace row of the fleet-wide limit
 
 
 @cache
-def _claim_statement(postgres: bool) -> Any:
+def _claim_statement() -> Any:
     """Built once: an aliased entity and its subqueries cost about 1 ms of CPU to build per call, more than
     the query takes to run (`now`, `now_ts` and `limit` are bound when it runs)."""
     older = aliased(OutboxMessage)
@@ -37,14 +37,14 @@ def _claim_statement(postgres: bool) -> Any:
                    ~exists().where(SendPace.chat_id == OutboxMessage.chat_id,
                                    SendPace.next_at > bindparam("now_ts", type_=Float())))
             .order_by(OutboxMessage.id).limit(bindparam("limit", type_=Integer())))
-    return stmt.with_for_update(skip_locked=True, of=OutboxMessage) if postgres else stmt
+    return stmt
 
 
 def claim_outbox(session: Session, worker: str, lease: timedelta, limit: int = 50,
                  now: datetime | None = None) -> list[OutboxMessage]:
     """Claim the head row of up to `limit` chats that may be sent to now (inside a transaction)."""
     now = now or utcnow()
-    stmt = _claim_statement(session.get_bind().dialect.name == "postgresql")
+    stmt = lock(session, _claim_statement(), of=OutboxMessage)
     rows = list(session.scalars(stmt, {"now": now, "now_ts": now.timestamp(), "limit": limit}))
     OUTBOX.take(session, worker, [r.id for r in rows], lease, now)
     return rows

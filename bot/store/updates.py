@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.store.db import conflict_insert, plain_update
 from bot.store.models import RawUpdate, UpdatePerson, UTCDateTime, utcnow
-from bot.store.queue import DONE, PENDING, WorkQueue
+from bot.store.queue import DONE, PENDING, WorkQueue, lock
 from bot.store.scope import creator_of
 
 SKIPPED = "skipped"  # malformed: stored, never handled
@@ -119,7 +119,7 @@ def pending_updates(session: Session, limit: int = 100) -> list[RawUpdate]:
 
 
 @cache
-def _claim_statements(postgres: bool) -> tuple[Any, Any, Any]:
+def _claim_statements() -> tuple[Any, Any, Any]:
     """Built once (an aliased entity and its subquery cost more CPU to build than the query takes to run):
     the chats' heads, their following updates, the claimed rows."""
     older = aliased(RawUpdate)
@@ -136,7 +136,7 @@ def _claim_statements(postgres: bool) -> tuple[Any, Any, Any]:
                  .order_by(RawUpdate.update_id, RawUpdate.id).limit(bindparam("more", type_=Integer())))
     rows = (select(RawUpdate).where(RawUpdate.id.in_(bindparam("ids", expanding=True)))
             .order_by(RawUpdate.update_id, RawUpdate.id))
-    return (head.with_for_update(skip_locked=True) if postgres else head), following, rows
+    return head, following, rows
 
 
 def claim_updates(session: Session, worker: str, lease: timedelta, chats: int = 20,
@@ -147,8 +147,8 @@ def claim_updates(session: Session, worker: str, lease: timedelta, chats: int = 
     when nobody holds a live lease on it; the chat's following updates come along with it.
     """
     now = now or utcnow()
-    head, following, rows = _claim_statements(session.get_bind().dialect.name == "postgresql")
-    heads = session.execute(head, {"now": now, "chats": chats}).all()
+    head, following, rows = _claim_statements()
+    heads = session.execute(lock(session, head), {"now": now, "chats": chats}).all()
     if not heads:
         return []
     ids = [h.id for h in heads]
