@@ -23,6 +23,7 @@ from bot.kernel.context import BotContext, attach_services
 from bot.kernel.outbox import answer_callback, send_text
 from bot.kernel.registry import Filters
 from bot.kernel.services import Services
+from bot.runtime import connections
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 GATE_GROUP = -100  # the gate runs before every other handler group
@@ -56,6 +57,8 @@ def build_application(services: Services) -> AnyApplication:
         .token(services.settings.telegram.token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
+        .request(connections.request())
+        .get_updates_request(connections.request(connections.GET_UPDATES_POOL))
         .updater(None)
         .context_types(ContextTypes(context=BotContext))
         .build()

@@ -28,6 +28,7 @@ from bot.kernel.errors import notify_creator_once
 from bot.kernel.live_settings import refresh_settings
 from bot.kernel.registry import LoopEnv, Registry
 from bot.kernel.services import Services
+from bot.runtime import connections
 from bot.runtime.application import AnyApplication, api_root, build_application
 from bot.runtime.health import Health
 from bot.runtime.http_site import WebServer
@@ -108,8 +109,7 @@ class BotRuntime:
 
     def _sender_bot(self) -> Bot:
         """The sender's own Bot API connection (it runs in a thread with its own event loop)."""
-        root = api_root(self.services.settings)
-        return Bot(self.settings.telegram.token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
+        return connections.bot(self.settings.telegram.token, api_root(self.services.settings))
 
     # ------------------------------------------------------------------ roles
     def _renew_roles(self) -> set[str]:
