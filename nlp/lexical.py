@@ -81,9 +81,19 @@ class Lexical:
     def __init__(self, example_counts: Any) -> None:
         self.counts = example_counts.tocsr()
         chars = self.counts[:, :N_FEATURES]
-        df = np.bincount(chars.indices, minlength=N_FEATURES)
-        self.idf = np.log((1 + chars.shape[0]) / (1 + df)) + 1.0
+        # idf of the n-grams the examples hold; any other n-gram has df 0 and the same idf. Kept sparse: a dense
+        # table of every hashed n-gram was 2 MB per language, per creator (most of a loaded head's memory)
+        self.idf_features, df = np.unique(chars.indices, return_counts=True)
+        self.idf_values = np.log((1 + chars.shape[0]) / (1 + df)) + 1.0
+        self.idf_unseen = float(np.log(1 + chars.shape[0]) + 1.0)
         self.chars, self.words = self._views(self.counts)
+
+    def idf(self, features: np.ndarray) -> np.ndarray:
+        """The idf of each hashed character n-gram in `features`."""
+        if not len(self.idf_features):
+            return np.full(len(features), self.idf_unseen)
+        at = np.minimum(np.searchsorted(self.idf_features, features), len(self.idf_features) - 1)
+        return np.where(self.idf_features[at] == features, self.idf_values[at], self.idf_unseen)
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> Lexical:
@@ -91,7 +101,7 @@ class Lexical:
 
     def _views(self, raw: Any) -> tuple[Any, Any]:
         chars = raw[:, :N_FEATURES].astype(np.float64).tocsr(copy=True)
-        chars.data = (1.0 + np.log(chars.data)) * self.idf[chars.indices]
+        chars.data = (1.0 + np.log(chars.data)) * self.idf(chars.indices)
         words = raw[:, N_FEATURES:].astype(np.float64).tocsr(copy=True)
         words.data[:] = 1.0
         return _normalize_rows(chars), words

@@ -107,3 +107,16 @@ def test_answering_with_a_saved_rerank_version_never_imports_scikit_learn(tmp_pa
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["a", "False"]
+
+
+def test_the_idf_kept_for_the_examples_n_grams_only_equals_the_full_table() -> None:
+    from nlp.lexical import N_FEATURES, counts
+
+    examples = ["wake me up at 7", "turn the lights off", "turn the lights on", "wake up"]
+    lexical = Lexical.of(examples)
+    chars = counts(examples)[:, :N_FEATURES].tocsr()
+    df = np.bincount(chars.indices, minlength=N_FEATURES)
+    full = np.log((1 + len(examples)) / (1 + df)) + 1.0  # the dense table it replaces (2 MB per language)
+    asked = counts(["lights off", "zzz qqq"])[:, :N_FEATURES].tocsr().indices  # seen and unseen n-grams
+    assert np.array_equal(lexical.idf(asked), full[asked])
+    assert lexical.idf_features.nbytes + lexical.idf_values.nbytes < 20_000
