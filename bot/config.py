@@ -193,6 +193,7 @@ class ModelsConfig:
     routing: str = "auto"
     multilingual_dir: str = ""
     engine: str = "onnx"
+    faq_heads_mb: int = 256  # the creators' loaded FAQ heads together; the least recently used go first (0: no limit)
 
 
 @dataclass(frozen=True)
@@ -414,6 +415,7 @@ def _check_fix(section: str, key: str, value: Any) -> str | None:
         ("models", "engine"): (
             lambda v: v in ("onnx", "torch"),
             '"onnx" (ONNX Runtime, exported once into the data directory) or "torch" (transformers)'),
+        ("models", "faq_heads_mb"): (lambda v: v >= 0, "use a number of megabytes, e.g. 256, or 0 for no limit"),
         ("sentiment", "min_negative_share"): (lambda v: 0 < v <= 1, "use a share between 0 and 1"),
         ("web", "public_url"): (lambda v: not v or v.startswith(("https://", "http://")),
                                 'use the HTTPS URL of the dashboard, e.g. "https://bot.example.com/dashboard/"'),

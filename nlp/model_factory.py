@@ -22,6 +22,7 @@ from typing import Any
 
 from nlp.encoder import ConcatEncoder, Encoder, TransformerEncoder
 from nlp.faq_routed import RoutedFaqMatcher
+from nlp.heads import HeadBudget
 from nlp.multilingual import NAME as MULTILINGUAL
 from nlp.multilingual import multilingual_model_dir
 from nlp.sentiment import SHIPPED, SentimentMeta, SentimentModel, release_memory
@@ -39,12 +40,14 @@ class ModelFactory:
 
     `data_dir` caches the converted e5 model (`multilingual_dir` overrides where it lives); `sentiment_dir` is the
     English sentiment model (default: the shipped weights); `encoder_factory` replaces how encoders are built
-    (tests pass a hashing encoder). Thread-safe.
+    (tests pass a hashing encoder); `faq_heads_bytes` is the memory budget of the FAQ heads loaded through it
+    (nlp/heads.py; 0: no limit). Thread-safe.
     """
 
     def __init__(self, data_dir: Path, *, multilingual_dir: str = "", routing: str = "auto",
                  sentiment_dir: Path | None = None, engine: str = "onnx",
-                 encoder_factory: EncoderFactory | None = None, faq_encoder: str | None = None) -> None:
+                 encoder_factory: EncoderFactory | None = None, faq_encoder: str | None = None,
+                 faq_heads_bytes: int = 0) -> None:
         if routing not in ROUTINGS:
             raise ValueError(f"routing must be one of {', '.join(ROUTINGS)}, not {routing!r}")
         self.data_dir = Path(data_dir)
@@ -57,6 +60,7 @@ class ModelFactory:
         self._encoders: dict[str, Encoder] = {}
         self._sentiment: RoutedSentiment | None = None
         self._lock = threading.RLock()
+        self.faq_heads = HeadBudget(faq_heads_bytes)  # the FAQ heads of every creator using this factory
 
     @property
     def always_multilingual(self) -> bool:

@@ -70,8 +70,7 @@ async def answer_question(services: Services, session: Session, message: Incomin
             tell_follower(session, message.chat_id, texts.HANDOFF_STILL_OPEN, target)
         return
     model = live_model(services)
-    matcher = model.matcher if model is not None else None
-    if matcher is None:
+    if model is None or model.version is None:
         if mode == DRAFT:
             start_draft(services, session, message, None, None, "no FAQ model yet", None)
         else:

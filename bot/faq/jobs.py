@@ -71,7 +71,7 @@ def auto_retrain(services: Services, now: datetime | None = None) -> str:
     model = live_model(services)
     if model is None:
         return "no model"
-    trained_at = model.matcher.meta.trained_at if model.matcher else 0.0
+    trained_at = model.trained_at
     after = services.settings.faq.retrain_after_examples
     with services.sessions() as session:
         new = entries.examples_since(session, trained_at)
@@ -108,7 +108,7 @@ async def review_list(context: BotContext) -> None:
     """Job: the creator's daily "were these right?" list (once a day, only near-threshold answers)."""
     services = context.services
     model = live_model(services)
-    default = model.matcher.calibration.threshold if model is not None and model.matcher is not None else None
+    default = model.default_threshold if model is not None else None
     async with services.unit() as session:
         review.send_review_list(session, services.settings, default_threshold=default)
 
@@ -117,10 +117,10 @@ async def load_live_version(services: Services, leader: bool) -> None:
     """At start-up, before any update: load the live FAQ version; train one if only entries exist."""
     model = live_model(services)
     assert model is not None
-    if not await asyncio.to_thread(model.reload_if_changed):
+    if not await asyncio.to_thread(model.reload_if_changed, True):  # its head loads at the first question
         with services.sessions() as session:
             has_entries = bool(entries.training_entries(session))
-        if has_entries and model.matcher is None and leader:
+        if has_entries and model.version is None and leader:
             log.info("FAQ entries but no trained model: training one in the background")
             start_retrain(services, None)
 

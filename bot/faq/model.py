@@ -42,9 +42,10 @@ from bot.store import leases, live_models
 from nlp import versions
 from nlp.batching import MicroBatcher
 from nlp.encoder import Encoder
-from nlp.faq import Match, Progress
+from nlp.faq import FaqMatcher, Match, Progress
 from nlp.faq_data import FaqEntry
 from nlp.faq_routed import RoutedFaqMatcher
+from nlp.heads import footprint
 from nlp.model_factory import ENGLISH, EncoderFactory, ModelFactory
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,14 @@ class FaqModel:
         self.root = data_dir / "faq"
         self.models = models
         self.sessions = sessions  # where the live version is published (None: the pointer file)
-        self.matcher: RoutedFaqMatcher | None = None
+        # the live version; its head (`matcher`) is loaded at first use and may be dropped again by the
+        # process's head budget (nlp/heads.py), then loaded again at the next use
         self.version: str | None = None
+        self._matcher: RoutedFaqMatcher | None = None
+        self._size = 0  # the loaded head's bytes, for the budget
+        self._loading = threading.Lock()
+        self.trained_at = 0.0  # the live version's, known while its head is not loaded
+        self.default_threshold: float | None = None
         self.training = threading.Lock()
         self.retrain_due = False  # the nightly retrain waits for the end of a burst (bot.faq.jobs.auto_retrain)
         self._unreadable: set[str] = set()  # versions that failed to load (not retried every 5 s)
@@ -84,6 +91,80 @@ class FaqModel:
         self.batcher: MicroBatcher[str, tuple[Match, str]] = MicroBatcher(self._match_batch, max_batch=64,
                                                                           max_wait=0.002)
         self._prefetched: dict[str, list[asyncio.Future[tuple[Match, str]]]] = {}
+
+    @property
+    def matcher(self) -> RoutedFaqMatcher | None:
+        """The live version's matcher (None: no version is live); loads the head if the budget dropped it or
+        it was never loaded (blocking then: about 13 ms for the demo FAQ; the processor's prefetch does it in
+        the model's thread before a handler looks)."""
+        matcher = self._matcher
+        if matcher is None:
+            return None if self.version is None else self._load_live()
+        self.models.faq_heads.used(self, self._size)
+        return matcher
+
+    @property
+    def loaded(self) -> bool:
+        """Is the live version's head in memory now?"""
+        return self._matcher is not None
+
+    def evict(self) -> None:
+        """The head budget needs the memory: drop the head, keep the version (loaded again at its next use)."""
+        self._matcher = None
+
+    def _go_live(self, matcher: RoutedFaqMatcher, version: str) -> None:
+        shared = [part.encoder for part in (matcher.primary, matcher.multilingual) if part is not None]
+        self._size = footprint(matcher, shared)
+        self._matcher, self.version = matcher, version  # one reference swap each: readers see old or new
+        self.trained_at = float(matcher.meta.trained_at)
+        self.default_threshold = float(matcher.calibration.threshold)
+        self.models.faq_heads.used(self, self._size)
+
+    def _go_dark(self) -> None:
+        self._matcher, self.version = None, None
+        self.trained_at, self.default_threshold = 0.0, None
+        self.models.faq_heads.dropped(self)
+
+    def _adopt(self, version: str) -> bool:
+        """Make `version` live without loading its head (start-up: a hundred creators start without reading a
+        hundred heads); False when its meta cannot be read."""
+        try:
+            meta = FaqMatcher.read_meta(self.root / version)
+            trained_at, threshold = float(meta["trained_at"]), float(meta["calibration"]["threshold"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        with self._loading:
+            self._matcher, self.version = None, version
+            self.trained_at, self.default_threshold = trained_at, threshold
+        log.info("FAQ model %s is live (loaded at its first question)", version)
+        return True
+
+    def _older(self, version: str) -> list[str]:
+        return [v for v in reversed(versions.versions(self.root)) if int(v[1:]) < int(version[1:])]
+
+    def _first_loadable(self, candidates: list[str]) -> tuple[RoutedFaqMatcher, str] | None:
+        for candidate in candidates:
+            if candidate in self._unreadable:
+                continue
+            try:
+                return self.models.load_faq(self.root / candidate), candidate
+            except Exception:
+                self._unreadable.add(candidate)
+                log.exception("FAQ model %s cannot be loaded; keeping %s", candidate, self.version or "an older one")
+        return None
+
+    def _load_live(self) -> RoutedFaqMatcher | None:
+        """Load the live version's head (an older version if it cannot be read, as at start-up)."""
+        with self._loading:
+            version = self.version
+            if self._matcher is not None or version is None:
+                return self._matcher
+            found = self._first_loadable([version, *self._older(version)])
+            if found is None:
+                self._go_dark()
+                return None
+            self._go_live(*found)
+            return found[0]
 
     def live_encoder(self) -> Encoder | None:
         """The live version's encoder (soft tags embed posts with it); None before the first version."""
@@ -99,7 +180,7 @@ class FaqModel:
     def prefetch(self, questions: list[str]) -> None:
         """Start matching questions the processor is about to hand to the handlers, all in one batch;
         `match` then finds each result ready (or on its way)."""
-        if self.matcher is None or not questions:
+        if self.version is None or not questions:
             return
         if sum(len(v) for v in self._prefetched.values()) > PREFETCH_LIMIT:  # never asked for: drop
             for futures in self._prefetched.values():
@@ -115,7 +196,7 @@ class FaqModel:
         """Wait until a match of each question is ready (prefetching those that are not on their way),
         so that the `match` calls of the update's handler find them done: the processor calls this
         before it opens the update's transaction, and no transaction stays open across a model call."""
-        if self.matcher is None or not questions:
+        if self.version is None or not questions:
             return
         self.prefetch([q for q in dict.fromkeys(questions) if not self._prefetched.get(q)])
         waiting = [futures[0] for q in questions if (futures := self._prefetched.get(q))]
@@ -221,8 +302,9 @@ class FaqModel:
             with self.sessions() as session, session.begin():
                 live_models.withdraw(session, live_models.FAQ)
 
-    def reload_if_changed(self) -> bool:
+    def reload_if_changed(self, lazy: bool = False) -> bool:
         """Load the published version if it is not the live one. Returns True when it switched.
+        `lazy`: when nothing is live yet, make it live without loading its head (loaded at its first use).
 
         A version that cannot be loaded leaves the live one in place. When nothing is published and
         the live version's directory is gone, every version was deleted on purpose (/forgetme on
@@ -230,26 +312,21 @@ class FaqModel:
         name = self.published()
         if name is None and self.version is not None and not versions.is_version(self.root, self.version):
             log.info("FAQ model %s was deleted and nothing is published: no FAQ answers until a retrain", self.version)
-            self.matcher, self.version = None, None
+            with self._loading:
+                self._go_dark()
             return True
         if name is None or name == self.version or name in self._unreadable:
             return False
-        candidates = [name]
-        if self.matcher is None:  # nothing live yet (start-up): fall back to the newest older version
-            candidates += [v for v in reversed(versions.versions(self.root)) if int(v[1:]) < int(name[1:])]
-        for candidate in candidates:
-            if candidate in self._unreadable:
-                continue
-            try:
-                matcher = self.models.load_faq(self.root / candidate)
-            except Exception:
-                self._unreadable.add(candidate)
-                log.exception("FAQ model %s cannot be loaded; keeping %s", candidate, self.version or "an older one")
-                continue
-            self.matcher, self.version = matcher, candidate  # one reference swap: readers see old or new
-            log.info("FAQ model %s is live (%d entries)", candidate, len(matcher.meta.entry_ids))
+        if lazy and self.version is None and self._adopt(name):
             return True
-        return False
+        # nothing live yet (start-up): fall back to the newest older version
+        found = self._first_loadable([name, *(self._older(name) if self.version is None else [])])
+        if found is None:
+            return False
+        with self._loading:
+            self._go_live(*found)
+        log.info("FAQ model %s is live (%d entries)", found[1], len(found[0].meta.entry_ids))
+        return True
 
     def train(self, entries: list[FaqEntry], target_precision: float, min_margin: float = 0.0,
               progress: Progress | None = None, lessons: Lessons | None = None) -> tuple[str, RoutedFaqMatcher]:
@@ -290,7 +367,8 @@ class FaqModel:
         removed = 0
         if keep is None:
             self._unpublish()
-            self.matcher, self.version = None, None
+            with self._loading:
+                self._go_dark()
         for name in versions.versions(self.root):
             if name != keep:
                 shutil.rmtree(self.root / name, ignore_errors=True)

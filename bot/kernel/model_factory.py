@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import Settings
+from nlp.heads import MB
 from nlp.model_factory import EncoderFactory, ModelFactory
 
 
@@ -21,4 +22,5 @@ def model_factory(settings: Settings, encoder_factory: EncoderFactory | None = N
     """[paths] data_dir, [models] routing and multilingual_dir; `sentiment` overrides the English sentiment model."""
     return ModelFactory(settings.data_dir, multilingual_dir=settings.models.multilingual_dir,
                         routing=settings.models.routing, sentiment_dir=sentiment or sentiment_dir(settings),
-                        engine=settings.models.engine, encoder_factory=encoder_factory)
+                        engine=settings.models.engine, encoder_factory=encoder_factory,
+                        faq_heads_bytes=settings.models.faq_heads_mb * MB)

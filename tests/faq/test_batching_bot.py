@@ -70,16 +70,18 @@ async def test_a_burst_of_questions_costs_batches_and_everyone_gets_the_right_an
 
 
 class GatedEncoder(HashingEncoder):
-    """The hashing fake; once armed, each call waits at a gate the test opens."""
+    """The hashing fake; once `ARMED` is set, each call waits at a gate the test opens (an encoder made after
+    the arming, as when a FAQ head loads at its first question, is armed too)."""
+
+    ARMED = threading.Event()
 
     def __init__(self, multilingual: bool = False) -> None:
         super().__init__(multilingual=multilingual)
-        self.armed = False
         self.entered = threading.Event()
         self.gate = threading.Event()
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        if self.armed:
+        if self.ARMED.is_set():
             self.entered.set()
             self.gate.wait(10)
         return super().encode(texts, batch_size)
@@ -90,15 +92,16 @@ async def test_no_transaction_stays_open_while_a_question_is_matched(
     settings, encoders, factory = trained(sandbox, sqlite_url, tmp_path, GatedEncoder)
 
     ana = sandbox.user(101, "Ana")
+    GatedEncoder.ARMED.clear()
     async with running_bot(settings, sandbox, encoder_factory=factory) as bot:
-        for encoder in encoders.values():
-            encoder.armed = True
+        GatedEncoder.ARMED.set()
         sandbox.send_private(ana, "Which tripod do you use on hikes?")
         await wait_for(lambda: any(e.entered.is_set() for e in encoders.values()), 10, "the model call")
         lock = bot.runtime.services.db_lock
         try:  # the handler's transaction (which holds the lock from start to commit) has not begun
             await wait_for(lambda: not lock.locked(), 2, "the write lock to be free during the model call")
         finally:
+            GatedEncoder.ARMED.clear()
             for encoder in encoders.values():
                 encoder.gate.set()
         await bot.settle()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings, parse_settings
 from bot.faq.entries import import_entries
 from bot.faq.model import TRAINING_LEASE, FaqModel, faq_model_for, train_from_database
+from bot.kernel.model_factory import model_factory
 from bot.privacy.forget import forget_follower
 from bot.store import leases
 from bot.store.db import migrated_sessions
@@ -232,3 +233,38 @@ def test_the_training_lock_is_the_fleets_and_outlives_no_process(
         assert leases.acquire(session, TRAINING_LEASE, "died-while-training", timedelta(seconds=-1))
     assert not b.training_busy()
     assert train(b, sessions) == "v0002"
+
+
+def test_a_head_loads_at_its_first_question_and_again_after_the_budget_dropped_it(
+        fleet: tuple[Settings, sessionmaker[Session]]) -> None:
+    """Two creators of one process share the factory and its head budget (bot.runtime.shared)."""
+    settings, sessions = fleet
+    version = train(worker(settings, sessions), sessions)
+    models = model_factory(settings, fake_encoders)
+    a = faq_model_for(settings, models=models, sessions=sessions)
+    b = faq_model_for(settings, models=models, sessions=sessions)
+    assert a.reload_if_changed(lazy=True) and b.reload_if_changed(lazy=True)
+    assert a.version == b.version == version and len(models.faq_heads) == 0  # live, no head read yet
+    assert not a.loaded and not b.loaded
+    assert a.trained_at > 0 and a.default_threshold is not None  # what the jobs read, without the head
+
+    assert answer(a) == "tripod"
+    one = models.faq_heads.loaded_bytes()
+    assert one > 0 and len(models.faq_heads) == 1
+    models.faq_heads.budget = int(one * 1.5)  # room for one head
+    assert answer(b) == "tripod"  # b's head loads; a's is dropped
+    assert b.loaded and not a.loaded and len(models.faq_heads) == 1
+    assert answer(a) == "tripod" and a.loaded and not b.loaded  # a's loads again, b's goes
+    assert a.version == b.version == version  # dropping a head never changes which version is live
+
+
+def test_a_lazily_adopted_version_that_cannot_be_read_falls_back_at_its_first_question(
+        fleet: tuple[Settings, sessionmaker[Session]]) -> None:
+    settings, sessions = fleet
+    a = worker(settings, sessions)
+    train(a, sessions)
+    second = train(a, sessions)
+    (a.root / second / "head.npz").write_bytes(b"not a head")  # meta.json still reads
+    b = worker(settings, sessions)
+    assert b.reload_if_changed(lazy=True) and b.version == second
+    assert answer(b) == "tripod" and b.version == "v0001"  # the newest older version answers
