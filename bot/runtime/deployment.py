@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 WATCH_SECONDS = 10.0  # an added, paused or removed creator is picked up within this (plus a start)
 RETRY_FIRST, RETRY_MAX = 5.0, 300.0  # a creator that is down is tried again after these, doubling
 TOKEN_REFUSED = "Telegram refused the token (401): check it with @BotFather"
-START_AT_ONCE = 8  # creators starting together (each start asks Telegram a few things)
+START_AT_ONCE = 32  # creators starting together (each start asks Telegram a few things)
 
 
 @dataclasses.dataclass
