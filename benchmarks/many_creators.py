@@ -34,6 +34,9 @@ from benchmarks.bot_throughput import UNLIMITED, Bot, Questions, Tree, _commit, 
 from botapi_sandbox.server import BotApiSandbox, SandboxThread  # noqa: E402
 
 
+NEW_TOKEN = "799999:NEWBENCH"
+
+
 def token(i: int) -> str:
     return f"{700000 + i}:BENCH{i}"
 
@@ -58,7 +61,9 @@ class Many:
         self.config.write_text("\n".join(lines))
 
     def env(self) -> dict[str, str]:
-        return {f"BENCH_TOKEN_{i}": b.token for i, b in enumerate(self.bots)}
+        # BENCH_TOKEN_NEW: the creator added while running (`creators add --token-env`) is read from the running
+        # process's environment, so it is there from the start, as an operator would provision it
+        return {**{f"BENCH_TOKEN_{i}": b.token for i, b in enumerate(self.bots)}, "BENCH_TOKEN_NEW": NEW_TOKEN}
 
     def prepare(self, model_src: Path | None) -> Path:
         """Import the demo FAQ for every creator; train once (c0) and copy that version to the others."""
@@ -192,8 +197,7 @@ def load_runs(many: Many, sandbox: BotApiSandbox, english: list[str], tmp: Path,
 
     import subprocess
 
-    new = sandbox.add_bot("799999:NEWBENCH", bot_id=799999, channel_id=-1005999999998, group_id=-1005999999999)
-    os.environ["BENCH_TOKEN_NEW"] = new.token
+    new = sandbox.add_bot(NEW_TOKEN, bot_id=799999, channel_id=-1005999999998, group_id=-1005999999999)
     subprocess.run([sys.executable, "-m", "bot", "--config", str(many.config), "creators", "add", "newcomer",
                     "--token-env", "BENCH_TOKEN_NEW", "--user-id", "999999"], cwd=ROOT, env=bot.env(), check=True,
                    capture_output=True)

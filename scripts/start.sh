@@ -16,6 +16,7 @@ config=()
 if [ "${1:-}" = "--config" ]; then config=(--config "$2"); elif [ -f config.toml ]; then config=(--config config.toml); fi
 # a token in the environment or the config, or [[creators]] tables (each names its own token variable)
 if [ -n "${CREATORBOT_TOKEN:-}" ] || { [ ${#config[@]} -gt 0 ] && grep -Eq '^\s*(token\s*=\s*"[^"]+"|\[\[creators\]\])' "${config[1]}"; }; then
+  .venv/bin/creatorbot "${config[@]}" prepare  # the one-time model exports (seconds; nothing once done)
   exec .venv/bin/creatorbot "${config[@]}" run
 fi
 echo "No bot token configured: running the offline demo, one process serving two creators (Maya, a" >&2

@@ -313,3 +313,23 @@ def test_creator_settings_are_the_creators_own(tmp_path: Path, capsys: pytest.Ca
                       "--creator", "luca")
     assert rc == 2 and f"no trained FAQ model for luca in {tmp_path / 'data' / 'creators' / 'luca' / 'faq'}" in err
     assert "faq train --creator luca" in err
+
+
+def test_add_with_a_token_file_names_the_file_and_never_its_token(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path)
+    token_file = tmp_path / "zoe.token"
+    rc, _, err = _run(capsys, "--config", config, "creators", "add", "zoe", "--token-file", str(token_file),
+                      "--user-id", "31")
+    assert rc == 0 and f"token from {token_file}" in err
+    assert f"warning: cannot read the token file {token_file}" in err  # not written yet: said, not refused
+    token_file.write_text("333:zoe-file-secret\n")
+    rc, out, err = _run(capsys, "--config", config, "creators", "list")
+    zoe = next(line for line in out.splitlines() if line.startswith("zoe"))
+    assert f"token file {token_file}" in zoe and "zoe-file-secret" not in out + err
+    rc, _, err = _run(capsys, "--config", config, "creators", "add", "ann", "--token-file", str(token_file),
+                      "--user-id", "41")
+    assert rc == 2 and f"zoe's bot reads {token_file} already" in err
+    rc, _, err = _run(capsys, "--config", config, "creators", "add", "ann", "--token-file", "ann.token",
+                      "--token-env", "ANN_TOKEN", "--user-id", "41")
+    assert rc == 2 and "either --token-env or --token-file" in err

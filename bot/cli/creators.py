@@ -47,6 +47,8 @@ def _bot(settings: Settings, row: CreatorRow) -> tuple[int | None, str]:
         return spec.bot_id, f"bot {spec.bot_id}"
     if spec.token:
         return None, "bot token set"
+    if row.settings.get(creators.TOKEN_FILE):
+        return None, f"token file {row.settings[creators.TOKEN_FILE]}"
     var = _token_env(settings, row)
     return None, f"no token here (${var} not set)" if var else "no token"
 
@@ -96,10 +98,13 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.token_env:
-        print("error: name the environment variable that holds their bot token with --token-env, e.g. "
-              f"--token-env CREATORBOT_TOKEN_{args.name.upper().replace('-', '_')}", file=sys.stderr)
+    if not args.token_env and not args.token_file:
+        print("error: say where their bot token is: --token-env VAR (a variable the running bot has, e.g. "
+              f"CREATORBOT_TOKEN_{args.name.upper().replace('-', '_')}) or --token-file PATH (a file it can read, "
+              "picked up without a restart)", file=sys.stderr)
         return 2
+    if args.token_file:
+        return _add_with_token_file(args, settings)
     engine = seeded_engine(settings)
     try:
         with fleet_sessions(engine)() as session, session.begin():
@@ -122,6 +127,34 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         print(f"warning: ${args.token_env} is not set in this shell; the running bot reads ${args.token_env} from "
               "its own environment: set it there (until then `creatorbot creators list` shows them down: "
               f"\"no token: set {args.token_env}\")", file=sys.stderr)
+    print(f"their data goes to {_data_dir(settings, args.name)}; work on it with --creator {args.name}, e.g. "
+          f"`creatorbot faq import FILE --creator {args.name}`", file=sys.stderr)
+    return 0
+
+
+def _add_with_token_file(args: argparse.Namespace, settings: Settings) -> int:
+    path = str(Path(args.token_file).expanduser().absolute())
+    engine = seeded_engine(settings)
+    try:
+        with fleet_sessions(engine)() as session, session.begin():
+            for row in creators.all_creators(session):
+                if row.name != args.name and row.settings.get(creators.TOKEN_FILE) == path:
+                    print(f"error: {row.name}'s bot reads {path} already: each creator needs a bot of their own "
+                          "from @BotFather, in a file of its own", file=sys.stderr)
+                    return 2
+            creators.add(session, args.name, args.token_env or "", list(args.user_ids or []), token_file=path)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(f"added creator {args.name} (token from {path}); the running bot starts serving them {PICKUP}",
+          file=sys.stderr)
+    try:
+        creators.token_from_file(path)
+    except ValueError as exc:
+        print(f"warning: {exc}; the running bot reads it at each try (until then `creatorbot creators list` "
+              "shows them down with the reason)", file=sys.stderr)
     print(f"their data goes to {_data_dir(settings, args.name)}; work on it with --creator {args.name}, e.g. "
           f"`creatorbot faq import FILE --creator {args.name}`", file=sys.stderr)
     return 0
@@ -249,6 +282,9 @@ def add_creator_commands(sub: Any, common: Callable[[argparse.ArgumentParser], N
     add.add_argument("name", metavar="NAME", help='1-32 lowercase letters, digits, "-" or "_" (names their data folder)')
     add.add_argument("--token-env", metavar="VAR",
                      help="the environment variable of the running bot that holds this creator's bot token")
+    add.add_argument("--token-file", metavar="PATH",
+                     help="or a file holding the token (mode 600), read by the running bot at each start of this "
+                          "creator: a new bot is served without a restart")
     add.add_argument("--user-id", dest="user_ids", type=int, action="append", metavar="ID",
                      help="the creator's Telegram user id (repeat for several accounts)")
     add.set_defaults(func=cmd_add)

@@ -8,6 +8,7 @@ import importlib
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -137,6 +138,22 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     os._exit(0)
 
 
+def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
+    """Make the models' one-time exports now, so that the first `run` answers at once."""
+    from bot.app import compose
+    from bot.kernel.model_factory import model_factory
+    from bot.runtime.worker import prepare_models
+
+    started = time.monotonic()
+    problems = prepare_models(compose(), model_factory(settings))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"models ready in {settings.data_dir / 'models'} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo.runner import run_demo
 
@@ -160,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("run", cmd_run, "run the bot (polling, or webhook when configured)")
+    add("prepare", cmd_prepare, "make the models' one-time exports now (a first `run` does it before it connects)")
     demo = add("demo", cmd_demo, "offline demo: a local Bot API sandbox, the real bot and a scripted channel")
     demo.add_argument("--db", metavar="PATH", help="keep the demo database at PATH")
     demo.add_argument("--serve", action="store_true",

@@ -30,7 +30,7 @@ from telegram.error import InvalidToken
 from bot.config import CreatorSpec, Settings
 from bot.kernel.registry import Registry
 from bot.runtime.shared import Shared
-from bot.runtime.worker import BotRuntime, PollerRoleTaken
+from bot.runtime.worker import BotRuntime, PollerRoleTaken, prepare_models
 from bot.store import creators
 from bot.store.creators import CreatorRow
 from bot.store.scope import fleet_sessions
@@ -85,6 +85,7 @@ class Deployment:
         self._health: web.AppRunner | None = None
         self._lock = asyncio.Lock()
         self.refused: PollerRoleTaken | None = None  # another process polls this bot
+        self.starting = True  # until the models are prepared and the first creators started
 
     # ------------------------------------------------------------------ which creators run
     def _rows(self) -> list[CreatorRow]:
@@ -96,13 +97,22 @@ class Deployment:
             creators.mark_down(session, creator_id, reason)
 
     def settings_for(self, row: CreatorRow) -> Settings:
+        """The creator's settings, with their token from $token_env or their token file (read now: a token
+        written or replaced after `creators add` is picked up at the next start, without a restart); ValueError
+        when the token file cannot be read."""
         spec = self.specs.get(row.name) or spec_from_row(row, self.env, self.settings)
         if spec.token_env and self.env.get(spec.token_env):
             spec = dataclasses.replace(spec, token=self.env[spec.token_env])
+        elif not spec.token and row.settings.get(creators.TOKEN_FILE):
+            spec = dataclasses.replace(spec, token=creators.token_from_file(row.settings[creators.TOKEN_FILE]))
         return self.settings.for_creator(spec)
 
     async def _start_one(self, row: CreatorRow) -> None:
-        settings = self.settings_for(row)
+        try:
+            settings = self.settings_for(row)
+        except ValueError as exc:  # the token file: unreadable, or no token in it
+            await self._went_down(row, str(exc))
+            return
         if not settings.telegram.token:
             var = row.token_env or "its token variable"
             await self._went_down(row, f"no token: set {var}")
@@ -240,10 +250,15 @@ class Deployment:
                 body["creators"][row.name] = {"status": row.status}
             else:
                 down = self.down.get(creator_id)
-                body["creators"][row.name] = {"status": "down", "reason": down.reason if down else row.down_reason
-                                              or "starting"}
-        ok = all(detail[0] for detail in served.values())
+                if down is None and (self.starting or not row.down_reason):
+                    body["creators"][row.name] = {"status": "starting"}
+                else:
+                    body["creators"][row.name] = {"status": "down",
+                                                  "reason": down.reason if down else row.down_reason}
+        ok = all(detail[0] for detail in served.values()) and not self.starting
         body["ok"] = ok
+        if self.starting:
+            body["status"] = "starting"
         return ok, body
 
     async def metrics_page(self, request: web.Request) -> web.Response:
@@ -274,8 +289,11 @@ class Deployment:
 
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=min(64, 8 + len(self.settings.creators) // 2), thread_name_prefix="db"))
-        await self._serve_health()
+        await self._serve_health()  # says "starting" (503) until the bots can answer
+        # the models once for every creator, before any bot says anything to Telegram (a first start exports)
+        await asyncio.to_thread(prepare_models, self.compose(), self.shared.models)
         await self.sync()
+        self.starting = False
         if self.refused is not None and not self.runtimes:  # another process polls every bot we have: refuse
             raise self.refused
         self._watch = asyncio.create_task(self._watch_loop(), name="creators")

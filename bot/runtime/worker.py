@@ -57,6 +57,20 @@ class PollerRoleTaken(SystemExit):
     pass
 
 
+def prepare_models(registry: Registry, models: ModelFactory) -> list[str]:
+    """What the features' models need before they load (a first start's ONNX exports), one at a time, before any
+    is loaded (the memory peak is then one export next to a bot that holds no model); later calls only look
+    them up. Returns the problems (an export that failed: loading that model reports it again, where needed)."""
+    problems = []
+    for prepare in registry.prepare_models:
+        try:
+            prepare(models)
+        except EngineError as exc:
+            log.warning("preparing the models: %s", exc)
+            problems.append(str(exc))
+    return problems
+
+
 class BotRuntime:
     """Start with `await start()`, stop with `await stop()`; `run_forever()` does both around signals."""
 
@@ -213,15 +227,6 @@ class BotRuntime:
             self.health.beat("models")
             await asyncio.sleep(2.0)
 
-    def _prepare_models(self) -> None:
-        """A first start exports its models here, one at a time, before any is loaded (the memory peak is
-        then one export next to a bot that holds no model); later starts only look them up."""
-        for prepare in self.services.registry.prepare_models:
-            try:
-                prepare(self.models)
-            except EngineError as exc:  # loading the model reports it again, where it is needed
-                log.warning("preparing the models: %s", exc)
-
     def _is_leader(self) -> bool:
         return SCHEDULER in self.roles
 
@@ -238,7 +243,8 @@ class BotRuntime:
         allow_exports()
         # Models first (a first start exports them, 15-30 s), before the bot says anything to Telegram: from
         # its getMe on, a new bot answers at once instead of staying silent while it exports.
-        await asyncio.to_thread(self._prepare_models)
+        if self.own_shared:  # else the deployment prepared them once for every creator
+            await asyncio.to_thread(prepare_models, self.services.registry, self.models)
         tg = self.settings.telegram
         if tg.mode == "polling":
             refusal = await self._take_poller_role()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
@@ -109,20 +110,47 @@ def seed(session: Session, specs: list[Any]) -> list[int]:
     return ids
 
 
-def add(session: Session, name: str, token_env: str, user_ids: list[int]) -> int:
-    """A new creator (the CLI's `creators add`); ValueError says what is wrong."""
+TOKEN_FILE = "token_file"  # in a row's settings: the file a running process reads the creator's token from
+
+
+def token_from_file(path: str) -> str:
+    """The bot token in the file at `path` (read at every start of the creator: a file written after `creators add`
+    is picked up without a restart); ValueError says what is wrong, never the file's content."""
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read the token file {path}: {type(exc).__name__}: {getattr(exc, 'strerror', '')}"
+                         .rstrip(": ")) from None
+    if not re.match(r"^\d+:\S+$", token):
+        raise ValueError(f"the token file {path} holds no bot token (one line such as 123456:ABC..., "
+                         "from @BotFather)")
+    return token
+
+
+def add(session: Session, name: str, token_env: str, user_ids: list[int], token_file: str = "") -> int:
+    """A new creator (the CLI's `creators add`): their token in the environment variable `token_env` of the running
+    process, or in the file `token_file` (read at each start); ValueError says what is wrong."""
     if not NAME_RE.match(name):
         raise ValueError(f'"{name}" is not a creator name: use 1-32 lowercase letters, digits, "-" or "_"')
     existing = session.scalar(select(Creator).where(Creator.name == name))
     if existing is not None and existing.status != PLACEHOLDER:
         raise ValueError(f'a creator named "{name}" exists already (`creatorbot creators list`)')
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", token_env):
+    if token_file:
+        if token_env:
+            raise ValueError("name either --token-env or --token-file, not both")
+        if not Path(token_file).is_absolute():
+            raise ValueError(f"{token_file}: give the token file's absolute path (the running bot reads it)")
+    elif not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", token_env):
         raise ValueError(f'"{token_env}" is not an environment variable name: use e.g. CREATORBOT_TOKEN_{name.upper()}')
     if not user_ids:
         raise ValueError("name the creator's Telegram user id with --user-id (the bot answers their commands only)")
     creator_id = ensure(session, None, name, source="cli")
+    row = session.get(Creator, creator_id)
+    assert row is not None
+    extra = {**(row.settings or {}), TOKEN_FILE: token_file} if token_file else \
+        {k: v for k, v in (row.settings or {}).items() if k != TOKEN_FILE}
     session.execute(update(Creator).where(Creator.id == creator_id).values(
-        token_env=token_env, user_ids=[int(u) for u in user_ids], status=ACTIVE, updated_at=utcnow()))
+        token_env=token_env, user_ids=[int(u) for u in user_ids], status=ACTIVE, settings=extra, updated_at=utcnow()))
     return creator_id
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot import texts
@@ -214,4 +215,63 @@ async def test_a_creator_added_while_running_answers_without_a_restart(sandbox: 
         with fleet_sessions(engine)() as s, s.begin():
             creators.set_status(s, "nora", creators.PAUSED)
         await wait_for(lambda: "nora" not in two.deployment.names.values(), 30, "nora to be stopped")
+        engine.dispose()
+
+
+async def test_healthz_says_starting_until_the_models_are_ready_and_the_bots_started(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    luca_bot = sandbox.add_bot(LUCA_TOKEN, bot_id=222222, channel_id=-1002000000001, group_id=-1002000000002)
+    settings = two_creator_settings(sandbox, luca_bot, sqlite_url, tmp_path / "data")
+    exporting = threading.Event()  # a first start's export, until the test lets it end
+
+    def export(models: Any) -> None:
+        exporting.wait(20)
+
+    deployment = create_deployment(settings, encoder_factory=fake_encoders, classifier_factory=KeywordSentiment,
+                                   env={"MAYA_TOKEN": sandbox.token, "LUCA_TOKEN": LUCA_TOKEN},
+                                   extend=lambda reg: reg.prepare_models.insert(0, export))
+    starting = asyncio.create_task(deployment.start())
+    try:
+        await asyncio.sleep(0.5)
+        ok, body = await deployment.report()
+        assert not ok and body["status"] == "starting"
+        assert {name: c["status"] for name, c in body["creators"].items()} == {"maya": "starting", "luca": "starting"}
+        assert not sandbox.calls_of("getMe") and not luca_bot.calls_of("getMe")  # nobody connected yet
+        exporting.set()
+        await starting
+        ok, body = await deployment.report()
+        assert ok and "status" not in body
+        assert {name: c["status"] for name, c in body["creators"].items()} == {"maya": "up", "luca": "up"}
+    finally:
+        exporting.set()
+        if not starting.done():
+            await starting
+        await deployment.stop()
+
+
+async def test_a_creator_added_with_a_token_file_is_served_once_the_file_holds_a_token(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.runtime import deployment as deployment_module
+
+    monkeypatch.setattr(deployment_module, "RETRY_MAX", 1.0)  # the back-off's next try comes soon
+    async with two_creators(sandbox, sqlite_url, tmp_path) as two:
+        nora_bot = sandbox.add_bot("333333:NORA", bot_id=333333, channel_id=-1003000000001, group_id=-1003000000002)
+        token_file = tmp_path / "nora.token"
+        engine = make_engine(sqlite_url)
+
+        def nora() -> creators.CreatorRow:
+            with fleet_sessions(engine)() as s:
+                return creators.by_name(s, "nora")
+
+        with fleet_sessions(engine)() as s, s.begin():
+            creators.add(s, "nora", "", [9003], token_file=str(token_file))
+        await wait_for(lambda: nora().down_reason is not None, 20, "nora to be down: no token file yet")
+        assert "cannot read the token file" in str(nora().down_reason)
+        token_file.write_text(nora_bot.token + "\n")  # the operator writes it; no restart
+        await wait_for(lambda: "nora" in two.deployment.names.values(), 30, "nora to be served")
+        nora_bot.send_private(nora_bot.user(101, "Ana"), "hello")
+        await wait_for(lambda: bool(nora_bot.sent.get(101)), 15, "nora's bot to answer")
         engine.dispose()
