@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.app import compose
 from bot.kernel.services import Services
 from botapi_sandbox.server import BotApiSandbox
@@ -55,3 +57,14 @@ def test_stand_in_models_export_nothing(tmp_path: Path) -> None:
     assert [prepare(models) for prepare in registry.prepare_models] == [[], []]
     assert not (tmp_path / "models").exists()
     assert len(compose(KeywordSentiment).prepare_models) == 1  # a stand-in classifier: nothing to export for it
+
+
+def test_the_prepare_command_prepares_the_configs_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """On the torch engine there is nothing to export: the command says the models are ready, and made nothing."""
+    from bot.cli.main import main
+
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[paths]\ndata_dir = "{tmp_path / "data"}"\n[models]\nengine = "torch"\n')
+    assert main(["--config", str(config), "prepare"]) == 0
+    assert f"models ready in {tmp_path / 'data' / 'models'}" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "models" / "onnx").exists()
