@@ -208,8 +208,10 @@ class OutboxSender:
         bot = self.bot
         assert bot is not None
         # Right before it goes: the row must still exist and still be ours (a /forgetme may have deleted it, or
-        # our lease ran out and another sender took it); renewing the lease checks both in one statement.
-        if not self._transaction(lambda s: OUTBOX.renew(s, self.worker, [row.id], self.lease)):
+        # our lease ran out and another sender took it); renewing the lease checks both in one statement. On
+        # SQLite (one process: nobody else takes our leases) a read checks it without taking the write lock.
+        if not self._transaction(lambda s: OUTBOX.holds(s, self.worker, row.id) if self._local_pace
+                                 else OUTBOX.renew(s, self.worker, [row.id], self.lease)):
             log.info("outbox row %s is gone or another sender's now; not sending it", row.id)
             return
         renewing = None if self._local_pace else asyncio.create_task(self._keep_lease(row.id))

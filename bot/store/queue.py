@@ -76,6 +76,12 @@ class WorkQueue(Generic[Row]):
             .values(lease_until=utcnow() + lease))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    def holds(self, session: Session, worker: str, row_id: int) -> bool:
+        """Does `worker` still hold its claim on the row (a read: for one process on SQLite, whose leases
+        nobody else takes, the check before a send needs no write)?"""
+        return session.scalar(select(self.col("id")).where(
+            self.col("id") == row_id, self.col("claimed_by") == worker, self.col("status") == PENDING)) is not None
+
     def finish(self, session: Session, row_id: int, worker: str, status: str = DONE, **values: Any) -> bool:
         """Done (or `status`), only while `worker` holds the claim; False: the claim was lost."""
         result = session.execute(self._held(row_id, worker).values(status=status, lease_until=None, **values))
