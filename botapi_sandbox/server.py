@@ -156,6 +156,7 @@ class BotApiSandbox:
         self.linked_chat: dict[int, int] = {channel_id: group_id, group_id: channel_id}
         self.files: dict[str, bytes] = {}  # file_path -> content, served under /file/bot<token>/
         self.failures: dict[str, list[ApiError]] = {}
+        self.failing_words: dict[str, ApiError] = {}  # a send whose text holds the word fails, every time
         self.blocked_chats: set[int] = set()  # sends to these fail with 403 (blocked, never pressed Start)
         self.deliver_all = False  # True: ignore allowed_updates (a type newer than the bot)
         self.per_chat_interval = 0.0  # > 0: answer 429 when a chat is sent to faster than this
@@ -432,6 +433,11 @@ class BotApiSandbox:
         queued = self.failures.get(method)
         if queued:
             raise queued.pop(0)
+        if self.failing_words and method.startswith("send"):
+            text = str(params.get("text") or params.get("caption") or "")
+            for word, error in self.failing_words.items():
+                if word in text:
+                    raise error
         if method.startswith("send") and _as_int(params.get("chat_id")) in self.blocked_chats:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         if self.per_chat_interval > 0 and method.startswith("send") and method != "sendChatAction":
@@ -441,6 +447,10 @@ class BotApiSandbox:
             if last is not None and now - last < self.per_chat_interval:
                 raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
             self._last_send[chat_id] = now
+
+    def fail_sends_with(self, word: str, code: int = 502, description: str = "Bad Gateway") -> None:
+        """Make every send whose text (or caption) holds `word` fail like this, until `failing_words` is cleared."""
+        self.failing_words[word] = ApiError(code, description)
 
     def fail_next(self, method: str, times: int = 1, code: int = 429, retry_after: int | None = 1,
                   description: str = "Too Many Requests: retry later") -> None:

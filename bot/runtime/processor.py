@@ -3,9 +3,10 @@
 The handler's writes, its outbox rows and the update's `done` mark commit together, and the mark
 only succeeds while this worker still holds the claim, so an update is handled exactly once even
 when a lease ran out and another worker took it over; while a batch is handled its leases are renewed
-(PostgreSQL), so a slow handler keeps its updates. A failing update is retried with a growing delay;
-after `MAX_ATTEMPTS` it is dead-lettered (status `dead`) and the creator hears about it. Errors that
-say the database itself is away (bot/store/failures.py) do not count as attempts.
+(PostgreSQL), so a slow handler keeps its updates. A failing update goes by the one retry policy
+(bot/store/retry.py, `UPDATES_POLICY`): retried with a growing delay and dead-lettered (status `dead`, the
+creator hears about it) after `MAX_ATTEMPTS`; Telegram's passing trouble in a lookup on the side is waited out
+uncounted for an hour. Errors that say the database itself is away (bot/store/failures.py) do not count.
 
 Model work for a batch (the FAQ's matching of its questions, `Registry.prefetch`) starts in one call
 before any update of the batch is handled, and an update's transaction opens only once its part is
@@ -19,7 +20,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,12 +37,12 @@ from bot.runtime.health import Metrics
 from bot.store.failures import is_transient
 from bot.store.models import RawUpdate, utcnow
 from bot.store.queue import DEAD, DONE
+from bot.store.retry import FAILED, PASSING, UPDATES_POLICY
 from bot.store.updates import SKIPPED, UPDATES, claim_updates, finish_update, has_pending
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
-TELEGRAM_PATIENCE = timedelta(hours=1)  # a passing Telegram failure delays an update this long before it counts
+MAX_ATTEMPTS = UPDATES_POLICY.max_attempts
 CLAIM_CHATS = 20  # chats one claim takes (with up to 10 updates each)
 IDLE_CAP = 4.0  # seconds an idle processor waits at most between polls (an update stored here wakes it at once)
 
@@ -50,24 +51,16 @@ class LostClaim(Exception):
     """Another worker took this update over (our lease ran out); our attempt is rolled back."""
 
 
-
-def retry_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=min(60.0, 0.25 * 2 ** attempts))
-
-
-def telegram_delay(exc: BaseException, row: RawUpdate, now: datetime | None = None) -> timedelta | None:
-    """How long to wait before an update whose handler met a passing Telegram failure (the network, a 5xx,
-    a 429 with `retry_after`) is tried again, without counting an attempt; None when the failure is not
-    one of those, or the update has waited `TELEGRAM_PATIENCE` already (then it counts like any other)."""
+def failure_kind(exc: BaseException) -> tuple[str, float | None]:
+    """A handler's failure as the retry policy sees it (bot/store/retry.py), and Telegram's `retry_after`: a
+    passing Telegram failure in a lookup on the side (getChat met the network, a 5xx, a 429) delays the update
+    uncounted; anything else counts as an attempt."""
     if not passing_failure(exc):
-        return None
-    age = ((now or utcnow()) - row.received_at).total_seconds()
-    if age > TELEGRAM_PATIENCE.total_seconds():
-        return None
+        return FAILED, None
     if isinstance(exc, RetryAfter):
         after = exc.retry_after
-        return after if isinstance(after, timedelta) else timedelta(seconds=float(after))
-    return timedelta(seconds=min(60.0, max(0.5, age / 10)))  # back-off by the update's age
+        return PASSING, after.total_seconds() if isinstance(after, timedelta) else float(after)
+    return PASSING, None
 
 
 class Processor:
@@ -204,34 +197,30 @@ class Processor:
 
     async def _failed(self, row: RawUpdate, exc: BaseException) -> None:
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:1000]
-        transient = is_transient(exc)
-        if transient:
+        if is_transient(exc):
             raise exc  # the database is gone: the supervisor backs off; the lease brings the update back
-        side = telegram_delay(exc, row)
-        if side is not None:  # a lookup on the side (getChat) met the network or a 429: later, not an attempt
-            if await self._call(lambda session: UPDATES.retry(session, row.id, self.worker, side, text,
-                                                              counts=False)) is None:
-                log.warning("update %s was taken over by another worker while it failed", row.update_id)
-                return
-            log.warning("update %s waits %.1f s for Telegram (%s)", row.update_id, side.total_seconds(), text)
-            self.metrics.updates_handled.labels("retried").inc()
-            return
-        if row.attempts + 1 < MAX_ATTEMPTS:
+        kind, retry_after = failure_kind(exc)
+        verdict = UPDATES_POLICY.after(kind, row.attempts, utcnow() - row.received_at, retry_after)
+        if not verdict.dead:
             attempts = await self._call(lambda session: UPDATES.retry(
-                session, row.id, self.worker, retry_delay(row.attempts + 1), text))
+                session, row.id, self.worker, verdict.delay, text, counts=verdict.counts))
             if attempts is None:
                 log.warning("update %s was taken over by another worker while it failed", row.update_id)
                 return
-            log.warning("update %s failed (attempt %d of %d), retrying: %s", row.update_id, attempts,
-                        MAX_ATTEMPTS, text)
+            if verdict.counts:
+                log.warning("update %s failed (attempt %d of %d), retrying: %s", row.update_id, attempts,
+                            MAX_ATTEMPTS, text)
+            else:  # a lookup on the side (getChat) met Telegram's trouble: later, not an attempt
+                log.warning("update %s waits %.1f s for Telegram (%s)", row.update_id,
+                            verdict.delay.total_seconds(), text)
             self.metrics.updates_handled.labels("retried").inc()
             return
         async with self.services.unit() as session:
-            if not UPDATES.dead(session, row.id, self.worker, text):
+            if not UPDATES.dead(session, row.id, self.worker, f"{verdict.why}: {text}", counts=verdict.counts):
                 log.warning("update %s was taken over by another worker while it failed", row.update_id)
                 return
             self.on_dead(session, exc)
-        log.error("update %s failed %d times; dead-lettered", row.update_id, MAX_ATTEMPTS, exc_info=exc)
+        log.error("update %s dead-lettered (%s)", row.update_id, verdict.why, exc_info=exc)
         self.metrics.updates_handled.labels(DEAD).inc()
 
     async def _call(self, work: Callable[[Session], int | None]) -> int | None:

@@ -2,10 +2,12 @@
 
 Limits (config [limits]): about one message a second per chat, 30 a second overall, 20 a minute
 per group. They live in the database (bot/store/outbox_queue.py), so N senders together keep
-them: a chat's next message waits for its pace, and every send takes a fleet-wide slot. A 429
-pauses the chat for `retry_after`; network errors back off and are retried forever; a message
-that can never be sent (400, 403, 413) is dead-lettered and the chat's later messages go on;
-`ChatMigrated` moves the chat's messages to the new chat id.
+them: a chat's next message waits for its pace, and every send takes a fleet-wide slot. Failures go by
+the one retry policy (bot/store/retry.py, `OUTBOX_POLICY`): a 429 pauses the chat for `retry_after`, and
+it and network errors or 5xx are retried uncounted for a day from the row's creation, then dead-lettered;
+a message that can never be sent (400, 403, 413) is dead-lettered at once; other errors count, ten at
+most. A dead letter never holds up the chat's later messages. `ChatMigrated` moves the chat's messages
+to the new chat id.
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ from bot.kernel.followers import store_message
 from bot.kernel.outbox import FORGETME_PURPOSE, inbox_of
 from bot.kernel.registry import Undeliverable
 from bot.kernel.waiting import IdlePolls, in_daemon_thread, wait_event
-from bot.runtime.bot_api import BotApiCall, NotSendable, bot_api_call, never_sendable
+from bot.runtime.bot_api import (
+    BotApiCall,
+    NotSendable,
+    bot_api_call,
+    never_sendable,
+    passing_failure,
+)
 from bot.runtime.health import Metrics
 from bot.store.failures import is_transient
 from bot.store.models import OutboxMessage, utcnow
@@ -50,6 +58,7 @@ from bot.store.outbox_queue import (
     pace_chat,
     reserve_slots,
 )
+from bot.store.retry import FAILED, OUTBOX_POLICY, PASSING
 
 log = logging.getLogger(__name__)
 # We call the Bot API through do_api_request on purpose: raw JSON in and out, no re-encoding.
@@ -60,10 +69,6 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUser
 SAFETY = 1.1
 IDLE_CAP = 2.0  # seconds an idle sender waits at most between polls (a local commit wakes it at once)
 RECORD_PATIENCE = 60.0  # seconds a sent message's record waits for the database to come back
-
-
-def _backoff(attempts: int) -> float:
-    return float(min(300, 2 ** min(attempts, 9)))
 
 
 class OutboxSender:
@@ -220,7 +225,8 @@ class OutboxSender:
         except RetryAfter as exc:
             retry = exc.retry_after
             seconds = retry.total_seconds() if isinstance(retry, timedelta) else float(retry)
-            self._transaction(lambda s: self._pause(s, row, seconds))
+            self._transaction(lambda s: pace_chat(s, row.chat_id, time.time() + seconds))
+            await self._failed(row, PASSING, f"429: retry after {seconds:g} s", seconds)
             return
         except ChatMigrated as exc:
             new_chat = int(exc.new_chat_id)
@@ -236,7 +242,7 @@ class OutboxSender:
                 log.error("outbox %s to %s failed for good: %s", call.method, row.chat_id, error)
                 await self._dead(row, error)
                 return
-            self._transaction(lambda s: self._retry(s, row, _backoff(row.attempts), error))
+            await self._failed(row, PASSING if passing_failure(exc) else FAILED, error)
             return
         finally:
             if renewing is not None:
@@ -270,20 +276,23 @@ class OutboxSender:
     def _lost(self, row: OutboxMessage, change: str) -> None:
         log.warning("outbox row %s was taken over by another sender; not %s here", row.id, change)
 
-    def _retry(self, session: Session, row: OutboxMessage, seconds: float, error: str) -> None:
-        if OUTBOX.retry(session, row.id, self.worker, timedelta(seconds=seconds), error) is None:
+    async def _failed(self, row: OutboxMessage, kind: str, error: str, retry_after: float | None = None) -> None:
+        """A send that failed, by the outbox's retry policy: again later, or a dead letter with the reason."""
+        verdict = OUTBOX_POLICY.after(kind, row.attempts, utcnow() - row.created_at, retry_after)
+        if verdict.dead:
+            log.error("outbox row %s to %s dead-lettered (%s): %s", row.id, row.chat_id, verdict.why, error)
+            await self._dead(row, f"{verdict.why}: {error}", counts=verdict.counts)
+            return
+        if self._transaction(lambda s: OUTBOX.retry(s, row.id, self.worker, verdict.delay, error,
+                                                   counts=verdict.counts)) is None:
             self._lost(row, "retried")
 
-    def _pause(self, session: Session, row: OutboxMessage, seconds: float) -> None:
-        pace_chat(session, row.chat_id, time.time() + seconds)
-        self._retry(session, row, seconds, f"429: retry after {seconds:g} s")
-
-    async def _dead(self, row: OutboxMessage, error: str) -> None:
-        self._transaction(lambda s: self._dead_letter(s, row, error))
+    async def _dead(self, row: OutboxMessage, error: str, counts: bool = True) -> None:
+        self._transaction(lambda s: self._dead_letter(s, row, error, counts))
         self.metrics.outbox_dead.inc()
 
-    def _dead_letter(self, session: Session, row: OutboxMessage, error: str) -> None:
-        if not OUTBOX.dead(session, row.id, self.worker, error):
+    def _dead_letter(self, session: Session, row: OutboxMessage, error: str, counts: bool = True) -> None:
+        if not OUTBOX.dead(session, row.id, self.worker, error, counts=counts):
             self._lost(row, "dead-lettered")
             return
         for react in self.undeliverable:  # whoever waited on it hears the truth

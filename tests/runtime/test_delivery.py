@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import delete, select, update
 
 from bot.kernel.outbox import send_text
@@ -14,7 +15,7 @@ from bot.store.models import DEFAULT_CREATOR_ID, OutboxMessage, utcnow
 from bot.store.outbox_queue import claim_outbox, mark_sent, pace_chat, reserve_slots
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
-from tests.conftest import settings_for
+from tests.conftest import settings_for, wait_for
 
 
 def test_send_pace_is_shared_by_every_sender(db_url: str) -> None:
@@ -54,7 +55,7 @@ async def test_429_is_retried_after_retry_after(sandbox: BotApiSandbox, sqlite_u
         assert len(failed) == 2
         with bot.sessions() as s:
             row = s.scalars(select(OutboxMessage)).one()
-            assert row.status == "sent" and row.attempts == 3
+            assert row.status == "sent" and row.attempts == 1  # the send; 429s are not counted (bot/store/retry.py)
 
 
 async def test_sends_survive_a_server_outage(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
@@ -132,3 +133,35 @@ def test_long_texts_split_between_lines_by_their_length_as_shown() -> None:
     assert [p.count("\n") + 1 for p in parts] == [10] * 10  # ten 97-character lines and their breaks per part
     assert split_text("x" * 2500, limit=1000) == ["x" * 1000, "x" * 1000, "x" * 500]
     assert split_text("short") == ["short"]
+
+
+async def test_a_reply_that_always_meets_a_network_error_is_dead_lettered_after_its_bound_and_the_next_goes_out(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.runtime import sender
+    from bot.store.retry import RetryPolicy
+
+    # the outbox's policy with a short patience (a day in production); passing failures are not counted
+    monkeypatch.setattr(sender, "OUTBOX_POLICY", RetryPolicy(max_attempts=10, patience=timedelta(seconds=2),
+                                                             passing_first=0.2, max_delay=0.5))
+    sandbox.user(101, "Ana")
+    sandbox.fail_sends_with("cursed", code=502, description="Bad Gateway")  # every try: the network, for ever
+    async with running_bot(settings_for(sandbox, sqlite_url, tmp_path), sandbox) as bot:
+        async with bot.runtime.services.unit() as s:
+            send_text(s, 101, "a cursed reply")
+            send_text(s, 101, "the next reply")
+        def statuses() -> list[str]:
+            with bot.sessions() as s:
+                return list(s.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)))
+
+        await wait_for(lambda: statuses() == ["dead", "sent"], 15, "a dead letter, and the next reply sent")
+        assert bot.replies_to(101) == ["the next reply"]
+        with bot.sessions() as s:
+            cursed, nxt = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+            assert cursed.status == "dead" and nxt.status == "sent"
+            assert cursed.last_error is not None and cursed.last_error.startswith("still failing after 2 s")
+            assert "Bad Gateway" in cursed.last_error
+            assert cursed.attempts == 0  # a passing failure never counts
+        tries = [c for c in sandbox.calls if c.method == "sendMessage" and "cursed" in str(c.params.get("text"))]
+        assert len(tries) >= 3 and not any(c.ok for c in tries), [(c.received, c.ok) for c in tries]  # retried until the bound
+        sent = next(c for c in sandbox.calls if c.method == "sendMessage" and c.ok)
+        assert sent.received > max(c.received for c in tries)  # the chat's order held until the dead letter
