@@ -46,6 +46,7 @@ CREATOR_HELP = (
     "/faq – your FAQ: send a CSV/YAML file, /faq add, /faq list, /faq unanswered\n"
     "/timezone &lt;zone&gt; – your time zone, e.g. /timezone Europe/Berlin\n"
     "/stats – what I have stored so far\n"
+    "/health – what is waiting, and anything I had to give up on (with the reason)\n"
     "/suggest – topics to post next\n"
     "/besttime – when your audience is most active\n"
     "/remind &lt;when&gt; &lt;text&gt; – a reminder; /reminders lists them\n"
@@ -79,6 +80,17 @@ STATS = (
     "Latest follower count: {members}\n"
     "Updates stored: {updates} ({pending} waiting)"
 )
+HEALTH = (
+    "<b>Health</b>\n"
+    "Updates waiting: {updates} (the oldest for {age})\n"
+    "Messages waiting to go out: {outbox}\n"
+    "Dead letters: {dead_updates} updates set aside, {dead_outbox} messages not delivered"
+)
+HEALTH_DEAD_UPDATES = "\n<b>Updates set aside</b> (newest first):"
+HEALTH_DEAD_UPDATE = "• #{id} {kind}, {when}: <code>{reason}</code>"
+HEALTH_DEAD_OUTBOX = "\n<b>Messages not delivered</b> (newest first):"
+HEALTH_DEAD_MESSAGE = "• to chat {chat} ({purpose}), {when}: <code>{reason}</code>"
+HEALTH_ALL_WELL = "\nNothing was set aside. ✅"
 
 # --- FAQ and handoffs ---------------------------------------------------------------------
 NO_CREATOR = "Thanks! I can't pass questions on yet (the creator hasn't set me up), but your message is saved."

@@ -27,7 +27,8 @@ def keep_schedule(session: Session, settings: Settings) -> None:
 
 
 def register(reg: Registry) -> None:
-    for name, handler in {"stats": handlers.stats, "report": handlers.report, "export": handlers.export}.items():
+    for name, handler in {"stats": handlers.stats, "health": handlers.health, "report": handlers.report,
+                          "export": handlers.export}.items():
         reg.command(name, handler)
     reg.reminder_kind("report", send_scheduled_report)
     reg.reminder_kind(handlers.EXPORT, handlers.send_export)

@@ -1,6 +1,9 @@
 """/report, /export and /stats for the creator, and the job that keeps the report schedule."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy.orm import Session
 from telegram import Update
 
@@ -16,6 +19,9 @@ from bot.kernel.stats import stored_counts
 from bot.reports.delivery import ensure_report_schedule, send_report
 from bot.reports.report import PERIODS
 from bot.store.models import Reminder, utcnow
+from bot.store.outbox_queue import OUTBOX, outbox_depth
+from bot.store.queue import PENDING
+from bot.store.updates import UPDATES, queue_depth
 
 EXPORT = "export"  # the reminder kind that builds an export
 
@@ -71,6 +77,42 @@ async def stats(update: Update, context: BotContext) -> None:
     assert message is not None
     counts = stored_counts(context.session)
     send_text(context.session, message.chat_id, texts.STATS.format(**counts.as_dict()))
+
+
+async def health(update: Update, context: BotContext) -> None:
+    """/health: what is waiting and what was set aside for good (dead letters), with the reasons."""
+    message = update.effective_message
+    assert message is not None
+    send_text(context.session, message.chat_id, health_text(context.session, context.services.settings.tz))
+
+
+def health_text(session: Session, tz: Any, limit: int = 5) -> str:
+    pending, age = queue_depth(session)
+    dead_updates, updates = UPDATES.dead_letters(session, limit)
+    dead_outbox, rows = OUTBOX.dead_letters(session, limit)
+    lines = [texts.HEALTH.format(updates=pending, age=_age(age), outbox=outbox_depth(session).get(PENDING, 0),
+                                 dead_updates=dead_updates, dead_outbox=dead_outbox)]
+    if updates:
+        lines.append(texts.HEALTH_DEAD_UPDATES)
+        lines += [texts.HEALTH_DEAD_UPDATE.format(id=u.update_id, kind=texts.esc(u.kind), when=_when(u.received_at, tz),
+                                                  reason=texts.esc(texts.clip(u.error or "?", 200))) for u in updates]
+    if rows:
+        lines.append(texts.HEALTH_DEAD_OUTBOX)
+        lines += [texts.HEALTH_DEAD_MESSAGE.format(chat=r.chat_id, purpose=texts.esc(r.purpose),
+                                                   when=_when(r.created_at, tz),
+                                                   reason=texts.esc(texts.clip(r.last_error or "?", 200))) for r in rows]
+    if not updates and not rows:
+        lines.append(texts.HEALTH_ALL_WELL)
+    return "\n".join(lines)
+
+
+def _age(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else \
+        f"{seconds / 3600:.0f} h"
+
+
+def _when(at: datetime, tz: Any) -> str:
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(tz).strftime("%d %b %H:%M")
 
 
 async def keep_report_schedule(context: BotContext) -> None:

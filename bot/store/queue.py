@@ -113,6 +113,13 @@ class WorkQueue(Generic[Row]):
             stmt = stmt.where(self.col("id").in_(list(ids)))
         session.execute(stmt.values(lease_until=None, claimed_by=None))
 
+    def dead_letters(self, session: Session, limit: int = 5) -> tuple[int, list[Row]]:
+        """How many rows were set aside for good, and the newest `limit` of them (with their reasons)."""
+        dead = self.col("status") == DEAD
+        count = session.scalar(select(func.count()).select_from(self.table).where(dead)) or 0
+        rows = list(session.scalars(select(self.table).where(dead).order_by(self.col("id").desc()).limit(limit)))
+        return int(count), rows
+
     def depth(self, session: Session) -> dict[str, int]:
         """Rows by status."""
         rows = session.execute(select(self.col("status"), func.count()).group_by(self.col("status"))).all()

@@ -15,7 +15,7 @@ from bot.store.models import DEFAULT_CREATOR_ID, OutboxMessage, utcnow
 from bot.store.outbox_queue import claim_outbox, mark_sent, pace_chat, reserve_slots
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
-from tests.conftest import settings_for, wait_for
+from tests.conftest import CREATOR_ID, settings_for, wait_for
 
 
 def test_send_pace_is_shared_by_every_sender(db_url: str) -> None:
@@ -165,3 +165,9 @@ async def test_a_reply_that_always_meets_a_network_error_is_dead_lettered_after_
         assert len(tries) >= 3 and not any(c.ok for c in tries), [(c.received, c.ok) for c in tries]  # retried until the bound
         sent = next(c for c in sandbox.calls if c.method == "sendMessage" and c.ok)
         assert sent.received > max(c.received for c in tries)  # the chat's order held until the dead letter
+
+        sandbox.send_private(sandbox.user(CREATOR_ID, "Maya"), "/health")  # the creator sees it, with the reason
+        await wait_for(lambda: bool(bot.replies_to(CREATOR_ID)), 10, "the creator's /health")
+        health = bot.replies_to(CREATOR_ID)[0]
+        assert "1 messages not delivered" in health and "to chat 101 (reply)" in health
+        assert "still failing after 2 s: Bad Gateway" in health

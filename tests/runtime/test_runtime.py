@@ -60,6 +60,12 @@ async def test_a_failing_update_is_retried_then_dead_lettered_with_one_notice(
         assert sorted(r.status for r in rows.values()) == ["dead", "done", "done", "done"]
         notices = bot.replies_to(CREATOR_ID)
         assert len(notices) == 1 and "always fails" in notices[0]
+        assert (bad.error or "").startswith(f"failed {MAX_ATTEMPTS} times: ")  # the reason it was given up
+        sandbox.send_private(sandbox.user(CREATOR_ID, "Maya"), "/health")
+        await bot.settle(20)
+        health = bot.replies_to(CREATOR_ID)[-1]
+        assert "1 updates set aside" in health and f"#{bad.update_id} message" in health
+        assert f"failed {MAX_ATTEMPTS} times: RuntimeError: this update always fails" in health
         assert len(bot.replies_to(101)) == 1 and len(bot.replies_to(103)) == 1
         assert len(bot.replies_to(102)) == 1  # /help answered; the poisoned update's writes rolled back
 
