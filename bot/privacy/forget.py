@@ -284,12 +284,12 @@ def _forget_in_exports(session: Session, data_dir: Path | None) -> int:
         OutboxMessage.purpose == "export", OutboxMessage.status != "pending", OutboxMessage.file_data.is_not(None))
         .values(file_data=None).returning(OutboxMessage.id)).all())
     exports = data_dir / "exports" if data_dir is not None else None
-    if exports is not None and exports.is_dir():
+    if exports is not None and exports.is_dir() and not exports.is_symlink():
         for child in exports.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child)
+            if child.is_symlink() or not child.is_dir():  # a link goes, never what it points at
+                child.unlink(missing_ok=True)
             else:
-                child.unlink()
+                shutil.rmtree(child, ignore_errors=True)
             touched += 1
     return touched
 

@@ -396,3 +396,24 @@ def test_a_button_press_loses_the_message_it_quotes_when_scrubbed() -> None:
     scrubbed = scrub(press, XENA)
     assert "wombat9931" not in json.dumps(scrubbed, ensure_ascii=False)
     assert scrubbed["callback_query"]["data"] == "rv:3:ok" and scrubbed["callback_query"]["from"]["id"] == CREATOR_ID
+
+
+def test_links_in_the_exports_folder_are_removed_and_never_make_forget_fail(tmp_path: Path) -> None:
+    """Earlier exports go; a link in there (to a folder outside, to a file, or dangling) goes as a link, and what
+    it points at outside the data folder is left alone."""
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    upgrade(url)
+    sessions = make_sessionmaker(make_engine(url), DEFAULT_CREATOR_ID)
+    data, outside = tmp_path / "data", tmp_path / "elsewhere"
+    (outside / "kept").mkdir(parents=True)
+    (outside / "kept" / "theirs.csv").write_text("not ours to delete")
+    exports = data / "exports"
+    with sessions() as s:
+        write_export(s, exports / "earlier")
+    (exports / "to-a-folder").symlink_to(outside / "kept", target_is_directory=True)
+    (exports / "to-a-file").symlink_to(outside / "kept" / "theirs.csv")
+    (exports / "dangling").symlink_to(tmp_path / "gone")
+    with sessions() as s, s.begin():
+        removed = forget_follower(s, 4242, data)
+    assert removed["exports"] == 4 and not any(exports.iterdir())
+    assert (outside / "kept" / "theirs.csv").read_text() == "not ours to delete"
