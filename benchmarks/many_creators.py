@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.bot_throughput import UNLIMITED, Bot, Questions, Tree, _commit, _faq_questions  # noqa: E402
 from botapi_sandbox.server import BotApiSandbox, SandboxThread  # noqa: E402
 
-
 NEW_TOKEN = "799999:NEWBENCH"
 
 
