@@ -103,61 +103,55 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
               f"CREATORBOT_TOKEN_{args.name.upper().replace('-', '_')}) or --token-file PATH (a file it can read, "
               "picked up without a restart)", file=sys.stderr)
         return 2
-    if args.token_file:
-        return _add_with_token_file(args, settings)
+    token_file = str(Path(args.token_file).expanduser().absolute()) if args.token_file else ""
+    # where the token is read from, as `creators list` names it: each creator needs a bot of their own
+    source, kind = (token_file, "a file") if token_file else (f"${args.token_env}", "a variable")
+
+    def reads_the_same(row: CreatorRow) -> bool:
+        return (row.settings.get(creators.TOKEN_FILE) == token_file if token_file
+                else _token_env(settings, row) == args.token_env)
+
     engine = seeded_engine(settings)
     try:
         with fleet_sessions(engine)() as session, session.begin():
             for row in creators.all_creators(session):
-                if row.name != args.name and _token_env(settings, row) == args.token_env:
-                    print(f"error: {row.name}'s bot reads ${args.token_env} already: each creator needs a bot of "
-                          "their own from @BotFather, in a variable of its own", file=sys.stderr)
+                if row.name != args.name and reads_the_same(row):
+                    print(f"error: {row.name}'s bot reads {source} already: each creator needs a bot of "
+                          f"their own from @BotFather, in {kind} of its own", file=sys.stderr)
                     return 2
-            creators.add(session, args.name, args.token_env, list(args.user_ids or []))
+            creators.add(session, args.name, args.token_env or "", list(args.user_ids or []), token_file=token_file)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
         engine.dispose()
-    token = os.environ.get(args.token_env, "")
-    head, sep, _ = token.partition(":")
-    bot = f"bot {head}" if sep and head.isascii() and head.isdigit() else "their bot"
-    print(f"added creator {args.name} ({bot}); the running bot starts serving them {PICKUP}", file=sys.stderr)
-    if not token:
-        print(f"warning: ${args.token_env} is not set in this shell; the running bot reads ${args.token_env} from "
-              "its own environment: set it there (until then `creatorbot creators list` shows them down: "
-              f"\"no token: set {args.token_env}\")", file=sys.stderr)
+    if token_file:
+        _added_with_file(args.name, token_file)
+    else:
+        _added_with_variable(args.name, args.token_env)
     print(f"their data goes to {_data_dir(settings, args.name)}; work on it with --creator {args.name}, e.g. "
           f"`creatorbot faq import FILE --creator {args.name}`", file=sys.stderr)
     return 0
 
 
-def _add_with_token_file(args: argparse.Namespace, settings: Settings) -> int:
-    path = str(Path(args.token_file).expanduser().absolute())
-    engine = seeded_engine(settings)
-    try:
-        with fleet_sessions(engine)() as session, session.begin():
-            for row in creators.all_creators(session):
-                if row.name != args.name and row.settings.get(creators.TOKEN_FILE) == path:
-                    print(f"error: {row.name}'s bot reads {path} already: each creator needs a bot of their own "
-                          "from @BotFather, in a file of its own", file=sys.stderr)
-                    return 2
-            creators.add(session, args.name, args.token_env or "", list(args.user_ids or []), token_file=path)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        engine.dispose()
-    print(f"added creator {args.name} (token from {path}); the running bot starts serving them {PICKUP}",
-          file=sys.stderr)
+def _added_with_variable(name: str, var: str) -> None:
+    token = os.environ.get(var, "")
+    head, sep, _ = token.partition(":")
+    bot = f"bot {head}" if sep and head.isascii() and head.isdigit() else "their bot"
+    print(f"added creator {name} ({bot}); the running bot starts serving them {PICKUP}", file=sys.stderr)
+    if not token:
+        print(f"warning: ${var} is not set in this shell; the running bot reads ${var} from "
+              "its own environment: set it there (until then `creatorbot creators list` shows them down: "
+              f"\"no token: set {var}\")", file=sys.stderr)
+
+
+def _added_with_file(name: str, path: str) -> None:
+    print(f"added creator {name} (token from {path}); the running bot starts serving them {PICKUP}", file=sys.stderr)
     try:
         creators.token_from_file(path)
     except ValueError as exc:
         print(f"warning: {exc}; the running bot reads it at each try (until then `creatorbot creators list` "
               "shows them down with the reason)", file=sys.stderr)
-    print(f"their data goes to {_data_dir(settings, args.name)}; work on it with --creator {args.name}, e.g. "
-          f"`creatorbot faq import FILE --creator {args.name}`", file=sys.stderr)
-    return 0
 
 
 def _set_status(args: argparse.Namespace, settings: Settings, status: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from telegram import InputFile
@@ -19,6 +20,12 @@ def never_sendable(exc: TelegramError) -> bool:
         return True
     text = str(exc).lower()
     return isinstance(exc, NetworkError) and ("413" in text or "too large" in text)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """A 429's `retry_after` in seconds (PTB gives a timedelta or a number)."""
+    after = exc.retry_after
+    return after.total_seconds() if isinstance(after, timedelta) else float(after)
 
 
 def passing_failure(exc: BaseException) -> bool:

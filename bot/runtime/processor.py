@@ -32,7 +32,7 @@ from telegram.ext import Application
 from bot.kernel.services import Services
 from bot.kernel.unit import UpdateState, current_update
 from bot.kernel.waiting import IdlePolls, wait_event
-from bot.runtime.bot_api import passing_failure
+from bot.runtime.bot_api import passing_failure, retry_after_seconds
 from bot.runtime.health import Metrics
 from bot.store.failures import is_transient
 from bot.store.models import RawUpdate, utcnow
@@ -57,10 +57,7 @@ def failure_kind(exc: BaseException) -> tuple[str, float | None]:
     uncounted; anything else counts as an attempt."""
     if not passing_failure(exc):
         return FAILED, None
-    if isinstance(exc, RetryAfter):
-        after = exc.retry_after
-        return PASSING, after.total_seconds() if isinstance(after, timedelta) else float(after)
-    return PASSING, None
+    return PASSING, retry_after_seconds(exc) if isinstance(exc, RetryAfter) else None
 
 
 class Processor:

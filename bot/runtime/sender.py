@@ -44,6 +44,7 @@ from bot.runtime.bot_api import (
     bot_api_call,
     never_sendable,
     passing_failure,
+    retry_after_seconds,
 )
 from bot.runtime.health import Metrics
 from bot.store.failures import is_transient
@@ -223,8 +224,7 @@ class OutboxSender:
         try:
             result = await bot.do_api_request(call.method, api_kwargs=call.kwargs)
         except RetryAfter as exc:
-            retry = exc.retry_after
-            seconds = retry.total_seconds() if isinstance(retry, timedelta) else float(retry)
+            seconds = retry_after_seconds(exc)
             self._transaction(lambda s: pace_chat(s, row.chat_id, time.time() + seconds))
             await self._failed(row, PASSING, f"429: retry after {seconds:g} s", seconds)
             return
