@@ -183,7 +183,7 @@ CREATOR_COMMANDS = [
     "/reminders", "/abtest", "/abtest #hiking #gear", "/abtest 9 18", "/sentiment", "/report", "/report month",
     "/report schedule", "/export", "/retrain", "/close", "/faq", "/faq list", "/faq unanswered", "/faq remove x",
     "/cancel", "/timezone", "/dashboard", "/inbox", "/inbox mode", "/unknowncmd", "/asks", "/plan", "/plan rules",
-    "/plan rules never on Fundays", "/respond",
+    "/plan rules never on Fundays", "/respond", "/health",
 ]
 
 
