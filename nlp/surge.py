@@ -55,6 +55,8 @@ class SurgeTheme:
     example: str  # the most central comment
     example_id: Hashable | None
     members: tuple[int, ...]  # indices into the comments given, most central first
+    keyword_by: tuple[Hashable, ...] = ()  # the commenters whose own words hold the keyword
+    example_by: Hashable | None = None  # who wrote the example
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def summarize_surge(negative: Sequence[Comment], encoder: Encoder, at: datetime,
     themes = find_themes(asked, encoder, min_askers=min_commenters, threshold=threshold, multilingual=multilingual,
                          multilingual_threshold=multilingual_threshold, background=background, max_examples=1)
     out = [SurgeTheme(t.keyword, t.questions, t.askers, t.label, t.example_ids[0] if t.example_ids else None,
-                      t.members) for t in themes]
+                      t.members, t.keyword_by, negative[t.members[0]].author if t.members else None)
+           for t in themes]
     out.sort(key=lambda t: (-t.comments, -t.commenters, t.keyword))
     authors = list(dict.fromkeys(c.author for c in negative))
     new = sum(1 for a in authors if a not in first_seen or at - first_seen[a] < new_within)

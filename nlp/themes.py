@@ -81,6 +81,7 @@ class Theme:
     faq_entry: str | None  # the FAQ entry that answered most of its answered questions
     encoder: str
     centroid: np.ndarray = field(repr=False, compare=False)
+    keyword_by: tuple[AskerId, ...] = ()  # the askers whose own words hold the keyword (its provenance)
 
     @property
     def action(self) -> str:
@@ -312,12 +313,14 @@ def _theme(questions: Sequence[Asked], members: list[int], centroid: np.ndarray,
     askers = tuple(dict.fromkeys(q.asker for q in asked))
     answered = [q.faq_entry for q in asked if q.faq_entry is not None]
     examples = tuple(q.id for q in asked if q.id is not None)[:max_examples]
+    word = keyword.casefold()
+    keyword_by = tuple(dict.fromkeys(q.asker for q in asked if word and word in q.text.casefold()))
     return Theme(label=asked[0].text, keyword=keyword, askers=len(askers), questions=len(asked),
                  asker_ids=askers, members=tuple(members), example_ids=examples,
                  faq_share=len(answered) / len(asked),
                  handed_off_share=sum(q.handed_off for q in asked) / len(asked),
                  faq_entry=Counter(answered).most_common(1)[0][0] if answered else None,
-                 encoder=encoder, centroid=centroid)
+                 encoder=encoder, centroid=centroid, keyword_by=keyword_by)
 
 
 def compare(previous: Sequence[Theme], current: Sequence[Theme], min_similarity: float | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
@@ -17,7 +17,7 @@ from bot.channel import surge as surge_explained
 from bot.channel.surge import Explained
 from bot.config import Settings
 from bot.kernel import buttons as buttons_data
-from bot.kernel.outbox import send_text
+from bot.kernel.outbox import ALERT_PURPOSE, send_text
 from bot.kernel.services import Services
 from bot.store.models import (
     ChannelPost,
@@ -76,6 +76,7 @@ class Surge:
     share: float
     baseline: float
     examples: list[tuple[int, str]]
+    quoted: set[int] = field(default_factory=set)  # the examples' authors
 
 
 def baseline_share(session: Session, before: object, days: int = BASELINE_DAYS) -> float:
@@ -98,7 +99,8 @@ def detect_surge(session: Session, settings: Settings) -> Surge | None:
     if last is not None and now - last < timedelta(minutes=cfg.cooldown_minutes):
         return None
     window_start = now - timedelta(minutes=cfg.window_minutes)
-    rows = list(session.execute(select(Comment.id, Comment.post_id, Comment.sentiment, Comment.text).where(
+    rows = list(session.execute(select(Comment.id, Comment.post_id, Comment.sentiment, Comment.text,
+                                       Comment.user_id).where(
         Comment.created_at >= window_start, Comment.sentiment.in_(LABELS))))
     total = len(rows)
     negatives = [r for r in rows if r.sentiment == "negative"]
@@ -112,8 +114,9 @@ def detect_surge(session: Session, settings: Settings) -> Surge | None:
     for r in negatives:
         by_post[r.post_id] = by_post.get(r.post_id, 0) + 1
     post_id = max(by_post, key=lambda p: by_post[p])
-    examples = [(r.id, r.text or "") for r in negatives if r.post_id == post_id][:3]
-    return Surge(post_id, len(negatives), total, share, baseline, examples)
+    shown = [r for r in negatives if r.post_id == post_id][:3]
+    return Surge(post_id, len(negatives), total, share, baseline, [(r.id, r.text or "") for r in shown],
+                 {r.user_id for r in shown if r.user_id is not None})
 
 
 def alert(session: Session, settings: Settings, surge: Surge, explained: Explained | None = None) -> None:
@@ -135,9 +138,11 @@ def alert(session: Session, settings: Settings, surge: Surge, explained: Explain
         lines.append(f"{i}. “{texts.esc(texts.clip(text, 200))}”")
         buttons.append([(f"{i}: {label}", buttons_data.make(buttons_data.RELABEL, comment_id, label[:3]))
                         for label in ("neutral", "positive")])
+    quoted = set(surge.quoted)
     if explained is not None:
         lines += surge_explained.alert_lines(explained)
-    send_text(session, chat, "\n".join(lines), buttons=buttons, purpose="sentiment-alert")
+        quoted |= surge_explained.quoted(explained)
+    send_text(session, chat, "\n".join(lines), buttons=buttons, purpose=ALERT_PURPOSE, about=quoted)
     if explained is not None:
         surge_explained.offer_draft(session, settings, row, explained)
 

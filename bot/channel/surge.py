@@ -21,6 +21,7 @@ from bot import texts
 from bot.config import Settings
 from bot.kernel import buttons as buttons_data
 from bot.kernel.outbox import edit_buttons, pin_message, send_text
+from bot.store import provenance
 from bot.store.models import (
     ChannelPost,
     Comment,
@@ -105,9 +106,16 @@ def alert_lines(explained: Explained) -> list[str]:
     return lines
 
 
+def quoted(explained: Explained) -> set[int]:
+    """The commenters whose words the alert's themes and the draft carry (keywords, examples)."""
+    people = {a for t in explained.summary.themes for a in (*t.keyword_by, t.example_by)}
+    return {a for a in people if isinstance(a, int) and a > 0}
+
+
 def _summary_json(s: SurgeSummary) -> dict[str, Any]:
     return {"themes": [{"keyword": t.keyword, "comments": t.comments, "commenters": t.commenters,
-                        "example_id": t.example_id} for t in s.themes],
+                        "example_id": t.example_id, "keyword_by": _people(t.keyword_by),
+                        "example_by": _people([t.example_by])} for t in s.themes],
             "unthemed": s.unthemed, "comments": s.comments, "new": s.new_commenters,
             "long_time": s.long_time_commenters, "language": s.language}
 
@@ -120,8 +128,13 @@ def offer_draft(session: Session, settings: Settings, alert: SentimentAlert, exp
                              follow_up_at=utcnow() + timedelta(hours=settings.sentiment.follow_up_hours))
     session.add(response)
     session.flush()
+    provenance.record(session, provenance.SURGE_RESPONSE, response.id, quoted(explained))
     show_draft(session, settings, response)
     return response
+
+
+def _people(ids: Any) -> list[int]:
+    return [a for a in ids if isinstance(a, int) and a > 0]  # a comment's id stands in for an unknown author
 
 
 def draft_buttons(response_id: int) -> list[list[tuple[str, str]]]:
@@ -137,7 +150,8 @@ def show_draft(session: Session, settings: Settings, response: SurgeResponse) ->
     if chat is None:
         return
     send_text(session, chat, texts.SURGE_DRAFT.format(draft=texts.esc(response.draft)),
-              buttons=draft_buttons(response.id), purpose=DRAFT_PURPOSE)
+              buttons=draft_buttons(response.id), purpose=DRAFT_PURPOSE,
+              about=provenance.people_of(session, provenance.SURGE_RESPONSE, response.id))
 
 
 def decide(session: Session, settings: Settings, response_id: int, choice: str, chat_id: int,

@@ -18,6 +18,7 @@ from bot.kernel.buttons import RETRAIN_BUTTONS
 from bot.kernel.outbox import send_text
 from bot.kernel.services import Services
 from bot.kernel.stats import faq_entry_count as entry_count
+from bot.store import provenance
 from bot.store.models import (
     ChatDialog,
     FaqAnswer,
@@ -107,17 +108,21 @@ def start_add(session: Session, chat_id: int) -> None:
     send_text(session, chat_id, texts.FAQ_ADD_QUESTION)
 
 
-def start_add_prefilled(session: Session, chat_id: int, label: str, questions: list[str]) -> None:
-    """`/faq add` with the questions already given (a question theme's "add an FAQ answer"): the answer is next."""
+def start_add_prefilled(session: Session, chat_id: int, label: str, questions: dict[str, list[int]]) -> None:
+    """`/faq add` with the questions already given (a question theme's "add an FAQ answer", each question
+    with the followers who asked it): the answer is next. The dialog and the prompt record whose they are."""
     dialog = session.get(ChatDialog, chat_id)
-    data = {"step": "answer", "questions": questions}
+    data = {"step": "answer", "questions": list(questions), "asked_by": [list(v) for v in questions.values()]}
     if dialog is None:
         session.add(ChatDialog(chat_id=chat_id, kind=ADD_DIALOG, data=data))
     else:
         dialog.kind, dialog.data, dialog.updated_at = ADD_DIALOG, data, utcnow()
+    askers = [u for people in questions.values() for u in people]
+    session.flush()
+    provenance.record(session, provenance.CHAT_DIALOG, chat_id, askers)
     listed = "\n".join(f"• {texts.esc(texts.clip(q, 120))}" for q in questions)
     send_text(session, chat_id, texts.FAQ_FROM_THEME.format(label=texts.esc(texts.clip(label, 120)),
-                                                            n=len(questions), questions=listed))
+                                                            n=len(questions), questions=listed), about=askers)
 
 
 def _delete(session: Session, entity: type[Any], key: Any) -> bool:
@@ -157,8 +162,16 @@ def continue_dialog(services: Services, session: Session, chat_id: int, text: st
         send_text(session, chat_id, texts.esc(problem))
         return True
     session.delete(dialog)
-    summary = import_entries(session, [FaqEntry(entry_id_for(answer), answer, questions)])
     entry_id = entry_id_for(answer)
+    known = set(session.scalars(select(FaqExample.question).where(FaqExample.entry_id == entry_id)))
+    summary = import_entries(session, [FaqEntry(entry_id, answer, questions)])
+    # a question from a theme is a follower's: the example made of it goes with them (/forgetme)
+    for question, people in zip(questions, dialog.data.get("asked_by") or [], strict=False):
+        example = None if question in known else session.scalar(select(FaqExample).where(
+            FaqExample.entry_id == entry_id, FaqExample.question == question))
+        if example is not None:
+            for user_id in people:
+                link_example(session, example, int(user_id))
     send_text(session, chat_id, texts.FAQ_ADDED.format(
         id=entry_id, questions=len(questions), new=summary.new_questions, total=entry_count(session)),
         buttons=RETRAIN_BUTTONS)

@@ -4,7 +4,10 @@ The topics feature groups the follower questions of a period into themes (bot/to
 compute in a thread) and `save`s the snapshot hourly; the weekly report (bot/reports), /suggest and /asks
 (bot/topics) read it back (`latest`), and the FAQ's one-tap "add an FAQ answer" (bot/faq) reads one
 theme's questions (`theme_questions`). A snapshot stores references to the question rows ("answer:5",
-"handoff:3", "dm:12", "comment:9") and counts, never texts: what /forgetme deletes disappears from it too.
+"handoff:3", "dm:12", "comment:9") and counts; the one word it keeps, each theme's keyword, is stored with
+whose words hold it (`keyword_by`, and a `follower_copies` row each), so /forgetme blanks it
+(bot/privacy/provenance.py). What /forgetme deletes from the rows referred to disappears from it too.
+`Asks.quoted` is everyone whose words a rendering of it may show: a message quoting it names them (`about`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import texts
+from bot.store import provenance
 from bot.store.models import AskSnapshot, Comment, DirectMessage, FaqAnswer, Handoff, utcnow
 
 MAX_KEYS = 12  # question references kept per theme (the label first)
@@ -40,6 +44,7 @@ class AskTheme:
     action: str  # add_faq | post (nlp.themes.Theme.action)
     tags: list[str]  # the tags its askers engage with most (α·S·I), best first
     keys: list[str]  # references of its questions, most central first
+    keyword_by: list[int] = field(default_factory=list)  # the askers whose own words hold the keyword
 
 
 @dataclass
@@ -50,6 +55,7 @@ class Asks:
     themes: list[AskTheme] = field(default_factory=list)
     gone: list[tuple[str, int]] = field(default_factory=list)  # (label, askers before) no longer asked
     snapshot_id: int | None = None
+    quoted: set[int] = field(default_factory=set)  # followers whose words (labels, keywords) it may show
 
 
 # ---------------------------------------------------------------------------------------------- store
@@ -58,18 +64,24 @@ def save(session: Session, asks: Asks) -> AskSnapshot:
     data = {"themes": [{"keys": t.keys[:MAX_KEYS], "keyword": t.keyword, "askers": t.askers,
                         "questions": t.questions, "status": t.status, "askers_before": t.askers_before,
                         "faq_share": t.faq_share, "handed_off_share": t.handed_off_share, "faq_entry": t.faq_entry,
-                        "action": t.action, "tags": t.tags} for t in asks.themes],
+                        "action": t.action, "tags": t.tags, "keyword_by": t.keyword_by} for t in asks.themes],
             "gone": [{"askers_before": n} for _, n in asks.gone]}
     row = AskSnapshot(start=asks.start, end=asks.end, questions=asks.questions, data=data)
     session.add(row)
     session.flush()
+    provenance.record(session, provenance.ASK_SNAPSHOT, row.id, (u for t in asks.themes for u in t.keyword_by))
     asks.snapshot_id = row.id
     return row
 
 
 def question_texts(session: Session, keys: Sequence[str]) -> dict[str, str]:
     """The texts behind question references (a deleted row is simply missing)."""
-    out: dict[str, str] = {}
+    return {key: text for key, (text, _user) in questions_asked(session, keys).items()}
+
+
+def questions_asked(session: Session, keys: Sequence[str]) -> dict[str, tuple[str, int | None]]:
+    """(text, who asked it) behind question references (a deleted row is simply missing)."""
+    out: dict[str, tuple[str, int | None]] = {}
     for key in keys:
         kind, _, ident = key.partition(":")
         model = SOURCES.get(kind)
@@ -78,21 +90,24 @@ def question_texts(session: Session, keys: Sequence[str]) -> dict[str, str]:
         row = session.get(model, int(ident))
         text = getattr(row, "question" if kind in ("answer", "handoff") else "text", None) if row else None
         if text:
-            out[key] = text
+            out[key] = (text, getattr(row, "user_id", None))
     return out
 
 
 def load(session: Session, row: AskSnapshot) -> Asks:
     """A stored snapshot as `Asks` (labels read from the questions it refers to)."""
     items = list((row.data or {}).get("themes", []))
-    found = question_texts(session, [k for t in items for k in t.get("keys", [])])
+    asked = questions_asked(session, [k for t in items for k in t.get("keys", [])])
+    found = {key: text for key, (text, _user) in asked.items()}
     asks = Asks(row.start, row.end, row.questions, snapshot_id=row.id)
     for t in items:
         keys = [k for k in t.get("keys", []) if k in found]
         if not keys:
             continue  # every question of it was forgotten
+        keyword_by = [int(u) for u in t.get("keyword_by", [])]
+        asks.quoted.update(keyword_by, (u for k in keys if (u := asked[k][1]) is not None))
         asks.themes.append(AskTheme(
-            label=found[keys[0]], keyword=str(t.get("keyword", "")), askers=int(t.get("askers", 0)),
+            label=found[keys[0]], keyword=str(t.get("keyword", "")), keyword_by=keyword_by, askers=int(t.get("askers", 0)),
             questions=int(t.get("questions", 0)), status=str(t.get("status", "new")),
             askers_before=int(t.get("askers_before", 0)), faq_share=float(t.get("faq_share", 0.0)),
             handed_off_share=float(t.get("handed_off_share", 0.0)), faq_entry=t.get("faq_entry"),
@@ -109,17 +124,21 @@ def latest(session: Session, max_age: timedelta | None = None, now: datetime | N
     return load(session, row)
 
 
-def theme_questions(session: Session, snapshot_id: int, index: int) -> tuple[str, list[str]]:
-    """(label, distinct question texts) of a stored theme, for the FAQ's "add an FAQ answer" ([] when gone)."""
+def theme_questions(session: Session, snapshot_id: int, index: int) -> tuple[str, dict[str, list[int]]]:
+    """(label, distinct question texts with who asked each) of a stored theme, for the FAQ's "add an FAQ
+    answer" (empty when gone)."""
     row = session.get(AskSnapshot, snapshot_id)
     if row is None:
-        return "", []
+        return "", {}
     items = list((row.data or {}).get("themes", []))
     if not 0 <= index < len(items):
-        return "", []
-    found = question_texts(session, items[index].get("keys", []))
-    questions = list(dict.fromkeys(found[k].strip() for k in items[index].get("keys", []) if k in found))
-    return (questions[0] if questions else ""), questions
+        return "", {}
+    questions: dict[str, list[int]] = {}
+    for text, user_id in questions_asked(session, items[index].get("keys", [])).values():
+        askers = questions.setdefault(text.strip(), [])
+        if user_id is not None and user_id not in askers:
+            askers.append(user_id)
+    return next(iter(questions), ""), questions
 
 
 def faq_button_data(snapshot_id: int, index: int) -> str:

@@ -21,6 +21,7 @@ FORGETME_PURPOSE = "forgetme"  # the confirmation of /forgetme: deleted once sen
 HANDOFF_PURPOSE = "handoff"  # a note to the creator about one handoff (`handoff_id`)
 RELAY_PURPOSE = "relay"  # the creator's answer on its way to the follower (`handoff_id`)
 DIGEST_PURPOSE = "handoff-digest"  # a digest of waiting follower questions, sent to the creator
+ALERT_PURPOSE = "sentiment-alert"  # a sentiment alert: /forgetme redacts it rather than deleting it
 
 # Outbox kinds (OutboxMessage.method)
 TEXT = "text"

@@ -17,9 +17,9 @@ from sqlalchemy import and_, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot import texts
-from bot.kernel import buttons
 from bot.kernel.export import export_zip
-from bot.kernel.outbox import DIGEST_PURPOSE
+from bot.kernel.outbox import ALERT_PURPOSE, DIGEST_PURPOSE
+from bot.privacy.copies import forget_copies
 from bot.store import live_models
 from bot.store.models import (
     Comment,
@@ -82,27 +82,26 @@ def _chunks(ids: list[Any]) -> Iterable[list[Any]]:
         yield ids[start:start + CHUNK]
 
 
-def _alert_comment_ids(row: OutboxMessage) -> set[int]:
-    rows = row.params.get("buttons") if isinstance(row.params, dict) else None
-    ids: set[int] = set()
-    for line in rows or []:
-        for _label, data in line:
-            button = buttons.parse(data, buttons.RELABEL)
-            if button is not None:
-                ids.add(button.item_id)
-    return ids
-
-
-def _forget_outbox(session: Session, user_id: int, handoffs: list[Handoff], comment_ids: list[int],
-                   since: Any, review_rows: list[int] | None = None) -> tuple[int, list[tuple[int, int]]]:
+def _forget_outbox(session: Session, user_id: int, handoffs: list[Handoff],
+                   review_rows: list[int] | None = None) -> tuple[int, list[tuple[int, int]]]:
     """Delete what was sent to the follower or about them (notes, follow-ups, digests listing them:
     the others in such a digest are listed again in the next one; daily review lists and prompts
-    quoting them); redact alerts quoting their comments. Returns (rows touched, (chat id, message id)
-    of copies recorded as direct messages)."""
+    quoting them; /asks, reports and drafts quoting them); redact the alerts quoting their comments.
+    Returns (rows touched, (chat id, message id) of copies recorded as direct messages)."""
     about = [h.id for h in handoffs]
     digests = [h.creator_outbox_id for h in handoffs if h.creator_outbox_id is not None]
-    # rows recorded as carrying their words or name when written (digests, /faq unanswered, /faq list)
+    # rows recorded as carrying their words or name when written (`send_text(about=...)`)
     carrying = list(session.scalars(select(OutboxPerson.outbox_id).where(OutboxPerson.user_id == user_id)))
+    copies: list[tuple[int, int]] = []
+    touched = 0
+    if carrying:  # an alert stays, redacted: the creator still learns that comments surged
+        for alert in session.scalars(select(OutboxMessage).where(
+                OutboxMessage.id.in_(carrying), OutboxMessage.purpose == ALERT_PURPOSE)):
+            alert.params = {"text": texts.ALERT_FORGOTTEN}
+            if alert.sent_message_id is not None:
+                copies.append((alert.chat_id, alert.sent_message_id))
+            carrying.remove(alert.id)
+            touched += 1
     if carrying:
         digests += list(session.scalars(select(OutboxMessage.id).where(
             OutboxMessage.id.in_(carrying), OutboxMessage.purpose == DIGEST_PURPOSE)))
@@ -120,18 +119,8 @@ def _forget_outbox(session: Session, user_id: int, handoffs: list[Handoff], comm
     rows = list(session.execute(delete(OutboxMessage).where(condition)
                                 .returning(OutboxMessage.chat_id, OutboxMessage.sent_message_id)).all())
     session.execute(delete(OutboxPerson).where(OutboxPerson.user_id == user_id))
-    copies = [(int(c), int(m)) for c, m in rows if m is not None]
-    touched = len(rows)
-    if comment_ids and since is not None:
-        wanted = set(comment_ids)
-        for alert in session.scalars(select(OutboxMessage).where(
-                OutboxMessage.purpose == "sentiment-alert", OutboxMessage.created_at >= since)):
-            if _alert_comment_ids(alert) & wanted:
-                alert.params = {"text": texts.ALERT_FORGOTTEN}
-                if alert.sent_message_id is not None:
-                    copies.append((alert.chat_id, alert.sent_message_id))
-                touched += 1
-    return touched, copies
+    copies += [(int(c), int(m)) for c, m in rows if m is not None]
+    return touched + len(rows), copies
 
 
 def _forget_raw_updates(session: Session, user_id: int) -> tuple[int, int]:
@@ -220,13 +209,12 @@ def forget_follower(session: Session, user_id: int, data_dir: Path | None = None
     """
     removed: dict[str, int] = {}
     handoffs = list(session.scalars(select(Handoff).where(Handoff.user_id == user_id)))
-    comments = list(session.execute(select(Comment.id, Comment.created_at).where(Comment.user_id == user_id)))
-    comment_ids = [c.id for c in comments]
-    since = min((c.created_at for c in comments), default=None)
+    comment_ids = list(session.scalars(select(Comment.id).where(Comment.user_id == user_id)))
 
+    removed["derived_copies"] = forget_copies(session, user_id)
     reviewed, review_rows = _forget_reviewed_examples(session, user_id)
     removed["learned_examples"] = _forget_learned_examples(session, user_id, handoffs) + reviewed
-    removed["outbox"], copies = _forget_outbox(session, user_id, handoffs, comment_ids, since, review_rows)
+    removed["outbox"], copies = _forget_outbox(session, user_id, handoffs, review_rows)
     dm_condition = DirectMessage.user_id == user_id
     if copies:  # the bot's notes to the creator's private chat, recorded as direct messages
         dm_condition = or_(dm_condition, tuple_(DirectMessage.chat_id, DirectMessage.message_id).in_(copies))

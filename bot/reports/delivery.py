@@ -28,21 +28,22 @@ def send_report(session: Session, settings: Settings, chat_id: int, period: str,
         period=period, followers=_num(m["followers"].value), posts=_num(m["posts"].value),
         rate="—" if m["engagement_rate"].value is None else f"{m['engagement_rate'].value:.1f}")
     send_file(session, chat_id, chart, f"report-{period}.png", caption=caption, as_photo=True, purpose="report")
-    text, buttons = render_text(report, settings.tz), None
+    text, buttons, quoted = render_text(report, settings.tz), None, set[int]()
     if period == "week":
-        section, buttons = asks_section(session, settings)
+        section, buttons, quoted = asks_section(session, settings)
         text += section
-    send_text(session, chat_id, text, buttons=buttons or None, purpose="report")
+    send_text(session, chat_id, text, buttons=buttons or None, purpose="report", about=quoted)
 
 
-def asks_section(session: Session, settings: Settings) -> tuple[str, list[list[tuple[str, str]]]]:
-    """"What your audience is asking", from the latest question themes (grouped hourly off this transaction)."""
+def asks_section(session: Session, settings: Settings) -> tuple[str, list[list[tuple[str, str]]], set[int]]:
+    """"What your audience is asking", from the latest question themes (grouped hourly off this
+    transaction): the text, its buttons and the followers it quotes."""
     latest = asks.latest(session, ASKS_MAX_AGE)
     if latest is None:
-        return "", []
+        return "", [], set()
     when = f"{latest.end.astimezone(settings.tz):%d %b %H:%M}"
     lines = [texts.ASKS_REPORT_HEADER.format(when=when), *asks.section_lines(latest, limit=5)]
-    return "\n".join(lines), asks.buttons(latest, limit=5)
+    return "\n".join(lines), asks.buttons(latest, limit=5), latest.quoted
 
 
 def _num(value: float | None) -> str:

@@ -385,6 +385,19 @@ class FaqExamplePerson(CreatorOwned, Base):
     user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, index=True)
 
 
+class FollowerCopy(CreatorOwned, Base):
+    """A follower whose words a derived row carries: a question-theme snapshot's keyword, a surge's
+    summary and draft, the creator's FAQ dialog pre-filled from a theme (`kind` names the table).
+    Written with the row (bot/privacy/provenance.py); /forgetme finds the rows by the follower's id."""
+
+    __tablename__ = "follower_copies"
+    __table_args__ = (Index("ix_follower_copies_person", "creator_id", "user_id"),)
+    creator_id: Mapped[int] = owner_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    row_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+
 class Handoff(CreatorOwned, Base):
     """A follower's question passed to the creator; the creator's reply is relayed back."""
 

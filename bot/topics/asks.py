@@ -48,7 +48,7 @@ async def refresh(services: Services, chat_id: int | None = None) -> asks.Asks |
         asks.save(session, result)
         if chat_id is not None:
             text, buttons = render(result, services.settings.tz)
-            send_text(session, chat_id, text, buttons=buttons)
+            send_text(session, chat_id, text, buttons=buttons, about=result.quoted)
     return result
 
 
@@ -60,14 +60,15 @@ def render(result: asks.Asks, tz: Any, limit: int = 8) -> tuple[str, list[list[t
     return "\n".join(lines), asks.buttons(result, limit)
 
 
-def suggest_lines(session: Session, limit: int = 3) -> list[str]:
-    """/suggest's ideas from the latest themes (a stored snapshot: no model runs here)."""
+def suggest_lines(session: Session, limit: int = 3) -> tuple[list[str], set[int]]:
+    """/suggest's ideas from the latest themes (a stored snapshot: no model runs here), and the
+    followers whose questions they quote."""
     latest = asks.latest(session, SUGGEST_MAX_AGE)
     if latest is None or not latest.themes:
-        return []
+        return [], set()
     lines = [texts.ASKS_SUGGEST]
     for t in latest.themes[:limit]:
         tags = texts.ASKS_SUGGEST_TAGS.format(tags=", ".join(f"#{texts.esc(x)}" for x in t.tags)) if t.tags else ""
         lines.append(texts.ASKS_SUGGEST_LINE.format(label=texts.esc(texts.clip(t.label, 100)), askers=t.askers,
                                                     tags=tags))
-    return lines
+    return lines, latest.quoted

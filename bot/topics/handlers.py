@@ -59,8 +59,8 @@ async def suggest(update: Update, context: BotContext) -> None:
         lines.append(texts.SUGGEST_NO_EXPERIMENT.format(n=3))
     elif rank == 0:
         lines.append(texts.SUGGEST_ALL_EXPERIMENTS.format(n=3))
-    lines += asked.suggest_lines(session)
-    send_text(session, message.chat_id, "\n".join(lines))
+    ideas, quoted = asked.suggest_lines(session)
+    send_text(session, message.chat_id, "\n".join([*lines, *ideas]), about=quoted)
 
 
 async def besttime(update: Update, context: BotContext) -> None:

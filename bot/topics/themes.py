@@ -14,7 +14,7 @@ The creator's own messages never count.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -111,9 +111,15 @@ def compute(inp: AsksInput, encoder: Encoder, multilingual: Callable[[], Encoder
         if theme is None:
             if change.previous is not None:
                 asks.gone.append((change.previous.label, change.askers_before))
+                asks.quoted.update(_people(change.previous.asker_ids))
             continue
         asks.themes.append(_ask_theme(theme, change, top_tags(theme)))
+        asks.quoted.update(_people(theme.asker_ids))
     return asks
+
+
+def _people(ids: Sequence[object]) -> list[int]:
+    return [int(a) for a in ids if isinstance(a, int)]
 
 
 def _ask_theme(theme: Theme, change: ThemeChange, tags: list[str]) -> AskTheme:
@@ -121,7 +127,7 @@ def _ask_theme(theme: Theme, change: ThemeChange, tags: list[str]) -> AskTheme:
     return AskTheme(label=theme.label, keyword=theme.keyword, askers=theme.askers, questions=theme.questions,
                     status=change.status, askers_before=change.askers_before, faq_share=theme.faq_share,
                     handed_off_share=theme.handed_off_share, faq_entry=theme.faq_entry, action=theme.action,
-                    tags=tags, keys=keys)
+                    tags=tags, keys=keys, keyword_by=_people(theme.keyword_by))
 
 
 def _tag_finder(inp: AsksInput) -> Callable[[Theme], list[str]]:

@@ -100,9 +100,16 @@ def old_content(conn: sqlite3.Connection) -> dict[str, Any]:
 def check_migrated(engine: Engine, counts: dict[str, int], before: dict[str, Any]) -> None:
     """The checks of both backends, on the database at head."""
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0014"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0015"
     assert set(counts) <= set(inspect(engine).get_table_names())
-    assert counts_of(engine, list(counts)) == counts
+    migrated = counts_of(engine, list(counts))
+    with engine.connect() as conn:  # 0015 links each sentiment alert to the authors of the comments it quotes
+        alert_links = conn.execute(text(
+            "SELECT count(*) FROM outbox_people p JOIN outbox o ON o.id = p.outbox_id "
+            "WHERE o.purpose = 'sentiment-alert'")).scalar_one()
+        quoted = conn.execute(text("SELECT params FROM outbox WHERE purpose = 'sentiment-alert'")).scalars().all()
+    assert alert_links > 0 and quoted, "the demo's surge alerts quote comments"
+    assert migrated == {**counts, "outbox_people": counts["outbox_people"] + alert_links}
     with engine.connect() as conn:
         others = {t: conn.execute(text(f'SELECT count(*) FROM "{t}" WHERE creator_id IS NULL OR creator_id != 1'))
                   .scalar_one() for t in counts}
@@ -133,8 +140,12 @@ def test_the_demo_database_of_0013_keeps_every_row(tmp_path: Path) -> None:
         check_migrated(engine, counts, before)
     finally:
         engine.dispose()
-    with sqlite3.connect(path) as conn:  # every old column of every row, value for value
-        assert {t: sqlite_rows(conn, t, columns[t]) for t in tables} == rows
+    with sqlite3.connect(path) as conn:  # every old column of every row, value for value (0015 adds alert links)
+        alerts = {r[0] for r in conn.execute("SELECT id FROM outbox WHERE purpose = 'sentiment-alert'")}
+        after = {t: sqlite_rows(conn, t, columns[t]) for t in tables}
+        links = [r for r in after["outbox_people"] if r not in rows["outbox_people"]]
+        assert links and {r[0] for r in links} <= alerts
+        assert {**after, "outbox_people": [r for r in after["outbox_people"] if r not in links]} == rows
         assert not [t for t in sqlite_tables(conn) if t.endswith("_pre14")]
     conn.close()
 

@@ -1,0 +1,59 @@
+"""follower_copies: whose words a derived row carries (a question-theme snapshot's keyword, a surge's
+summary and draft, the creator's FAQ dialog pre-filled from a theme), so /forgetme finds them by id
+
+Existing sentiment alerts get their provenance from the comments their buttons name (outbox_people),
+so an alert written before this revision is found the same way as a new one.
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-07 07:30:00
+
+"""
+import json
+import re
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0015'
+down_revision: str | Sequence[str] | None = '0014'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_RELABEL = re.compile(r"^sl:([0-9]+):")  # bot.kernel.buttons.RELABEL as written until now
+
+
+def upgrade() -> None:
+    op.create_table('follower_copies',
+        sa.Column('creator_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('kind', sa.String(length=32), nullable=False),
+        sa.Column('row_id', sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column('user_id', sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.ForeignKeyConstraint(['creator_id'], ['creators.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('creator_id', 'kind', 'row_id', 'user_id'),
+        )
+    op.create_index('ix_follower_copies_person', 'follower_copies', ['creator_id', 'user_id'], unique=False)
+    conn = op.get_bind()
+    alerts = conn.execute(sa.text("SELECT id, creator_id, params FROM outbox WHERE purpose = 'sentiment-alert'"))
+    for outbox_id, creator_id, params in alerts.fetchall():
+        params = json.loads(params) if isinstance(params, str) else params
+        ids = set()
+        for line in (params or {}).get("buttons") or []:
+            for _label, data in line:
+                found = _RELABEL.match(str(data))
+                if found:
+                    ids.add(int(found.group(1)))
+        if not ids:
+            continue
+        users = conn.execute(sa.text("SELECT DISTINCT user_id FROM comments WHERE creator_id = :c AND user_id IS NOT NULL"
+                                     " AND id IN (" + ",".join(str(i) for i in sorted(ids)) + ")"),
+                             {"c": creator_id}).scalars().all()
+        for user_id in users:
+            conn.execute(sa.text("INSERT INTO outbox_people (creator_id, outbox_id, user_id) VALUES (:c, :o, :u)"
+                                 " ON CONFLICT DO NOTHING"), {"c": creator_id, "o": outbox_id, "u": user_id})
+
+
+def downgrade() -> None:
+    op.drop_index('ix_follower_copies_person', table_name='follower_copies')
+    op.drop_table('follower_copies')
