@@ -171,6 +171,10 @@ class BotApiSandbox:
         # Telegram Business: connections of users' accounts to the bot, and what the bot sent through them
         self.business_connections: dict[str, JSONDict] = {}
         self.business_sent: dict[int, list[JSONDict]] = {}  # chat id (the other person) -> messages sent as the account
+        # Telegram's echo of a message the bot sent for a Business account (a business_message update with
+        # sender_business_bot); with a delay, the echo is out before the send's response, like a slow reply
+        self.echo_business_sends = False
+        self.business_reply_delay = 0.0
         self.business_received: dict[int, list[JSONDict]] = {}  # chat id -> messages written in it (either side)
         self._business_ids = itertools.count(1)
         # The channel's direct messages (Bot API 9.2): a supergroup with is_direct_messages, a topic per user
@@ -396,6 +400,9 @@ class BotApiSandbox:
                     raise ApiError(404, f"Not Found: method {method} is not implemented by the sandbox")
                 self._maybe_fail(method, params)
                 result = handler(params, files)
+                if isinstance(result, dict) and result.get("business_connection_id") and self.echo_business_sends:
+                    self.push_update({"business_message": result})
+                    await asyncio.sleep(self.business_reply_delay)
         except ApiError as exc:
             call.ok = False
             body: JSONDict = {"ok": False, "error_code": exc.code, "description": exc.description}

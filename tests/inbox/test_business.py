@@ -3,6 +3,7 @@ never answers, and edits and deletions following the stored copy. Through the re
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.store.models import (
     FaqExample,
     Handoff,
     InboxChat,
+    OutboxMessage,
     RawUpdate,
     UpdatePerson,
 )
@@ -141,6 +143,40 @@ async def test_auto_mode_answers_through_the_connection(sandbox: BotApiSandbox, 
         await bot.settle()
         assert len(sandbox.business_sent[101]) == 1  # a handoff: no "I passed it on" in the creator's name
         assert UNRELATED in sandbox.sent[CREATOR_ID][-1]["text"]
+
+
+async def test_the_echo_of_a_business_reply_arriving_before_the_sent_copy_is_recorded_sends_once(
+        sandbox: BotApiSandbox, db_url: str, tmp_path: Path) -> None:
+    """Telegram's business_message echo of the bot's reply is handled while sendMessage has not returned
+    yet: the copy it stores first is the one the sender would record; nothing fails, nothing goes twice."""
+    settings = trained(sandbox, db_url, tmp_path, inbox={"business": "auto"})
+    maya = sandbox.user(CREATOR_ID, "Maya")
+    ana = sandbox.user(101, "Ana")
+    async with running_bot(settings, sandbox) as bot:
+        connection = sandbox.connect_business(maya)
+        await bot.settle()
+        sandbox.echo_business_sends, sandbox.business_reply_delay = True, 1.5
+        sandbox.business_message(connection, ana, KNOWN)
+        await bot.settle()
+        await asyncio.sleep(2.0)  # a retry, if anything made one, has had its chance
+        await bot.settle()
+        (answer,) = sandbox.business_sent[101]
+        assert answer["text"].startswith(KNOWN_ANSWER)
+        with bot.sessions() as s:
+            echo = s.scalars(select(RawUpdate).where(RawUpdate.kind == "business_message")
+                             .order_by(RawUpdate.id.desc())).first()
+            row = s.scalars(select(OutboxMessage).where(OutboxMessage.params["business_connection_id"].isnot(None),
+                                                        OutboxMessage.chat_id == 101)).one()
+            assert echo is not None and echo.payload["business_message"]["message_id"] == answer["message_id"]
+            assert echo.status == "done" and echo.processed_at is not None and row.sent_at is not None
+            assert echo.processed_at < row.sent_at  # the echo was stored before the sender recorded its copy
+            assert (row.status, row.attempts, row.sent_message_id) == ("sent", 1, answer["message_id"])
+            copies = s.scalars(select(DirectMessage).where(DirectMessage.message_id == answer["message_id"])).all()
+            assert [(c.direction, c.from_creator) for c in copies] == [("out", False)]
+            assert s.scalars(select(RawUpdate.error).where(RawUpdate.status != "done")).all() == []
+        sandbox.business_message(connection, ana, KNOWN + " really?")  # the chat goes on: the echo paused nothing
+        await bot.settle()
+        assert len(sandbox.business_sent[101]) == 2
 
 
 async def test_connection_of_someone_who_is_not_a_creator_is_refused(sandbox: BotApiSandbox, sqlite_url: str,
