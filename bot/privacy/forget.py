@@ -39,6 +39,7 @@ from bot.store.models import (
     utcnow,
 )
 from bot.store.outbox_queue import forget_pace
+from bot.store.updates import lock_person
 
 # Keys under which an update quotes another message (whose text and author are not the sender's).
 _QUOTING_KEYS = ("reply_to_message", "quote", "external_reply", "pinned_message")
@@ -208,7 +209,10 @@ def forget_follower(session: Session, user_id: int, data_dir: Path | None = None
     `learned_examples` > 0 means the FAQ model must be retrained without them.
     """
     removed: dict[str, int] = {}
-    handoffs = list(session.scalars(select(Handoff).where(Handoff.user_id == user_id)))
+    # no update of theirs is handled meanwhile on another worker (bot/store/updates.py: hold_update), and
+    # a handler that read one of their handoffs before waits here, then finds it gone
+    lock_person(session, user_id)
+    handoffs = list(session.scalars(select(Handoff).where(Handoff.user_id == user_id).with_for_update()))
     comment_ids = list(session.scalars(select(Comment.id).where(Comment.user_id == user_id)))
 
     removed["derived_copies"] = forget_copies(session, user_id)

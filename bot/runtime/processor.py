@@ -38,7 +38,16 @@ from bot.store.failures import is_transient
 from bot.store.models import RawUpdate, utcnow
 from bot.store.queue import DEAD, DONE
 from bot.store.retry import FAILED, PASSING, UPDATES_POLICY
-from bot.store.updates import SKIPPED, UPDATES, claim_updates, finish_update, has_pending
+from bot.store.updates import (
+    GONE,
+    LOST,
+    SKIPPED,
+    UPDATES,
+    claim_updates,
+    finish_update,
+    has_pending,
+    hold_update,
+)
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +192,11 @@ class Processor:
                 token = current_update.set(state)
                 try:
                     with session.begin():
+                        held = hold_update(session, row.id, self.worker)
+                        if held == GONE:  # forgotten (/forgetme on another worker) while it waited
+                            return
+                        if held == LOST:
+                            raise LostClaim(row.update_id)
                         await self.application.process_update(update)
                         if state.errors:
                             raise state.errors[0]

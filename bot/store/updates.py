@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from bot.store.db import conflict_insert, plain_update
@@ -188,3 +188,38 @@ def queue_depth(session: Session, now: datetime | None = None) -> tuple[int, flo
 def has_pending(session: Session) -> bool:
     """Is any update waiting (due or not)? An idle processor polls less often when none is."""
     return session.scalar(select(RawUpdate.id).where(RawUpdate.status == PENDING).limit(1)) is not None
+
+
+# ------------------------------------------------------------------------------ one person at a time
+PERSON_LOCKS = 7_201_002  # pg_advisory_xact_lock(namespace + creator, person): /forgetme against that person's work
+
+
+def lock_person(session: Session, user_id: int) -> None:
+    """Hold the person's lock until the transaction ends (PostgreSQL; on SQLite the one writer already
+    serialises transactions): /forgetme takes it before it deletes anything."""
+    lock_people(session, [user_id])
+
+
+def lock_people(session: Session, user_ids: Iterable[int]) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    creator = creator_of(session)
+    for user_id in sorted(set(user_ids)):  # always in the same order: two holders never wait on each other
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, :person)"),
+                        {"space": PERSON_LOCKS + creator, "person": user_id % 2_147_483_647})
+
+
+MINE, GONE, LOST = "mine", "gone", "lost"
+
+
+def hold_update(session: Session, row_id: int, worker: str) -> str:
+    """Before an update is handled: lock everyone it is from or about (`update_people`), then check the
+    row is still this worker's: MINE; GONE (a /forgetme on another worker deleted it while this one
+    waited: the handler must not run, or it would store again what was forgotten); LOST (another worker
+    took the claim over)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return MINE
+    lock_people(session, session.scalars(select(UpdatePerson.user_id).where(UpdatePerson.raw_id == row_id)))
+    if UPDATES.holds(session, worker, row_id):
+        return MINE
+    return GONE if session.scalar(select(RawUpdate.id).where(RawUpdate.id == row_id)) is None else LOST
