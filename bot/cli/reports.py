@@ -40,8 +40,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store.db import migrated_sessions
 
     own, creator_id = creator_settings(args, settings)
-    with migrated_sessions(settings.database.url, creator_id)() as session:
-        paths = write_export(session, Path(args.out))
+    with migrated_sessions(settings.database.url, creator_id)() as session, session.begin():
+        paths = write_export(session, Path(args.out), record=True)  # /forgetme finds it later
     print(f"wrote {len(paths)} files{whose(own)} to {args.out}", file=sys.stderr)
     return 0
 

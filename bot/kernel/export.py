@@ -17,11 +17,13 @@ from bot.store.models import (
     ChannelPost,
     Comment,
     DirectMessage,
+    ExportFile,
     FollowerCountSnapshot,
     PostReactions,
     PostTag,
 )
 
+CSV_FILES = ("posts.csv", "comments.csv", "direct_messages.csv", "reactions.csv", "follower_counts.csv")
 README = """creatorbot export
 
 posts.csv            post_id, message_id, posted_at (UTC, ISO-8601), tags (space-separated), text
@@ -84,8 +86,9 @@ def export_files(session: Session) -> dict[str, bytes]:
     return out
 
 
-def write_export(session: Session, directory: Path) -> list[Path]:
-    """Write the CSV files into `directory`, readable by this user only (0700 / 0600)."""
+def write_export(session: Session, directory: Path, record: bool = False) -> list[Path]:
+    """Write the CSV files into `directory`, readable by this user only (0700 / 0600). `record`: note
+    the folder (`export_files`) so that /forgetme finds the files later (the CLI's `export --out`)."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     directory.chmod(0o700)
     paths = []
@@ -96,7 +99,32 @@ def write_export(session: Session, directory: Path) -> list[Path]:
             fh.write(data)
         path.chmod(0o600)
         paths.append(path)
+    if record:
+        where = str(directory.resolve())
+        if session.scalar(select(ExportFile.id).where(ExportFile.path == where)) is None:
+            session.add(ExportFile(path=where))
     return paths
+
+
+def recorded_exports(session: Session, data_dir: Path | None) -> tuple[list[Path], list[Path]]:
+    """Folders CLI exports were written to that still exist: (under the data folder, elsewhere). A
+    folder that is gone is no longer recorded."""
+    inside, outside = [], []
+    root = data_dir.resolve() if data_dir is not None else None
+    for row in session.scalars(select(ExportFile).order_by(ExportFile.id)):
+        folder = Path(row.path)
+        if not folder.is_dir() or folder.is_symlink():
+            session.delete(row)
+        elif root is not None and folder.is_relative_to(root):
+            inside.append(folder)
+        else:
+            outside.append(folder)
+    return inside, outside
+
+
+def export_names() -> list[str]:
+    """The names of the files an export writes."""
+    return ["README.txt", *CSV_FILES]
 
 
 def export_zip(session: Session) -> bytes:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot import texts
-from bot.kernel.export import export_zip
+from bot.kernel.export import export_names, export_zip, recorded_exports
 from bot.kernel.outbox import ALERT_PURPOSE, DIGEST_PURPOSE
 from bot.privacy.copies import forget_copies
 from bot.store import live_models
@@ -283,6 +283,14 @@ def _forget_in_exports(session: Session, data_dir: Path | None) -> int:
             else:
                 shutil.rmtree(child, ignore_errors=True)
             touched += 1
+    inside, _elsewhere = recorded_exports(session, data_dir)  # `creatorbot export --out`
+    for folder in inside:  # the export's own files go; anything else in the folder stays
+        for name in export_names():
+            (folder / name).unlink(missing_ok=True)
+        if not any(folder.iterdir()):
+            folder.rmdir()
+        touched += 1
+    recorded_exports(session, data_dir)  # the folders now gone are no longer recorded
     return touched
 
 

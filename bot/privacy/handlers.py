@@ -10,6 +10,7 @@ from telegram import Update
 
 from bot import texts
 from bot.kernel.context import BotContext
+from bot.kernel.export import recorded_exports
 from bot.kernel.outbox import FORGETME_PURPOSE, send_text
 from bot.kernel.services import Services
 from bot.privacy.forget import forget_follower, purge_raw_updates
@@ -29,6 +30,11 @@ async def forget_person(services: Services, session: Session, user_id: int) -> d
     """Everything about one person, from every inbox (/forgetme, or the creator's "forget this person")."""
     removed = await asyncio.to_thread(forget_follower, session, user_id, services.settings.data_dir)
     services.follower_limits.forget(user_id)
+    _, elsewhere = await asyncio.to_thread(recorded_exports, session, services.settings.data_dir)
+    creator_chat = services.settings.creator_chat_id
+    if elsewhere and creator_chat is not None:  # CLI exports outside the data folder: by hand
+        send_text(session, creator_chat, texts.FORGET_EXPORTS_ELSEWHERE.format(
+            paths="\n".join(f"• <code>{texts.esc(str(p))}</code>" for p in elsewhere)))
     for react in services.registry.after_forget:  # e.g. the FAQ retrains without their questions
         react(services, removed)
     return removed

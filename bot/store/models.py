@@ -398,6 +398,16 @@ class FollowerCopy(CreatorOwned, Base):
     user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
 
 
+class ExportFile(CreatorOwned, Base):
+    """A folder `creatorbot export --out` wrote the CSV files to: /forgetme deletes the files when it is
+    under the data folder and names it to the creator (to delete by hand) when it is elsewhere."""
+
+    __tablename__ = "export_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Handoff(CreatorOwned, Base):
     """A follower's question passed to the creator; the creator's reply is relayed back."""
 

@@ -71,6 +71,7 @@ TABLES: dict[str, str] = {
     "model_forgets": f"{NONE}: counters",
     "runtime_leases": f"{NONE}: the fleet's roles",
     "error_notices": f"{NONE}: kinds of error",
+    "export_files": f"{NONE}: where CLI exports went (their files hold everyone's: deleted or named by /forgetme)",
     "alembic_version": f"{NONE}: the schema's revision",
 }
 

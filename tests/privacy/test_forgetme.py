@@ -417,3 +417,29 @@ def test_links_in_the_exports_folder_are_removed_and_never_make_forget_fail(tmp_
         removed = forget_follower(s, 4242, data)
     assert removed["exports"] == 4 and not any(exports.iterdir())
     assert (outside / "kept" / "theirs.csv").read_text() == "not ours to delete"
+
+
+async def test_cli_exports_under_the_data_folder_are_deleted_and_those_elsewhere_named_to_the_creator(
+        sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:
+    from bot.cli.main import main
+
+    data, elsewhere = tmp_path / "data", tmp_path / "backups" / "monday"
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[database]\nurl = "{sqlite_url}"\n[paths]\ndata_dir = "{data}"\n')
+    settings = settings_for(sandbox, sqlite_url, data)
+    xena, _maya = sandbox.user(XENA, "Xenaphon"), sandbox.user(CREATOR_ID, "Maya")
+    async with running_bot(settings, sandbox) as bot:
+        sandbox.send_private(xena, "is the wombat9931 lens any good?")
+        await bot.settle()
+        for out in (data / "mine", elsewhere):
+            assert main(["--config", str(config), "export", "--out", str(out)]) == 0
+        assert "wombat9931" in (elsewhere / "direct_messages.csv").read_text()
+        (data / "mine" / "notes.txt").write_text("the creator's own file")  # not the export's: it stays
+        sandbox.send_private(xena, "/forgetme")
+        await bot.settle()
+        assert bot.replies_to(XENA)[-1] == texts.FORGETME_DONE
+        assert sorted(p.name for p in (data / "mine").iterdir()) == ["notes.txt"]
+        note = bot.replies_to(CREATOR_ID)[-1]
+        assert note.startswith("🗑 Someone was forgotten") and note.endswith(f"\n• {elsewhere.resolve()}")
+        assert "wombat9931" in (elsewhere / "direct_messages.csv").read_text()  # never touched: named
+        assert "Xenaphon" not in note and str(XENA) not in note

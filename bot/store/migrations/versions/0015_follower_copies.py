@@ -1,5 +1,6 @@
 """follower_copies: whose words a derived row carries (a question-theme snapshot's keyword, a surge's
-summary and draft, the creator's FAQ dialog pre-filled from a theme), so /forgetme finds them by id
+summary and draft, the creator's FAQ dialog pre-filled from a theme), so /forgetme finds them by id;
+export_files: where `creatorbot export --out` wrote its files
 
 Existing sentiment alerts get their provenance from the comments their buttons name (outbox_people),
 so an alert written before this revision is found the same way as a new one.
@@ -15,6 +16,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from bot.store.models import UTCDateTime
 
 revision: str = '0015'
 down_revision: str | Sequence[str] | None = '0014'
@@ -34,6 +37,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('creator_id', 'kind', 'row_id', 'user_id'),
         )
     op.create_index('ix_follower_copies_person', 'follower_copies', ['creator_id', 'user_id'], unique=False)
+    op.create_table('export_files',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('path', sa.Text(), nullable=False),
+        sa.Column('written_at', UTCDateTime(timezone=True), nullable=False),
+        sa.Column('creator_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.ForeignKeyConstraint(['creator_id'], ['creators.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+        )
+    op.create_index('ix_export_files_creator_id', 'export_files', ['creator_id'], unique=False)
     conn = op.get_bind()
     alerts = conn.execute(sa.text("SELECT id, creator_id, params FROM outbox WHERE purpose = 'sentiment-alert'"))
     for outbox_id, creator_id, params in alerts.fetchall():
@@ -55,5 +67,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_export_files_creator_id', table_name='export_files')
+    op.drop_table('export_files')
     op.drop_index('ix_follower_copies_person', table_name='follower_copies')
     op.drop_table('follower_copies')
