@@ -418,15 +418,26 @@ async def test_one_failing_reminder_does_not_hold_back_the_others(sandbox: BotAp
         def broken_report(session: Any, row: Reminder) -> None:  # the report of this one cannot be built
             raise ValueError("chart failed")
 
-        sent = await reminder_service.deliver_each(services, utcnow(), timedelta(minutes=60), {"report": broken_report})
-        await bot.settle()
+        grace, broken = timedelta(minutes=60), {"report": broken_report}
+        sent = await reminder_service.deliver_each(services, utcnow(), grace, broken)
         assert sent == 2
+        with bot.sessions() as s:  # the one that failed is tried again later (REMINDERS_POLICY), the others went
+            rows = {r.id: r for r in s.scalars(select(Reminder).where(Reminder.id.in_(ids)))}
+            assert {i: r.status for i, r in rows.items()} == {ids[0]: "done", ids[1]: "active", ids[2]: "done"}
+            failing = rows[ids[1]]
+            assert failing.attempts == 1 and failing.retry_at is not None and "chart failed" in (failing.last_error or "")
+            first_retry = failing.retry_at
+        assert await reminder_service.deliver_each(services, utcnow(), grace, broken) == 0  # not before its time
+        for _ in range(2):  # its second and third tries fail too: then it is skipped and the creator told
+            assert await reminder_service.deliver_each(services, first_retry + timedelta(minutes=10), grace, broken) == 0
+            first_retry += timedelta(minutes=10)
+        await bot.settle()
         with bot.sessions() as s:
-            statuses = {r.id: r.status for r in s.scalars(select(Reminder).where(Reminder.id.in_(ids)))}
-        assert statuses == {ids[0]: "done", ids[1]: "failed", ids[2]: "done"}
+            row = s.get(Reminder, ids[1])
+            assert row is not None and (row.status, row.missed_count) == ("failed", 1)
         told = bot.replies_to(CREATOR_ID)
-        assert "⏰ Reminder: post number 0" in told and "⏰ Reminder: post number 2" in told
-        assert texts.REMINDER_FAILED.format(id=ids[1]) in told
+        assert told.count("⏰ Reminder: post number 0") == 1 and told.count("⏰ Reminder: post number 2") == 1
+        assert told.count(texts.REMINDER_FAILED.format(id=ids[1])) == 1
 
 
 async def test_a_corrupt_live_faq_version_falls_back(sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path) -> None:

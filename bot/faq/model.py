@@ -63,6 +63,11 @@ class StaleTraining(RuntimeError):
     """An example the version was trained on was forgotten before it could be published."""
 
 
+class LostLease(RuntimeError):
+    """The fleet's training lock ran out (renewals failed) and another worker may hold it: what it guarded
+    (publishing a version, deleting versions) is not done."""
+
+
 def _consume_exception(future: asyncio.Future[tuple[Match, str]]) -> None:
     if not future.cancelled():
         future.exception()  # read here too, so an unused prefetch that failed is not reported as lost
@@ -84,6 +89,7 @@ class FaqModel:
         self.trained_at = 0.0  # the live version's, known while its head is not loaded
         self.default_threshold: float | None = None
         self.training = threading.Lock()
+        self._holder: str | None = None  # ours, while we hold the fleet's training lock
         self.retrain_due = False  # the nightly retrain waits for the end of a burst (bot.faq.jobs.auto_retrain)
         self._unreadable: set[str] = set()  # versions that failed to load (not retried every 5 s)
         self._missing: set[str] = set()  # published versions not in our directory (warned about once)
@@ -246,6 +252,7 @@ class FaqModel:
             versions.publish(self.root, name)
             return True
         with self.sessions() as session, session.begin():
+            self._still_held(session)  # in the transaction that moves the pointer
             return live_models.publish_version(session, live_models.FAQ, name, generation)
 
     # ------------------------------------------------------------------ the fleet's training lock
@@ -257,9 +264,23 @@ class FaqModel:
     def _keep_lease(self, holder: str, done: threading.Event) -> None:
         while not done.wait(RENEW_SECONDS):
             try:
-                self._lease(holder)
+                if not self._lease(holder):
+                    log.error("the FAQ training lock ran out and another worker took it: this training stops")
+                    return
             except Exception:  # the database is away for a moment: the lease outlives a few misses
                 log.warning("cannot renew the FAQ training lock", exc_info=True)
+
+    def _still_held(self, session: Session | None = None) -> None:
+        """Raise LostLease unless this process still holds the fleet's training lock (with a database)."""
+        if self.sessions is None or self._holder is None:
+            return
+        if session is not None:
+            holder = leases.holder_of(session, TRAINING_LEASE)
+        else:
+            with self.sessions() as own:
+                holder = leases.holder_of(own, TRAINING_LEASE)
+        if holder != self._holder:
+            raise LostLease("the FAQ training lock was lost (it ran out); nothing was published or deleted")
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -276,9 +297,11 @@ class FaqModel:
             keeper = threading.Thread(target=self._keep_lease, args=(holder, done), name="faq-training-lease",
                                       daemon=True)
             keeper.start()
+            self._holder = holder
             try:
                 yield
             finally:
+                self._holder = None
                 done.set()
                 keeper.join()
                 try:
@@ -364,6 +387,7 @@ class FaqModel:
 
     def drop_locked(self, keep: str | None) -> int:
         """`drop_versions_except` for a caller that holds `exclusive()`."""
+        self._still_held()
         removed = 0
         if keep is None:
             self._unpublish()

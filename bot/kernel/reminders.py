@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -29,6 +29,7 @@ from bot.kernel.outbox import send_text
 from bot.kernel.services import Services
 from bot.store.models import Reminder, utcnow
 from bot.store.queue import lock
+from bot.store.retry import REMINDERS_POLICY, kind_of
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,9 @@ def run_now(session: Session, chat_id: int, kind: str) -> Reminder:
 
 
 def due_ids(session: Session, now: datetime) -> list[int]:
-    return list(session.scalars(select(Reminder.id).where(Reminder.status == "active", Reminder.due_at <= now)
-                                .order_by(Reminder.due_at)))
+    return list(session.scalars(select(Reminder.id).where(
+        Reminder.status == "active", Reminder.due_at <= now,
+        or_(Reminder.retry_at.is_(None), Reminder.retry_at <= now)).order_by(Reminder.due_at)))
 
 
 def deliver_one(session: Session, reminder_id: int, now: datetime, grace: timedelta,
@@ -74,9 +76,11 @@ def deliver_one(session: Session, reminder_id: int, now: datetime, grace: timede
     is handed to it; any other is sent as its text.
     """
     row = session.scalar(lock(session, select(Reminder).where(  # the queue's row lock, for this transaction
-        Reminder.id == reminder_id, Reminder.status == "active", Reminder.due_at <= now)))
+        Reminder.id == reminder_id, Reminder.status == "active", Reminder.due_at <= now,
+        or_(Reminder.retry_at.is_(None), Reminder.retry_at <= now))))
     if row is None:  # another worker took it
         return False
+    row.attempts, row.retry_at, row.last_error = 0, None, None
     sent = False
     if now - row.due_at <= grace:
         send = (senders or {}).get(row.kind)
@@ -104,11 +108,26 @@ def _move_on(row: Reminder, now: datetime, tz: ZoneInfo | None) -> None:
     row.due_at = due
 
 
-def skip_failed(session: Session, reminder_id: int, now: datetime, tz: ZoneInfo | None = None) -> None:
-    """A reminder whose delivery raised: moved on (a one-off is marked failed) and the creator told."""
+def failed(session: Session, reminder_id: int, now: datetime, exc: BaseException,
+           tz: ZoneInfo | None = None) -> bool:
+    """A reminder whose delivery raised, under the one retry policy: tried again later, or (permanent,
+    or the last attempt) skipped with the creator told. Returns whether it was given up."""
     row = session.get(Reminder, reminder_id)
     if row is None or row.status != "active":
-        return
+        return False
+    verdict = REMINDERS_POLICY.after(kind_of(exc), row.attempts, now - row.due_at)
+    row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+    if not verdict.dead:
+        row.attempts += int(verdict.counts)
+        row.retry_at = now + verdict.delay
+        return False
+    row.attempts, row.retry_at = 0, None
+    skip_failed(session, row, now, tz)
+    return True
+
+
+def skip_failed(session: Session, row: Reminder, now: datetime, tz: ZoneInfo | None = None) -> None:
+    """A reminder given up: moved on (a one-off is marked failed) and the creator told."""
     row.missed_count += 1
     _move_on(row, now, tz)
     if row.recurrence == "once":
@@ -118,8 +137,8 @@ def skip_failed(session: Session, reminder_id: int, now: datetime, tz: ZoneInfo 
 
 async def deliver_each(services: Services, now: datetime, grace: timedelta,
                        senders: Mapping[str, Callable[[Session, Reminder], None]] | None = None) -> int:
-    """Every due reminder in its own transaction, so one that fails is skipped and reported
-    (skip_failed) while the others are sent. Returns how many were sent.
+    """Every due reminder in its own transaction, so one that fails is tried again later (and after the
+    policy's last attempt skipped and reported) while the others are sent. Returns how many were sent.
 
     `senders`: by kind (default: what the features registered, `Registry.reminder_kinds`)."""
     tz = services.settings.tz
@@ -133,10 +152,11 @@ async def deliver_each(services: Services, now: datetime, grace: timedelta,
             async with services.unit() as session:
                 # off the event loop: a sender may build something large (an export)
                 sent += await asyncio.to_thread(deliver_one, session, reminder_id, now, grace, senders, tz)
-        except Exception:
-            log.exception("reminder %s failed; skipped", reminder_id)
+        except Exception as exc:
             async with services.unit() as session:
-                skip_failed(session, reminder_id, now, tz)
+                dead = failed(session, reminder_id, now, exc, tz)
+            log.error("reminder %s failed%s", reminder_id, "; skipped" if dead else "; tried again later",
+                      exc_info=exc)
     return sent
 
 

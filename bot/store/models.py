@@ -478,6 +478,10 @@ class Reminder(CreatorOwned, Base):
     last_sent_at: Mapped[datetime | None]
     missed_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a delivery that failed is tried again at `retry_at` (bot/store/retry.py REMINDERS_POLICY)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class SentimentAlert(CreatorOwned, Base):

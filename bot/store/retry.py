@@ -1,5 +1,7 @@
-"""One retry policy for everything the bot owes someone: stored updates (the processor) and outbox rows (the
-sender) decide what a failure means through `RetryPolicy.after`, and `WorkQueue.fail` applies the verdict.
+"""One retry policy for everything the bot owes someone: stored updates (the processor), outbox rows (the
+sender) and due reminders (bot/kernel/reminders.py) decide what a failure means through `RetryPolicy.after`;
+`WorkQueue.fail` applies the verdict to the queues. The FAQ's training runs under the fleet's training lock
+(bot/faq/model.py): a lock that ran out stops it before it publishes or deletes anything.
 
 A failure is one of three kinds:
 - `PERMANENT`: it will fail the same way again (Telegram's 400 and 403, a row that cannot become a call):
@@ -20,6 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+
+from sqlalchemy.exc import DataError, IntegrityError
+
+from bot.store.failures import is_transient
 
 PERMANENT, PASSING, FAILED = "permanent", "passing", "failed"
 
@@ -69,3 +75,18 @@ UPDATES_POLICY = RetryPolicy(max_attempts=3, patience=timedelta(hours=1), first_
 # passing (a 409, an unknown error) is tried ten times.
 OUTBOX_POLICY = RetryPolicy(max_attempts=10, patience=timedelta(hours=24), first_delay=0.5, passing_first=1.0,
                             max_delay=300.0)
+# Reminders: a reminder whose delivery fails (its report cannot be built) is tried again a minute later, then
+# two; the third failure skips it and tells the creator. The database being away delays it, uncounted, within
+# the reminder's grace period.
+REMINDERS_POLICY = RetryPolicy(max_attempts=3, patience=timedelta(minutes=30), first_delay=30.0,
+                               passing_first=20.0, max_delay=600.0)
+
+
+def kind_of(exc: BaseException) -> str:
+    """A failure of work that makes no Telegram call as the policy sees it: the database away is passing,
+    data the database refuses is permanent, anything else is counted."""
+    if is_transient(exc):
+        return PASSING
+    if isinstance(exc, DataError | IntegrityError):
+        return PERMANENT
+    return FAILED

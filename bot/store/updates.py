@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, text
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.store.db import conflict_insert, plain_update
@@ -205,8 +205,7 @@ def lock_people(session: Session, user_ids: Iterable[int]) -> None:
         return
     creator = creator_of(session)
     for user_id in sorted(set(user_ids)):  # always in the same order: two holders never wait on each other
-        session.execute(text("SELECT pg_advisory_xact_lock(:space, :person)"),
-                        {"space": PERSON_LOCKS + creator, "person": user_id % 2_147_483_647})
+        session.execute(select(func.pg_advisory_xact_lock(PERSON_LOCKS + creator, user_id % 2_147_483_647)))
 
 
 MINE, GONE, LOST = "mine", "gone", "lost"

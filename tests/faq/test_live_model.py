@@ -13,18 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings, parse_settings
 from bot.faq.entries import import_entries
-from bot.faq.model import TRAINING_LEASE, FaqModel, faq_model_for, train_from_database
+from bot.faq.model import TRAINING_LEASE, FaqModel, LostLease, faq_model_for, train_from_database
 from bot.kernel.model_factory import model_factory
 from bot.privacy.forget import forget_follower
 from bot.store import leases
 from bot.store.db import migrated_sessions
 from bot.store.live_models import FAQ, live_version, publish_version
-from bot.store.models import FaqExample, Handoff
+from bot.store.models import FaqExample, Handoff, RuntimeLease, utcnow
 from nlp import versions
 from nlp.faq_data import load_faq
 from tests.fakes import fake_encoders
@@ -233,6 +233,32 @@ def test_the_training_lock_is_the_fleets_and_outlives_no_process(
         assert leases.acquire(session, TRAINING_LEASE, "died-while-training", timedelta(seconds=-1))
     assert not b.training_busy()
     assert train(b, sessions) == "v0002"
+
+
+def test_a_training_whose_lock_ran_out_and_was_taken_publishes_nothing(
+        fleet: tuple[Settings, sessionmaker[Session]]) -> None:
+    """The lease stopped being renewed (the database was away past LEASE_TTL) and another worker took the
+    lock: the version trained meanwhile is not published, and its directory goes."""
+    settings, sessions = fleet
+    a = worker(settings, sessions)
+
+    def taken_over() -> None:
+        with sessions() as session, session.begin():  # ours ran out; another worker takes it
+            session.execute(update(RuntimeLease).where(RuntimeLease.name == TRAINING_LEASE)
+                            .values(expires_at=utcnow() - timedelta(seconds=1)))
+            assert leases.acquire(session, TRAINING_LEASE, "the-other-worker", timedelta(minutes=2))
+
+    a.models = Interrupted(a.models, taken_over)  # type: ignore[assignment]
+    with pytest.raises(LostLease):
+        train(a, sessions)
+    assert versions.versions(a.root) == []
+    with sessions() as session:
+        assert live_version(session, FAQ) is None
+        assert leases.holder_of(session, TRAINING_LEASE) == "the-other-worker"  # theirs is not released by us
+    with pytest.raises(LostLease), a.exclusive():  # nor may it delete versions under a lock it does not hold
+        with sessions() as session, session.begin():
+            session.execute(update(RuntimeLease).values(holder="a-third-worker"))
+        a.drop_locked(None)
 
 
 def test_a_head_loads_at_its_first_question_and_again_after_the_budget_dropped_it(

@@ -1,6 +1,7 @@
 """follower_copies: whose words a derived row carries (a question-theme snapshot's keyword, a surge's
 summary and draft, the creator's FAQ dialog pre-filled from a theme), so /forgetme finds them by id;
-export_files: where `creatorbot export --out` wrote its files
+export_files: where `creatorbot export --out` wrote its files; reminders: attempts, retry_at, last_error
+(a reminder whose delivery failed is tried again under the one retry policy)
 
 Existing sentiment alerts get their provenance from the comments their buttons name (outbox_people),
 so an alert written before this revision is found the same way as a new one.
@@ -46,6 +47,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
         )
     op.create_index('ix_export_files_creator_id', 'export_files', ['creator_id'], unique=False)
+    with op.batch_alter_table("reminders") as batch:
+        batch.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("retry_at", UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("last_error", sa.Text(), nullable=True))
     conn = op.get_bind()
     alerts = conn.execute(sa.text("SELECT id, creator_id, params FROM outbox WHERE purpose = 'sentiment-alert'"))
     for outbox_id, creator_id, params in alerts.fetchall():
@@ -67,6 +72,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("reminders") as batch:
+        for column in ("last_error", "retry_at", "attempts"):
+            batch.drop_column(column)
     op.drop_index('ix_export_files_creator_id', table_name='export_files')
     op.drop_table('export_files')
     op.drop_index('ix_follower_copies_person', table_name='follower_copies')
