@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import web
-from sqlalchemy import select, update
+from sqlalchemy import select
 from telegram import Bot, BotCommand
 
 from bot.config import WEBHOOK_SECRET_RE, Settings
@@ -40,7 +40,9 @@ from bot.runtime.shared import Shared
 from bot.runtime.supervision import supervise
 from bot.store import leases
 from bot.store.db import make_sessionmaker
-from bot.store.models import OutboxMessage, RawUpdate, RuntimeLease, utcnow
+from bot.store.models import RuntimeLease, utcnow
+from bot.store.outbox_queue import OUTBOX
+from bot.store.updates import UPDATES
 from nlp.engine import EngineError, allow_exports, stop_exports
 from nlp.model_factory import EncoderFactory, ModelFactory
 
@@ -175,11 +177,8 @@ class BotRuntime:
     def _reclaim_all(self) -> None:
         """SQLite serves one process: claims left by an earlier run that died are ours to redo now."""
         with self.services.sessions() as session, session.begin():
-            session.execute(update(RawUpdate).where(RawUpdate.status == "pending", RawUpdate.claimed_by.is_not(None))
-                            .values(claimed_by=None, lease_until=None))
-            session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending",
-                                                        OutboxMessage.lease_until.is_not(None))
-                            .values(claimed_by=None, lease_until=None))
+            UPDATES.reclaim_abandoned(session)  # through the queues, as every claim is
+            OUTBOX.reclaim_abandoned(session)
 
     async def _keep_roles(self) -> None:
         while True:

@@ -113,6 +113,14 @@ class WorkQueue(Generic[Row]):
             stmt = stmt.where(self.col("id").in_(list(ids)))
         session.execute(stmt.values(lease_until=None, claimed_by=None))
 
+    def reclaim_abandoned(self, session: Session) -> int:
+        """Hand back every claim on pending rows: for one process on SQLite at start-up, whose earlier run
+        died holding them (a fleet lets leases run out instead). Returns how many."""
+        result = session.execute(plain_update(self.table).where(
+            self.col("status") == PENDING, or_(self.col("claimed_by").is_not(None), self.col("lease_until").is_not(None)))
+            .values(lease_until=None, claimed_by=None))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def dead_letters(self, session: Session, limit: int = 5) -> tuple[int, list[Row]]:
         """How many rows were set aside for good, and the newest `limit` of them (with their reasons)."""
         dead = self.col("status") == DEAD

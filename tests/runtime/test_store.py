@@ -90,3 +90,29 @@ def test_migration_0009_renames_dead_letters_and_types_handoff_references(db_url
         assert s.scalars(select(FaqExample.question_hash)).one() == text_hash("Which tripod?")
     with sessions() as s, s.begin():  # uniqueness now rests on the hash: a 4,000-character question fits
         s.add(FaqExample(entry_id="tripod", question="why " * 1000, source="handoff", status="accepted"))
+
+
+def test_claims_an_earlier_run_left_are_handed_back_through_the_queue(db_url: str) -> None:
+    """A single process on SQLite starts by taking back what its dead predecessor had claimed
+    (WorkQueue.reclaim_abandoned): pending claimed rows are free again, finished ones are left alone."""
+    from datetime import timedelta
+
+    from bot.store.updates import UPDATES, claim_updates
+
+    upgrade(db_url)
+    sessions = make_sessionmaker(make_engine(db_url), DEFAULT_CREATOR_ID)
+    with transaction(sessions) as s:
+        store_raw_updates(s, [{"update_id": i, "message": {"message_id": i, "date": 0, "text": "hi",
+                                                            "chat": {"id": 10 + i, "type": "private"}}}
+                              for i in (1, 2, 3)])
+    with transaction(sessions) as s:
+        claimed = claim_updates(s, "dead-worker", timedelta(minutes=5))
+        assert len(claimed) == 3
+        mark_update(s, 3, "done")
+    with transaction(sessions) as s:
+        assert claim_updates(s, "new-worker", timedelta(minutes=5)) == []  # the dead one's leases still run
+        assert UPDATES.reclaim_abandoned(s) == 2
+    with transaction(sessions) as s:
+        assert sorted(r.update_id for r in claim_updates(s, "new-worker", timedelta(minutes=5))) == [1, 2]
+        done = s.scalars(select(RawUpdate).where(RawUpdate.update_id == 3)).one()
+        assert (done.status, done.claimed_by) == ("done", "dead-worker")
