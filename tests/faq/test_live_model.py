@@ -255,6 +255,8 @@ def test_a_training_whose_lock_ran_out_and_was_taken_publishes_nothing(
     with sessions() as session:
         assert live_version(session, FAQ) is None
         assert leases.holder_of(session, TRAINING_LEASE) == "the-other-worker"  # theirs is not released by us
+    with sessions() as session, session.begin():  # the other worker is done
+        leases.release(session, TRAINING_LEASE, "the-other-worker")
     with pytest.raises(LostLease), a.exclusive():  # nor may it delete versions under a lock it does not hold
         with sessions() as session, session.begin():
             session.execute(update(RuntimeLease).values(holder="a-third-worker"))
