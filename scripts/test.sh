@@ -10,8 +10,10 @@ step() { echo "== $*"; "$@" || status=1; }
 step $PY/ruff check --output-format concise bot nlp recsys botapi_sandbox tests benchmarks
 step $PY/mypy
 step $PY/lint-imports --no-cache
-# Fast and slow tests (slow ones load real models); PostgreSQL tests run when the server is up.
-$PY/pytest -m "slow or not slow" -q "$@"
+# Fast and slow tests (slow ones load real models); PostgreSQL tests run when the server is up. Three
+# processes share the two cores: most tests wait on sockets, the database and the bot's loops, not the CPU
+# (CREATORBOT_TEST_WORKERS=0 runs them in this process; every worker has its own PostgreSQL database).
+$PY/pytest -m "slow or not slow" -q -n "${CREATORBOT_TEST_WORKERS:-3}" --durations=15 "$@"
 rc=$?
 [ $rc -eq 5 ] && { echo "pytest collected no tests"; rc=1; }
 [ $rc -ne 0 ] && status=1
