@@ -18,13 +18,12 @@ from typing import Any
 from sqlalchemy import select
 
 from bot import texts
-from bot.kernel.export import write_export
 from bot.store.models import FaqExample, Handoff
 from botapi_sandbox.server import BotApiSandbox
 from tests.bot_harness import running_bot
 from tests.conftest import CREATOR_ID, settings_for, wait_for
 from tests.inbox.conftest import prepare
-from tests.privacy.test_forgetme import _blob, _values
+from tests.privacy.test_forgetme import _blob, _values, retrain_and_export
 from tests.topics.test_asks_bot import ask_and_wait
 
 XENA = 7320001
@@ -104,12 +103,8 @@ async def test_a_followers_words_through_every_path_are_in_no_table_and_no_file_
         await bot.settle()
         sandbox.press(maya, reply, add)  # the dialog now waits, quoting her questions
         await bot.settle()
-        sandbox.send_private(maya, "/retrain")
-        await wait_for(lambda: any("is live" in t for t in bot.replies_to(CREATOR_ID)), 90, "the retrain")
-        sandbox.send_private(maya, "/export")
-        await bot.settle()
+        await retrain_and_export(sandbox, bot, maya, data)
         with bot.sessions() as s:
-            write_export(s, data / "exports" / "earlier")
             learned = s.scalars(select(FaqExample.question).where(FaqExample.question.contains(BOT_CHAT))).all()
             assert learned and s.scalar(select(Handoff).where(Handoff.user_id == XENA)) is not None
         rows, files = _everything(bot, data)

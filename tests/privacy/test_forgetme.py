@@ -84,6 +84,17 @@ def _digest_listing(sandbox: BotApiSandbox, marker: str) -> dict[str, Any] | Non
                  and marker in m["text"]), None)
 
 
+async def retrain_and_export(sandbox: BotApiSandbox, bot: Any, maya: dict[str, Any], data: Path) -> None:
+    """The creator retrains (a model version of what is stored) and exports (the zip, and a folder of CSV
+    files under the data folder)."""
+    sandbox.send_private(maya, "/retrain")
+    await wait_for(lambda: any("is live" in t for t in bot.replies_to(CREATOR_ID)), 90, "the retrain")
+    sandbox.send_private(maya, "/export")
+    await bot.settle()
+    with bot.sessions() as s:
+        write_export(s, data / "exports" / "earlier")
+
+
 async def test_forgetme_forgets_one_follower_everywhere_and_nobody_else(
         sandbox: BotApiSandbox, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "data"
@@ -149,12 +160,8 @@ async def test_forgetme_forgets_one_follower_everywhere_and_nobody_else(
         assert "wombat9931" in listing["text"]
         sandbox.press(maya, listing, "faq:noop")  # a button press stores the message it was under
         await bot.settle()
-        sandbox.send_private(maya, "/retrain")
-        await wait_for(lambda: any("is live" in t for t in bot.replies_to(CREATOR_ID)), 90, "the retrain")
-        sandbox.send_private(maya, "/export")
-        await bot.settle()
+        await retrain_and_export(sandbox, bot, maya, data)
         with bot.sessions() as s:
-            write_export(s, data / "exports" / "earlier")
             assert s.scalar(select(FaqExample).where(FaqExample.question.contains("wombat9931"))) is not None
         assert any("Negative comments are surging" in t for t in bot.replies_to(CREATOR_ID))
         everything = " ".join(_blob(v) for _, row in _values(bot) for v in row)
