@@ -108,14 +108,13 @@ def alert_lines(explained: Explained) -> list[str]:
 
 def quoted(explained: Explained) -> set[int]:
     """The commenters whose words the alert's themes and the draft carry (keywords, examples)."""
-    people = {a for t in explained.summary.themes for a in (*t.keyword_by, t.example_by)}
-    return {a for a in people if isinstance(a, int) and a > 0}
+    return set(provenance.people(a for t in explained.summary.themes for a in (*t.keyword_by, t.example_by)))
 
 
 def _summary_json(s: SurgeSummary) -> dict[str, Any]:
     return {"themes": [{"keyword": t.keyword, "comments": t.comments, "commenters": t.commenters,
-                        "example_id": t.example_id, "keyword_by": _people(t.keyword_by),
-                        "example_by": _people([t.example_by])} for t in s.themes],
+                        "example_id": t.example_id, "keyword_by": provenance.people(t.keyword_by),
+                        "example_by": provenance.people([t.example_by])} for t in s.themes],
             "unthemed": s.unthemed, "comments": s.comments, "new": s.new_commenters,
             "long_time": s.long_time_commenters, "language": s.language}
 
@@ -132,9 +131,6 @@ def offer_draft(session: Session, settings: Settings, alert: SentimentAlert, exp
     show_draft(session, settings, response)
     return response
 
-
-def _people(ids: Any) -> list[int]:
-    return [a for a in ids if isinstance(a, int) and a > 0]  # a comment's id stands in for an unknown author
 
 
 def draft_buttons(response_id: int) -> list[list[tuple[str, str]]]:

@@ -24,6 +24,7 @@ from bot.store import live_models
 from bot.store.models import (
     Comment,
     DirectMessage,
+    ExportFile,
     FaqAnswer,
     FaqExample,
     FaqExamplePerson,
@@ -289,8 +290,8 @@ def _forget_in_exports(session: Session, data_dir: Path | None) -> int:
             (folder / name).unlink(missing_ok=True)
         if not any(folder.iterdir()):
             folder.rmdir()
+            session.execute(delete(ExportFile).where(ExportFile.path == str(folder)))  # no longer there
         touched += 1
-    recorded_exports(session, data_dir)  # the folders now gone are no longer recorded
     return touched
 
 

@@ -76,14 +76,20 @@ TABLES: dict[str, str] = {
 }
 
 
+def people(ids: Iterable[object]) -> list[int]:
+    """The ids among `ids` that are persons' (themes stand in a comment's negative id, or None, for an
+    author the bot does not know), once each, in order."""
+    return list(dict.fromkeys(u for u in ids if isinstance(u, int) and u > 0))
+
+
 def record(session: Session, kind: str, row_id: int, user_ids: Iterable[object]) -> None:
     """Note that row `row_id` of `kind` carries the words of `user_ids` (ids that are no person's skipped)."""
-    people = {u for u in user_ids if isinstance(u, int) and u > 0}
-    if not people:
+    people_here = set(people(user_ids))
+    if not people_here:
         return
     known = set(session.scalars(select(FollowerCopy.user_id).where(
-        FollowerCopy.kind == kind, FollowerCopy.row_id == row_id, FollowerCopy.user_id.in_(people))))
-    session.add_all(FollowerCopy(kind=kind, row_id=row_id, user_id=u) for u in sorted(people - known))
+        FollowerCopy.kind == kind, FollowerCopy.row_id == row_id, FollowerCopy.user_id.in_(people_here))))
+    session.add_all(FollowerCopy(kind=kind, row_id=row_id, user_id=u) for u in sorted(people_here - known))
 
 
 def copies_of(session: Session, user_id: int) -> dict[str, list[int]]:

@@ -14,7 +14,7 @@ The creator's own messages never count.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.kernel.asks import MAX_KEYS, Asks, AskTheme
+from bot.store import provenance
 from bot.store.models import Comment, DirectMessage, FaqAnswer, Handoff, utcnow
 from bot.topics.interest import Dataset, fit_interest, load_dataset
 from nlp.encoder import Encoder
@@ -111,15 +112,12 @@ def compute(inp: AsksInput, encoder: Encoder, multilingual: Callable[[], Encoder
         if theme is None:
             if change.previous is not None:
                 asks.gone.append((change.previous.label, change.askers_before))
-                asks.quoted.update(_people(change.previous.asker_ids))
+                asks.quoted.update(provenance.people(change.previous.asker_ids))
             continue
         asks.themes.append(_ask_theme(theme, change, top_tags(theme)))
-        asks.quoted.update(_people(theme.asker_ids))
+        asks.quoted.update(provenance.people(theme.asker_ids))
     return asks
 
-
-def _people(ids: Sequence[object]) -> list[int]:
-    return [int(a) for a in ids if isinstance(a, int)]
 
 
 def _ask_theme(theme: Theme, change: ThemeChange, tags: list[str]) -> AskTheme:
@@ -127,7 +125,7 @@ def _ask_theme(theme: Theme, change: ThemeChange, tags: list[str]) -> AskTheme:
     return AskTheme(label=theme.label, keyword=theme.keyword, askers=theme.askers, questions=theme.questions,
                     status=change.status, askers_before=change.askers_before, faq_share=theme.faq_share,
                     handed_off_share=theme.handed_off_share, faq_entry=theme.faq_entry, action=theme.action,
-                    tags=tags, keys=keys, keyword_by=_people(theme.keyword_by))
+                    tags=tags, keys=keys, keyword_by=provenance.people(theme.keyword_by))
 
 
 def _tag_finder(inp: AsksInput) -> Callable[[Theme], list[str]]:
