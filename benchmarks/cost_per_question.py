@@ -160,6 +160,24 @@ def measure(proc: subprocess.Popen[bytes], run: Callable[[], int], settle: float
     return cpu_seconds(proc.pid) - before, answered
 
 
+def deferred_dms(proc: subprocess.Popen[bytes], db: Path, idle_per_second: float, patience: float = 600) -> None:
+    """The direct messages' sentiment, which waits for a quiet spell (`[sentiment] dm_quiet_seconds`): the CPU
+    the bot spends once the phases are over until every DM has its label, beyond its idle CPU, per DM."""
+    waiting = "select count(*) from direct_messages where direction = 'in' and sentiment is null and text is not null"
+    n = count(db, waiting)
+    if not n:
+        print("deferred DM sentiment: none waited", flush=True)
+        return
+    before, t0 = cpu_seconds(proc.pid), time.perf_counter()
+    while count(db, waiting) and time.perf_counter() - t0 < patience:
+        time.sleep(0.5)
+    spent = time.perf_counter() - t0
+    cpu = cpu_seconds(proc.pid) - before - idle_per_second * spent
+    left = count(db, waiting)
+    print(f"deferred DM sentiment: {n - left} of {n} direct messages classified {spent:.0f} s after the phases, "
+          f"{cpu / max(1, n - left) * 1000:.2f} ms of CPU per DM beyond idle", flush=True)
+
+
 def spy(pid: int, out: Path, hz: int) -> subprocess.Popen[bytes]:
     exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     return subprocess.Popen([exe, "record", "--pid", str(pid), "--rate", str(hz), "--nonblocking", "--full-filenames", "--format", "raw",
@@ -250,6 +268,7 @@ def main() -> None:
             print("\n| phase | answered | CPU ms per answered | " + " | ".join(k for k, _ in [*PARTS, ("other", ())]) + " |")
             for name, answered, _cpu, per, shares in rows:
                 print(f"| {name} | {answered} | {per:.2f} | " + " | ".join(f"{per * v:.2f}" for v in shares.values()) + " |")
+            deferred_dms(proc, db, idle / 5)
             left = count(db, "select count(*) from raw_updates where status != 'done'")
             print(f"updates not done: {left}; comments sent: {phases.comments}")
         finally:

@@ -172,6 +172,8 @@ class SentimentConfig:
     min_negative_share: float = 0.4
     cooldown_minutes: int = 120
     follow_up_hours: float = 3.0  # after a surge alert: did the mood recover in these hours?
+    dm_quiet_seconds: float = 30.0  # direct messages are classified once none came for this long...
+    dm_max_wait_minutes: float = 15.0  # ...or once the oldest waited this long
 
 
 @dataclass(frozen=True)
@@ -408,6 +410,8 @@ def _check_fix(section: str, key: str, value: Any) -> str | None:
             lambda v: v == 0 or 1 <= v <= 86400, "use 1 to 86400 seconds, e.g. 60, or 0 for the server's own"),
         ("database", "keepalives_idle_seconds"): (lambda v: 1 <= v <= 3600, "use 1 to 3600 seconds, e.g. 30"),
         ("runtime", "health_listen"): (lambda v: bool(v.strip()), 'use an address such as "127.0.0.1"'),
+        ("sentiment", "dm_quiet_seconds"): (lambda v: v >= 0, "use a number of seconds, 0 (at once) or more"),
+        ("sentiment", "dm_max_wait_minutes"): (lambda v: v >= 0, "use a number of minutes, 0 (at once) or more"),
         ("limits", "follower_messages_per_minute"): (lambda v: v >= 1, "use a whole number of at least 1"),
         ("models", "routing"): (
             lambda v: v in ("auto", "multilingual"),

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import case, func, select
@@ -59,12 +59,28 @@ def classifier_loader(models: ModelFactory) -> ClassifierFactory:
     return models.sentiment
 
 
-def _unclassified(session: Session) -> tuple[list[Comment], list[DirectMessage]]:
+_DM_WAITING = (DirectMessage.sentiment.is_(None), DirectMessage.direction == "in", DirectMessage.text.is_not(None))
+
+
+def dms_due(session: Session, settings: Settings, now: datetime | None = None) -> bool:
+    """Is it time to classify the waiting direct messages? Nothing reads their sentiment while the bot is busy
+    (the export does), so they wait for a quiet spell (`[sentiment] dm_quiet_seconds` without a new one) and
+    then go in full batches; under steady traffic they wait `dm_max_wait_minutes` at most. The comments'
+    sentiment, which the surge alert needs, never waits."""
+    cfg, now = settings.sentiment, now or utcnow()
+    oldest, newest = session.execute(select(func.min(DirectMessage.created_at), func.max(DirectMessage.created_at))
+                                     .where(*_DM_WAITING)).one()
+    if oldest is None:
+        return False
+    return (now - newest >= timedelta(seconds=cfg.dm_quiet_seconds)
+            or now - oldest >= timedelta(minutes=cfg.dm_max_wait_minutes))
+
+
+def _unclassified(session: Session, settings: Settings) -> tuple[list[Comment], list[DirectMessage]]:
     comments = list(session.scalars(select(Comment).where(Comment.sentiment.is_(None), Comment.text.is_not(None))
                                     .order_by(Comment.id).limit(BATCH)))
-    dms = list(session.scalars(select(DirectMessage).where(
-        DirectMessage.sentiment.is_(None), DirectMessage.direction == "in", DirectMessage.text.is_not(None))
-        .order_by(DirectMessage.id).limit(BATCH)))
+    dms = list(session.scalars(select(DirectMessage).where(*_DM_WAITING).order_by(DirectMessage.id).limit(BATCH))) \
+        if len(comments) < BATCH and dms_due(session, settings) else []
     return comments, dms
 
 
@@ -192,7 +208,7 @@ class SentimentWorker:
             return False
         services = self.services
         with services.sessions() as session:
-            comments, dms = _unclassified(session)
+            comments, dms = _unclassified(session, services.settings)
             c_texts = [c.text or "" for c in comments]
             d_texts = [d.text or "" for d in dms]
         if not comments and not dms:
