@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.kernel.messages import IncomingMessage, Person
-from bot.store.db import conflict_insert
+from bot.store.db import core, dialect_insert
 from bot.store.models import (
     DirectMessage,
     Follower,
@@ -30,19 +31,43 @@ def upsert_follower(session: Session, user: Person) -> None:
         known.first_name, known.last_name = user.first_name or "", user.last_name
         known.username, known.language_code, known.last_seen = user.username, user.language_code, now
         return
-    names = {"first_name": user.first_name or "", "last_name": user.last_name, "username": user.username,
-             "language_code": user.language_code, "last_seen": now}
-    stmt = conflict_insert(session, Follower).values(creator_id=creator, user_id=user.id, first_seen=now, **names)
-    session.execute(stmt.on_conflict_do_update(index_elements=["creator_id", "user_id"],
-                                               set_={k: stmt.excluded[k] for k in names}))
+    core(session, _statements(session)[0], {
+        "creator_id": creator, "user_id": user.id, "first_seen": now, "first_name": user.first_name or "",
+        "last_name": user.last_name, "username": user.username, "language_code": user.language_code, "last_seen": now})
+
+
+_NAMES = ("first_name", "last_name", "username", "language_code", "last_seen")
+# a stored message's columns, and what a caller that leaves one out gets
+_MESSAGE = {"user_id": None, "chat_id": None, "message_id": None, "direction": None, "inbox": "bot",
+            "business_connection_id": None, "topic_id": None, "from_creator": False, "content_type": "text",
+            "text": None, "created_at": None}
+
+
+@cache
+def _built(dialect: str) -> tuple[Any, Any]:
+    insert = dialect_insert(dialect)
+    follower = insert(Follower.__table__)
+    follower = follower.on_conflict_do_update(index_elements=["creator_id", "user_id"],
+                                              set_={k: follower.excluded[k] for k in _NAMES})
+    message = insert(DirectMessage.__table__).on_conflict_do_nothing(
+        index_elements=["creator_id", "chat_id", "message_id", "direction", "inbox"])
+    return follower, message
+
+
+def _statements(session: Session) -> tuple[Any, Any]:
+    """The follower's upsert and the message's insert, built once per dialect (they run for every message;
+    Core statements with bound values, bot/store/db.py `core`)."""
+    return _built(session.get_bind().dialect.name)
 
 
 def store_message(session: Session, **values: Any) -> None:
     """Keep a copy of a message between a follower and the bot (or the creator), once: a replayed update,
     or the echo of a Business reply that the sender records too, finds it stored and changes nothing."""
-    session.execute(conflict_insert(session, DirectMessage).values(
-        creator_id=creator_of(session), **{"from_creator": False, **values}).on_conflict_do_nothing(
-        index_elements=["creator_id", "chat_id", "message_id", "direction", "inbox"]))
+    unknown = set(values) - set(_MESSAGE)
+    if unknown:
+        raise TypeError(f"store_message got unknown columns {sorted(unknown)}")
+    row = {**_MESSAGE, "created_at": utcnow(), **values, "creator_id": creator_of(session)}
+    core(session, _statements(session)[1], row)
 
 
 def record_incoming(session: Session, message: IncomingMessage) -> None:

@@ -97,10 +97,23 @@ def plain_update(entity: Any) -> Update:
     return update(entity).execution_options(synchronize_session=False)
 
 
+def core(session: Session, stmt: Any, params: dict[str, Any] | list[dict[str, Any]]) -> Any:
+    """Run a Core statement built once (on a Table, its values bound as parameters) on the session's connection:
+    the hot path's statements skip the ORM's execution, and their cache key is computed once. It does not flush
+    the session's pending objects, and the creator scope does not reach it: such a statement names its rows by
+    id or binds `creator_id` itself (bot/store/scope.py)."""
+    return session.connection().execute(stmt, params)
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The INSERT of `dialect` that can say ON CONFLICT (PostgreSQL and SQLite spell it alike)."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
 def conflict_insert(session: Session, entity: Any) -> Any:
     """INSERT into `entity`'s table in the session's own dialect, so that it can say ON CONFLICT (PostgreSQL
     and SQLite spell it alike). Rows of creator data name `creator_id` themselves (bot/store/scope.py)."""
-    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(entity)
+    return dialect_insert(session.get_bind().dialect.name)(entity)
 
 
 def make_sessionmaker(engine: Engine, creator_id: int) -> sessionmaker[Session]:

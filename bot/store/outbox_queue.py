@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Float, Integer, bindparam, delete, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from bot.store.db import conflict_insert
+from bot.store.db import core, dialect_insert
 from bot.store.models import OutboxMessage, SendPace, UTCDateTime, utcnow
 from bot.store.queue import PENDING, WorkQueue, lock
 from bot.store.scope import creator_of
@@ -50,13 +50,23 @@ def claim_outbox(session: Session, worker: str, lease: timedelta, limit: int = 5
     return rows
 
 
+@cache
+def _pace_statement(dialect: str) -> Any:
+    """Built once per dialect (it runs for every message sent): next_at = max(next_at, floor) + add."""
+    greatest = func.greatest if dialect == "postgresql" else func.max
+    table = SendPace.__table__
+    floor, add = bindparam("floor", type_=Float()), bindparam("add", type_=Float())
+    stmt = dialect_insert(dialect)(table).values(creator_id=bindparam("creator_id"), chat_id=bindparam("chat_id"),
+                                                 next_at=bindparam("first", type_=Float()))
+    return stmt.on_conflict_do_update(index_elements=["creator_id", "chat_id"],
+                                      set_={"next_at": greatest(table.c.next_at, floor) + add}).returning(table.c.next_at)
+
+
 def _upsert_pace(session: Session, chat_id: int, floor: float, add: float) -> float:
     """next_at = max(next_at, floor) + add (a new row: floor + add); returns the new next_at."""
-    greatest = func.greatest if session.get_bind().dialect.name == "postgresql" else func.max
-    stmt = conflict_insert(session, SendPace).values(creator_id=creator_of(session), chat_id=chat_id, next_at=floor + add)
-    stmt = stmt.on_conflict_do_update(index_elements=["creator_id", "chat_id"],
-                                      set_={"next_at": greatest(SendPace.next_at, floor) + add})
-    return float(session.scalar(stmt.returning(SendPace.next_at)) or floor + add)
+    got = core(session, _pace_statement(session.get_bind().dialect.name), {
+        "creator_id": creator_of(session), "chat_id": chat_id, "first": floor + add, "floor": floor, "add": add}).scalar()
+    return float(got or floor + add)
 
 
 def reserve_slots(session: Session, count: int, gap: float, now: float) -> float:
@@ -76,8 +86,7 @@ def pace_chat(session: Session, chat_id: int, not_before: float) -> None:
 
 def mark_sent(session: Session, row_id: int, worker: str, message_id: int | None) -> bool:
     """Sent (False: our claim was lost; whoever holds it now decides)."""
-    return OUTBOX.finish(session, row_id, worker, SENT, sent_at=utcnow(), attempts=OutboxMessage.attempts + 1,
-                         sent_message_id=message_id)
+    return OUTBOX.finish(session, row_id, worker, SENT, attempt=True, sent_at=utcnow(), sent_message_id=message_id)
 
 
 def delete_sent(session: Session, row_id: int) -> None:

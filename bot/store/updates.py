@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from bot.store.db import conflict_insert, plain_update
+from bot.store.db import core, dialect_insert, plain_update
 from bot.store.models import RawUpdate, UpdatePerson, UTCDateTime, utcnow
 from bot.store.queue import DONE, PENDING, WorkQueue, lock
 from bot.store.scope import creator_of
@@ -96,14 +96,23 @@ def store_raw_updates(session: Session, payloads: list[dict[str, Any]],
     ]
     if not rows:
         return 0
-    stmt = (conflict_insert(session, RawUpdate).values(rows).on_conflict_do_nothing(index_elements=["creator_id", "dedupe_key"])
-            .returning(RawUpdate.id, RawUpdate.dedupe_key))
-    new = {str(key): int(raw_id) for raw_id, key in session.execute(stmt).all()}
+    insert_updates, insert_people = _store_statements(session.get_bind().dialect.name)
+    new = {str(key): int(raw_id) for raw_id, key in core(session, insert_updates, rows).all()}
     people = [{"creator_id": creator, "raw_id": new[r["dedupe_key"]], "user_id": pid} for r in rows if r["dedupe_key"] in new
               for pid in sorted(people_in(r["payload"]))]
     if people:
-        session.execute(conflict_insert(session, UpdatePerson).values(people).on_conflict_do_nothing())
+        core(session, insert_people, people)
     return len(new)
+
+
+@cache
+def _store_statements(dialect: str) -> tuple[Any, Any]:
+    """Built once per dialect (Core, bot/store/db.py `core`): the updates, and the persons each is about."""
+    insert = dialect_insert(dialect)
+    table = RawUpdate.__table__
+    updates = (insert(table).on_conflict_do_nothing(index_elements=["creator_id", "dedupe_key"])
+               .returning(table.c.id, table.c.dedupe_key))
+    return updates, insert(UpdatePerson.__table__).on_conflict_do_nothing()
 
 
 def next_offset(session: Session) -> int:
