@@ -25,6 +25,15 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:
     return True
 
 
+async def off_loop(in_process: bool, work: Callable[[], T]) -> T:
+    """A short database call from the event loop: run in place when the database lives in this process
+    (SQLite answers in a fraction of a millisecond, less than the hand-off to a thread and back costs), in a
+    thread when it is a server across the network (PostgreSQL), whose round trip must not hold the loop."""
+    if in_process:
+        return work()
+    return await asyncio.to_thread(work)
+
+
 async def in_daemon_thread(work: Callable[[], T], name: str = "model-load") -> T:
     """`await` a blocking call in a daemon thread: unlike `asyncio.to_thread`, a process that is
     told to stop does not wait for it (a model that is still loading)."""

@@ -15,6 +15,7 @@ import hmac
 import logging
 import warnings
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from telegram import Bot
 from telegram.error import Conflict, EndPointNotFound, InvalidToken, NetworkError, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from bot.kernel.waiting import off_loop
 from bot.store.updates import next_offset, store_raw_updates
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class Poller:
         self.on_stored = on_stored
         self.timeout = timeout
         self.heartbeat = heartbeat
+        self._in_process = sessions.kw["bind"].dialect.name == "sqlite"
 
     def _offset(self) -> int:
         with self.sessions() as session:
@@ -88,7 +91,7 @@ class Poller:
             delay = 1.0
             if not batch:
                 continue
-            stored = await asyncio.to_thread(_store, self.sessions, batch, self.linked)
+            stored = await off_loop(self._in_process, partial(_store, self.sessions, batch, self.linked))
             ids = [u["update_id"] for u in batch if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
             if ids:
                 offset = max(ids) + 1  # not max(offset, ...): ids may restart lower after a quiet week

@@ -31,7 +31,7 @@ from telegram.ext import Application
 
 from bot.kernel.services import Services
 from bot.kernel.unit import UpdateState, current_update
-from bot.kernel.waiting import IdlePolls, wait_event
+from bot.kernel.waiting import IdlePolls, off_loop, wait_event
 from bot.runtime.bot_api import passing_failure, retry_after_seconds
 from bot.runtime.health import Metrics
 from bot.store.failures import is_transient
@@ -83,6 +83,7 @@ class Processor:
         self.metrics = metrics
         self.heartbeat = heartbeat
         self._wake = asyncio.Event()
+        self._in_process = services.sessions.kw["bind"].dialect.name == "sqlite"
 
     def wake(self) -> None:
         self._wake.set()
@@ -106,7 +107,7 @@ class Processor:
             while True:
                 self._wake.clear()
                 self.heartbeat()
-                batch = await asyncio.to_thread(self._claim)
+                batch = await off_loop(self._in_process, self._claim)
                 if batch:
                     idle.next(True, True)
                     await self.handle_batch(batch)
@@ -115,7 +116,7 @@ class Processor:
                         # again at once would find nothing (a claim costs about 0.4 ms of CPU)
                         await wait_event(self._wake, idle.base)
                 else:
-                    await wait_event(self._wake, idle.next(False, await asyncio.to_thread(self._waiting)))
+                    await wait_event(self._wake, idle.next(False, await off_loop(self._in_process, self._waiting)))
         finally:
             try:
                 await asyncio.shield(asyncio.to_thread(self._release))
@@ -139,8 +140,7 @@ class Processor:
     async def handle_batch(self, batch: list[RawUpdate]) -> None:
         """Handle claimed rows in order; a chat whose update failed keeps its later ones for later."""
         held: set[int] = set()
-        renewing = (asyncio.create_task(self._keep_leases([row.id for row in batch]))
-                    if self.services.sessions.kw["bind"].dialect.name != "sqlite" else None)
+        renewing = None if self._in_process else asyncio.create_task(self._keep_leases([row.id for row in batch]))
         payloads = [row.payload for row in batch]
         for prefetch in self.services.registry.prefetch:  # e.g. one model call for the batch's questions
             prefetch.start(self.services, payloads)

@@ -19,12 +19,13 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import Bot, Message
+from telegram import Bot
 from telegram.error import (
     ChatMigrated,
     NetworkError,
@@ -70,6 +71,30 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUser
 SAFETY = 1.1
 IDLE_CAP = 2.0  # seconds an idle sender waits at most between polls (a local commit wakes it at once)
 RECORD_PATIENCE = 60.0  # seconds a sent message's record waits for the database to come back
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the sender keeps of the message a Bot API call returned, read from the JSON as it came (no PTB
+    `Message` object is built for these few fields)."""
+
+    message_id: int
+    chat_id: int
+    chat_type: str
+    text: str | None
+    caption: str | None
+
+    @staticmethod
+    def of(result: Any) -> Sent | None:
+        """The sent message of a call's result; None when the call returned something else (True, a list)."""
+        if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
+            return None
+        chat = result.get("chat")
+        if not isinstance(chat, dict) or not isinstance(chat.get("id"), int):
+            return None
+        text, caption = result.get("text"), result.get("caption")
+        return Sent(int(result["message_id"]), int(chat["id"]), str(chat.get("type", "")),
+                    text if isinstance(text, str) else None, caption if isinstance(caption, str) else None)
 
 
 class OutboxSender:
@@ -247,7 +272,7 @@ class OutboxSender:
         finally:
             if renewing is not None:
                 renewing.cancel()
-        message = Message.de_json(result, bot) if isinstance(result, dict) else None
+        message = Sent.of(result)
         await self._record(lambda s: self._mark_sent(s, row, message, call))
         self.metrics.outbox_sent.inc()
 
@@ -298,7 +323,7 @@ class OutboxSender:
         for react in self.undeliverable:  # whoever waited on it hears the truth
             react(session, row, error)
 
-    def _mark_sent(self, session: Session, row: OutboxMessage, message: Message | None, call: BotApiCall) -> None:
+    def _mark_sent(self, session: Session, row: OutboxMessage, message: Sent | None, call: BotApiCall) -> None:
         if row.purpose == FORGETME_PURPOSE:  # nothing of a forgotten follower stays, not even this
             delete_sent(session, row.id)
             return
@@ -307,8 +332,8 @@ class OutboxSender:
             return
         if call.sends_message:
             pace_chat(session, row.chat_id, time.time() + self._pace(row.chat_id))
-        if message is not None and call.sends_message and message.chat.type == "private":
-            store_message(session, user_id=message.chat.id, chat_id=message.chat.id, message_id=message.message_id,
+        if message is not None and call.sends_message and message.chat_type == "private":
+            store_message(session, user_id=message.chat_id, chat_id=message.chat_id, message_id=message.message_id,
                           direction="out", content_type="text" if message.text else "file",
                           text=message.text or message.caption, created_at=utcnow(), inbox=inbox_of(row.params),
                           business_connection_id=(row.params or {}).get("business_connection_id"))
