@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -17,10 +18,12 @@ from bot.kernel.inboxes import DRAFT, OFF, inbox_mode
 from bot.kernel.messages import BOT_CHAT, IncomingMessage, Person
 from bot.kernel.outbox import HANDOFF_PURPOSE, edit_buttons, send_text
 from bot.kernel.services import Services
+from bot.store.db import core
 from bot.store.models import (
     FaqAnswer,
     utcnow,
 )
+from bot.store.scope import insert_row
 
 
 def questions_in(payloads: list[dict[str, Any]], room: Callable[[int], int] | None = None) -> list[str]:
@@ -85,17 +88,22 @@ async def answer_question(services: Services, session: Session, message: Incomin
     if match.handoff:
         start_handoff(services, session, user, message.chat_id, text, match.reason, match.confidence, target)
         return
-    answer = FaqAnswer(user_id=user.id, chat_id=message.chat_id, question=text, entry_id=match.entry_id,
-                       confidence=match.confidence, model_version=version or "?",
-                       threshold=model.threshold_for(text), inbox=target.inbox)
-    session.add(answer)
-    session.flush()
-    feedback = [[("👍", buttons.make(buttons.FEEDBACK, answer.id, "up")),
-                 ("👎", buttons.make(buttons.FEEDBACK, answer.id, "down"))]]
+    # the answer and its message: plain INSERTs and an UPDATE by id (the hot path; an ORM flush costs more)
+    answer_id = insert_row(session, FaqAnswer, {
+        "user_id": user.id, "chat_id": message.chat_id, "question": text, "entry_id": match.entry_id,
+        "confidence": match.confidence, "model_version": version or "?", "threshold": model.threshold_for(text),
+        "inbox": target.inbox})
+    feedback = [[("👍", buttons.make(buttons.FEEDBACK, answer_id, "up")),
+                 ("👎", buttons.make(buttons.FEEDBACK, answer_id, "down"))]]
     # 👍/👎 only in the bot's own chat: elsewhere the answer reads as the creator's (or the channel's)
     row = send_text(session, message.chat_id, texts.esc(match.answer), purpose="faq-answer",
                     buttons=feedback if target.inbox == BOT_CHAT else None, target=target)
-    answer.outbox_id = row.id
+    core(session, _SET_OUTBOX, {"answer_id": answer_id, "outbox_id": row.id})
+
+
+_ANSWERS: Any = FaqAnswer.__table__
+# by id, which is unique across creators (bot/store/db.py `core`)
+_SET_OUTBOX = update(_ANSWERS).where(_ANSWERS.c.id == bindparam("answer_id")).values(outbox_id=bindparam("outbox_id"))
 
 
 def record_feedback(services: Services, session: Session, user: Person, answer_id: int, value: str,

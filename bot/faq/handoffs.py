@@ -4,8 +4,9 @@ the creator's reply goes back to the follower, and a note that cannot be deliver
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -16,17 +17,29 @@ from bot.kernel.inboxes import inbox_label, target_open
 from bot.kernel.messages import BOT_TARGET, BUSINESS, Person, ReplyTarget
 from bot.kernel.outbox import DIGEST_PURPOSE, HANDOFF_PURPOSE, RELAY_PURPOSE, send_text
 from bot.kernel.services import Services
+from bot.store.db import core
 from bot.store.models import (
     Follower,
     Handoff,
     OutboxMessage,
     utcnow,
 )
+from bot.store.scope import creator_of
 
 
 def open_handoff_for(session: Session, user_id: int) -> Handoff | None:
-    return session.scalar(select(Handoff).where(Handoff.user_id == user_id, Handoff.status == "open")
-                          .order_by(Handoff.id.desc()).limit(1))
+    """The follower's open handoff, if any. Most questions come from followers with none: a plain SELECT of
+    the id says so (every question asks), and only an open one is loaded as an object."""
+    session.flush()  # a handoff opened earlier in this transaction counts
+    found = core(session, _OPEN_HANDOFF, {"creator_id": creator_of(session), "user_id": user_id}).scalar()
+    return None if found is None else session.get(Handoff, found)
+
+
+_HANDOFFS: Any = Handoff.__table__
+_OPEN_HANDOFF = (select(_HANDOFFS.c.id)
+                 .where(_HANDOFFS.c.creator_id == bindparam("creator_id"), _HANDOFFS.c.user_id == bindparam("user_id"),
+                        _HANDOFFS.c.status == "open")
+                 .order_by(_HANDOFFS.c.id.desc()).limit(1))
 
 
 def _display_name(user: Person) -> str:

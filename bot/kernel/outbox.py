@@ -10,12 +10,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.kernel.messages import BOT_CHAT, TEXT_LIMIT, ReplyTarget
 from bot.store.models import OutboxMessage, OutboxPerson
+from bot.store.scope import insert_row
 
 FORGETME_PURPOSE = "forgetme"  # the confirmation of /forgetme: deleted once sent, never recorded
 HANDOFF_PURPOSE = "handoff"  # a note to the creator about one handoff (`handoff_id`)
@@ -33,10 +35,19 @@ LEAVE_CHAT = "leave_chat"
 PIN = "pin"
 
 
-def _queue(session: Session, row: OutboxMessage) -> OutboxMessage:
-    session.add(row)
-    session.flush()
-    return row
+@dataclass(frozen=True)
+class Queued:
+    """An outbox row just written: its id (the row itself is changed by statements, never through this)."""
+
+    id: int
+    chat_id: int
+
+
+def _queue(session: Session, chat_id: int, method: str, params: dict[str, Any], purpose: str,
+           **columns: Any) -> Queued:
+    """Write an outbox row (one Core INSERT: most updates write one, bot/store/scope.py `insert_row`)."""
+    return Queued(insert_row(session, OutboxMessage, {"chat_id": chat_id, "method": method, "params": params,
+                                                      "purpose": purpose, **columns}), chat_id)
 
 
 def send_text(
@@ -51,7 +62,7 @@ def send_text(
     handoff_id: int | None = None,
     about: Iterable[int] = (),
     target: ReplyTarget | None = None,
-) -> OutboxMessage:
+) -> Queued:
     """Queue a message (text in the bot's parse mode). `buttons` are rows of (label, callback data);
     `web_app` is (label, URL) of a button that opens a Mini App; `handoff_id`: the handoff it is about.
     `about`: the followers whose words or names the text quotes, when it goes to somebody else (the
@@ -66,7 +77,7 @@ def send_text(
 
 def _text_row(session: Session, chat_id: int, text: str, buttons: list[list[tuple[str, str]]] | None,
               web_app: tuple[str, str] | None, reply_to: int | None, purpose: str, handoff_id: int | None,
-              about: Iterable[int], target: ReplyTarget | None) -> OutboxMessage:
+              about: Iterable[int], target: ReplyTarget | None) -> Queued:
     params: dict[str, Any] = {"text": text}
     if target is not None and target.business_connection_id:
         params["business_connection_id"] = target.business_connection_id
@@ -78,8 +89,7 @@ def _text_row(session: Session, chat_id: int, text: str, buttons: list[list[tupl
         params["web_app"] = list(web_app)
     if reply_to is not None:
         params["reply_to"] = reply_to
-    row = _queue(session, OutboxMessage(chat_id=chat_id, method=TEXT, params=params, purpose=purpose,
-                                        handoff_id=handoff_id))
+    row = _queue(session, chat_id, TEXT, params, purpose, handoff_id=handoff_id)
     for user_id in sorted(set(about) - {chat_id}):
         session.add(OutboxPerson(outbox_id=row.id, user_id=user_id))
     return row
@@ -142,35 +152,32 @@ def send_file(
     caption: str = "",
     as_photo: bool = False,
     purpose: str = "file",
-) -> OutboxMessage:
+) -> Queued:
     """Queue a photo or a document (its bytes travel in the outbox row)."""
-    return _queue(session, OutboxMessage(chat_id=chat_id, method=PHOTO if as_photo else DOCUMENT,
-                                         params={"caption": caption}, purpose=purpose,
-                                         file_name=file_name, file_data=data))
+    return _queue(session, chat_id, PHOTO if as_photo else DOCUMENT, {"caption": caption}, purpose,
+                  file_name=file_name, file_data=data)
 
 
 def edit_buttons(session: Session, chat_id: int, message_id: int,
-                 buttons: list[list[tuple[str, str]]] | None = None) -> OutboxMessage:
+                 buttons: list[list[tuple[str, str]]] | None = None) -> Queued:
     """Queue removing the inline keyboard of a message we sent (or replacing it with `buttons`)."""
     params: dict[str, Any] = {"message_id": message_id}
     if buttons:
         params["buttons"] = [[[label, data] for label, data in row] for row in buttons]
-    return _queue(session, OutboxMessage(chat_id=chat_id, method=REMOVE_BUTTONS, params=params, purpose="edit"))
+    return _queue(session, chat_id, REMOVE_BUTTONS, params, "edit")
 
 
-def answer_callback(session: Session, callback_query_id: str, user_id: int, text: str) -> OutboxMessage:
+def answer_callback(session: Session, callback_query_id: str, user_id: int, text: str) -> Queued:
     """Queue the answer to a button press (the little toast the user sees)."""
-    return _queue(session, OutboxMessage(chat_id=user_id, method=CALLBACK_ANSWER,
-                                         params={"callback_query_id": callback_query_id, "text": text},
-                                         purpose="callback"))
+    return _queue(session, user_id, CALLBACK_ANSWER, {"callback_query_id": callback_query_id, "text": text},
+                  "callback")
 
 
-def pin_message(session: Session, chat_id: int, message_id: int, purpose: str = "pin") -> OutboxMessage:
+def pin_message(session: Session, chat_id: int, message_id: int, purpose: str = "pin") -> Queued:
     """Queue pinning a message the bot sent (`message_id` in `chat_id`), without a notification."""
-    return _queue(session, OutboxMessage(chat_id=chat_id, method=PIN, params={"message_id": message_id},
-                                         purpose=purpose))
+    return _queue(session, chat_id, PIN, {"message_id": message_id}, purpose)
 
 
-def leave_chat(session: Session, chat_id: int) -> OutboxMessage:
+def leave_chat(session: Session, chat_id: int) -> Queued:
     """Queue leaving a group or channel the bot does not belong in."""
-    return _queue(session, OutboxMessage(chat_id=chat_id, method=LEAVE_CHAT, params={}, purpose="leave"))
+    return _queue(session, chat_id, LEAVE_CHAT, {}, "leave")

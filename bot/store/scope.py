@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, event, inspect
+from sqlalchemy import Engine, event, insert, inspect
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
 from bot.store.models import Base, CreatorOwned
@@ -74,6 +74,24 @@ def fetch_numbers(session: Session, stmt: Any, n: int) -> np.ndarray:
     finally:
         cursor.close()
     return np.array(rows, dtype=float).reshape(-1, n)
+
+
+def insert_row(session: Session, entity: Any, values: dict[str, Any]) -> int:
+    """INSERT one row of `entity` (creator data: the session's creator) without an ORM object and return its id:
+    a statement built once per table, run on the session's connection (bot/store/db.py `core`), which costs a
+    fraction of an ORM flush. Objects added to the session before are flushed first, so rows land in the order
+    the handler wrote them; column defaults apply as they do for objects."""
+    session.flush()
+    table = entity.__table__
+    row = {CREATOR: creator_of(session), **values} if CREATOR in table.c else values
+    key = session.connection().execute(_insert_of(table), row).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+@cache
+def _insert_of(table: Any) -> Any:
+    return insert(table)
 
 
 def owned_tables() -> list[str]:
