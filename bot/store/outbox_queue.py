@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Float, Integer, bindparam, delete, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bot.store.db import core, dialect_insert
 from bot.store.models import OutboxMessage, SendPace, UTCDateTime, utcnow
@@ -26,31 +26,32 @@ EVERY_CHAT = 0  # the SendPace row of the fleet-wide limit
 
 @cache
 def _claim_statement() -> Any:
-    """Built once: an aliased entity and its subqueries cost about 1 ms of CPU to build per call, more than
-    the query takes to run (`now`, `now_ts` and `limit` are bound when it runs)."""
-    older = aliased(OutboxMessage)
+    """Built once, on the tables (Core: an aliased entity and its subqueries cost about 1 ms of CPU to build per
+    call, more than the query takes to run, and loading the rows through the ORM about half as much again;
+    `creator_id`, `now`, `now_ts` and `limit` are bound when it runs)."""
+    t, pace = OutboxMessage.__table__, SendPace.__table__
+    older = t.alias("older")
     now = bindparam("now", type_=UTCDateTime())
-    stmt = (select(OutboxMessage)
-            .where(OUTBOX.free(now),
-                   ~exists().where(older.chat_id == OutboxMessage.chat_id, older.status == PENDING,
-                                   older.id < OutboxMessage.id),
-                   ~exists().where(SendPace.chat_id == OutboxMessage.chat_id,
-                                   SendPace.next_at > bindparam("now_ts", type_=Float())))
-            .order_by(OutboxMessage.id).limit(bindparam("limit", type_=Integer())))
-    return stmt
+    return (select(t)
+            .where(t.c.creator_id == bindparam("creator_id"), OUTBOX.free_core(t, now),
+                   ~exists().where(older.c.creator_id == t.c.creator_id, older.c.chat_id == t.c.chat_id,
+                                   older.c.status == PENDING, older.c.id < t.c.id),
+                   ~exists().where(pace.c.creator_id == t.c.creator_id, pace.c.chat_id == t.c.chat_id,
+                                   pace.c.next_at > bindparam("now_ts", type_=Float())))
+            .order_by(t.c.id).limit(bindparam("limit", type_=Integer())))
 
 
 def claim_outbox(session: Session, worker: str, lease: timedelta, limit: int = 50,
                  now: datetime | None = None) -> list[OutboxMessage]:
     """Claim the head row of up to `limit` chats that may be sent to now (inside a transaction)."""
     now = now or utcnow()
-    stmt = lock(session, _claim_statement(), of=OutboxMessage)
-    rows = list(session.scalars(stmt, {"now": now, "now_ts": now.timestamp(), "limit": limit}))
+    stmt = lock(session, _claim_statement(), of=OutboxMessage.__table__)
+    rows = OUTBOX.objects(core(session, stmt, {"creator_id": creator_of(session), "now": now,
+                                               "now_ts": now.timestamp(), "limit": limit}))
     OUTBOX.take(session, worker, [r.id for r in rows], lease, now)
     return rows
 
 
-@cache
 def _pace_statement(dialect: str) -> Any:
     """Built once per dialect (it runs for every message sent): next_at = max(next_at, floor) + add."""
     greatest = func.greatest if dialect == "postgresql" else func.max

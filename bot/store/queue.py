@@ -65,6 +65,16 @@ class WorkQueue(Generic[Row]):
         lease = self.col("lease_until")
         return (self.col("status") == PENDING) & (self.due <= now) & or_(lease.is_(None), lease < now)
 
+    def free_core(self, t: Any, now: Any) -> Any:
+        """`free` on the table `t` (or an alias of it), for Core statements."""
+        return (t.c.status == PENDING) & (t.c[self.due.key] <= now) & or_(t.c.lease_until.is_(None),
+                                                                           t.c.lease_until < now)
+
+    def objects(self, rows: Any) -> list[Row]:
+        """Rows a Core claim read, as objects of the table that belong to no session (the workers only read
+        them and change the rows by statements; loading them through the ORM cost more than the claim)."""
+        return [self.table(**row._mapping) for row in rows]
+
     def take(self, session: Session, worker: str, ids: Sequence[int], lease: timedelta,
              now: datetime | None = None) -> None:
         """Claim rows (picked inside this transaction) for `worker` until `now + lease`."""
