@@ -75,6 +75,37 @@ class Similarities(NamedTuple):
     words: np.ndarray
 
 
+class _Side(NamedTuple):
+    """The examples as the questions meet them: the features they hold (sorted), and their weights transposed
+    (features x examples, CSR) on those features only; the word count of each example."""
+
+    char_features: np.ndarray
+    chars: Any
+    word_features: np.ndarray
+    words: Any
+    word_counts: np.ndarray
+
+    @classmethod
+    def of(cls, e_chars: Any, e_words: Any) -> _Side:
+        cf, wf = np.unique(e_chars.indices), np.unique(e_words.indices)
+        return cls(cf, e_chars[:, cf].T.tocsr(), wf, e_words[:, wf].T.tocsr(),
+                   np.asarray(e_words.sum(axis=1)).reshape(1, -1))
+
+
+def _project(m: Any, features: np.ndarray) -> Any:
+    """The columns of CSR `m` that are in `features` (sorted), renumbered as positions in `features`."""
+    from scipy.sparse import csr_matrix
+
+    n = m.shape[0]
+    if not len(features):
+        return csr_matrix((n, 0), dtype=m.dtype)
+    at = np.minimum(np.searchsorted(features, m.indices), len(features) - 1)
+    keep = features[at] == m.indices
+    rows = np.repeat(np.arange(n), np.diff(m.indptr))[keep]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(np.int32)
+    return csr_matrix((m.data[keep], at[keep].astype(np.int32), indptr), shape=(n, len(features)))
+
+
 class Lexical:
     """The examples' n-grams and words; `similarities(texts)` is each text against every example."""
 
@@ -86,7 +117,9 @@ class Lexical:
         self.idf_features, df = np.unique(chars.indices, return_counts=True)
         self.idf_values = np.log((1 + chars.shape[0]) / (1 + df)) + 1.0
         self.idf_unseen = float(np.log(1 + chars.shape[0]) + 1.0)
-        self.chars, self.words = self._views(self.counts)
+        # the examples' side of every comparison, transposed once and kept to the features the examples hold
+        # (transposing it for every question cost more than the product itself)
+        self._against = _Side.of(*self._views(self.counts))
 
     def idf(self, features: np.ndarray) -> np.ndarray:
         """The idf of each hashed character n-gram in `features`."""
@@ -107,18 +140,19 @@ class Lexical:
         return _normalize_rows(chars), words
 
     @staticmethod
-    def _compare(q_chars: Any, q_words: Any, e_chars: Any, e_words: Any) -> Similarities:
-        shared = (q_words @ e_words.T).toarray()
-        sizes = np.asarray(q_words.sum(axis=1)).reshape(-1, 1) + np.asarray(e_words.sum(axis=1)).reshape(1, -1)
-        return Similarities((q_chars @ e_chars.T).toarray().astype(np.float32),
+    def _compare(q_chars: Any, q_words: Any, against: _Side) -> Similarities:
+        shared = (_project(q_words, against.word_features) @ against.words).toarray()
+        sizes = np.asarray(q_words.sum(axis=1)).reshape(-1, 1) + against.word_counts
+        return Similarities((_project(q_chars, against.char_features) @ against.chars).toarray().astype(np.float32),
                             (shared / np.maximum(sizes - shared, 1.0)).astype(np.float32))
 
     def between(self, rows: np.ndarray, columns: np.ndarray) -> Similarities:
         """The examples `rows` against the examples `columns` (the calibration's folds)."""
-        return self._compare(self.chars[rows], self.words[rows], self.chars[columns], self.words[columns])
+        chars, words = self._views(self.counts)
+        return self._compare(chars[rows], words[rows], _Side.of(chars[columns], words[columns]))
 
     def similarities(self, texts: Sequence[str]) -> Similarities:
-        return self._compare(*self._views(counts(texts)), self.chars, self.words)
+        return self._compare(*self._views(counts(texts)), self._against)
 
     def save(self, path: Path) -> None:
         from scipy.sparse import save_npz
