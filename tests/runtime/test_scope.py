@@ -107,3 +107,44 @@ def test_no_module_in_bot_makes_sessions_or_raw_sql_around_the_scoped_path() -> 
             if isinstance(node, ast.Attribute) and node.attr in ("connection", "raw_connection"):
                 offenders.append(f"{rel}:{node.lineno}: .{node.attr}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_the_hot_paths_core_statements_keep_to_their_creator(db_url: str) -> None:
+    """The claims, the stored copies, the pace and the open-handoff check run as Core statements on the tables
+    (no loader criteria): each binds its creator, so two creators with the same follower and chat never see
+    each other's rows."""
+    from datetime import timedelta
+
+    from bot.faq.handoffs import open_handoff_for
+    from bot.kernel.followers import store_message, upsert_follower
+    from bot.kernel.messages import Person
+    from bot.kernel.outbox import send_text
+    from bot.store.models import DirectMessage, Handoff, SendPace
+    from bot.store.outbox_queue import claim_outbox, pace_chat
+    from bot.store.updates import claim_updates, store_raw_updates
+
+    maya, luca, engine = two_creators(db_url)
+    update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"},
+                                          "from": {"id": 7, "is_bot": False, "first_name": "Ana"}, "text": "hi"}}
+    for creator in (maya, luca):
+        with creator_sessions(engine, creator)() as s, s.begin():  # type: ignore[arg-type]
+            assert store_raw_updates(s, [update]) == 1  # the same update to two bots: one row each
+            send_text(s, 7, f"hello from {creator}")
+            upsert_follower(s, Person(id=7, first_name=f"Ana of {creator}"))
+            store_message(s, user_id=7, chat_id=7, message_id=1, direction="in", text=f"to {creator}")
+    with creator_sessions(engine, luca)() as s, s.begin():  # type: ignore[arg-type]
+        s.add(Handoff(user_id=7, chat_id=7, question="?", reason="test", status="open"))
+        pace_chat(s, 7, 10**10)  # luca may not write to chat 7 for a long while
+    with creator_sessions(engine, maya)() as s, s.begin():  # type: ignore[arg-type]
+        (row,) = claim_updates(s, "w", timedelta(minutes=1))
+        assert row.creator_id == maya
+        (out,) = claim_outbox(s, "w", timedelta(minutes=1))  # luca's pace is not maya's
+        assert out.creator_id == maya and out.params["text"] == f"hello from {maya}"
+        assert open_handoff_for(s, 7) is None  # luca's handoff is not maya's
+        assert [m.text for m in s.scalars(select(DirectMessage))] == [f"to {maya}"]
+        assert s.get(Follower, 7).first_name == f"Ana of {maya}"
+        assert [p.chat_id for p in s.scalars(select(SendPace))] == []
+    with creator_sessions(engine, luca)() as s, s.begin():  # type: ignore[arg-type]
+        assert open_handoff_for(s, 7) is not None
+        assert claim_outbox(s, "w", timedelta(minutes=1)) == []  # its chat's pace holds it back
+        assert [r.creator_id for r in claim_updates(s, "w", timedelta(minutes=1))] == [luca]  # maya's claim is hers
