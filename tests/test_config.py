@@ -59,6 +59,8 @@ def test_token_comes_from_environment() -> None:
         ({"faq": {"retrain_time": "3.30"}}, ["[faq] retrain_time", "'3.30'", "HH:MM"]),
         ({"schedule": {"report_clock": "09:00"}}, ["unknown key [schedule] report_clock"]),  # parsed, not a key
         ({"telegram": {"mode": "webhook"}}, ["webhook_url"]),
+        ({"sentiment": {"dm_quiet_seconds": -1}}, ["[sentiment] dm_quiet_seconds = -1", "0 (at once) or more"]),
+        ({"sentiment": {"dm_max_wait_minutes": "soon"}}, ["[sentiment] dm_max_wait_minutes", "'soon'", "wrong type"]),
     ],
 )
 def test_errors_name_the_key_the_value_and_the_fix(raw: dict[str, object], expected: list[str]) -> None:
