@@ -13,8 +13,15 @@ step $PY/lint-imports --no-cache
 # Fast and slow tests (slow ones load real models); PostgreSQL tests run when the server is up. Three
 # processes share the two cores: most tests wait on sockets, the database and the bot's loops, not the CPU
 # (CREATORBOT_TEST_WORKERS=0 runs them in this process; every worker has its own PostgreSQL database).
-$PY/pytest -m "slow or not slow" -q -n "${CREATORBOT_TEST_WORKERS:-3}" --durations=15 "$@"
+# The fault test restarts the PostgreSQL server, so it runs alone, after the others.
+$PY/pytest -m "slow or not slow" -q -n "${CREATORBOT_TEST_WORKERS:-3}" --durations=15 \
+    --ignore tests/runtime/test_faults.py "$@"
 rc=$?
 [ $rc -eq 5 ] && { echo "pytest collected no tests"; rc=1; }
 [ $rc -ne 0 ] && status=1
+if [ $# -eq 0 ]; then
+    $PY/pytest -m "slow or not slow" -q -p no:xdist tests/runtime/test_faults.py
+    rc=$?
+    [ $rc -ne 0 ] && [ $rc -ne 5 ] && status=1
+fi
 exit $status

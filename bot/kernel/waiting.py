@@ -25,13 +25,20 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:
     return True
 
 
-async def off_loop(in_process: bool, work: Callable[[], T]) -> T:
+async def off_loop(in_process: bool, work: Callable[[], T], lock: Any = None) -> T:
     """A short database call from the event loop: run in place when the database lives in this process
     (SQLite answers in a fraction of a millisecond, less than the hand-off to a thread and back costs), in a
-    thread when it is a server across the network (PostgreSQL), whose round trip must not hold the loop."""
-    if in_process:
+    thread when it is a server across the network (PostgreSQL), whose round trip must not hold the loop.
+
+    In place it first takes `lock`, the loop's write lock (bot/kernel/write_lock.py): a transaction of the loop
+    that waits on an `await` may hold SQLite's write lock, and a call that blocked the loop waiting for it
+    would wait for good ("database is locked")."""
+    if not in_process:
+        return await asyncio.to_thread(work)
+    if lock is None:
         return work()
-    return await asyncio.to_thread(work)
+    async with lock:
+        return work()
 
 
 async def in_daemon_thread(work: Callable[[], T], name: str = "model-load") -> T:

@@ -51,8 +51,9 @@ class Poller:
 
     def __init__(self, bot: Bot, sessions: sessionmaker[Session], on_stored: Callable[[int], None],
                  timeout: int = 30, heartbeat: Callable[[], None] = lambda: None,
-                 linked: Linked = dict) -> None:
+                 linked: Linked = dict, lock: Any = None) -> None:
         self.bot = bot
+        self.lock = lock  # the loop's write lock, taken before a store on the loop (bot/kernel/waiting.py)
         self.linked = linked
         self.sessions = sessions
         self.on_stored = on_stored
@@ -91,7 +92,7 @@ class Poller:
             delay = 1.0
             if not batch:
                 continue
-            stored = await off_loop(self._in_process, partial(_store, self.sessions, batch, self.linked))
+            stored = await off_loop(self._in_process, partial(_store, self.sessions, batch, self.linked), self.lock)
             ids = [u["update_id"] for u in batch if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
             if ids:
                 offset = max(ids) + 1  # not max(offset, ...): ids may restart lower after a quiet week

