@@ -25,6 +25,7 @@ from telegram.error import Conflict, EndPointNotFound, InvalidToken, NetworkErro
 from telegram.warnings import PTBUserWarning
 
 from bot.kernel.waiting import off_loop
+from bot.store.db import in_process
 from bot.store.updates import next_offset, store_raw_updates
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class Poller:
         self.on_stored = on_stored
         self.timeout = timeout
         self.heartbeat = heartbeat
-        self._in_process = sessions.kw["bind"].dialect.name == "sqlite"
+        self._in_process = in_process(sessions)
 
     def _offset(self) -> int:
         with self.sessions() as session:

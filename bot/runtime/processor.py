@@ -34,6 +34,7 @@ from bot.kernel.unit import UpdateState, current_update
 from bot.kernel.waiting import IdlePolls, off_loop, wait_event
 from bot.runtime.bot_api import passing_failure, retry_after_seconds
 from bot.runtime.health import Metrics
+from bot.store.db import in_process
 from bot.store.failures import is_transient
 from bot.store.models import RawUpdate, utcnow
 from bot.store.queue import DEAD, DONE
@@ -83,7 +84,7 @@ class Processor:
         self.metrics = metrics
         self.heartbeat = heartbeat
         self._wake = asyncio.Event()
-        self._in_process = services.sessions.kw["bind"].dialect.name == "sqlite"
+        self._in_process = in_process(services.sessions)
 
     def wake(self) -> None:
         self._wake.set()

@@ -48,6 +48,7 @@ from bot.runtime.bot_api import (
     retry_after_seconds,
 )
 from bot.runtime.health import Metrics
+from bot.store.db import in_process
 from bot.store.failures import is_transient
 from bot.store.models import OutboxMessage, utcnow
 from bot.store.outbox_queue import (
@@ -123,7 +124,7 @@ class OutboxSender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stop = threading.Event()
-        self._local_pace = sessions.kw["bind"].dialect.name == "sqlite"
+        self._local_pace = in_process(sessions)
         self._next_slot = 0.0
 
     def wake(self) -> None:

@@ -105,6 +105,11 @@ def core(session: Session, stmt: Any, params: dict[str, Any] | list[dict[str, An
     return session.connection().execute(stmt, params)
 
 
+def in_process(sessions: sessionmaker[Session]) -> bool:
+    """Does the database live in this process (SQLite: one process, no round trip, nobody else's leases)?"""
+    return bool(sessions.kw["bind"].dialect.name == "sqlite")
+
+
 def dialect_insert(dialect: str) -> Any:
     """The INSERT of `dialect` that can say ON CONFLICT (PostgreSQL and SQLite spell it alike)."""
     return pg_insert if dialect == "postgresql" else sqlite_insert
